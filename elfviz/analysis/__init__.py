@@ -1,0 +1,54 @@
+"""Residual analysis: metrics, radially averaged Fourier spectra, correlation lengths, Fourier corrections.
+
+Everything here is NumPy/xarray only (no torch, no plotting), so it is cheap to import.
+
+Examples
+--------
+>>> import numpy as np
+>>> from elfviz import grid
+>>> from elfviz.analysis import residual_dataset, field_metrics, radial_power_spectrum
+>>> ref = grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], np.linspace(0, 1, 512).reshape(8, 8, 8))
+>>> pred = grid.with_field(ref, "elf", np.clip(ref["elf"].values + 0.01, 0, 1))
+>>> res = residual_dataset(ref, pred)
+>>> round(field_metrics(res["elf_ref"], res["elf"])["mae"], 3)
+0.01
+>>> int(radial_power_spectrum(res).sizes["k"]) > 1
+True
+"""
+
+from .correction import (
+    FourierCorrection,
+    fit_fourier_correction,
+    lowpass_correction,
+    r2_versus_kcut,
+)
+from .metrics import aggregate_metrics, field_metrics, frame_metrics
+from .residuals import check_same_structure, residual_dataset
+from .spectra import (
+    K_BOND,
+    correlation_length,
+    lowk_variance_fraction,
+    radial_autocorrelation,
+    radial_power_spectrum,
+    spectra_over_frames,
+    spectral_centroid,
+)
+
+__all__ = [
+    "K_BOND",
+    "FourierCorrection",
+    "aggregate_metrics",
+    "check_same_structure",
+    "correlation_length",
+    "field_metrics",
+    "fit_fourier_correction",
+    "frame_metrics",
+    "lowk_variance_fraction",
+    "lowpass_correction",
+    "r2_versus_kcut",
+    "radial_autocorrelation",
+    "radial_power_spectrum",
+    "residual_dataset",
+    "spectra_over_frames",
+    "spectral_centroid",
+]

@@ -1,0 +1,377 @@
+"""Transferable Fourier correction: predict the residual's long-wavelength modes from the structure.
+
+Model
+-----
+For every wavevector with ``|G| < k_max`` the residual's Fourier coefficient is predicted as a learned
+radial filter applied to a few fields that are known at prediction time::
+
+    R(G) = sum_c sum_j sum_p  w[c, j, p] * B_j(|G|) * (rs - rs_ref)^p * F_c(G)
+
+* channels ``F_c(G)`` (per-point normalised coefficients, :mod:`elfviz.analysis.kspace`):
+  ``"atoms"`` the Gaussian-smeared atom density ``(1/V) S(G) exp(-|G|^2 sigma^2 / 2)`` from the structure
+  factor (Å^-3), ``"elf"`` the predicted ELF, ``"elf2"`` the predicted ELF squared;
+* ``B_j`` linear hat functions of ``|G|`` on knots ``0, h, ..., (n-1) h`` with ``h = k_max / n``, so the
+  filter is piecewise linear in ``|G|`` and falls continuously to zero at ``k_max`` (no ringing);
+* ``(rs - rs_ref)^p``, ``p = 0 .. rs_order``: the filter may change with density (Wigner-Seitz radius in
+  bohr; ``rs_ref`` is the training mean).
+
+The model is a radial (isotropic) filter on equivariant fields, so it commutes with translations and
+rotations of the structure. Weights are real and fitted by ridge regression that minimises the real-space
+squared error of the corrected field over all grid points of the training frames (Parseval: each ``rfftn``
+coefficient is weighted by its multiplicity and the frame's point count). The ridge strength is chosen
+on validation frames from accumulated normal equations (exact, no refits); if no strength beats "no
+correction" on the validation frames the weights are set to zero and the correction is the identity.
+
+The corrected ELF is ``clip(elf + R(r), 0, 1)``. Weights are stored as JSON (no pickle).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import grid
+from ..errors import GridError, ModelError
+from . import kspace
+
+log = logging.getLogger(__name__)
+
+FORMAT = "elfviz-fourier-correction"
+FORMAT_VERSION = 1
+CHANNELS = ("atoms", "elf", "elf2")
+K_MAX_DEFAULT = 2.0 * math.pi / 0.74
+ATOM_SIGMA = 0.5
+"""Width (Å) of the Gaussians that smear the atoms in the ``"atoms"`` channel."""
+
+
+# ----------------------------------------------------------------------------- features
+def _frame_rs(ds: xr.Dataset) -> float:
+    n_el = grid.valence_electrons(ds["numbers"].values)
+    return grid.rs_bohr(ds["cell"].values, n_el) if n_el > 0 else float("nan")
+
+
+def _hat_basis(gnorm: np.ndarray, k_max: float, n_radial: int) -> np.ndarray:
+    """Hat functions on knots j*h (h = k_max/n_radial), shape (n_radial, len(gnorm))."""
+    h = k_max / n_radial
+    knots = np.arange(n_radial) * h
+    return np.clip(1.0 - np.abs(gnorm[None, :] - knots[:, None]) / h, 0.0, None)
+
+
+def channel_coefficients(ds: xr.Dataset, channels: Sequence[str], mask: np.ndarray,
+                         sigma: float = ATOM_SIGMA, field: str = "elf") -> np.ndarray:
+    """Fourier coefficients of each channel at the masked ``rfftn`` modes, shape ``(n_channels, n_modes)``."""
+    shape = grid.grid_shape(ds)
+    cell = ds["cell"].values
+    out = []
+    elf = None
+    for channel in channels:
+        if channel in ("elf", "elf2"):
+            if field not in ds:
+                raise GridError(f"the Fourier correction needs the predicted field '{field}' in the Dataset")
+            if elf is None:
+                elf = ds[field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
+            values = elf if channel == "elf" else elf**2
+            out.append(kspace.fourier_coefficients(values)[mask])
+        elif channel == "atoms":
+            s = kspace.structure_factor(cell, ds["positions"].values, shape)[mask]
+            g = kspace.rfft_gnorm(cell, shape)[mask]
+            out.append(s * np.exp(-0.5 * (g * sigma) ** 2) / grid.cell_volume(cell))
+        else:
+            raise ModelError(f"unknown correction channel {channel!r}; known: {CHANNELS}")
+    return np.asarray(out)
+
+
+def design_matrix(ds: xr.Dataset, *, k_max: float, n_radial: int, channels: Sequence[str], rs_ref: float,
+                  rs_order: int, sigma: float = ATOM_SIGMA, field: str = "elf"):
+    """Features of one frame: ``(X, mask, weight)`` with ``X`` complex of shape (n_modes, n_features).
+
+    ``mask`` selects the ``rfftn`` modes with ``|G| < k_max``; ``weight`` is each mode's multiplicity.
+    Feature order: channel-major, then radial basis, then rs power.
+    """
+    shape = grid.grid_shape(ds)
+    cell = ds["cell"].values
+    gnorm = kspace.rfft_gnorm(cell, shape)
+    mask = gnorm < k_max
+    g = gnorm[mask]
+    basis = _hat_basis(g, k_max, n_radial)  # (n_radial, modes)
+    coeffs = channel_coefficients(ds, channels, mask, sigma, field)  # (channels, modes)
+    drs = _frame_rs(ds) - rs_ref
+    powers = np.array([drs**p for p in range(rs_order + 1)])
+    x = coeffs[:, None, None, :] * basis[None, :, None, :] * powers[None, None, :, None]
+    weight = np.broadcast_to(kspace.rfft_multiplicity(shape), gnorm.shape)[mask]
+    return x.reshape(-1, len(g)).T, mask, weight
+
+
+# ----------------------------------------------------------------------------- the correction object
+class FourierCorrection:
+    """A learned long-wavelength correction of predicted ELF; callable on a prediction Dataset.
+
+    Use it as ``Predictor(correction=FourierCorrection.load(path))`` or call it on any Dataset with
+    ``elf``, ``cell`` and ``positions``. Build one with :func:`fit_fourier_correction`.
+
+    Parameters
+    ----------
+    weights : array_like
+        Real weights, length ``len(channels) * n_radial * (rs_order + 1)``.
+    k_max : float
+        Largest |G| corrected (Å^-1).
+    n_radial : int
+        Number of radial hat functions.
+    channels : sequence of str
+        Feature channels (see the module docstring).
+    rs_ref : float
+        Reference Wigner-Seitz radius (bohr) of the density dependence.
+    rs_order : int
+        Polynomial order of the density dependence.
+    sigma : float
+        Atom smearing width (Å).
+    metadata : dict, optional
+        Training record (frames, rs range, validation scores, ridge strength ...).
+
+    Examples
+    --------
+    >>> corr = FourierCorrection(np.zeros(3 * 4 * 2), k_max=6.0, n_radial=4, channels=CHANNELS,
+    ...                          rs_ref=1.5, rs_order=1)
+    >>> ds = grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], np.full((8, 8, 8), 0.3))
+    >>> round(float(corr(ds)["elf"].max()), 6)   # zero weights: the identity
+    0.3
+    """
+
+    def __init__(self, weights, *, k_max: float, n_radial: int, channels: Sequence[str], rs_ref: float,
+                 rs_order: int, sigma: float = ATOM_SIGMA, metadata: Mapping[str, Any] | None = None):
+        self.k_max = float(k_max)
+        self.n_radial = int(n_radial)
+        self.channels = tuple(str(c) for c in channels)
+        self.rs_ref = float(rs_ref)
+        self.rs_order = int(rs_order)
+        self.sigma = float(sigma)
+        self.metadata = dict(metadata or {})
+        unknown = [c for c in self.channels if c not in CHANNELS]
+        if unknown:
+            raise ModelError(f"unknown correction channel(s) {unknown}; known: {CHANNELS}")
+        if not (self.k_max > 0 and self.n_radial >= 1 and self.rs_order >= 0):
+            raise ModelError("a Fourier correction needs k_max > 0, n_radial >= 1 and rs_order >= 0")
+        self.weights = np.asarray(weights, dtype=float).reshape(-1)
+        if self.weights.size != self.n_features or not np.all(np.isfinite(self.weights)):
+            raise ModelError(f"the correction has {self.weights.size} weights (or non-finite ones); "
+                             f"{self.n_features} expected for its channels, radial basis and rs order")
+
+    @property
+    def n_features(self) -> int:
+        return len(self.channels) * self.n_radial * (self.rs_order + 1)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", "fourier-ridge"))
+
+    def __repr__(self) -> str:
+        return (f"FourierCorrection(name={self.name!r}, k_max={self.k_max:.3g}, n_radial={self.n_radial}, "
+                f"channels={self.channels}, rs_order={self.rs_order})")
+
+    def _design(self, ds: xr.Dataset, field: str = "elf"):
+        return design_matrix(ds, k_max=self.k_max, n_radial=self.n_radial, channels=self.channels,
+                             rs_ref=self.rs_ref, rs_order=self.rs_order, sigma=self.sigma, field=field)
+
+    def predicted_residual(self, ds: xr.Dataset, field: str = "elf") -> np.ndarray:
+        """The predicted long-wavelength residual on the Dataset's grid (before clipping)."""
+        x, mask, _ = self._design(ds, field)
+        shape = grid.grid_shape(ds)
+        coeffs = np.zeros((shape[0], shape[1], shape[2] // 2 + 1), dtype=np.complex128)
+        coeffs[mask] = x @ self.weights
+        return kspace.from_fourier_coefficients(coeffs, shape)
+
+    def __call__(self, ds: xr.Dataset, *, field: str = "elf", keep_uncorrected: bool = False) -> xr.Dataset:
+        """Return ``ds`` with ``field`` replaced by ``clip(field + predicted residual, 0, 1)``.
+
+        The attribute ``correction`` records the correction's name; with ``keep_uncorrected`` the input is
+        kept as ``elf_pred``.
+        """
+        if not isinstance(ds, xr.Dataset) or field not in ds:
+            raise GridError(f"the Fourier correction needs an elfviz Dataset with a '{field}' field")
+        rs = _frame_rs(ds)
+        rs_range = self.metadata.get("rs_range")
+        if rs_range and not (rs_range[0] - 0.05 <= rs <= rs_range[1] + 0.05):
+            log.warning("rs = %.3f bohr is outside the correction's training range %s; its density dependence "
+                        "is extrapolated", rs, rs_range)
+        original = ds[field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
+        corrected = np.clip(original + self.predicted_residual(ds, field), 0.0, 1.0)
+        out = grid.with_field(ds, field, corrected, attrs=dict(ds[field].attrs))
+        if keep_uncorrected:
+            out = grid.with_field(out, "elf_pred", original)
+        out.attrs["correction"] = f"{self.name} (k_max={self.k_max:.3f} 1/angstrom)"
+        return out
+
+    # -- persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "k_max": self.k_max,
+                "n_radial": self.n_radial, "channels": list(self.channels), "rs_ref": self.rs_ref,
+                "rs_order": self.rs_order, "sigma": self.sigma, "weights": self.weights.tolist(),
+                "metadata": self.metadata}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FourierCorrection:
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ModelError(f"not an elfviz Fourier correction (expected \"format\": \"{FORMAT}\")")
+        if int(data.get("format_version", 0)) > FORMAT_VERSION:
+            raise ModelError(f"the correction file has format version {data['format_version']}; this elfviz "
+                             f"reads up to {FORMAT_VERSION}: upgrade elfviz")
+        try:
+            return cls(data["weights"], k_max=data["k_max"], n_radial=data["n_radial"],
+                       channels=data["channels"], rs_ref=data["rs_ref"], rs_order=data["rs_order"],
+                       sigma=data.get("sigma", ATOM_SIGMA), metadata=data.get("metadata"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"the correction file is incomplete or malformed ({exc!r})") from None
+
+    def save(self, path, *, force: bool = False) -> Path:
+        """Write the correction as JSON (refuses to overwrite unless ``force``)."""
+        from ..store import atomic_write, check_writable
+
+        path = check_writable(path, force)
+        text = json.dumps(self.to_dict(), indent=1, default=float)
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        return path
+
+    @classmethod
+    def load(cls, path) -> FourierCorrection:
+        """Read a correction written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise ModelError(f"correction file {path} does not exist")
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path} is not a readable JSON correction file ({exc})") from None
+        return cls.from_dict(data)
+
+
+# ----------------------------------------------------------------------------- fitting
+class _NormalEquations:
+    """Accumulated ``A = sum w Re(X^H X)``, ``b = sum w Re(X^H y)``, ``yy`` over low-|G| modes, plus
+    the full-field sums needed for R^2 (``ss_res_all``: the residual's total squared error; ``ss_tot``)."""
+
+    def __init__(self, n_features: int):
+        self.a = np.zeros((n_features, n_features))
+        self.b = np.zeros(n_features)
+        self.yy = 0.0
+        self.ss_res_all = 0.0
+        self.ss_tot = 0.0
+        self.n_frames = 0
+
+    def add(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray, n_points: int, residual: np.ndarray,
+            ref: np.ndarray) -> None:
+        w = weight * n_points  # real-space squared error = N * sum_G |R(G)|^2
+        xw = x * w[:, None]
+        self.a += np.real(xw.conj().T @ x)
+        self.b += np.real(xw.conj().T @ y)
+        self.yy += float(np.sum(w * np.abs(y) ** 2))
+        self.ss_res_all += float(np.sum(residual**2))
+        self.ss_tot += float(np.sum((ref - ref.mean()) ** 2))
+        self.n_frames += 1
+
+    def sse(self, theta: np.ndarray) -> float:
+        """Low-|G| squared error after subtracting the predicted modes (no clipping)."""
+        return float(self.yy - 2 * theta @ self.b + theta @ self.a @ theta)
+
+    def r2(self, theta: np.ndarray | None) -> float:
+        ss_res = self.ss_res_all if theta is None else self.ss_res_all - self.yy + self.sse(theta)
+        return 1.0 - ss_res / self.ss_tot if self.ss_tot > 0 else float("nan")
+
+
+def _accumulate(frames: Iterable[xr.Dataset], params: dict, n_features: int, field: str):
+    eq = _NormalEquations(n_features)
+    ids, rs_values = [], []
+    for ds in frames:
+        if "elf_ref" not in ds or field not in ds:
+            raise GridError("training frames for the Fourier correction need 'elf_ref' (reference) and the "
+                            f"predicted '{field}'; build them with elfviz.analysis.residual_dataset(ref, pred)")
+        x, mask, weight = design_matrix(ds, field=field, **params)
+        ref = ds["elf_ref"].transpose(*grid.GRID_DIMS).values.astype(np.float64)
+        residual = ref - ds[field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
+        y = kspace.fourier_coefficients(residual)[mask]
+        eq.add(x, y, weight, residual.size, residual, ref)
+        ids.append(str(ds.attrs.get("frame_id", len(ids))))
+        rs_values.append(_frame_rs(ds))
+    return eq, ids, rs_values
+
+
+def fit_fourier_correction(train: Iterable[xr.Dataset], validation: Iterable[xr.Dataset] | None = None, *,
+                           k_max: float = K_MAX_DEFAULT, n_radial: int = 8,
+                           channels: Sequence[str] = CHANNELS, rs_order: int = 1, sigma: float = ATOM_SIGMA,
+                           alphas: Sequence[float] | None = None, alpha: float = 1e-3,
+                           field: str = "elf", name: str = "fourier-ridge") -> FourierCorrection:
+    """Fit a :class:`FourierCorrection` on training frames, choosing the ridge strength on validation frames.
+
+    Parameters
+    ----------
+    train, validation : iterable of xarray.Dataset
+        Residual Datasets (``elf_ref`` = reference, ``elf`` = prediction), e.g. from
+        :func:`~elfviz.analysis.residual_dataset`. Without validation frames the fixed ``alpha`` is used.
+    k_max : float
+        Largest |G| to correct (Å^-1); default 2π/0.74 Å.
+    n_radial : int
+        Radial hat functions per channel and rs power.
+    channels : sequence of str
+        Subset of ``("atoms", "elf", "elf2")``.
+    rs_order : int
+        Polynomial order of the density dependence (0: one filter for all densities).
+    alphas : sequence of float, optional
+        Candidate relative ridge strengths (default ``10^-8 .. 10^2``), scaled by the diagonal of the
+        normal matrix.
+
+    Returns
+    -------
+    FourierCorrection
+        With ``metadata`` recording the frames, rs range, chosen ``alpha`` and the R^2 before/after on the
+        training and validation frames (unclipped, from the normal equations).
+    """
+    train = list(train)
+    if not train:
+        raise GridError("no training frames for the Fourier correction")
+    rs_train = [_frame_rs(ds) for ds in train]
+    rs_ref = float(np.mean(rs_train))
+    params = {"k_max": float(k_max), "n_radial": int(n_radial), "channels": tuple(channels), "rs_ref": rs_ref,
+              "rs_order": int(rs_order), "sigma": float(sigma)}
+    n_features = len(params["channels"]) * params["n_radial"] * (params["rs_order"] + 1)
+    eq_train, train_ids, _ = _accumulate(train, params, n_features, field)
+    scale = np.sqrt(np.diag(eq_train.a))
+    scale[scale <= 1e-300] = 1.0
+    a_scaled = eq_train.a / np.outer(scale, scale)
+    b_scaled = eq_train.b / scale
+
+    def solve(strength: float) -> np.ndarray:
+        lhs = a_scaled + strength * np.eye(n_features)
+        return np.linalg.lstsq(lhs, b_scaled, rcond=None)[0] / scale
+
+    validation = list(validation or [])
+    record: dict[str, Any] = {"name": name, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                              "train_frames": train_ids, "rs_range": [float(min(rs_train)), float(max(rs_train))],
+                              "field": field}
+    if validation:
+        eq_val, val_ids, _ = _accumulate(validation, params, n_features, field)
+        candidates = np.logspace(-8, 2, 21) if alphas is None else np.asarray(alphas, dtype=float)
+        scores = [(eq_val.sse(solve(float(s))), float(s)) for s in candidates]
+        best_sse, best_alpha = min(scores)
+        theta = solve(best_alpha)
+        if best_sse >= eq_val.yy:
+            log.warning("the Fourier correction does not reduce the error on the validation frames (best "
+                        "low-|G| error %.4g vs %.4g without); it is stored as the identity", best_sse, eq_val.yy)
+            theta = np.zeros(n_features)
+        record.update({"alpha": best_alpha, "validation_frames": val_ids,
+                       "validation_r2_before": eq_val.r2(None), "validation_r2_after": eq_val.r2(theta),
+                       "alpha_scan": [[s, e] for e, s in sorted(scores, key=lambda t: t[1])]})
+    else:
+        theta = solve(float(alpha))
+        record["alpha"] = float(alpha)
+    record["train_r2_before"] = eq_train.r2(None)
+    record["train_r2_after"] = eq_train.r2(theta)
+    log.info("Fourier correction fitted on %d frames: train R^2 %.4f -> %.4f", len(train),
+             record["train_r2_before"], record["train_r2_after"])
+    return FourierCorrection(theta, metadata=record, **params)

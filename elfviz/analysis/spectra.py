@@ -1,0 +1,398 @@
+"""Radially averaged power spectra of residual fields, low-|G| variance fractions and correlation lengths.
+
+Definitions (used everywhere in elfviz)
+---------------------------------------
+Power per mode
+    ``P(G) = |F(G)|^2`` with ``F(G) = (1/N) sum_r f(r) exp(-i G.r)`` over the ``N`` grid points, for every
+    wavevector ``G = m1 b1 + m2 b2 + m3 b3`` of the FFT grid (signed frequencies, any cell shape; see
+    :mod:`elfviz.analysis.kspace`). ``G = 0`` (the mean) is excluded, so by Parseval
+    ``sum_{G != 0} P(G) = var(f)``, the population variance of the field over the grid.
+Shells
+    Shell ``j`` holds the modes with ``|G|`` in ``[(j - 1/2) w, (j + 1/2) w)`` and is centred on
+    ``k_j = j w`` (Å^-1). The default width ``w`` is the *largest* reciprocal lattice vector length
+    ``max_i |b_i|``: the modes ``m b_i`` along that vector sit exactly on the shell centres, so every shell
+    up to that axis' Nyquist frequency holds at least one mode (no empty shells, no aliasing between
+    shells), for skewed cells too. Beyond :func:`~elfviz.analysis.kspace.inscribed_k` the shells are only
+    partly filled (corners of the FFT box); the attribute ``k_isotropic`` records that limit.
+Spectrum variables
+    ``power(k)``: the summed power of the shell (sums to the variance over all shells; the quantity to
+    compare between cells because it does not depend on how many modes a cell has per shell once divided
+    by ``w``: ``power_density = power / w`` is in field^2 Å); ``mean_power(k)``: the average ``P`` per mode
+    in the shell (flat for white noise); ``n_modes(k)``: the number of modes.
+Low-|G| variance fraction
+    ``sum_{0 < |G| < k_cut} P(G) / var(f)``, computed mode by mode (not from shells). Default cut
+    :data:`K_BOND` ``= 2π / 0.74 Å``: wavelengths longer than the H-H bond.
+Correlation length
+    The e-folding length of the radially averaged autocorrelation: ``C(d) = mean_r f~(r) f~(r + d)`` for the
+    mean-free field ``f~``, obtained exactly from the power spectrum (Wiener-Khinchin, one inverse FFT),
+    averaged over grid displacements ``d`` in radial bins of one grid spacing (minimum-image distances,
+    any cell shape), normalised to ``C(0) = 1``; the correlation length is the first ``|d|`` at which it
+    drops below ``1/e`` (linear interpolation between bins). A field whose power spectrum is
+    ``exp(-|G|^2 s^2)`` has ``C(d) = exp(-d^2 / 4 s^2)`` and correlation length ``2 s``. If the
+    autocorrelation stays above ``1/e`` out to half the cell's smallest width, the length cannot be
+    measured in that cell and NaN is returned (with a log message).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import xarray as xr
+
+from .. import grid
+from ..errors import GridError
+from . import kspace
+
+log = logging.getLogger(__name__)
+
+H2_BOND_ANGSTROM = 0.74
+"""H-H bond length of the H2 molecule, Å."""
+
+K_BOND = 2.0 * math.pi / H2_BOND_ANGSTROM
+"""|G| (Å^-1) of a wave whose wavelength is the H-H bond length; the default low-|G| cut (8.49 Å^-1)."""
+
+
+# ----------------------------------------------------------------------------- inputs
+def field_and_cell(ds_or_field, field: str = "residual", cell=None) -> tuple[np.ndarray, np.ndarray]:
+    """The field values (float64) and cell (Å) of an elfviz Dataset, or of a bare array plus ``cell``."""
+    if isinstance(ds_or_field, xr.Dataset):
+        if field not in ds_or_field:
+            fields = grid.field_names(ds_or_field)
+            raise GridError(f"the Dataset has no field '{field}' (fields: {fields}); build residuals with "
+                            "elfviz.analysis.residual_dataset(ref, pred) or pass field=...")
+        values = ds_or_field[field].transpose(*grid.GRID_DIMS).values
+        cell_arr = grid.as_cell(ds_or_field["cell"].values if cell is None else cell)
+    else:
+        values = ds_or_field.values if isinstance(ds_or_field, xr.DataArray) else ds_or_field
+        if cell is None:
+            raise GridError("a bare array has no cell: pass cell=(3x3 lattice vectors in Å) or an elfviz Dataset")
+        cell_arr = grid.as_cell(cell)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3:
+        raise GridError(f"expected a 3-D field on the (a, b, c) grid, got shape {values.shape}")
+    grid.check_shape(values.shape)
+    if not np.all(np.isfinite(values)):
+        raise GridError("the field contains NaN or infinite values; its spectrum is undefined")
+    return values, cell_arr
+
+
+def default_shell_width(cell) -> float:
+    """Default shell width (Å^-1): the largest reciprocal lattice vector length ``max_i |b_i|``."""
+    return float(np.linalg.norm(grid.reciprocal_cell(cell), axis=1).max())
+
+
+def mode_power(values: np.ndarray, cell) -> tuple[np.ndarray, np.ndarray]:
+    """``|G|`` (Å^-1) and the power ``P(G)`` of every ``rfftn`` coefficient, weighted by its multiplicity.
+
+    ``P`` is zero at ``G = 0`` (the mean is not variance), so ``P.sum()`` equals the field's variance.
+    """
+    coeffs = kspace.fourier_coefficients(values)
+    power = np.abs(coeffs) ** 2 * kspace.rfft_multiplicity(values.shape)
+    power[0, 0, 0] = 0.0
+    return kspace.rfft_gnorm(cell, values.shape), power
+
+
+# ----------------------------------------------------------------------------- spectrum
+def radial_power_spectrum(ds, field: str = "residual", shell_width: float | None = None, *,
+                          cell=None, k_max: float | None = None) -> xr.Dataset:
+    """Radially averaged power spectrum of a periodic field (see the module docstring for definitions).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset or array_like
+        An elfviz Dataset holding ``field``, or a bare ``(na, nb, nc)`` array together with ``cell``.
+    field : str
+        Field to analyse (default ``"residual"``).
+    shell_width : float, optional
+        Shell width in Å^-1; default the largest reciprocal lattice vector length.
+    cell : array_like, optional
+        Lattice vectors (Å); only for bare arrays.
+    k_max : float, optional
+        Drop shells centred above this |G| (Å^-1); the variance attribute still covers all modes.
+
+    Returns
+    -------
+    xarray.Dataset
+        dim ``k`` (shell centre, Å^-1) with ``power``, ``power_density``, ``mean_power``, ``n_modes``;
+        attrs ``shell_width``, ``variance``, ``mean``, ``k_isotropic`` (Å^-1), ``field``.
+
+    Examples
+    --------
+    >>> cell = np.eye(3) * 4.0
+    >>> x = np.arange(16) / 16
+    >>> wave = np.cos(2 * np.pi * 3 * x)[:, None, None] * np.ones((16, 16, 16))
+    >>> spec = radial_power_spectrum(wave, cell=cell)
+    >>> float(spec.power.idxmax()) == 3 * 2 * np.pi / 4.0, round(float(spec.power.sum()), 6)
+    (True, 0.5)
+    """
+    values, cell_arr = field_and_cell(ds, field, cell)
+    width = default_shell_width(cell_arr) if shell_width is None else float(shell_width)
+    if not (width > 0 and math.isfinite(width)):
+        raise GridError(f"shell_width must be a positive number of Å^-1, got {shell_width}")
+    gnorm, power = mode_power(values, cell_arr)
+    shell = np.rint(gnorm / width).astype(np.int64).ravel()
+    n_shells = int(shell.max()) + 1
+    weight = np.broadcast_to(kspace.rfft_multiplicity(values.shape), gnorm.shape).ravel().copy()
+    weight[0] = 0.0  # G = 0 is not a mode of the variance
+    shell_power = np.bincount(shell, weights=power.ravel(), minlength=n_shells)
+    n_modes = np.bincount(shell, weights=weight, minlength=n_shells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_power = np.where(n_modes > 0, shell_power / np.maximum(n_modes, 1), np.nan)
+    k = np.arange(n_shells) * width
+    keep = slice(None) if k_max is None else (k <= k_max)
+    variance = float(power.sum())
+    out = xr.Dataset(
+        {
+            "power": ("k", shell_power[keep], {"units": "field^2", "long_name": "shell power (sums to variance)"}),
+            "power_density": ("k", shell_power[keep] / width,
+                              {"units": "field^2 angstrom", "long_name": "shell power per unit |G|"}),
+            "mean_power": ("k", mean_power[keep], {"units": "field^2", "long_name": "mean power per mode"}),
+            "n_modes": ("k", n_modes[keep].astype(np.int64), {"long_name": "modes in the shell"}),
+        },
+        coords={"k": ("k", k[keep], {"units": "angstrom^-1", "long_name": "|G| at shell centre"})},
+        attrs={"field": field, "shell_width": width, "variance": variance, "mean": float(values.mean()),
+               "k_isotropic": kspace.inscribed_k(cell_arr, values.shape)},
+    )
+    return out
+
+
+def lowk_variance_fraction(ds, k_cut: float = K_BOND, *, field: str = "residual", cell=None) -> float:
+    """Fraction of a field's variance carried by modes with ``0 < |G| < k_cut`` (Å^-1).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset or array_like
+        An elfviz Dataset with ``field`` (exact, mode by mode), a bare array with ``cell``, or a spectrum
+        from :func:`radial_power_spectrum` (then shells with centre ``k < k_cut`` are summed, so the cut is
+        only as sharp as the shell width).
+    k_cut : float
+        Cut in Å^-1; default :data:`K_BOND` (wavelengths longer than the H-H bond, 0.74 Å).
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN for a constant field (no variance).
+
+    Examples
+    --------
+    >>> x = np.arange(16) / 16
+    >>> f = np.cos(2 * np.pi * x)[:, None, None] + np.cos(2 * np.pi * 6 * x)[None, :, None]
+    >>> round(lowk_variance_fraction(f * np.ones((16, 16, 16)), k_cut=5.0, cell=np.eye(3) * 4.0), 6)
+    0.5
+    """
+    if isinstance(ds, xr.Dataset) and "power" in ds and "k" in ds.dims:
+        total = float(ds["power"].sum())
+        below = float(ds["power"].where(ds["k"] < k_cut, 0.0).sum())
+        return below / total if total > 0 else float("nan")
+    values, cell_arr = field_and_cell(ds, field, cell)
+    gnorm, power = mode_power(values, cell_arr)
+    total = float(power.sum())
+    if total <= 0:
+        return float("nan")
+    return float(power[gnorm < k_cut].sum() / total)
+
+
+def spectral_centroid(ds, *, field: str = "residual", cell=None) -> float:
+    """Power-weighted mean ``|G|`` (Å^-1) of a field's fluctuations: ``sum |G| P(G) / sum P(G)``."""
+    values, cell_arr = field_and_cell(ds, field, cell)
+    gnorm, power = mode_power(values, cell_arr)
+    total = float(power.sum())
+    return float((gnorm * power).sum() / total) if total > 0 else float("nan")
+
+
+# ----------------------------------------------------------------------------- autocorrelation
+def minimum_image_displacements(cell, shape) -> np.ndarray:
+    """Length (Å) of the shortest periodic image of every grid displacement, shape ``(na, nb, nc)``."""
+    cell_arr = grid.as_cell(cell)
+    na, nb, nc = grid.check_shape(shape)
+    fa = kspace.signed_frequencies(na) / na
+    fb = kspace.signed_frequencies(nb) / nb
+    fc = kspace.signed_frequencies(nc) / nc
+    best = np.full((na, nb, nc), np.inf)
+    for s1 in (-1, 0, 1):
+        for s2 in (-1, 0, 1):
+            for s3 in (-1, 0, 1):
+                x = ((fa + s1)[:, None, None, None] * cell_arr[0] + (fb + s2)[None, :, None, None] * cell_arr[1]
+                     + (fc + s3)[None, None, :, None] * cell_arr[2])
+                np.minimum(best, np.sqrt(np.einsum("...i,...i->...", x, x)), out=best)
+    return best
+
+
+def radial_autocorrelation(ds, *, field: str = "residual", cell=None,
+                           bin_width: float | None = None) -> xr.Dataset:
+    """Radially averaged, normalised autocorrelation ``C(d)/C(0)`` of the mean-free field.
+
+    Parameters
+    ----------
+    bin_width : float, optional
+        Radial bin width in Å; default the largest grid spacing along a lattice vector.
+
+    Returns
+    -------
+    xarray.Dataset
+        dim ``r`` (bin centre, Å) with ``correlation`` (1 at r = 0) and ``count``; only distances up to
+        half the smallest cell width (beyond that, periodic images make the average ambiguous).
+    """
+    values, cell_arr = field_and_cell(ds, field, cell)
+    shape = values.shape
+    coeffs = kspace.fourier_coefficients(values)
+    coeffs[0, 0, 0] = 0.0
+    autocov = kspace.from_fourier_coefficients(np.abs(coeffs) ** 2, shape)  # C(d) = sum_G P(G) e^{iG.d}
+    if autocov[0, 0, 0] <= 0:
+        raise GridError(f"field '{field}' is constant: its autocorrelation (and correlation length) is undefined")
+    distance = minimum_image_displacements(cell_arr, shape)
+    spacing = np.linalg.norm(cell_arr, axis=1) / np.asarray(shape)
+    width = float(spacing.max()) if bin_width is None else float(bin_width)
+    volume = grid.cell_volume(cell_arr)
+    r_limit = 0.5 * min(volume / np.linalg.norm(np.cross(cell_arr[(i + 1) % 3], cell_arr[(i + 2) % 3]))
+                        for i in range(3))
+    index = np.rint(distance / width).astype(np.int64).ravel()
+    n_bins = int(math.floor(r_limit / width)) + 1
+    inside = index < n_bins
+    sums = np.bincount(index[inside], weights=autocov.ravel()[inside], minlength=n_bins)
+    counts = np.bincount(index[inside], minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan) / autocov[0, 0, 0]
+    corr[0] = 1.0  # the r = 0 bin holds d = 0 (and, on very anisotropic grids, displacements < width/2)
+    r = np.arange(n_bins) * width
+    valid = counts > 0
+    valid[0] = True
+    return xr.Dataset({"correlation": ("r", corr[valid]), "count": ("r", counts[valid])},
+                      coords={"r": ("r", r[valid], {"units": "angstrom"})},
+                      attrs={"field": field, "bin_width": width, "r_limit": r_limit})
+
+
+def correlation_length(ds, *, field: str = "residual", cell=None, bin_width: float | None = None) -> float:
+    """Correlation length (Å): first distance where the radial autocorrelation drops below ``1/e``.
+
+    See the module docstring for the definition; NaN if it does not drop below ``1/e`` within half the
+    cell's smallest width.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> correlation_length(rng.normal(size=(16, 16, 16)), cell=np.eye(3) * 4.0) < 0.25  # white noise: < 1 spacing
+    True
+    """
+    acf = radial_autocorrelation(ds, field=field, cell=cell, bin_width=bin_width)
+    r = acf["r"].values
+    c = acf["correlation"].values
+    below = np.nonzero(c < 1.0 / math.e)[0]
+    if len(below) == 0:
+        log.info("autocorrelation of '%s' stays above 1/e up to %.2f Å (half the cell width): correlation "
+                 "length not measurable in this cell", field, acf.attrs["r_limit"])
+        return float("nan")
+    i = int(below[0])
+    if i == 0:  # cannot happen (C(0) = 1) but keep the interpolation safe
+        return 0.0
+    r0, r1, c0, c1 = r[i - 1], r[i], c[i - 1], c[i]
+    target = 1.0 / math.e
+    return float(r0 + (c0 - target) * (r1 - r0) / (c0 - c1))
+
+
+# ----------------------------------------------------------------------------- over frames
+FRAME_COORDS = ("pressure_gpa", "rs_bohr", "phase", "trajectory", "temperature_k", "split")
+
+
+def frame_coords(datasets: list[xr.Dataset], ids: list[str]) -> dict[str, tuple]:
+    """Per-frame coordinates (``frame`` dim) from the frames' attrs: pressure, rs, phase, ..."""
+    coords: dict[str, tuple] = {"frame": ("frame", ids)}
+    for key in FRAME_COORDS:
+        values = [ds.attrs.get(key) for ds in datasets]
+        if all(v is None for v in values):
+            continue
+        if key in ("phase", "trajectory", "split"):
+            coords[key] = ("frame", np.array(["" if v is None else str(v) for v in values], dtype=object))
+        else:
+            coords[key] = ("frame", np.array([np.nan if v is None else float(v) for v in values]))
+    return coords
+
+
+def frame_ids(datasets: list[xr.Dataset]) -> list[str]:
+    """Frame labels: the ``frame_id`` attr where present, else the position in the list."""
+    ids = [str(ds.attrs.get("frame_id", i)) for i, ds in enumerate(datasets)]
+    if len(set(ids)) != len(ids):  # duplicated labels would break selection by frame
+        ids = [f"{label}#{i}" for i, label in enumerate(ids)]
+    return ids
+
+
+def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residual",
+                        shell_width: float | None = None, k_cut: float = K_BOND,
+                        correlation: bool = True) -> xr.Dataset:
+    """Residual spectra and scalar spectral measures of many frames on one common ``k`` axis.
+
+    Parameters
+    ----------
+    datasets : iterable of xarray.Dataset
+        elfviz Datasets holding ``field`` (e.g. from :func:`~elfviz.analysis.residual_dataset`); their
+        attrs ``pressure_gpa``, ``rs_bohr``, ``phase``, ``trajectory``, ``temperature_k``, ``split`` and
+        ``frame_id`` become coordinates along ``frame``.
+    field : str
+        Field to analyse.
+    shell_width : float, optional
+        Common shell width (Å^-1); default the largest of the frames' default widths, so every shell of
+        every frame is populated.
+    k_cut : float
+        Cut for ``lowk_fraction`` (Å^-1), default :data:`K_BOND`.
+    correlation : bool
+        Also compute ``correlation_length`` (one more FFT per frame).
+
+    Returns
+    -------
+    xarray.Dataset
+        dims ``(frame, k)``: ``power``, ``power_density``, ``mean_power``, ``n_modes`` (shells a frame does not
+        reach are 0 power, 0 modes, NaN mean power); per frame: ``variance``, ``lowk_fraction``,
+        ``k_centroid`` (Å^-1), ``correlation_length`` (Å). ``ds.groupby("rs_bohr").mean()`` gives spectra
+        per density.
+
+    Examples
+    --------
+    >>> from elfviz.grid import make_dataset
+    >>> rng = np.random.default_rng(1)
+    >>> frames = [make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": rng.normal(size=(8, 8, 8))},
+    ...                        attrs={"pressure_gpa": p}) for p in (100.0, 100.0, 200.0)]
+    >>> spectra = spectra_over_frames(frames)
+    >>> spectra.groupby("pressure_gpa").mean()["variance"].sizes["pressure_gpa"]
+    2
+    """
+    datasets = list(datasets)
+    if not datasets:
+        raise GridError("no frames given to spectra_over_frames")
+    width = shell_width
+    if width is None:
+        width = max(default_shell_width(ds["cell"].values) for ds in datasets)
+    spectra = [radial_power_spectrum(ds, field, width) for ds in datasets]
+    n_k = max(s.sizes["k"] for s in spectra)
+    k = np.arange(n_k) * width
+    shape = (len(spectra), n_k)
+    arrays = {"power": np.zeros(shape), "mean_power": np.full(shape, np.nan), "n_modes": np.zeros(shape, np.int64)}
+    for i, spec in enumerate(spectra):
+        n = spec.sizes["k"]
+        for name in arrays:
+            arrays[name][i, :n] = spec[name].values
+    scalars = {
+        "variance": [s.attrs["variance"] for s in spectra],
+        "mean": [s.attrs["mean"] for s in spectra],
+        "k_isotropic": [s.attrs["k_isotropic"] for s in spectra],
+        "lowk_fraction": [lowk_variance_fraction(ds, k_cut, field=field) for ds in datasets],
+        "k_centroid": [spectral_centroid(ds, field=field) for ds in datasets],
+    }
+    if correlation:
+        scalars["correlation_length"] = [correlation_length(ds, field=field) for ds in datasets]
+    units = {"variance": "field^2", "mean": "field", "k_isotropic": "angstrom^-1", "lowk_fraction": "1",
+             "k_centroid": "angstrom^-1", "correlation_length": "angstrom"}
+    data_vars = {
+        "power": (("frame", "k"), arrays["power"], {"units": "field^2"}),
+        "power_density": (("frame", "k"), arrays["power"] / width, {"units": "field^2 angstrom"}),
+        "mean_power": (("frame", "k"), arrays["mean_power"], {"units": "field^2"}),
+        "n_modes": (("frame", "k"), arrays["n_modes"]),
+    }
+    for name, values in scalars.items():
+        data_vars[name] = ("frame", np.asarray(values, dtype=float), {"units": units[name]})
+    coords = frame_coords(datasets, frame_ids(datasets))
+    coords["k"] = ("k", k, {"units": "angstrom^-1"})
+    return xr.Dataset(data_vars, coords=coords,
+                      attrs={"field": field, "shell_width": float(width), "k_cut": float(k_cut)})
