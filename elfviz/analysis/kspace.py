@@ -4,7 +4,9 @@ All transforms here are real FFTs (``numpy.fft.rfftn``) of a periodic field samp
 (point ``(i, j, k)`` at fractional coordinates ``(i/na, j/nb, k/nc)``). Index ``(m1, m2, m3)`` of the
 transform is the plane wave ``exp(i G.r)`` with ``G = m1 b1 + m2 b2 + m3 b3``, where ``b_i`` are the
 reciprocal lattice vectors including the factor 2π (:func:`elfviz.grid.reciprocal_cell`) and ``m_i`` are
-the *signed* FFT frequencies (``-n//2 .. (n-1)//2``). The cell may have any shape: ``|G|`` is computed
+the *signed* FFT frequencies (``-n//2 .. (n-1)//2``; numpy's conventions, so on an even axis the
+Nyquist plane, which is the same mode as its alias at ``+n/2``, is taken as ``-n/2`` on the first two
+axes and ``+n/2`` on the last). The cell may have any shape: ``|G|`` is computed
 from the full reciprocal metric, not from the grid indices.
 
 The real transform stores only half of the modes along the last axis; :func:`rfft_multiplicity` gives
