@@ -1,0 +1,478 @@
+"""Read and write structures and ELF fields: one :func:`read`, one :func:`write`.
+
+Supported formats (see :mod:`elfviz.io.formats`): elfviz netCDF, Gaussian cube, XSF ``DATAGRID_3D``,
+VASP POSCAR/CONTCAR and the CHGCAR/ELFCAR layout (all parsed and written by elfviz, fast NumPy
+formatting), and through ASE: CIF, extended XYZ with a lattice, Quantum ESPRESSO pw.x input and
+CASTEP ``.cell``. Files may be gzip-compressed (``ELFCAR.gz``).
+
+Every reader returns the elfviz Dataset (:mod:`elfviz.grid`): structure, and the file's fields on
+the periodic ``(a, b, c)`` grid. A structure-only file gets an empty grid of ``spacing`` Å.
+
+Field names
+-----------
+* cube, single-grid XSF and ELFCAR: ``elf`` (or ``field=...``);
+* spin-polarised ELFCAR: ``elf_spin_up`` and ``elf_spin_down`` as stored, and ``elf`` = their mean
+  (exact for a spin-unpolarised system, where the two are equal; for a polarised one it is a
+  convention, recorded in the ``elf_spin_combination`` attribute);
+* CHGCAR/PARCHG/AECCAR: ``charge`` (density x cell volume, as VASP stores it) and, spin-polarised,
+  ``magnetization``; LOCPOT: ``potential``;
+* XSF with several grids: the datagrid names (``DATAGRID_3D_elf`` -> ``elf``).
+Values are never rescaled: an ELFCAR is not divided by the cell volume.
+
+Examples
+--------
+>>> import tempfile, os
+>>> from elfviz import grid
+>>> ds = grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0]], [1], elf=np.full((6, 6, 6), 0.5))
+>>> path = os.path.join(tempfile.mkdtemp(), "x.cube")
+>>> _ = write(ds, path)
+>>> float(read(path)["elf"].mean())
+0.5
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zlib
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import grid
+from ..errors import FileFormatError, GridError, OutputExistsError
+from ..store import atomic_write, check_writable
+from ._text import VolumetricData
+from .formats import (
+    ASE_FORMATS,
+    FIELD_FORMATS,
+    FORMATS,
+    GZIP_MAGIC,
+    detect_format,
+    strip_compression,
+    vasp_kind,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "read",
+    "read_bytes",
+    "read_structure",
+    "write",
+    "detect_format",
+    "FORMATS",
+    "FIELD_FORMATS",
+    "MAX_UPLOAD_BYTES",
+    "DEFAULT_SPACING",
+]
+
+MAX_UPLOAD_BYTES = 256 * 2**20
+"""Default size cap (bytes, after decompression) for :func:`read_bytes`."""
+
+DEFAULT_SPACING = 0.12
+"""Grid spacing (Å) given to structure-only files."""
+
+KNOWN_FIELDS = set(grid.ELF_FIELDS) | {"residual", "charge", "density", "magnetization", "potential"}
+
+
+# ----------------------------------------------------------------------------- reading
+def read(
+    path: str | os.PathLike,
+    *,
+    index: int | None = None,
+    field: str | None = None,
+    spacing: float = DEFAULT_SPACING,
+    format: str | None = None,
+) -> xr.Dataset:  # noqa: A002
+    """Read a structure, with its fields if the file has any, into the elfviz Dataset.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (gzip-compressed files are recognised by content).
+    index : int, optional
+        Frame of a multi-frame structure file (extended XYZ, animated XSF); default the last.
+    field : str, optional
+        Name for the file's field instead of the default (``elf`` for cube/XSF/ELFCAR). Use it to
+        load a density or a CHGCAR under its own name, e.g. ``field="charge"``.
+    spacing : float
+        Grid spacing in Å for structure-only files (default 0.12 Å).
+    format : str, optional
+        Force a format (one of :data:`FORMATS`) instead of detecting it.
+
+    Returns
+    -------
+    xarray.Dataset
+        The validated elfviz Dataset; ``attrs["source"]`` is ``"file:<name>"``.
+
+    Raises
+    ------
+    FileFormatError
+        Missing, empty, unreadable, unknown or inconsistent file.
+    StructureError
+        No cell, not periodic, NaN coordinates, overlapping atoms.
+    GridError
+        A field read as ELF with values outside [0, 1] (give ``field=`` another name).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise FileFormatError(f"{path} is a directory; give a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return read_bytes(
+        data, str(path), index=index, field=field, spacing=spacing, format=format, max_bytes=None
+    )
+
+
+def read_bytes(
+    data: bytes,
+    filename: str,
+    *,
+    index: int | None = None,
+    field: str | None = None,
+    spacing: float = DEFAULT_SPACING,
+    format: str | None = None,  # noqa: A002
+    max_bytes: int | None = MAX_UPLOAD_BYTES,
+) -> xr.Dataset:
+    """Parse a file held in memory (an upload), identified by its file name.
+
+    Parameters
+    ----------
+    data : bytes
+        The file content (may be gzip-compressed).
+    filename : str
+        The original file name; its extension helps to detect the format. Only the base name is used.
+    max_bytes : int or None
+        Refuse content larger than this many bytes (after decompression); ``None``: no limit.
+    index, field, spacing, format
+        As for :func:`read`.
+
+    Examples
+    --------
+    >>> ds = read_bytes(b"1\\nLattice=\\"3 0 0 0 3 0 0 0 3\\" pbc=\\"T T T\\" Properties=species:S:1:pos:R:3\\n"
+    ...                 b"H 0 0 0\\n", "h.xyz")
+    >>> int(ds.sizes["atom"])
+    1
+    """
+    name = PurePath(filename).name or "upload"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise FileFormatError(f"{name}: expected the file content as bytes, got {type(data).__name__}")
+    data = bytes(data)
+    _check_size(len(data), max_bytes, name)
+    if data.startswith(GZIP_MAGIC):
+        data = _gunzip(data, max_bytes, name)
+        name = strip_compression(name)
+    if not data.strip():
+        raise FileFormatError(f"{name} is empty; nothing to read")
+    fmt = format or detect_format(name, data[:8192])
+    if fmt not in FORMATS:
+        raise FileFormatError(f"unknown format {fmt!r}; choose one of {sorted(FORMATS)}")
+    if fmt == "netcdf":
+        return _read_netcdf_bytes(data, name)
+    if b"\x00" in data[:4096]:
+        raise FileFormatError(
+            f"{name}: binary content, but {fmt} is a text format; is the file corrupt or misnamed?"
+        )
+    text = _decode(data)
+    if fmt in ASE_FORMATS:
+        from .structure import read_ase
+
+        atoms, n_frames = read_ase(data, fmt, name, index=index)
+        attrs: dict[str, Any] = {"file_format": fmt}
+        if n_frames > 1:
+            attrs["n_frames_in_file"] = n_frames
+            attrs["frame_index"] = int(index if index is not None else -1) % n_frames
+        return grid.from_atoms(atoms, spacing=spacing, source=f"file:{name}", attrs=attrs)
+    vol = _parse_volumetric(text, fmt, name, index)
+    return _to_dataset(vol, fmt, name, field, spacing)
+
+
+def read_structure(path: str | os.PathLike, *, index: int | None = None):
+    """Read only the structure of a file (any supported format) as a periodic ``ase.Atoms`` (Å).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from elfviz import grid
+    >>> path = os.path.join(tempfile.mkdtemp(), "POSCAR")
+    >>> _ = write(grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0]], [1], shape=(4, 4, 4)), path)
+    >>> read_structure(path).get_chemical_formula()
+    'H'
+    """
+    return grid.to_atoms(read(path, index=index, spacing=1.0))
+
+
+def _check_size(n_bytes: int, max_bytes: int | None, name: str) -> None:
+    if max_bytes is not None and n_bytes > max_bytes:
+        raise FileFormatError(
+            f"{name}: {n_bytes / 2**20:.1f} MiB is larger than the limit of "
+            f"{max_bytes / 2**20:.0f} MiB; use a coarser grid or read the file from disk"
+        )
+
+
+def _gunzip(data: bytes, max_bytes: int | None, name: str) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    limit = 0 if max_bytes is None else max_bytes + 1
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise FileFormatError(f"{name}: corrupt gzip data ({exc})") from None
+    if max_bytes is not None and (len(out) > max_bytes or inflater.unconsumed_tail):
+        raise FileFormatError(
+            f"{name}: more than {max_bytes / 2**20:.0f} MiB once decompressed; "
+            "use a coarser grid or read the file from disk"
+        )
+    return out
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _read_netcdf_bytes(data: bytes, name: str) -> xr.Dataset:
+    import io as _io
+
+    from ..store import ENGINE
+
+    try:
+        with xr.open_dataset(_io.BytesIO(data), engine=ENGINE) as handle:
+            ds = handle.load()
+    except Exception as exc:
+        raise FileFormatError(
+            f"{name}: not a readable netCDF4/HDF5 file ({type(exc).__name__}); is it truncated?"
+        ) from None
+    ds.attrs = grid.decode_attrs(ds.attrs)
+    for var in ds.data_vars:
+        ds[var].attrs = grid.decode_attrs(ds[var].attrs)
+    for var in grid.field_names(ds):
+        if ds[var].dtype != np.float32:
+            attrs = ds[var].attrs
+            ds[var] = ds[var].astype(np.float32)
+            ds[var].attrs = attrs
+    if "numbers" in ds:
+        ds["numbers"] = ds["numbers"].astype(np.int64)
+    try:
+        return grid.validate(ds)
+    except FileFormatError:
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"{name} is netCDF but not an elfviz Dataset: {exc}") from None
+
+
+def _parse_volumetric(text: str, fmt: str, name: str, index: int | None) -> VolumetricData:
+    if fmt == "cube":
+        from .cube import read_cube
+
+        return read_cube(text, name)
+    if fmt == "xsf":
+        from .xsf import read_xsf
+
+        return read_xsf(text, name, index=index)
+    from .vasp import read_vasp
+
+    return read_vasp(text, name)
+
+
+def _field_names(vol: VolumetricData, fmt: str, name: str, field: str | None) -> list[str]:
+    n = len(vol.grids)
+    if fmt == "vasp":
+        _, default = vasp_kind(name)
+        base = field or default or "elf"
+        if n == 1:
+            return [base]
+        if base == "elf":
+            return ["elf_spin_up", "elf_spin_down"] + [f"elf_{i}" for i in range(3, n + 1)]
+        if base == "charge" and n == 2:
+            return ["charge", "magnetization"]
+        if base == "charge" and n == 4:  # non-collinear: total, mx, my, mz
+            return ["charge", "magnetization_x", "magnetization_y", "magnetization_z"]
+        return [base] + [f"{base}_{i}" for i in range(2, n + 1)]
+    if n == 1:
+        label = (vol.grids[0][0] or "").lower()
+        if field:
+            return [field]
+        return [label if label in KNOWN_FIELDS else "elf"]
+    names: list[str] = []
+    for i, (label, _) in enumerate(vol.grids):
+        clean = re.sub(r"\W+", "_", (label or "")).strip("_").lower()
+        if not clean or not clean[0].isalpha() or clean in names:
+            clean = f"grid_{i + 1}"
+        names.append(clean)
+    return names
+
+
+def _to_dataset(vol: VolumetricData, fmt: str, name: str, field: str | None, spacing: float) -> xr.Dataset:
+    attrs: dict[str, Any] = {"file_format": fmt, **vol.attrs}
+    origin = np.asarray(vol.origin, dtype=float)
+    if np.any(np.abs(origin) > 1e-9):
+        attrs["grid_origin_angstrom"] = origin.tolist()
+    positions = np.asarray(vol.positions, dtype=float) - origin
+    source = f"file:{name}"
+    if not vol.grids:
+        return grid.make_dataset(
+            vol.cell, positions, vol.numbers, spacing=spacing, source=source, attrs=attrs
+        )
+    names = _field_names(vol, fmt, name, field)
+    fields = {n: g for n, (_, g) in zip(names, vol.grids)}
+    if "elf_spin_up" in fields and "elf_spin_down" in fields and field in (None, "elf"):
+        up, down = fields["elf_spin_up"], fields["elf_spin_down"]
+        fields["elf"] = 0.5 * (up + down)
+        attrs["elf_spin_combination"] = (
+            "elf = (elf_spin_up + elf_spin_down) / 2; exact when the system is "
+            "spin-unpolarised (equal channels), a convention otherwise"
+        )
+        diff = float(np.max(np.abs(up - down)))
+        if diff > 1e-3:
+            log.warning("%s: spin-up and spin-down ELF differ by up to %.3g; 'elf' is their mean", name, diff)
+    try:
+        return grid.make_dataset(vol.cell, positions, vol.numbers, fields=fields, source=source, attrs=attrs)
+    except GridError as exc:
+        bad = [n for n in fields if n in grid.ELF_FIELDS]
+        if "outside [0, 1]" in str(exc) and bad:
+            lo = min(float(np.min(fields[n])) for n in bad)
+            hi = max(float(np.max(fields[n])) for n in bad)
+            raise GridError(
+                f"{name}: the field was read as ELF but its values span [{lo:.4g}, {hi:.4g}], outside [0, 1]; "
+                "it is probably a density (CHGCAR) or a potential. Read it under another name: "
+                "elfviz.io.read(path, field='charge') or `elfviz info FILE --field charge`"
+            ) from None
+        raise
+
+
+# ----------------------------------------------------------------------------- writing
+def write(
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    force: bool = False,
+    field: str | tuple | None = "elf",
+    format: str | None = None,
+) -> Path:  # noqa: A002
+    """Write a Dataset; the format follows from the file name (or ``format``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        An elfviz Dataset.
+    path : path-like
+        Output file. ``.nc`` keeps everything; ``.cube`` one field; ``.xsf`` the chosen field (all
+        fields with ``field=None``); ``ELFCAR``/``CHGCAR``/``*.vasp`` the field (a pair of names writes a
+        spin-polarised file); ``POSCAR``/``CONTCAR``, ``.cif``, ``.xyz``, ``.pwi``, ``.cell`` the structure.
+    force : bool
+        Overwrite an existing file (otherwise :class:`~elfviz.errors.OutputExistsError`).
+    field : str, tuple of two str, or None
+        Field to write for the single-field formats.
+    format : str, optional
+        Force a format instead of deriving it from the name.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file (written to a temporary name, then renamed).
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``force`` is false.
+    GridError
+        If the format needs a field the Dataset does not have.
+    """
+    from .formats import format_from_name
+
+    path = Path(path)
+    fmt = format or format_from_name(path.name)
+    if fmt is None:
+        raise FileFormatError(
+            f"{path.name}: cannot tell the output format from the name; use an extension such as "
+            ".nc, .cube, .xsf, .cif, .xyz, or a VASP name (POSCAR, ELFCAR)"
+        )
+    if fmt not in FORMATS:
+        raise FileFormatError(f"unknown format {fmt!r}; choose one of {sorted(FORMATS)}")
+    if path.exists() and not force:
+        raise OutputExistsError(
+            f"{path} already exists; choose another name or pass --force / force=True to overwrite it"
+        )
+    grid.validate(ds)
+    if fmt == "netcdf":
+        from ..store import write_netcdf
+
+        return write_netcdf(ds, path, force=force)
+    path = check_writable(path, force)
+    content = _serialise(ds, fmt, path.name, field)
+    atomic_write(path, lambda tmp: tmp.write_bytes(content))
+    log.info("wrote %s (%s)", path, fmt)
+    return path
+
+
+def _serialise(ds: xr.Dataset, fmt: str, name: str, field) -> bytes:
+    cell = ds["cell"].values
+    origin = np.asarray(ds.attrs.get("grid_origin_angstrom", np.zeros(3)), dtype=float)
+    positions = ds["positions"].values
+    numbers = ds["numbers"].values
+    comment = f"elfviz: {ds.attrs.get('source', '')}".strip()
+    if fmt in ASE_FORMATS:
+        from .structure import write_ase
+
+        atoms = grid.to_atoms(ds)
+        atoms.positions = atoms.positions + origin
+        return write_ase(atoms, fmt)
+    if fmt == "cube":
+        from .cube import write_cube
+
+        (values,) = _field_values(ds, field, fmt, single=True)
+        return write_cube(cell, positions, numbers, values, origin=origin, comment=comment).encode()
+    if fmt == "xsf":
+        from .xsf import write_xsf
+
+        names = (
+            grid.field_names(ds) if field is None else ([field] if isinstance(field, str) else list(field))
+        )
+        if not names:
+            raise GridError(
+                f"{name}: the Dataset has no field to write as an XSF datagrid; write a structure "
+                "format (.cif, .xyz, POSCAR) instead"
+            )
+        values = _field_values(ds, tuple(names), fmt, single=False)
+        return write_xsf(
+            cell, positions, numbers, dict(zip(names, values)), origin=origin, comment=comment
+        ).encode()
+    from .vasp import write_vasp
+
+    is_vasp_name, default = vasp_kind(name)
+    wanted = [field] if isinstance(field, str) else list(field or [])
+    has_fields = bool(wanted) and all(n in grid.field_names(ds) for n in wanted)
+    if is_vasp_name and default is None:  # POSCAR, CONTCAR: structure only
+        blocks: list[np.ndarray] = []
+    elif PurePath(name).suffix.lower() in (".vasp", ".poscar") and not has_fields:
+        blocks = []  # a structure written as *.vasp
+    else:
+        blocks = _field_values(ds, field, fmt, single=False)
+    return write_vasp(cell, positions + origin, numbers, blocks, comment=comment).encode()
+
+
+def _field_values(ds: xr.Dataset, field, fmt: str, *, single: bool) -> list[np.ndarray]:
+    names = [field] if isinstance(field, str) else list(field or [])
+    if not names:
+        raise GridError(f"name the field to write in {fmt} format (field='elf')")
+    if single and len(names) != 1:
+        raise GridError(f"{fmt} holds one field; got {names}")
+    if len(names) > 2 and fmt == "vasp":
+        raise GridError("a VASP volumetric file holds one field or a spin pair; got " + str(names))
+    missing = [n for n in names if n not in grid.field_names(ds)]
+    if missing:
+        raise GridError(
+            f"the Dataset has no field {missing[0]!r} to write as {fmt}; it has "
+            f"{grid.field_names(ds) or 'no fields (structure only)'}"
+        )
+    return [ds[n].values.astype(np.float64) for n in names]
