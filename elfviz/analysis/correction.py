@@ -12,20 +12,21 @@ The corrected ELF is always clipped to [0, 1].
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import xarray as xr
 
 from .. import grid
+from ..errors import GridError
 from . import kspace
 from .learned_correction import FourierCorrection, fit_fourier_correction
 from .metrics import field_metrics
 from .residuals import residual_dataset
-from .spectra import K_BOND, default_shell_width
+from .spectra import K_BOND, default_shell_width, frame_coords, frame_ids
 
 __all__ = ["FourierCorrection", "fit_fourier_correction", "lowpass_correction", "r2_versus_kcut",
-           "lowpass_filter"]
+           "lowpass_filter", "kcut_curves_over_frames"]
 
 
 def lowpass_filter(values: np.ndarray, cell, k_cut: float) -> np.ndarray:
@@ -39,8 +40,6 @@ def lowpass_filter(values: np.ndarray, cell, k_cut: float) -> np.ndarray:
 def _residual_input(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None) -> xr.Dataset:
     if pred_ds is None:
         if "elf_ref" not in ref_ds or "elf" not in ref_ds:
-            from ..errors import GridError
-
             raise GridError("give a reference and a prediction, or one residual Dataset with 'elf_ref' and 'elf'")
         return ref_ds
     return residual_dataset(ref_ds, pred_ds)
@@ -133,4 +132,32 @@ def r2_versus_kcut(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None,
     for key in ("pressure_gpa", "rs_bohr", "frame_id", "phase"):
         if key in res.attrs:
             out.attrs[key] = res.attrs[key]
+    return out
+
+
+def kcut_curves_over_frames(datasets: Iterable[xr.Dataset], k_cuts: Sequence[float] | None = None) -> xr.Dataset:
+    """:func:`r2_versus_kcut` of many residual Datasets on one ``k_cut`` axis, over a ``frame`` dim.
+
+    Parameters
+    ----------
+    datasets : iterable of xarray.Dataset
+        Residual Datasets (``elf_ref`` and ``elf``).
+    k_cuts : sequence of float, optional
+        Common cuts (Å^-1); default 0 to 30 Å^-1 in steps of 0.5 Å^-1 (past the Nyquist |G| of a 0.12 Å
+        grid, 26 Å^-1, so the last cuts restore nearly everything).
+
+    Returns
+    -------
+    xarray.Dataset
+        dims ``(frame, k_cut)``: ``r2``, ``mae``, ``rmse``, ``max_abs_error``, ``mode_fraction``; per frame
+        ``r2_before``; frame coordinates ``pressure_gpa``, ``rs_bohr``, ``phase`` ... for ``groupby``.
+    """
+    datasets = list(datasets)
+    if not datasets:
+        raise GridError("no frames given to kcut_curves_over_frames")
+    k_cuts = np.arange(0.0, 30.0 + 1e-9, 0.5) if k_cuts is None else np.asarray(k_cuts, dtype=float)
+    curves = [r2_versus_kcut(ds, k_cuts=k_cuts) for ds in datasets]
+    out = xr.concat(curves, dim="frame", combine_attrs="drop")
+    out["r2_before"] = ("frame", np.array([c.attrs["r2_before"] for c in curves]))
+    out = out.assign_coords(frame_coords(datasets, frame_ids(datasets)))
     return out

@@ -1,0 +1,94 @@
+"""HoloViews plots of the residual analysis build and render with bokeh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from analysis_synthetic import TRICLINIC, synthetic_pair
+
+from elfviz.analysis import residual_dataset, spectra_over_frames
+from elfviz.analysis.correction import kcut_curves_over_frames
+from elfviz.errors import GridError
+
+hv = pytest.importorskip("holoviews")
+plots = pytest.importorskip("elfviz.viz.plots")
+
+
+@pytest.fixture(scope="module")
+def residuals():
+    pairs = [synthetic_pair(s, pressure=p, scale=sc) for s, p, sc in
+             [(0, 300.0, 1.0), (1, 300.0, 1.0), (2, 100.0, 1.2)]]
+    return [residual_dataset(r, p) for r, p in pairs]
+
+
+def _render(obj):
+    return hv.render(obj, backend="bokeh")
+
+
+def test_spectra_plot_one_curve_per_pressure(residuals):
+    spectra = spectra_over_frames(residuals)
+    plot = plots.spectra_plot(spectra)
+    curves = [el for el in plot if isinstance(el, hv.Curve)]
+    assert sorted(c.label for c in curves) == ["100", "300"]
+    assert len({c.opts.get().kwargs["color"] for c in curves}) == 2
+    assert any(isinstance(el, hv.VLine) for el in plot)
+    assert np.all(curves[0].dimension_values(0) > 0)  # no k = 0 point on a log axis
+    _render(plot)
+    by_rs = plots.spectra_plot(spectra, color_by="rs_bohr", y="mean_power", log=False)
+    assert len([el for el in by_rs if isinstance(el, hv.Curve)]) == 2
+    with pytest.raises(GridError, match="temperature_k"):
+        plots.spectra_plot(spectra, color_by="temperature_k")
+    with pytest.raises(GridError, match="no variable"):
+        plots.spectra_plot(spectra, y="density")
+
+
+def test_lowk_fraction_plot_means_per_pressure(residuals):
+    spectra = spectra_over_frames(residuals)
+    plot = plots.lowk_fraction_plot(spectra)
+    mean = [el for el in plot if isinstance(el, hv.Curve)][0]
+    np.testing.assert_allclose(mean.dimension_values(0), [100.0, 300.0])
+    np.testing.assert_allclose(mean.dimension_values(1)[1], float(spectra["lowk_fraction"][:2].mean()))
+    _render(plot)
+    _render(plots.lowk_fraction_plot(spectra, y="correlation_length"))
+
+
+def test_r2_kcut_plot(residuals):
+    curves = kcut_curves_over_frames(residuals, k_cuts=np.linspace(0, 30, 7))
+    assert curves["r2"].dims == ("frame", "k_cut")
+    assert np.allclose(curves["r2"][:, 0], curves["r2_before"])
+    plot = plots.r2_kcut_plot(curves)
+    assert len([el for el in plot if isinstance(el, hv.Curve)]) == 2
+    _render(plot)
+    from elfviz.analysis import r2_versus_kcut
+
+    single = r2_versus_kcut(residuals[0])
+    _render(plots.r2_kcut_plot(single))
+
+
+def test_residual_slice_on_a_skewed_cell():
+    ref, pred = synthetic_pair(5, cell=TRICLINIC)
+    res = residual_dataset(ref, pred)
+    x, y, values = plots.lattice_plane(res, "residual", "c", 2)
+    assert values.shape == (17, 17)
+    np.testing.assert_allclose(values[:-1, :-1], res["residual"].values[:, :, 2])
+    np.testing.assert_allclose(values[-1, :-1], values[0, :-1])  # periodic end point
+    # the far corner of the plane is a + b, expressed in the in-plane frame
+    corner = TRICLINIC[0] + TRICLINIC[1]
+    assert np.hypot(x[-1, -1], y[-1, -1]) == pytest.approx(np.linalg.norm(corner))
+    plot = plots.residual_slice_plot(res, axis="c", index=2)
+    lo, hi = plot.opts.get().kwargs["clim"]
+    assert lo == -hi
+    _render(plot)
+    with pytest.raises(GridError, match="outside"):
+        plots.lattice_plane(res, "residual", "a", 99)
+    with pytest.raises(GridError, match="axis"):
+        plots.lattice_plane(res, "residual", "z", 0)
+
+
+def test_plots_module_import_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, elfviz.viz.plots; print('holoviews' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
