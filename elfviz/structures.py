@@ -1,0 +1,412 @@
+"""Crystal phases of dense hydrogen, built from published space-group and Wyckoff data.
+
+Phases are named as in the structure-search literature, ``<space group>-<atoms in the cell>``:
+``C2c-24``, ``Cmca-12``, ``Cmca-4``, ``P63m-16`` (molecular) and ``I41amd`` (atomic). Each record
+carries its source; :func:`build_phase` builds it with :func:`ase.spacegroup.crystal`, scales it to a
+requested Wigner-Seitz radius ``rs`` (bohr) or pressure (GPa), and repeats it into a supercell.
+
+Data bundled
+------------
+``C2c-24``
+    Phase III candidate of Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa, as tabulated
+    in the AFLOW Library of Crystallographic Prototypes (Hicks et al., Comput. Mater. Sci. 161, S1 (2019),
+    prototype ``A_mC24_15_2e2f``): C2/c (No. 15), a = 4.939 Å, b = 2.811 Å, c = 4.139 Å, beta = 142.47°,
+    H on 4e (0, 0.1012, 1/4), 4e (0, 0.3684, 1/4), 8f (0.226, 0.0672, 0.2464), 8f (0.3443, 0.1958, 0.2227).
+    24 atoms in the conventional C-centred cell (12 in the primitive cell), H2 bonds 0.751 and 0.757 Å,
+    rs = 1.329 bohr.
+
+``Cmca-12``, ``Cmca-4``, ``P63m-16``, ``I41amd``
+    Listed (space group, source) but their Wyckoff parameters are **not bundled yet**: they could not be
+    checked against the publications from this code base, and elfviz does not ship unverified
+    coordinates. :func:`build_phase` says so; add the data with :func:`register_phase` (or read a CIF
+    with :func:`elfviz.io.read`).
+
+Scaling
+-------
+Molecular phases compress *between* molecules, not within them: the molecular centres follow the cell
+(fixed fractional coordinates) and every intramolecular vector keeps its published length and
+direction. Atomic phases scale uniformly. A molecular phase compressed until molecules come closer
+than their bond length is refused.
+
+Pressure to rs
+--------------
+:func:`rs_from_pressure` interpolates ln rs against ln P monotonically (PCHIP) through published points
+(:data:`EOS_POINTS`): hcp H2 at 5.4 GPa (Hazen et al., PRB 36, 3944 (1987), single-crystal X-ray, 300 K),
+C2/c-24 at 300 GPa (above, DFT), and atomic hydrogen at 0.5-3.5 TPa (McMahon & Ceperley, PRL 106,
+165302 (2011), DFT with zero-point motion). Valid from 5.4 GPa to 3.5 TPa; between 5.4 and 300 GPa it
+rests on two points only, so expect a few per cent error in rs there. It picks a density for a
+phase, it does not predict thermodynamics: give ``rs`` directly for quantitative work.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import StructureError
+from .grid import BOHR_ANGSTROM
+
+log = logging.getLogger(__name__)
+
+EOS_POINTS = (
+    # (pressure GPa, rs bohr, source)
+    (5.40, 2.2031167, "hcp H2, V = 26.55 Å^3 per 4 atoms; Hazen et al., PRB 36, 3944 (1987)"),
+    (300.0, 1.3294697, "C2/c-24 DFT cell; Pickard & Needs, Nat. Phys. 3, 473 (2007)"),
+    (500.0, 1.225, "I4_1/amd onset; McMahon & Ceperley, PRL 106, 165302 (2011)"),
+    (1000.0, 1.11, "McMahon & Ceperley (2011)"),
+    (2500.0, 0.969, "McMahon & Ceperley (2011), arXiv:1011.5028"),
+    (3500.0, 0.92, "McMahon & Ceperley (2011)"),
+)
+"""Published (pressure, rs) points behind :func:`rs_from_pressure`."""
+
+MOLECULE_CUTOFF = 1.0
+"""Atoms closer than this (Å) in a molecular phase belong to one H2 molecule."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A crystal phase: space group, Wyckoff basis and cell at a reference pressure.
+
+    Attributes
+    ----------
+    name : str
+        elfviz name, e.g. ``"C2c-24"``.
+    space_group : str
+        Hermann-Mauguin symbol.
+    space_group_number : int
+        International Tables number.
+    n_atoms : int
+        Atoms in the cell that :func:`build_phase` returns (conventional cell).
+    molecular : bool
+        Whether the phase consists of H2 molecules.
+    source : str
+        Citation of the data.
+    pressure_gpa : float or None
+        Pressure at which the published structure was computed or measured.
+    pressure_range_gpa : (float, float)
+        Range where the phase is discussed in the literature (informative; not enforced).
+    cellpar : tuple of 6 floats or None
+        a, b, c (Å), alpha, beta, gamma (degrees); ``None`` if the data are not bundled.
+    basis : tuple of (x, y, z) or None
+        Fractional coordinates of the Wyckoff representatives.
+    setting : int
+        ASE space-group setting (1 or 2, the origin choice).
+    """
+
+    name: str
+    space_group: str
+    space_group_number: int
+    n_atoms: int
+    molecular: bool
+    source: str
+    pressure_gpa: float | None = None
+    pressure_range_gpa: tuple[float, float] = (0.0, 0.0)
+    cellpar: tuple[float, ...] | None = None
+    basis: tuple[tuple[float, float, float], ...] | None = None
+    setting: int = 1
+    notes: str = field(default="")
+
+    @property
+    def available(self) -> bool:
+        """Whether the Wyckoff data are bundled, so that :func:`build_phase` can build the phase."""
+        return self.cellpar is not None and self.basis is not None
+
+    @property
+    def rs_reference(self) -> float | None:
+        """rs (bohr) of the published cell, ``None`` if not bundled."""
+        if not self.available:
+            return None
+        from ase.spacegroup import crystal
+
+        atoms = _crystal(self, crystal)
+        return _rs_of(atoms)
+
+    @property
+    def rs_range(self) -> tuple[float, float]:
+        """rs range (bohr) matching ``pressure_range_gpa`` through :func:`rs_from_pressure` (clipped)."""
+        lo, hi = self.pressure_range_gpa
+        lo_c = min(max(lo, EOS_POINTS[0][0]), EOS_POINTS[-1][0])
+        hi_c = min(max(hi, EOS_POINTS[0][0]), EOS_POINTS[-1][0])
+        return (rs_from_pressure(hi_c), rs_from_pressure(lo_c))
+
+
+PHASES: dict[str, Phase] = {}
+"""All known phases by name (some without bundled coordinates; see :attr:`Phase.available`)."""
+
+
+def register_phase(phase: Phase, *, replace: bool = False) -> Phase:
+    """Add a phase (e.g. with coordinates from a publication you checked) to :data:`PHASES`."""
+    if phase.name in PHASES and not replace and PHASES[phase.name].available:
+        raise StructureError(f"phase {phase.name!r} is already registered; pass replace=True to replace it")
+    if phase.available and len(phase.cellpar) != 6:
+        raise StructureError("cellpar must be (a, b, c, alpha, beta, gamma)")
+    PHASES[phase.name] = phase
+    return phase
+
+
+register_phase(Phase(
+    name="C2c-24", space_group="C2/c", space_group_number=15, n_atoms=24, molecular=True,
+    source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; coordinates as tabulated in the "
+           "AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
+    pressure_gpa=300.0, pressure_range_gpa=(100.0, 300.0),
+    cellpar=(4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
+    basis=((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.3443, 0.1958, 0.2227)),
+    notes="phase III candidate; layers of H2 molecules in a distorted hexagonal arrangement"))
+register_phase(Phase(
+    name="Cmca-12", space_group="Cmca", space_group_number=64, n_atoms=12, molecular=True,
+    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(250.0, 400.0),
+    notes="Wyckoff parameters not bundled"))
+register_phase(Phase(
+    name="Cmca-4", space_group="Cmca", space_group_number=64, n_atoms=4, molecular=True,
+    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(350.0, 500.0),
+    notes="Wyckoff parameters not bundled"))
+register_phase(Phase(
+    name="P63m-16", space_group="P6_3/m", space_group_number=176, n_atoms=16, molecular=True,
+    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(50.0, 150.0),
+    notes="Wyckoff parameters not bundled"))
+register_phase(Phase(
+    name="I41amd", space_group="I4_1/amd", space_group_number=141, n_atoms=4, molecular=False,
+    source="Pickard & Needs, Nat. Phys. 3, 473 (2007); McMahon & Ceperley, PRL 106, 165302 (2011)",
+    pressure_range_gpa=(500.0, 2500.0), setting=2,
+    notes="atomic (Cs-IV type, H on 4a); c/a not bundled"))
+
+
+# ----------------------------------------------------------------------------- pressure <-> rs
+def _eos_interpolators():
+    from scipy.interpolate import PchipInterpolator
+
+    p = np.log([pt[0] for pt in EOS_POINTS])
+    r = np.log([pt[1] for pt in EOS_POINTS])
+    return PchipInterpolator(p, r), PchipInterpolator(r[::-1], p[::-1])
+
+
+def rs_from_pressure(pressure_gpa: float) -> float:
+    """Wigner-Seitz radius (bohr) of solid hydrogen at a pressure (GPa); see the module docstring.
+
+    Raises
+    ------
+    StructureError
+        Outside 5.4 GPa - 3.5 TPa, where no published point constrains the curve.
+
+    Examples
+    --------
+    >>> round(rs_from_pressure(300.0), 4)
+    1.3295
+    """
+    p = float(pressure_gpa)
+    lo, hi = EOS_POINTS[0][0], EOS_POINTS[-1][0]
+    if not (lo <= p <= hi):
+        raise StructureError(f"pressure {p} GPa is outside the range of elfviz's pressure-density table "
+                             f"({lo}-{hi} GPa); give the density directly as --rs (bohr)")
+    forward, _ = _eos_interpolators()
+    return float(np.exp(forward(math.log(p))))
+
+
+def pressure_from_rs(rs: float) -> float:
+    """Pressure (GPa) at which solid hydrogen has Wigner-Seitz radius ``rs`` (bohr); inverse of :func:`rs_from_pressure`.
+
+    Examples
+    --------
+    >>> round(pressure_from_rs(1.225))
+    500
+    """
+    r = float(rs)
+    lo, hi = EOS_POINTS[-1][1], EOS_POINTS[0][1]
+    if not (lo <= r <= hi):
+        raise StructureError(f"rs = {r} bohr is outside the range of elfviz's pressure-density table "
+                             f"({lo}-{hi:.3f} bohr)")
+    _, inverse = _eos_interpolators()
+    return float(np.exp(inverse(math.log(r))))
+
+
+# ----------------------------------------------------------------------------- building
+def _crystal(phase: Phase, crystal):
+    return crystal(["H"] * len(phase.basis), basis=list(phase.basis), spacegroup=phase.space_group_number,
+                   cellpar=list(phase.cellpar), setting=phase.setting, primitive_cell=False)
+
+
+def _rs_of(atoms) -> float:
+    volume_bohr3 = atoms.cell.volume / BOHR_ANGSTROM**3
+    return float((3.0 * volume_bohr3 / (4.0 * math.pi * len(atoms))) ** (1.0 / 3.0))
+
+
+def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, int, np.ndarray]]:
+    """Pair every atom with its nearest neighbour into H2 molecules (minimum image).
+
+    Returns
+    -------
+    list of (i, j, vector)
+        Atom indices and the Cartesian vector from ``i`` to the nearest image of ``j`` (Å).
+
+    Raises
+    ------
+    StructureError
+        If some atom has no partner within ``cutoff`` Å or nearest neighbours are not mutual.
+    """
+    from scipy.spatial import cKDTree
+
+    cell = atoms.cell.array
+    frac = atoms.get_scaled_positions(wrap=True)
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
+    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
+    owner = np.tile(np.arange(len(atoms)), len(shifts))
+    dist, idx = cKDTree(images).query(frac @ cell, k=2)
+    partner = owner[idx[:, 1]]
+    molecules = []
+    for i in range(len(atoms)):
+        j = int(partner[i])
+        if dist[i, 1] > cutoff or partner[j] != i or j == i:
+            raise StructureError(f"atom {i} has no unique H2 partner within {cutoff} Å; the structure is not "
+                                 "molecular")
+        if i < j:
+            molecules.append((i, j, images[idx[i, 1]] - frac[i] @ cell))
+    return molecules
+
+
+def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None = None,
+                supercell=(1, 1, 1)):
+    """Build a hydrogen phase at a given density, optionally as a supercell.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PHASES` (case-insensitive; ``C2/c-24`` and ``c2c-24`` both work).
+    rs : float, optional
+        Wigner-Seitz radius in bohr. Default: the published cell.
+    pressure_gpa : float, optional
+        Pressure (GPa), converted to rs with :func:`rs_from_pressure` (give ``rs`` or this, not both).
+    supercell : int or (int, int, int)
+        Repetitions along a, b, c.
+
+    Returns
+    -------
+    ase.Atoms
+        Periodic structure; ``info`` holds ``phase``, ``rs_bohr``, ``space_group``, ``source`` and
+        ``pressure_gpa`` when a pressure was given.
+
+    Raises
+    ------
+    StructureError
+        Unknown phase, data not bundled, bad density, or a molecular phase squeezed so much that
+        molecules overlap.
+
+    Examples
+    --------
+    >>> atoms = build_phase("C2c-24", rs=1.38)
+    >>> len(atoms), round(atoms.info["rs_bohr"], 6)
+    (24, 1.38)
+    """
+    from ase.spacegroup import crystal
+
+    phase = get_phase(name)
+    if not phase.available:
+        raise StructureError(
+            f"phase {phase.name} ({phase.space_group}) is listed but its Wyckoff data are not bundled with elfviz "
+            f"(source: {phase.source}); read a CIF of it instead (elfviz.io.read) or add the data with "
+            "elfviz.structures.register_phase. Bundled phases: " + ", ".join(available_phases()))
+    if rs is not None and pressure_gpa is not None:
+        raise StructureError("give either rs (bohr) or a pressure (GPa), not both")
+    repeat = _check_supercell(supercell)
+    atoms = _crystal(phase, crystal)
+    rs_ref = _rs_of(atoms)
+    if pressure_gpa is not None:
+        rs = rs_from_pressure(pressure_gpa)
+    target = rs_ref if rs is None else float(rs)
+    if not (math.isfinite(target) and target > 0):
+        raise StructureError(f"rs must be a positive number of bohr, got {rs}")
+    factor = target / rs_ref
+    if phase.molecular:
+        atoms = _scale_molecular(atoms, factor, phase.name)
+    else:
+        atoms.set_cell(atoms.cell.array * factor, scale_atoms=True)
+    atoms.pbc = True
+    atoms = atoms.repeat(repeat)
+    for key in ("spacegroup", "unit_cell"):  # ASE objects that structure writers cannot serialise
+        atoms.info.pop(key, None)
+    lo, hi = phase.rs_range
+    if not (lo * 0.97 <= target <= hi * 1.03):
+        log.warning("%s at rs = %.3f bohr is outside the range where the phase is discussed (rs %.2f-%.2f)",
+                    phase.name, target, lo, hi)
+    atoms.info.update({"phase": phase.name, "rs_bohr": _rs_of(atoms), "space_group": phase.space_group,
+                       "source": phase.source})
+    if pressure_gpa is not None:
+        atoms.info["pressure_gpa"] = float(pressure_gpa)
+    return atoms
+
+
+def _scale_molecular(atoms, factor: float, name: str):
+    molecules = find_molecules(atoms)
+    cell = atoms.cell.array
+    inv = np.linalg.inv(cell)
+    positions = atoms.positions.copy()
+    new_cell = cell * factor
+    bond = max(float(np.linalg.norm(v)) for _, _, v in molecules)
+    for i, j, vector in molecules:
+        centre_frac = (positions[i] + 0.5 * vector) @ inv
+        centre = centre_frac @ new_cell
+        positions[i] = centre - 0.5 * vector
+        positions[j] = centre + 0.5 * vector
+    scaled = atoms.copy()
+    scaled.set_cell(new_cell, scale_atoms=False)
+    scaled.positions = positions
+    closest = _closest_intermolecular(scaled, molecules)
+    if closest <= bond:
+        raise StructureError(
+            f"{name} compressed by a factor {factor:.3f} puts atoms of different molecules {closest:.3f} Å apart, "
+            f"closer than the H2 bond ({bond:.3f} Å): the phase is no longer molecular at this density; use a "
+            "larger rs or an atomic phase")
+    return scaled
+
+
+def _closest_intermolecular(atoms, molecules) -> float:
+    from scipy.spatial import cKDTree
+
+    partner = {}
+    for i, j, _ in molecules:
+        partner[i], partner[j] = j, i
+    cell = atoms.cell.array
+    frac = atoms.get_scaled_positions(wrap=True)
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
+    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
+    owner = np.tile(np.arange(len(atoms)), len(shifts))
+    dist, idx = cKDTree(images).query(frac @ cell, k=4)
+    best = np.inf
+    for a in range(len(atoms)):
+        for d, k in zip(dist[a, 1:], idx[a, 1:], strict=True):
+            if owner[k] != partner.get(a) and owner[k] != a:
+                best = min(best, float(d))
+                break
+    return best
+
+
+def _check_supercell(supercell) -> tuple[int, int, int]:
+    if isinstance(supercell, (int, np.integer)):
+        supercell = (int(supercell),) * 3
+    try:
+        reps = tuple(int(n) for n in supercell)
+    except (TypeError, ValueError):
+        raise StructureError(f"supercell must be three positive integers like 2,2,2, got {supercell!r}") from None
+    if len(reps) != 3 or min(reps) < 1 or any(float(n) != float(m) for n, m in zip(reps, supercell, strict=True)):
+        raise StructureError(f"supercell must be three positive integers like 2,2,2, got {supercell!r}")
+    return reps  # type: ignore[return-value]
+
+
+def _normalise(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def get_phase(name: str) -> Phase:
+    """The :class:`Phase` record for a name (case, ``/``, ``_`` and ``-`` are ignored)."""
+    key = _normalise(name)
+    for phase in PHASES.values():
+        if _normalise(phase.name) == key:
+            return phase
+    raise StructureError(f"unknown phase {name!r}; known phases: {', '.join(PHASES)}")
+
+
+def available_phases() -> list[str]:
+    """Names of the phases whose coordinates are bundled."""
+    return [name for name, phase in PHASES.items() if phase.available]
