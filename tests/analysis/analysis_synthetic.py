@@ -59,6 +59,30 @@ def smeared_atoms(cell, positions, shape, width):
     return kspace.from_fourier_coefficients(coeffs, shape)
 
 
+def sharp_prediction(cell, positions, shape):
+    """The synthetic "model": a sharp, bounded function of the atoms (values in [0.1, 0.8])."""
+    sharp = smeared_atoms(cell, positions, shape, 0.35)
+    return 0.1 + 0.7 * sharp / (sharp + 1.0)
+
+
+class FakePredictor:
+    """Stands in for ``elfviz.model.Predictor`` (same ``predict(structure, like=...)`` and ``version``)."""
+
+    version = "synthetic@0"
+    device = "cpu"
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, structure, *, like=None, **_):
+        self.calls += 1
+        target = like if like is not None else structure
+        values = sharp_prediction(target["cell"].values, target["positions"].values, grid.grid_shape(target))
+        out = grid.with_field(grid.structure_only(target), "elf", values)
+        out.attrs["source"] = f"model:{self.version}"
+        return out
+
+
 def synthetic_pair(seed, *, scale=1.0, n_atoms=8, shape=(16, 16, 16), pressure=None, amplitude=0.08,
                    cell=None):
     """A (reference, prediction) pair whose residual is a long-wavelength filter of the atom density.
@@ -69,8 +93,7 @@ def synthetic_pair(seed, *, scale=1.0, n_atoms=8, shape=(16, 16, 16), pressure=N
     """
     cell = np.eye(3) * 4.2 * scale if cell is None else np.asarray(cell)
     positions = random_positions(cell, n_atoms, seed)
-    sharp = smeared_atoms(cell, positions, shape, 0.35)
-    pred = 0.1 + 0.7 * sharp / (sharp + 1.0)
+    pred = sharp_prediction(cell, positions, shape)
     smooth = smeared_atoms(cell, positions, shape, 1.1)
     smooth = (smooth - smooth.mean()) / max(float(np.abs(smooth - smooth.mean()).max()), 1e-12)
     ref = np.clip(pred + amplitude * smooth + 0.01, 0.0, 1.0)

@@ -1,0 +1,303 @@
+"""Residual report on a dataset: ``python -m elfviz.analysis.report DATASET_DIR``.
+
+For the held-out frames of a :class:`~elfviz.store.FrameCollection` (default: the liquid test
+trajectories) it runs the model and the promolecular baseline, and prints a Markdown table per density:
+R^2 / MAE / RMSE of both, the low-|G| residual variance fraction (|G| < 2π/0.74 Å), the residual correlation
+length, R^2 after the diagnostic low-pass correction and after the transferable Fourier correction.
+``elfviz spectra --dataset DIR`` runs the same code.
+
+Predictions can be cached (``--cache DIR``: one netCDF per frame and model version), so the notebook,
+the CLI and repeated runs share one set of model evaluations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import ElfvizError, FileFormatError, ModelError
+from ..store import FrameCollection, read_netcdf, write_netcdf
+from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
+from .learned_correction import FourierCorrection, fit_fourier_correction
+from .residuals import residual_dataset
+from .spectra import K_BOND
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- frames
+def select_frames(collection: FrameCollection, *, split: str | Sequence[str] | None = "test",
+                  phase: str | None = "liquid", max_per_trajectory: int | None = None) -> list[str]:
+    """Frame ids of a collection by split and phase, optionally thinned evenly within each trajectory.
+
+    ``phase="liquid"`` keeps the liquid frames, ``"crystal"`` every other phase, ``None`` or ``"all"`` both.
+    """
+    table = collection.index
+    if table.empty:
+        raise FileFormatError(f"{collection.root} holds no frames (no index.csv or an empty one)")
+    mask = np.ones(len(table), dtype=bool)
+    if split not in (None, "all"):
+        splits = [split] if isinstance(split, str) else list(split)
+        mask &= table["split"].astype(str).isin(splits).to_numpy()
+    if phase not in (None, "all"):
+        phases = table["phase"].astype(str)
+        mask &= (phases != "liquid").to_numpy() if phase == "crystal" else (phases == phase).to_numpy()
+    chosen = table[mask]
+    if chosen.empty:
+        raise FileFormatError(f"no frames with split={split!r} and phase={phase!r} in {collection.root} "
+                              f"(splits: {sorted(set(table['split'].astype(str)))}, "
+                              f"phases: {sorted(set(table['phase'].astype(str)))})")
+    if max_per_trajectory:
+        keep = []
+        for _, rows in chosen.groupby(chosen["trajectory"].astype(str), sort=False):
+            ids = rows["frame_id"].astype(str).tolist()
+            idx = np.unique(np.linspace(0, len(ids) - 1, min(max_per_trajectory, len(ids))).round().astype(int))
+            keep += [ids[i] for i in idx]
+        return keep
+    return chosen["frame_id"].astype(str).tolist()
+
+
+def cached(predict: Callable[[xr.Dataset], xr.Dataset], cache_dir: str | Path | None,
+           tag: str) -> Callable[[xr.Dataset], xr.Dataset]:
+    """Wrap a prediction so its result is stored per frame id and ``tag`` (model version) in ``cache_dir``."""
+    if cache_dir is None:
+        return predict
+    folder = Path(cache_dir) / tag.replace(":", "_").replace("/", "_")
+
+    def wrapped(ds: xr.Dataset) -> xr.Dataset:
+        frame_id = ds.attrs.get("frame_id")
+        if not frame_id:
+            return predict(ds)
+        path = folder / f"{frame_id}.nc"
+        if path.exists():
+            out = read_netcdf(path)
+            try:  # a stale cache entry (other grid or structure) is recomputed, never trusted
+                residual_dataset(ds, out)
+                return out
+            except ElfvizError:
+                log.warning("cached prediction %s does not match the frame; recomputing", path)
+        out = predict(ds)
+        write_netcdf(out[["cell", "positions", "numbers", "elf"]].assign_attrs(out.attrs), path, force=True)
+        return out
+
+    return wrapped
+
+
+# ----------------------------------------------------------------------------- model and baseline
+def load_predictor(device: str = "auto", weights: str | None = None):
+    """The bundled (or given) model, with a clear error if the model package or weights are missing."""
+    try:
+        from ..model import Predictor
+    except ImportError as exc:
+        raise ModelError(f"the ELF model cannot be imported ({exc}); install torch (pip install "
+                         "'elfviz[ml]')") from None
+    return Predictor(weights=weights, device=device)
+
+
+def model_transform(predictor, cache_dir=None) -> Callable[[xr.Dataset], xr.Dataset]:
+    """``reference -> prediction on the reference's grid`` for a Predictor, cached per version."""
+    return cached(lambda ds: predictor.predict(ds, like=ds), cache_dir, f"model-{predictor.version}")
+
+
+def promolecular_transform(cache_dir=None) -> Callable[[xr.Dataset], xr.Dataset]:
+    """``reference -> promolecular ELF on the reference's grid`` (the baseline of every table)."""
+    from ..reference.promolecular import promolecular_elf
+
+    return cached(lambda ds: promolecular_elf(ds, like=ds), cache_dir, "promolecular")
+
+
+def fit_correction_on_collection(collection: FrameCollection, predict: Callable[[xr.Dataset], xr.Dataset], *,
+                                 max_per_trajectory: int | None = None, model_version: str = "",
+                                 progress: Callable | None = None, **fit_kwargs: Any) -> FourierCorrection:
+    """Fit the transferable correction on the collection's liquid train frames (ridge strength on validation)."""
+    def residuals(split: str):
+        ids = select_frames(collection, split=split, phase="liquid", max_per_trajectory=max_per_trajectory)
+        iterator = progress(ids, desc=f"{split} frames") if progress else ids
+        for frame_id in iterator:
+            ref = collection.read(frame_id)
+            yield residual_dataset(ref, predict(ref))
+
+    try:
+        validation = list(residuals("validation"))
+    except FileFormatError:
+        log.warning("no validation frames: the correction uses a fixed ridge strength")
+        validation = None
+    correction = fit_fourier_correction(residuals("train"), validation, **fit_kwargs)
+    correction.metadata["model_version"] = model_version
+    correction.metadata["dataset"] = str(collection.root)
+    return correction
+
+
+# ----------------------------------------------------------------------------- report
+def run_report(dataset_dir: str | Path, *, split: str = "test", phase: str = "liquid",
+               max_per_trajectory: int | None = None, correction: str | None = None,
+               fit_correction: bool = False, save_correction: str | None = None, device: str = "auto",
+               weights: str | None = None, cache_dir: str | None = None, baseline: bool = True,
+               k_cut: float = K_BOND, progress: Callable | None = None) -> tuple[Evaluation, FourierCorrection | None]:
+    """Evaluate the model on a dataset directory; returns the :class:`Evaluation` and the correction used."""
+    collection = FrameCollection(dataset_dir)
+    if not collection.index_path.exists():
+        raise FileFormatError(f"{dataset_dir} is not an elfviz dataset (no index.csv); build one with "
+                              "`elfviz dataset build` or point to elfviz/data/dataset")
+    ids = select_frames(collection, split=split, phase=phase, max_per_trajectory=max_per_trajectory)
+    predictor = load_predictor(device, weights)
+    predict = model_transform(predictor, cache_dir)
+    corr = None
+    if correction:
+        corr = FourierCorrection.load(correction)
+        trained_for = corr.metadata.get("model_version")
+        if trained_for and trained_for != predictor.version:
+            log.warning("the correction was fitted on %s predictions, the model is %s", trained_for,
+                        predictor.version)
+    elif fit_correction:
+        corr = fit_correction_on_collection(collection, predict, model_version=predictor.version,
+                                            progress=progress)
+        if save_correction:
+            corr.save(save_correction, force=False)
+    frames = (collection.read(frame_id) for frame_id in ids)
+    evaluation = evaluate_frames(list(progress(frames, total=len(ids), desc="test frames") if progress else frames),
+                                 predict, baseline=promolecular_transform(cache_dir) if baseline else None,
+                                 correction=corr, k_cut=k_cut,
+                                 labels={"model": predictor.version, "correction": corr.name if corr else ""})
+    return evaluation, corr
+
+
+def report_text(evaluation: Evaluation, correction: FourierCorrection | None = None, *, by: str = "rs_bohr") -> str:
+    """The Markdown report: the per-density table plus the correction's provenance."""
+    lines = [f"Model: {evaluation.labels.get('model', '?')}; frames: {evaluation.metrics.sizes['frame']}", ""]
+    lines.append(markdown_table(density_table(evaluation, by=by), k_cut=evaluation.k_cut, by=by))
+    if correction is not None:
+        meta = correction.metadata
+        lines += ["", f"Learned correction: {correction!r}; ridge alpha {meta.get('alpha', float('nan')):.3g}; "
+                  f"validation R² {meta.get('validation_r2_before', float('nan')):.4f} -> "
+                  f"{meta.get('validation_r2_after', float('nan')):.4f} (unclipped)."]
+    return "\n".join(lines)
+
+
+def evaluation_json(evaluation: Evaluation, *, by: str = "rs_bohr") -> dict:
+    """JSON-ready summary: the per-density table, per-frame metrics and the spectra."""
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, (np.floating, np.integer)):
+            return clean(value.item())
+        return value
+
+    table = density_table(evaluation, by=by)
+    spectra = evaluation.spectra
+    return {
+        "k_cut": evaluation.k_cut,
+        "labels": evaluation.labels,
+        "per_group": [{k: clean(v) for k, v in row.items()} for row in table.to_dict(orient="records")],
+        "frames": {name: [clean(v) for v in evaluation.metrics[name].values.tolist()]
+                   for name in evaluation.metrics.data_vars},
+        "frame_ids": evaluation.metrics["frame"].values.tolist(),
+        "spectra": {"k": spectra["k"].values.tolist(), "shell_width": spectra.attrs["shell_width"],
+                    "power": [[clean(v) for v in row] for row in spectra["power"].values.tolist()],
+                    **{name: [clean(v) for v in spectra[name].values.tolist()]
+                       for name in ("variance", "lowk_fraction", "correlation_length", "k_centroid")
+                       if name in spectra}},
+    }
+
+
+def write_results(evaluation: Evaluation, out_dir: str | Path, *, force: bool = False) -> list[Path]:
+    """Write ``metrics.nc``, ``spectra.nc`` and ``kcut_curves.nc`` (plain netCDF) into ``out_dir``."""
+    from ..store import atomic_write, check_writable
+
+    out = Path(out_dir)
+    written = []
+    items = [("metrics.nc", evaluation.metrics), ("spectra.nc", evaluation.spectra)]
+    if evaluation.kcut_curves is not None:
+        items.append(("kcut_curves.nc", evaluation.kcut_curves))
+    for name, ds in items:
+        path = check_writable(out / name, force)
+        ds = ds.copy()
+        for coord in ("phase", "trajectory", "split", "frame"):
+            if coord in ds.coords:
+                ds[coord] = ds[coord].astype(str)
+        ds.attrs = {k: v for k, v in ds.attrs.items() if isinstance(v, (str, int, float))}
+        atomic_write(path, lambda tmp, ds=ds: ds.to_netcdf(tmp, engine="h5netcdf"))
+        written.append(path)
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m elfviz.analysis.report", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", help="dataset directory (FrameCollection with index.csv)")
+    add_dataset_options(parser)
+    return parser
+
+
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared with ``elfviz spectra --dataset``."""
+    parser.add_argument("--split", default="test", help="frames to evaluate: train, validation, test or all "
+                        "(default test)")
+    parser.add_argument("--phase", default="liquid", help="liquid (default), crystal, a phase name, or all")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
+                        help="at most N frames per trajectory, evenly spaced (default all)")
+    parser.add_argument("--correction", default=None, metavar="JSON",
+                        help="a transferable Fourier correction (JSON from --save-correction)")
+    parser.add_argument("--fit-correction", action="store_true",
+                        help="fit the transferable correction on the dataset's train frames (ridge strength on "
+                             "validation frames) before evaluating; runs the model on those frames")
+    parser.add_argument("--save-correction", default=None, metavar="JSON", help="write the fitted correction")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the promolecular baseline")
+    parser.add_argument("--device", default="auto", help="model device: auto, cpu or cuda")
+    parser.add_argument("--weights", default=None, help="model weights (default: the bundled model)")
+    parser.add_argument("--cache", default=None, metavar="DIR", help="cache predictions here (netCDF per frame)")
+    parser.add_argument("--k-cut", type=float, default=K_BOND, metavar="K",
+                        help=f"low-|G| cut in 1/Å (default 2π/0.74 Å = {K_BOND:.3f})")
+    parser.add_argument("--group-by", default="rs_bohr", help="frame coordinate of the table rows (default rs_bohr; "
+                        "also pressure_gpa, trajectory, phase, frame)")
+    parser.add_argument("--output-dir", default=None, metavar="DIR",
+                        help="also write metrics.nc, spectra.nc and kcut_curves.nc there")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
+
+
+def run_from_args(args: argparse.Namespace, dataset: str) -> int:
+    try:
+        from tqdm import tqdm
+
+        progress = None if getattr(args, "json", False) else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        progress = None
+    if args.k_cut is not None and not args.k_cut > 0:
+        raise ElfvizError(f"--k-cut must be a positive |G| in 1/Å, got {args.k_cut}")
+    evaluation, corr = run_report(dataset, split=args.split, phase=args.phase, max_per_trajectory=args.max_frames,
+                                  correction=args.correction, fit_correction=args.fit_correction,
+                                  save_correction=args.save_correction, device=args.device, weights=args.weights,
+                                  cache_dir=args.cache, baseline=not args.no_baseline, k_cut=args.k_cut,
+                                  progress=progress)
+    if args.output_dir:
+        for path in write_results(evaluation, args.output_dir, force=args.force):
+            log.info("wrote %s", path)
+    if args.json:
+        print(json.dumps(evaluation_json(evaluation, by=args.group_by), indent=1))
+    else:
+        print(report_text(evaluation, corr, by=args.group_by))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run_from_args(args, args.dataset)
+    except ElfvizError as exc:
+        print(f"elfviz report: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
