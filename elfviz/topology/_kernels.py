@@ -150,8 +150,8 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
     ----------
     order : int64 (N,)
         Flat voxel indices in processing order (descending value, ties by flat index).
-    values : float64 (N,)
-        Field values in processing order (``values[k]`` belongs to ``order[k]``).
+    values : float32 or float64 (N,)
+        Field values, flat in C order.
     shape : int64 (3,)
         Grid shape.
     neighbours : int64 (K, 3)
@@ -166,7 +166,7 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
     Returns
     -------
     thresholds : float64 (3,)   t1, t2, t3 (NaN if never reached)
-    event_vectors : int64 (3, 3)  the translation that raised the global rank to 1, 2, 3
+    event_basis : int64 (3, 3, 3)  [k, :k+1]: independent translations of the first component of rank k+1
     phi_star : float64           NaN if no atom event happened
     star_pair : int64 (5,)       voxel a, voxel b, image (3) with b@image connected to a@0
     prof_ncomp, prof_largest, prof_dim : int64 (P,)
@@ -189,7 +189,7 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
     next_slot = 0
 
     thresholds = np.full(3, np.nan)
-    event_vectors = np.zeros((3, 3), np.int64)
+    event_basis = np.zeros((3, 3, 3), np.int64)
     global_rank = 0
     phi_star = np.nan
     star_pair = np.full(5, -1, np.int64)
@@ -208,13 +208,12 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
     n_comp = 0
     largest = 0
 
-    lv = np.zeros(3, np.int64)
     lw = np.zeros(3, np.int64)
     la = np.zeros(3, np.int64)
     n_nb = neighbours.shape[0]
     n_processed = 0
     for step in range(n):
-        x = values[step]
+        x = np.float64(values[order[step]])
         while p < n_prof and x < profile_levels[p]:
             prof_ncomp[p] = n_comp
             prof_largest[p] = largest
@@ -236,6 +235,10 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
             phi_star = x
             star_pair[0] = v
             star_pair[1] = v
+        rv = v
+        lv0 = 0
+        lv1 = 0
+        lv2 = 0
         i = v // (nb * nc)
         j = (v // nc) % nb
         k = v % nc
@@ -267,12 +270,10 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
             w = (ii * nb + jj) * nc + kk
             if parent[w] < 0:
                 continue
-            rv = _find(parent, off, v, lv)
             rw = _find(parent, off, w, lw)
-            g0 = lv[0] + d0 - lw[0]
-            g1 = lv[1] + d1 - lw[1]
-            g2 = lv[2] + d2 - lw[2]
-            old_rank = 0
+            g0 = lv0 + d0 - lw[0]
+            g1 = lv1 + d1 - lw[1]
+            g2 = lv2 + d2 - lw[2]
             if rv == rw:
                 r = rv
                 old_rank = rank[r]
@@ -286,7 +287,8 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                     star_pair[3] = basis[s, 0, 1]
                     star_pair[4] = basis[s, 0, 2]
             else:
-                # union by size; the new root keeps the larger tree
+                # union by size; the new root keeps the larger tree. v's own offset to its root (lv)
+                # is tracked here instead of calling find(v) for every neighbour.
                 if size[rv] >= size[rw]:
                     r = rv
                     c = rw
@@ -301,7 +303,10 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                     off[rv, 0] = -g0
                     off[rv, 1] = -g1
                     off[rv, 2] = -g2
-                old_rank = max(rank[r], rank[c])
+                    lv0 -= g0
+                    lv1 -= g1
+                    lv2 -= g2
+                    rv = rw
                 size[r] += size[c]
                 if size[r] > largest:
                     largest = size[r]
@@ -335,17 +340,17 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                 s = slot[r]
                 for level in range(global_rank, rank[r]):
                     thresholds[level] = x
-                    # the vector that completed this rank (the last basis vector of that index)
-                    event_vectors[level, 0] = basis[s, level, 0]
-                    event_vectors[level, 1] = basis[s, level, 1]
-                    event_vectors[level, 2] = basis[s, level, 2]
+                    # the component's independent translations when it reached this rank
+                    for m in range(level + 1):
+                        for q in range(3):
+                            event_basis[level, m, q] = basis[s, m, q]
                 global_rank = rank[r]
     while p < n_prof:
         prof_ncomp[p] = n_comp
         prof_largest[p] = largest
         prof_dim[p] = global_rank
         p += 1
-    return (thresholds, event_vectors, phi_star, star_pair, prof_ncomp, prof_largest, prof_dim,
+    return (thresholds, event_basis, phi_star, star_pair, prof_ncomp, prof_largest, prof_dim,
             n_processed)
 
 
@@ -417,3 +422,47 @@ def merge_pieces(n_nodes, src, dst, shift):
     for m in range(n_loops):
         loop_node[m] = root[loop_node[m]]
     return root, offset, loop_node[:n_loops].copy(), loop_vec[:n_loops].copy()
+
+
+@njit(cache=True, nogil=True)
+def radix_argsort_descending(keys, n_bits):
+    """Stable argsort of unsigned integer keys in descending order (LSD radix sort, 11-bit digits).
+
+    Ties keep ascending index order. ``keys`` must be order-preserving images of the values (see
+    :func:`elfviz.topology._field.sortable_keys`); ``n_bits`` is 32 or 64.
+    """
+    n = keys.shape[0]
+    radix_bits = 11
+    n_buckets = 1 << radix_bits
+    mask = n_buckets - 1
+    cur_k = np.empty(n, keys.dtype)
+    cur_i = np.empty(n, np.int64)
+    for i in range(n):
+        cur_k[i] = ~keys[i]  # descending order = ascending order of the complement
+        cur_i[i] = i
+    nxt_k = np.empty(n, keys.dtype)
+    nxt_i = np.empty(n, np.int64)
+    counts = np.zeros(n_buckets + 1, np.int64)
+    shift = 0
+    while shift < n_bits:
+        counts[:] = 0
+        for i in range(n):
+            counts[((cur_k[i] >> shift) & mask) + 1] += 1
+        skip = False
+        for b in range(1, n_buckets + 1):
+            if counts[b] == n:  # every key has this digit: the pass would not move anything
+                skip = True
+                break
+        if not skip:
+            for b in range(n_buckets):
+                counts[b + 1] += counts[b]
+            for i in range(n):
+                d = (cur_k[i] >> shift) & mask
+                pos = counts[d]
+                nxt_k[pos] = cur_k[i]
+                nxt_i[pos] = cur_i[i]
+                counts[d] = pos + 1
+            cur_k, nxt_k = nxt_k, cur_k
+            cur_i, nxt_i = nxt_i, cur_i
+        shift += radix_bits
+    return cur_i

@@ -62,9 +62,12 @@ class NetworkAnalysis:
         ``(i, j, image)``: at ``phi_star`` atom ``i`` is first linked to atom ``j`` shifted by the lattice
         vector ``image`` (fractional multiples of the cell vectors); ``i == j`` means the atom is linked to
         its own periodic image.
-    directions : tuple of three tuples
-        Lattice translation (integer multiples of the cell vectors a, b, c) that raised the highest wrap
-        rank to 1, 2 and 3: e.g. ``(0, 0, 1)`` at ``t1`` means the first chains run along c.
+    chain_direction : tuple of int
+        Lattice direction [uvw] (multiples of the cell vectors a, b, c; primitive, first non-zero entry
+        positive) of the first component that wraps at ``t1``: ``(0, 0, 1)`` = chains along c.
+    sheet_plane : tuple of int
+        Miller indices (hkl) of the plane spanned by the first component that wraps in two directions at
+        ``t2``: ``(1, 0, 0)`` = sheets parallel to the b-c plane, stacked along a*.
     field : str
         Name of the analysed field.
     shape : tuple
@@ -83,8 +86,8 @@ class NetworkAnalysis:
     >>> res = networking_analysis(f)
     >>> round(res.t1, 6), round(res.t2, 6), round(res.t3, 6)   # 0.5 + (A+B-C, A-B+C, -A+B+C)
     (0.8, 0.7, 0.5)
-    >>> res.directions[0], res.percolation_dimension(0.65)      # chains run along c first
-    ((0, 0, 1), 2)
+    >>> res.chain_direction, res.sheet_plane, res.percolation_dimension(0.65)
+    ((0, 0, 1), (1, 0, 0), 2)
     """
 
     t1: float
@@ -93,7 +96,8 @@ class NetworkAnalysis:
     phi: float
     phi_star: float | None
     phi_star_atoms: tuple[int, int, tuple[int, int, int]] | None
-    directions: tuple[tuple[int, int, int], ...]
+    chain_direction: tuple[int, int, int]
+    sheet_plane: tuple[int, int, int]
     field: str
     shape: tuple[int, int, int]
     connectivity: int
@@ -139,7 +143,8 @@ class NetworkAnalysis:
             "phi_star_atoms": None if self.phi_star_atoms is None else {
                 "i": self.phi_star_atoms[0], "j": self.phi_star_atoms[1],
                 "image": list(self.phi_star_atoms[2])},
-            "directions": [list(d) for d in self.directions],
+            "chain_direction": list(self.chain_direction),
+            "sheet_plane": list(self.sheet_plane),
             "n_atoms": self.n_atoms,
         }
 
@@ -149,8 +154,10 @@ class NetworkAnalysis:
         lines = [f"field '{self.field}' on a {'x'.join(map(str, self.shape))} grid, "
                  f"{self.connectivity}-neighbour connectivity, values in "
                  f"[{self.value_range[0]:.4f}, {self.value_range[1]:.4f}]"]
-        for k, (t, d) in enumerate(zip(self.thresholds, self.directions)):
-            lines.append(f"  t{k + 1} = {t:.6f}  {axes[k]} percolation; translation {list(d)}")
+        where = (f"along [{' '.join(map(str, self.chain_direction))}]",
+                 f"sheets parallel to ({' '.join(map(str, self.sheet_plane))})", "spanning the crystal")
+        for k, t in enumerate(self.thresholds):
+            lines.append(f"  t{k + 1} = {t:.6f}  {axes[k]} percolation, {where[k]}")
         lines.append(f"  phi  = {self.phi:.6f}  networking value (= t3)")
         if self.phi_star is None:
             lines.append("  phi* = n/a       (no atoms)")
@@ -168,13 +175,12 @@ def _run_sweep(prepared, connectivity: int, levels: np.ndarray, stop_early: bool
     values = prepared.values
     n_voxels = values.size
     order = descending_order(values)
-    sorted_values = values.reshape(-1)[order].astype(np.float64)
     atom_count = np.zeros(n_voxels, dtype=np.int32)
     voxel = shift = None
     if prepared.positions is not None and len(prepared.positions):
         voxel, shift = atom_voxels(prepared.positions, prepared.cell, prepared.shape)
         atom_count = atom_count_per_voxel(voxel, n_voxels)
-    out = _kernels.percolation_sweep(order.astype(np.int64), sorted_values, np.asarray(prepared.shape, np.int64),
+    out = _kernels.percolation_sweep(order, values.reshape(-1), np.asarray(prepared.shape, np.int64),
                                      neighbour_steps(connectivity), atom_count, stop_early,
                                      np.ascontiguousarray(levels, dtype=np.float64))
     return out, voxel, shift
@@ -223,7 +229,7 @@ def networking_analysis(ds_or_field: Any, *, field: str = "elf", cell: Any = Non
     (True, 0.25, 0.75)
     """
     prepared = prepare_field(ds_or_field, field=field, cell=cell, positions=positions, any_field=any_field)
-    (thresholds, event_vectors, phi_star, star_pair, *_unused, n_processed), voxel, shift = _run_sweep(
+    (thresholds, event_basis, phi_star, star_pair, *_unused, n_processed), voxel, shift = _run_sweep(
         prepared, connectivity, _EMPTY_LEVELS, stop_early=True)
     log.debug("percolation sweep stopped after %d of %d voxels", n_processed, prepared.values.size)
     t1, t2, t3 = (float(t) for t in thresholds)
@@ -235,11 +241,18 @@ def networking_analysis(ds_or_field: Any, *, field: str = "elf", cell: Any = Non
     values = prepared.values
     return NetworkAnalysis(
         t1=t1, t2=t2, t3=t3, phi=t3, phi_star=phi_star_value, phi_star_atoms=star_atoms,
-        directions=tuple(_canonical_direction(v) for v in event_vectors),
+        chain_direction=_primitive(event_basis[0, 0]),
+        sheet_plane=_primitive(np.cross(event_basis[1, 0], event_basis[1, 1])),
         field=prepared.name, shape=prepared.shape, connectivity=int(connectivity),
         value_range=(float(values.min()), float(values.max())),
         n_atoms=0 if voxel is None else len(voxel),
     )
+
+
+def _primitive(vector: np.ndarray) -> tuple[int, int, int]:
+    """Integer direction divided by its gcd, first non-zero component positive."""
+    g = math.gcd(*(int(x) for x in vector))
+    return _canonical_direction(np.asarray(vector, dtype=np.int64) // max(g, 1))
 
 
 def _canonical_direction(vector: np.ndarray) -> tuple[int, int, int]:
