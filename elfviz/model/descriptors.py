@@ -179,15 +179,20 @@ def density_channels(positions, cell, shape: Sequence[int], spec: DescriptorSpec
         fine, sfac, gx, gy, gz, harmonics = cache[m]
         g2 = gx * gx + gy * gy + gz * gz
         radial = sfac * (torch.exp(-0.5 * s * s * g2) * ((2 * math.pi) ** 1.5 * s**3 * math.prod(fine) / volume))
-        spectra = []
+        re_im = torch.view_as_real(radial)                                # (..., 2)
+        times_i = torch.stack((-re_im[..., 1], re_im[..., 0]), dim=-1)     # i * radial
+        spectra = torch.empty((nl,) + tuple(re_im.shape), dtype=dtype, device=device)
         for l in range(spec.lmax + 1):
-            phase = (1j) ** l * s**l
-            for harmonic in harmonics[l]:
-                spectra.append(radial * (harmonic * phase.real if l % 2 == 0 else harmonic * phase.imag * 1j))
-        fields = torch.fft.irfftn(torch.stack(spectra), s=fine, dim=(-3, -2, -1))
-        if m > 1:
-            fields = fields[:, ::m, ::m, ::m]
-        out[w] = fields
+            # coefficient i^l s^l: real for even l (sign (-1)^(l/2)), i times (-1)^((l-1)/2) s^l for odd l
+            sign = (-1) ** (l // 2) * s**l
+            base = re_im if l % 2 == 0 else times_i
+            for k, harmonic in enumerate(harmonics[l]):
+                torch.mul(base, (sign * harmonic).unsqueeze(-1), out=spectra[l * l + k])
+        spectra = torch.view_as_complex(spectra)
+        if m == 1:
+            torch.fft.irfftn(spectra, s=fine, dim=(-3, -2, -1), out=out[w])
+        else:
+            out[w] = torch.fft.irfftn(spectra, s=fine, dim=(-3, -2, -1))[:, ::m, ::m, ::m]
     return out
 
 
@@ -202,9 +207,9 @@ def invariants(channels: torch.Tensor, lmax: int) -> torch.Tensor:
     for l in range(1, lmax + 1):
         block = channels[:, l * l:(l + 1) * (l + 1)]  # (S, 2l+1, ...)
         flat = block.reshape(n_widths, 2 * l + 1, -1)
-        # Σ_m c_slm c_tlm for s <= t, computed pair by pair to bound memory
-        rows = [(flat[i] * flat[j]).sum(0) for i, j in zip(iu[0].tolist(), iu[1].tolist())]
-        feats.append(torch.stack(rows).reshape((len(rows),) + tuple(channels.shape[2:])))
+        # Σ_m c_slm c_tlm for all (s, t); keep s <= t
+        gram = torch.einsum("smp,tmp->stp", flat, flat)
+        feats.append(gram[iu[0], iu[1]].reshape((iu.shape[1],) + tuple(channels.shape[2:])))
     return torch.cat(feats, dim=0)
 
 

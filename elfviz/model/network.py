@@ -1,0 +1,148 @@
+"""The per-point network and its on-disk format (plain ``state_dict`` + JSON metadata).
+
+``ElfNet`` maps the descriptor vector of one grid point to the ELF there: a fixed feature transform
+(signed square root, which turns the quadratic power-spectrum invariants back into amplitudes), a
+standardisation whose mean and scale are buffers fitted on the training data, an MLP with SiLU
+activations, and a sigmoid so the output is always in [0, 1].
+
+Weights are stored as ``NAME.pt`` (a ``state_dict`` of tensors only, read with ``torch.load(...,
+weights_only=True)``, never unpickling code) next to ``NAME.json`` (version, descriptor settings, layer
+sizes, training summary); nothing in either file is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from .descriptors import DescriptorSpec
+
+log = logging.getLogger(__name__)
+
+FORMAT = "elfviz-elfnet-1"
+
+
+class ElfNet(nn.Module):
+    """Per-point MLP: descriptors ``(P, F)`` -> ELF ``(P,)`` in [0, 1].
+
+    Parameters
+    ----------
+    n_features : int
+        Length of the descriptor vector.
+    hidden : sequence of int
+        Widths of the hidden layers.
+    transform : {"sqrt", "none"}
+        Feature transform applied before standardisation.
+
+    Examples
+    --------
+    >>> net = ElfNet(5, hidden=(8, 8))
+    >>> y = net(torch.rand(3, 5))
+    >>> tuple(y.shape), bool(((y >= 0) & (y <= 1)).all())
+    ((3,), True)
+    """
+
+    def __init__(self, n_features: int, hidden: Sequence[int] = (128, 128, 64), transform: str = "sqrt"):
+        super().__init__()
+        if transform not in ("sqrt", "none"):
+            raise ValueError("transform must be 'sqrt' or 'none'")
+        self.transform = transform
+        self.n_features = int(n_features)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.register_buffer("feature_mean", torch.zeros(self.n_features))
+        self.register_buffer("feature_scale", torch.ones(self.n_features))
+        layers: list[nn.Module] = []
+        width = self.n_features
+        for h in self.hidden:
+            layers += [nn.Linear(width, h), nn.SiLU()]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def transform_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Fixed transform (before standardisation)."""
+        if self.transform == "sqrt":
+            return torch.sign(x) * torch.sqrt(torch.abs(x))
+        return x
+
+    @torch.no_grad()
+    def fit_standardisation(self, x: torch.Tensor) -> None:
+        """Set the standardisation buffers from raw training descriptors ``(P, F)``."""
+        z = self.transform_features(x.to(self.feature_mean.device, self.feature_mean.dtype))
+        self.feature_mean.copy_(z.mean(0))
+        self.feature_scale.copy_(1.0 / z.std(0).clamp_min(1e-6))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        z = (self.transform_features(x) - self.feature_mean) * self.feature_scale
+        return self.mlp(z).squeeze(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(x))
+
+
+def build_network(meta: dict[str, Any]) -> ElfNet:
+    """An untrained network with the architecture recorded in ``meta``."""
+    spec = DescriptorSpec.from_dict(meta["descriptors"])
+    return ElfNet(spec.n_features, hidden=meta["hidden"], transform=meta.get("transform", "sqrt"))
+
+
+def weight_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(NAME.pt, NAME.json)`` for a weights path given with or without suffix."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
+    return stem.with_suffix(".pt"), stem.with_suffix(".json")
+
+
+def save_model(path: str | Path, net: ElfNet, meta: dict[str, Any]) -> Path:
+    """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (metadata); returns the ``.pt`` path."""
+    pt, js = weight_paths(path)
+    pt.parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "format": FORMAT, "hidden": list(net.hidden), "transform": net.transform,
+            "n_features": net.n_features}
+    state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    tmp_pt, tmp_js = pt.with_name(pt.name + ".part"), js.with_name(js.name + ".part")
+    torch.save(state, tmp_pt)
+    tmp_js.write_text(json.dumps(meta, indent=2, sort_keys=True))
+    tmp_pt.replace(pt)
+    tmp_js.replace(js)
+    return pt
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ElfNet, dict[str, Any]]:
+    """Load weights written by :func:`save_model` (tensors only: ``weights_only=True``).
+
+    Raises
+    ------
+    ModelError
+        If a file is missing, not an elfviz model, or does not match its metadata.
+    """
+    pt, js = weight_paths(path)
+    if not pt.exists() or not js.exists():
+        raise ModelError(f"model weights need both {pt.name} and {js.name} in {pt.parent}; "
+                         "train a model with `elfviz train` or reinstall elfviz to restore the bundled weights")
+    try:
+        meta = json.loads(js.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{js} is not valid JSON ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{js} is not an elfviz model description (format {meta.get('format')!r}, "
+                         f"expected {FORMAT!r})")
+    try:
+        state = torch.load(pt, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt/unsafe files
+        raise ModelError(f"cannot read the weights {pt} ({exc}); the file may be truncated or not a "
+                         "plain state_dict") from None
+    net = build_network(meta)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelError(f"the weights in {pt} do not match the architecture in {js.name}: {exc}") from None
+    net.eval()
+    return net.to(device), meta

@@ -1,0 +1,184 @@
+"""``Predictor``: ELF on a grid from atomic positions with the bundled (or a given) model."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..errors import ModelError
+from ..grid import grid_shape, validate
+from ..reference.promolecular import require_hydrogen, structure_on_grid
+from .descriptors import DescriptorSpec, compute_descriptors
+from .network import ElfNet, load_model
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+BUNDLED_WEIGHTS = WEIGHTS_DIR / "elfnet"
+"""Stem of the bundled weights (``elfnet.pt`` + ``elfnet.json``)."""
+
+RS_MARGIN = 0.02
+"""How far (bohr) outside the training rs range a structure may be before a warning."""
+
+
+class DensityRangeWarning(UserWarning):
+    """The structure's density is outside the range the model was trained on."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; an explicit ``"cuda"`` without a GPU is an error."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' requested but torch sees no CUDA GPU; use --device cpu (or auto)")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ModelError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+
+
+class Predictor:
+    """Predict the ELF of a hydrogen structure on a grid.
+
+    Parameters
+    ----------
+    weights : path, optional
+        Weights stem or ``.pt``/``.json`` path written by ``elfviz train``; default: the bundled model.
+    device : {"auto", "cpu", "cuda"}
+        Where to run; ``auto`` uses CUDA when available.
+    batch_points : int, optional
+        Grid points per network batch (bounds memory of the network part; the descriptors of the whole
+        grid are computed at once by FFT). Default 2^17 on CPU, 2^21 on CUDA.
+    correction : callable, optional
+        ``Dataset (with elf) -> Dataset`` applied after the network (e.g. a transferable Fourier
+        correction from ``elfviz.analysis``).
+
+    Examples
+    --------
+    >>> from elfviz.structures import build_phase          # doctest: +SKIP
+    >>> ds = Predictor().predict(build_phase("Cmca-12", rs=1.3), spacing=0.15)  # doctest: +SKIP
+    >>> ds.attrs["source"]                                  # doctest: +SKIP
+    'model:elfnet-fft@1.0'
+    """
+
+    def __init__(self, weights: str | Path | None = None, device: str = "auto", batch_points: int | None = None,
+                 correction: Callable[[xr.Dataset], xr.Dataset] | None = None):
+        self.device_obj = resolve_device(device)
+        self.weights_path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
+        self.network, self.meta = load_model(self.weights_path, device=self.device_obj)
+        self.spec = DescriptorSpec.from_dict(self.meta["descriptors"])
+        if batch_points is not None and int(batch_points) < 1:
+            raise ModelError(f"batch_points must be a positive integer, got {batch_points}")
+        default_batch = 2**21 if self.device_obj.type == "cuda" else 2**17
+        self.batch_points = int(batch_points) if batch_points else default_batch
+        if correction is not None and not callable(correction):
+            raise ModelError("correction must be a callable Dataset -> Dataset")
+        self.correction = correction
+
+    # -- metadata
+    @property
+    def device(self) -> str:
+        """``"cuda"`` or ``"cpu"``."""
+        return self.device_obj.type
+
+    @property
+    def version(self) -> str:
+        """Model name and version, e.g. ``"elfnet-fft@1.0"``."""
+        return str(self.meta.get("version", "elfnet-fft@unversioned"))
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """The model card summary (training data, rs range, metrics) stored with the weights."""
+        return dict(self.meta.get("card", {}))
+
+    @property
+    def training_rs_range(self) -> tuple[float, float] | None:
+        rng = self.card.get("training_rs_bohr")
+        return (float(rng[0]), float(rng[1])) if rng else None
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.version!r}, device={self.device!r}, batch_points={self.batch_points})"
+
+    # -- prediction
+    def check_density(self, rs: float) -> bool:
+        """Warn (log + ``DensityRangeWarning``) if ``rs`` (bohr) is outside the training range; True if inside."""
+        rng = self.training_rs_range
+        if rng is None or not math.isfinite(rs):
+            return True
+        if rng[0] - RS_MARGIN <= rs <= rng[1] + RS_MARGIN:
+            return True
+        message = (f"rs = {rs:.3f} bohr is outside the model's training range {rng[0]:.2f}-{rng[1]:.2f} bohr "
+                   f"({self.version}); the prediction is an extrapolation, check it against a reference")
+        log.warning(message)
+        warnings.warn(message, DensityRangeWarning, stacklevel=3)
+        return False
+
+    @torch.inference_mode()
+    def predict_values(self, positions, cell, shape) -> np.ndarray:
+        """ELF (float32, shape ``shape``) for positions (Å) in a cell (Å); no checks, no Dataset."""
+        feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
+        flat = feats.reshape(feats.shape[0], -1)
+        out = torch.empty(flat.shape[1], dtype=torch.float32, device=self.device_obj)
+        for start in range(0, flat.shape[1], self.batch_points):
+            stop = min(start + self.batch_points, flat.shape[1])
+            out[start:stop] = self.network(flat[:, start:stop].T)
+        return out.reshape(tuple(shape)).cpu().numpy()
+
+    def predict(self, structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None) -> xr.Dataset:
+        """Predicted ELF of a hydrogen structure.
+
+        Parameters
+        ----------
+        structure : xarray.Dataset, ase.Atoms or path
+            Periodic hydrogen structure (Å).
+        shape : (int, int, int), optional
+            Grid shape (wins over ``spacing``).
+        spacing : float
+            Largest grid spacing along each lattice vector, Å (default 0.12).
+        like : xarray.Dataset or path, optional
+            Predict on exactly the grid of this field (e.g. a DFT cube or ELFCAR of the same structure).
+
+        Returns
+        -------
+        xarray.Dataset
+            The structure with field ``elf``; attrs ``source = "model:<version>"``, ``device``,
+            ``predict_seconds``.
+
+        Raises
+        ------
+        SpeciesError
+            If the structure contains non-hydrogen atoms.
+        """
+        target = structure_on_grid(structure, shape=shape, spacing=spacing, like=like)
+        require_hydrogen(target["numbers"].values, what=f"the ELF model {self.version}")
+        self.check_density(float(target.attrs.get("rs_bohr", float("nan"))))
+        t0 = time.perf_counter()
+        elf = self.predict_values(target["positions"].values, target["cell"].values, grid_shape(target))
+        seconds = time.perf_counter() - t0
+        out = target.copy()
+        out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
+        out.attrs.update({"source": f"model:{self.version}", "device": self.device,
+                          "model_version": self.version, "predict_seconds": round(seconds, 4),
+                          "reference_convention": self.card.get("reference_convention", "")})
+        log.info("predicted ELF on %s grid (%d atoms) in %.3f s on %s", grid_shape(target),
+                 target.sizes["atom"], seconds, self.device)
+        if self.correction is not None:
+            out = self.correction(out)
+            if not isinstance(out, xr.Dataset) or "elf" not in out:
+                raise ModelError("the correction must return a Dataset with field 'elf'")
+        return validate(out)
+
+
+def load_network(weights: str | Path | None = None, device: str = "cpu") -> tuple[ElfNet, dict]:
+    """The network and metadata of the given (default: bundled) weights."""
+    return load_model(Path(weights) if weights else BUNDLED_WEIGHTS, device=resolve_device(device))

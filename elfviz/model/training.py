@@ -1,0 +1,313 @@
+"""Training the ELF network on random grid points of many frames of a FrameCollection.
+
+Protocol
+--------
+* Frames: ``phase == "liquid"`` rows with ``split == "train"`` are fitted, ``split == "validation"`` rows
+  select the epoch (early stopping); ``test`` rows and crystals are never read here.
+* Data: descriptors are computed once per frame by FFT; ``points_per_frame`` random grid points of every
+  training frame (uniform, so the loss weights space like the R^2 metric) form a fixed pool, and
+  ``val_points_per_frame`` points per validation frame give the validation metrics.
+* Optimisation: Adam, cosine learning-rate decay, mean squared error on the ELF; one checkpoint per epoch
+  (``OUT.ckpt.pt``: model, optimiser, history; tensors and plain values only) so ``resume=True`` continues an
+  interrupted run exactly; the best epoch by validation RMSE is written to ``OUT.pt`` + ``OUT.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import FileFormatError, ModelError, OutputExistsError
+from ..store import FrameCollection
+from .descriptors import DEFAULT_WIDTHS, DescriptorSpec, compute_descriptors
+from .network import ElfNet, save_model, weight_paths
+from .predictor import resolve_device
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "elfnet-fft"
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a training run (all recorded in the model card)."""
+
+    seed: int = 0
+    epochs: int = 80
+    points_per_frame: int = 6000
+    val_points_per_frame: int = 12000
+    batch_size: int = 2048
+    learning_rate: float = 2e-3
+    final_learning_rate: float = 5e-5
+    weight_decay: float = 0.0
+    hidden: tuple[int, ...] = (128, 128, 64)
+    widths: tuple[float, ...] = DEFAULT_WIDTHS
+    lmax: int = 3
+    transform: str = "sqrt"
+    patience: int = 15
+    max_frames: int | None = None
+    version: str = "1.0"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def spec(self) -> DescriptorSpec:
+        return DescriptorSpec(widths=tuple(self.widths), lmax=self.lmax)
+
+
+# ----------------------------------------------------------------------------- data
+def split_frames(collection: FrameCollection, max_frames: int | None = None) -> dict[str, list[str]]:
+    """Frame ids of the liquid training and validation splits (test and crystal frames excluded)."""
+    table = collection.index
+    if table.empty:
+        raise FileFormatError(f"{collection.root} holds no frames (no index.csv rows); build the dataset first")
+    for column in ("split", "phase"):
+        if column not in table:
+            raise FileFormatError(f"{collection.index_path} has no '{column}' column")
+    liquid = table[table["phase"].astype(str) == "liquid"]
+    out = {}
+    for split in ("train", "validation"):
+        ids = liquid[liquid["split"].astype(str) == split]["frame_id"].astype(str).tolist()
+        if max_frames is not None:
+            ids = ids[:max_frames]
+        out[split] = ids
+    if not out["train"]:
+        raise FileFormatError(f"{collection.root} has no liquid frames with split 'train'")
+    if not out["validation"]:
+        raise FileFormatError(f"{collection.root} has no liquid frames with split 'validation'; the training "
+                              "needs held-out trajectories for early stopping")
+    return out
+
+
+def sample_frame(ds, spec: DescriptorSpec, n_points: int, rng: np.random.Generator,
+                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Descriptors ``(n, F)`` and reference ELF ``(n,)`` (float32, CPU) at random grid points of one frame."""
+    if "elf" not in ds:
+        raise FileFormatError(f"frame {ds.attrs.get('frame_id', '?')} has no 'elf' field to train on")
+    shape = tuple(int(n) for n in ds["elf"].shape)
+    feats = compute_descriptors(ds["positions"].values, ds["cell"].values, shape, spec, device=device)
+    flat = feats.reshape(feats.shape[0], -1)
+    n_total = flat.shape[1]
+    pick = rng.choice(n_total, size=min(int(n_points), n_total), replace=False)
+    idx = torch.as_tensor(pick, device=device)
+    x = flat[:, idx].T.contiguous().float().cpu()
+    y = torch.as_tensor(ds["elf"].values.reshape(-1)[pick], dtype=torch.float32)
+    return x, y
+
+
+def build_pool(collection: FrameCollection, frame_ids: Sequence[str], spec: DescriptorSpec, n_points: int,
+               seed: int, device: torch.device, *, progress: bool = False, label: str = "frames") -> dict[str, Any]:
+    """Random-point samples of many frames: ``x``, ``y``, ``frame`` (index into ``ids``), per-frame info."""
+    rng = np.random.default_rng(seed)
+    xs, ys, owners, info = [], [], [], []
+    iterator = enumerate(frame_ids)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, total=len(frame_ids), desc=f"descriptors ({label})", unit="frame")
+    for k, frame_id in iterator:
+        ds = collection.read(frame_id)
+        x, y = sample_frame(ds, spec, n_points, rng, device)
+        xs.append(x)
+        ys.append(y)
+        owners.append(torch.full((len(y),), k, dtype=torch.int32))
+        info.append({"frame_id": frame_id, "rs_bohr": float(ds.attrs.get("rs_bohr", float("nan"))),
+                     "trajectory": str(ds.attrs.get("trajectory", "")), "source": str(ds.attrs.get("source", ""))})
+    return {"x": torch.cat(xs), "y": torch.cat(ys), "frame": torch.cat(owners), "info": info}
+
+
+# ----------------------------------------------------------------------------- metrics
+def regression_metrics(ref: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
+    """R^2, MAE, RMSE and max |error| of two 1-D tensors."""
+    ref = ref.double()
+    err = pred.double() - ref
+    ss_res = float((err * err).sum())
+    ss_tot = float(((ref - ref.mean()) ** 2).sum())
+    return {"r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"), "mae": float(err.abs().mean()),
+            "rmse": math.sqrt(ss_res / len(ref)), "max_abs_error": float(err.abs().max())}
+
+
+@torch.no_grad()
+def evaluate_pool(net: ElfNet, pool: dict[str, Any], device: torch.device, batch: int = 65536) -> dict[str, Any]:
+    """Metrics of ``net`` on a pool: overall and per density (rs rounded to 0.01 bohr)."""
+    net.eval()
+    preds = torch.cat([net(pool["x"][i:i + batch].to(device)).cpu() for i in range(0, len(pool["y"]), batch)])
+    out = regression_metrics(pool["y"], preds)
+    rs = torch.as_tensor([round(f["rs_bohr"], 2) for f in pool["info"]])[pool["frame"].long()]
+    out["per_rs"] = {f"{float(v):.2f}": regression_metrics(pool["y"][rs == v], preds[rs == v])
+                     for v in torch.unique(rs)}
+    return out
+
+
+# ----------------------------------------------------------------------------- training
+def _lr_at(config: TrainConfig, epoch: int) -> float:
+    frac = min(epoch / max(config.epochs - 1, 1), 1.0)
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1 + math.cos(math.pi * frac))
+
+
+def _checkpoint_path(out: Path) -> Path:
+    pt, _ = weight_paths(out)
+    return pt.with_name(pt.stem + ".ckpt.pt")
+
+
+def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs: int | None = None,
+          device: str = "auto", resume: bool = False, force: bool = False, progress: bool = False,
+          config: TrainConfig | None = None, **overrides: Any) -> dict[str, Any]:
+    """Train an ELF network on a FrameCollection and write the best epoch's weights.
+
+    Parameters
+    ----------
+    collection_dir : path
+        FrameCollection (``index.csv`` with ``phase``, ``split``; frames with field ``elf``).
+    out : path
+        Weights stem; writes ``OUT.pt``, ``OUT.json`` and the checkpoint ``OUT.ckpt.pt``.
+    seed : int
+        Seed of point sampling, initialisation and shuffling (runs are reproducible on one device).
+    epochs : int, optional
+        Maximum number of epochs (early stopping may end sooner).
+    device : {"auto", "cpu", "cuda"}
+        Where to compute descriptors and train.
+    resume : bool
+        Continue from ``OUT.ckpt.pt`` (same data and settings).
+    force : bool
+        Overwrite existing weights when not resuming.
+    progress : bool
+        Show tqdm progress bars.
+    config : TrainConfig, optional
+        Hyper-parameters; ``overrides`` replace single fields.
+
+    Returns
+    -------
+    dict
+        The metadata written next to the weights (includes ``card`` with history and metrics).
+    """
+    config = config or TrainConfig()
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise ModelError(f"unknown training option {key!r}")
+        setattr(config, key, value)
+    config.seed = int(seed)
+    if epochs is not None:
+        config.epochs = int(epochs)
+    if config.epochs < 1:
+        raise ModelError("epochs must be at least 1")
+    out = Path(out)
+    pt, js = weight_paths(out)
+    ckpt_path = _checkpoint_path(out)
+    if resume and not ckpt_path.exists():
+        raise ModelError(f"cannot resume: no checkpoint {ckpt_path}; start without --resume")
+    if not resume and (pt.exists() or js.exists()) and not force:
+        raise OutputExistsError(f"{pt} already exists; pass --force to overwrite or --resume to continue")
+    dev = resolve_device(device)
+    torch.manual_seed(config.seed)
+    spec = config.spec()
+    collection = FrameCollection(collection_dir)
+    split = split_frames(collection, config.max_frames)
+    log.info("training on %d frames, validating on %d (device %s)", len(split["train"]), len(split["validation"]),
+             dev)
+    t_start = time.perf_counter()
+    train_pool = build_pool(collection, split["train"], spec, config.points_per_frame, config.seed, dev,
+                            progress=progress, label="train")
+    val_pool = build_pool(collection, split["validation"], spec, config.val_points_per_frame, config.seed + 1,
+                          dev, progress=progress, label="validation")
+    t_data = time.perf_counter() - t_start
+
+    net = ElfNet(spec.n_features, hidden=config.hidden, transform=config.transform)
+    net.fit_standardisation(train_pool["x"])
+    net.to(dev)
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    history: list[dict[str, Any]] = []
+    best = {"rmse": float("inf"), "epoch": -1}
+    best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    start_epoch, train_seconds = 0, 0.0
+    if resume:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        net.load_state_dict(ckpt["model"])
+        optimiser.load_state_dict(ckpt["optimiser"])
+        history, best, best_state = ckpt["history"], ckpt["best"], ckpt["best_state"]
+        start_epoch, train_seconds = int(ckpt["epoch"]) + 1, float(ckpt["train_seconds"])
+        log.info("resuming at epoch %d (best so far: epoch %d, RMSE %.4f)", start_epoch, best["epoch"],
+                 best["rmse"])
+
+    x_train, y_train = train_pool["x"].to(dev), train_pool["y"].to(dev)
+    n = len(y_train)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.epochs, initial=start_epoch, desc="epochs", unit="epoch")
+    for epoch in range(start_epoch, config.epochs):
+        if epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
+            log.info("early stop: no validation improvement for %d epochs", config.patience)
+            break
+        t0 = time.perf_counter()
+        lr = _lr_at(config, epoch)
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        gen = torch.Generator().manual_seed(config.seed * 100003 + epoch)
+        order = torch.randperm(n, generator=gen).to(dev)
+        net.train()
+        total = 0.0
+        for i in range(0, n, config.batch_size):
+            idx = order[i:i + config.batch_size]
+            pred = net(x_train[idx])
+            loss = torch.mean((pred - y_train[idx]) ** 2)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(idx)
+        val = evaluate_pool(net, val_pool, dev)
+        seconds = time.perf_counter() - t0
+        train_seconds += seconds
+        record = {"epoch": epoch, "lr": lr, "train_rmse": math.sqrt(total / n), "val_r2": val["r2"],
+                  "val_mae": val["mae"], "val_rmse": val["rmse"], "seconds": seconds}
+        history.append(record)
+        improved = val["rmse"] < best["rmse"]
+        if improved:
+            best = {"rmse": val["rmse"], "epoch": epoch, "r2": val["r2"], "mae": val["mae"],
+                    "per_rs": {k: v["r2"] for k, v in val["per_rs"].items()}}
+            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        log.info("epoch %3d  lr %.2e  train RMSE %.4f  val R2 %.4f  MAE %.4f  RMSE %.4f%s  (%.1f s)", epoch, lr,
+                 record["train_rmse"], val["r2"], val["mae"], val["rmse"], "  *" if improved else "", seconds)
+        torch.save({"model": net.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch,
+                    "history": history, "best": best, "best_state": best_state,
+                    "train_seconds": train_seconds}, ckpt_path)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(val_r2=f"{val['r2']:.4f}", best=best["epoch"])
+    if bar is not None:
+        bar.close()
+
+    net.load_state_dict(best_state)
+    rs_values = [f["rs_bohr"] for f in train_pool["info"]]
+    conventions = sorted({f["source"] for f in train_pool["info"]})
+    cfg = asdict(config)
+    cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
+    meta = {
+        "version": f"{MODEL_NAME}@{config.version}",
+        "descriptors": spec.to_dict(),
+        "card": {
+            "training_rs_bohr": [min(rs_values), max(rs_values)],
+            "reference_convention": "; ".join(conventions),
+            "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+            "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
+            "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
+            "train_points": int(n), "validation_points": int(len(val_pool["y"])),
+            "hyperparameters": cfg, "best_epoch": best["epoch"], "epochs_run": len(history),
+            "validation": best, "history": history,
+            "descriptor_seconds": round(t_data, 1), "training_seconds": round(train_seconds, 1),
+            "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
+        },
+    }
+    save_model(out, net.cpu(), meta)
+    log.info("wrote %s (best epoch %d, validation R2 %.4f)", pt, best["epoch"], best.get("r2", float("nan")))
+    return meta
