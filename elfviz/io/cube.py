@@ -178,7 +178,7 @@ def write_cube(cell, positions, numbers, values, *, origin=None, comment: str = 
     first = (comment.replace("\n", " ").strip() or "elfviz field") + "\n"
     parts = [
         first,
-        "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z (periodic grid, no end point)\n",
+        "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z\n",  # exactly this: ASE parses the axis order from it
         "%5d%14.8f%14.8f%14.8f\n" % (len(numbers), *(origin_a * bohr)),
     ]
     for i in range(3):
