@@ -25,8 +25,14 @@ from .metrics import field_metrics
 from .residuals import residual_dataset
 from .spectra import K_BOND, default_shell_width, frame_coords, frame_ids
 
-__all__ = ["FourierCorrection", "fit_fourier_correction", "lowpass_correction", "r2_versus_kcut",
-           "lowpass_filter", "kcut_curves_over_frames"]
+__all__ = [
+    "FourierCorrection",
+    "fit_fourier_correction",
+    "lowpass_correction",
+    "r2_versus_kcut",
+    "lowpass_filter",
+    "kcut_curves_over_frames",
+]
 
 
 def lowpass_filter(values: np.ndarray, cell, k_cut: float) -> np.ndarray:
@@ -40,12 +46,16 @@ def lowpass_filter(values: np.ndarray, cell, k_cut: float) -> np.ndarray:
 def _residual_input(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None) -> xr.Dataset:
     if pred_ds is None:
         if "elf_ref" not in ref_ds or "elf" not in ref_ds:
-            raise GridError("give a reference and a prediction, or one residual Dataset with 'elf_ref' and 'elf'")
+            raise GridError(
+                "give a reference and a prediction, or one residual Dataset with 'elf_ref' and 'elf'"
+            )
         return ref_ds
     return residual_dataset(ref_ds, pred_ds)
 
 
-def lowpass_correction(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None, k_cut: float = K_BOND) -> xr.Dataset:
+def lowpass_correction(
+    ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None, k_cut: float = K_BOND
+) -> xr.Dataset:
     """Diagnostic correction: restore the residual's ``|G| < k_cut`` modes to the prediction.
 
     Parameters
@@ -86,8 +96,9 @@ def lowpass_correction(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None, k_
     return out
 
 
-def r2_versus_kcut(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None,
-                   k_cuts: Sequence[float] | None = None) -> xr.Dataset:
+def r2_versus_kcut(
+    ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None, k_cuts: Sequence[float] | None = None
+) -> xr.Dataset:
     """Metrics of the diagnostic low-pass correction as a function of the cut ``k_c``.
 
     Parameters
@@ -125,8 +136,10 @@ def r2_versus_kcut(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None,
             rows[name].append(value)
         fraction.append(float(weight[keep].sum() / weight.sum()))
     before = field_metrics(ref, pred)
-    out = xr.Dataset({name: ("k_cut", np.asarray(values)) for name, values in rows.items()},
-                     coords={"k_cut": ("k_cut", k_cuts, {"units": "angstrom^-1"})})
+    out = xr.Dataset(
+        {name: ("k_cut", np.asarray(values)) for name, values in rows.items()},
+        coords={"k_cut": ("k_cut", k_cuts, {"units": "angstrom^-1"})},
+    )
     out["mode_fraction"] = ("k_cut", np.asarray(fraction))
     out.attrs.update({f"{name}_before": value for name, value in before.items()})
     for key in ("pressure_gpa", "rs_bohr", "frame_id", "phase"):
@@ -135,7 +148,9 @@ def r2_versus_kcut(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None = None,
     return out
 
 
-def kcut_curves_over_frames(datasets: Iterable[xr.Dataset], k_cuts: Sequence[float] | None = None) -> xr.Dataset:
+def kcut_curves_over_frames(
+    datasets: Iterable[xr.Dataset], k_cuts: Sequence[float] | None = None
+) -> xr.Dataset:
     """:func:`r2_versus_kcut` of many residual Datasets on one ``k_cut`` axis, over a ``frame`` dim.
 
     Parameters

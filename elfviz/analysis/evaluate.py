@@ -30,7 +30,7 @@ import xarray as xr
 
 from ..errors import GridError
 from .correction import kcut_curves_over_frames, lowpass_filter
-from .metrics import METRICS, SUMS, aggregate_metrics, field_sums, metrics_from_sums
+from .metrics import METRICS, aggregate_metrics, field_sums, metrics_from_sums
 from .residuals import residual_dataset
 from .spectra import K_BOND, frame_coords, frame_ids, spectra_over_frames
 
@@ -75,10 +75,18 @@ def _sums_row(ref: np.ndarray, pred: np.ndarray, prefix: str) -> dict[str, float
     return {f"{prefix}{k}": v for k, v in {**sums, **metrics_from_sums(sums)}.items()}
 
 
-def evaluate_frames(references: Iterable[xr.Dataset], predict: Transform, *, baseline: Transform | None = None,
-                    correction: Transform | None = None, k_cut: float = K_BOND,
-                    k_cuts: Sequence[float] | None = None, curves: bool = True,
-                    labels: dict | None = None, progress: Callable | None = None) -> Evaluation:
+def evaluate_frames(
+    references: Iterable[xr.Dataset],
+    predict: Transform,
+    *,
+    baseline: Transform | None = None,
+    correction: Transform | None = None,
+    k_cut: float = K_BOND,
+    k_cuts: Sequence[float] | None = None,
+    curves: bool = True,
+    labels: dict | None = None,
+    progress: Callable | None = None,
+) -> Evaluation:
     """Run ``predict`` (and optionally a baseline and a correction) on reference frames and analyse residuals.
 
     Parameters
@@ -117,7 +125,9 @@ def evaluate_frames(references: Iterable[xr.Dataset], predict: Transform, *, bas
         ref_values = res["elf_ref"].values.astype(np.float64)
         pred_values = res["elf"].values.astype(np.float64)
         row = _sums_row(ref_values, pred_values, "")
-        restored = np.clip(pred_values + lowpass_filter(ref_values - pred_values, res["cell"].values, k_cut), 0, 1)
+        restored = np.clip(
+            pred_values + lowpass_filter(ref_values - pred_values, res["cell"].values, k_cut), 0, 1
+        )
         row.update(_sums_row(ref_values, restored, "lowpass_"))
         if baseline is not None:
             base = residual_dataset(ref, baseline(ref))
@@ -128,14 +138,21 @@ def evaluate_frames(references: Iterable[xr.Dataset], predict: Transform, *, bas
         residuals.append(res)
         rows.append(row)
     names = sorted({key for row in rows for key in row})
-    metrics = xr.Dataset({name: ("frame", np.array([row.get(name, np.nan) for row in rows], dtype=float))
-                          for name in names},
-                         coords=frame_coords(residuals, frame_ids(residuals)))
+    metrics = xr.Dataset(
+        {name: ("frame", np.array([row.get(name, np.nan) for row in rows], dtype=float)) for name in names},
+        coords=frame_coords(residuals, frame_ids(residuals)),
+    )
     metrics.attrs["k_cut"] = float(k_cut)
     spectra = spectra_over_frames(residuals, k_cut=k_cut)
     kc = kcut_curves_over_frames(residuals, k_cuts) if curves else None
-    return Evaluation(residuals=residuals, metrics=metrics, spectra=spectra, kcut_curves=kc, k_cut=float(k_cut),
-                      labels=dict(labels or {}))
+    return Evaluation(
+        residuals=residuals,
+        metrics=metrics,
+        spectra=spectra,
+        kcut_curves=kc,
+        k_cut=float(k_cut),
+        labels=dict(labels or {}),
+    )
 
 
 def _group_keys(values: np.ndarray, decimals: int = 3) -> np.ndarray:
@@ -158,8 +175,12 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
     if by not in metrics.coords:
         raise GridError(f"the frames have no coordinate '{by}' to group on (coords: {list(metrics.coords)})")
     table = pd.DataFrame({by: aggregate_metrics(metrics, by=by)[by].values})
-    for prefix, label in (("", "model"), ("baseline_", "baseline"), ("lowpass_", "lowpass"),
-                          ("corrected_", "corrected")):
+    for prefix, label in (
+        ("", "model"),
+        ("baseline_", "baseline"),
+        ("lowpass_", "lowpass"),
+        ("corrected_", "corrected"),
+    ):
         if f"{prefix}r2" not in metrics:
             continue
         agg = aggregate_metrics(metrics, by=by, prefix=prefix)
@@ -176,8 +197,10 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
         if name not in spectra:
             continue
         values = spectra[name].values
-        table[name] = [float(np.nanmean(values[keys == key])) if np.any(np.isfinite(values[keys == key]))
-                       else math.nan for key in table[by]]
+        table[name] = [
+            float(np.nanmean(values[keys == key])) if np.any(np.isfinite(values[keys == key])) else math.nan
+            for key in table[by]
+        ]
         if name == "lowk_fraction":
             table["lowk_fraction_std"] = [float(np.nanstd(values[keys == key])) for key in table[by]]
     return table
@@ -186,14 +209,21 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
 def markdown_table(table: pd.DataFrame, *, k_cut: float = K_BOND, by: str = "rs_bohr") -> str:
     """Format :func:`density_table` as a Markdown table with units in the header."""
     columns = [(by, {"rs_bohr": "rs (bohr)", "pressure_gpa": "P (GPa)"}.get(by, by), "{}")]
-    columns += [("pressure_gpa", "P (GPa)", "{:.0f}"), ("frames", "frames", "{:d}"),
-                ("r2_model", "R² model", "{:.4f}"), ("mae_model", "MAE model", "{:.4f}"),
-                ("rmse_model", "RMSE model", "{:.4f}"), ("r2_baseline", "R² promol.", "{:.4f}"),
-                ("mae_baseline", "MAE promol.", "{:.4f}"), ("rmse_baseline", "RMSE promol.", "{:.4f}"),
-                ("lowk_fraction", f"var. frac. k<{k_cut:.2f} Å⁻¹", "{:.3f}"),
-                ("correlation_length", "ξ (Å)", "{:.3f}"), ("k_centroid", "k̄ (Å⁻¹)", "{:.2f}"),
-                ("r2_lowpass", f"R² + low-pass k<{k_cut:.2f}", "{:.4f}"),
-                ("r2_corrected", "R² + learned corr.", "{:.4f}")]
+    columns += [
+        ("pressure_gpa", "P (GPa)", "{:.0f}"),
+        ("frames", "frames", "{:d}"),
+        ("r2_model", "R² model", "{:.4f}"),
+        ("mae_model", "MAE model", "{:.4f}"),
+        ("rmse_model", "RMSE model", "{:.4f}"),
+        ("r2_baseline", "R² promol.", "{:.4f}"),
+        ("mae_baseline", "MAE promol.", "{:.4f}"),
+        ("rmse_baseline", "RMSE promol.", "{:.4f}"),
+        ("lowk_fraction", f"var. frac. k<{k_cut:.2f} Å⁻¹", "{:.3f}"),
+        ("correlation_length", "ξ (Å)", "{:.3f}"),
+        ("k_centroid", "k̄ (Å⁻¹)", "{:.2f}"),
+        ("r2_lowpass", f"R² + low-pass k<{k_cut:.2f}", "{:.4f}"),
+        ("r2_corrected", "R² + learned corr.", "{:.4f}"),
+    ]
     columns = [c for c in columns if c[0] in table.columns and not (c[0] == by and c is not columns[0])]
     header = "| " + " | ".join(title for _, title, _ in columns) + " |"
     rule = "|" + "|".join("---:" for _ in columns) + "|"
@@ -211,7 +241,9 @@ def markdown_table(table: pd.DataFrame, *, k_cut: float = K_BOND, by: str = "rs_
         lines.append("| " + " | ".join(cells) + " |")
     if "lowk_fraction_std" in table.columns:
         lines.append("")
-        lines.append(f"var. frac.: share of the residual variance in modes with 0 < |G| < {k_cut:.2f} Å⁻¹ "
-                     "(wavelengths longer than the 0.74 Å H-H bond), mean over frames; ξ: e-folding length of the "
-                     "radially averaged residual autocorrelation; R², MAE, RMSE pool all grid points of a group.")
+        lines.append(
+            f"var. frac.: share of the residual variance in modes with 0 < |G| < {k_cut:.2f} Å⁻¹ "
+            "(wavelengths longer than the 0.74 Å H-H bond), mean over frames; ξ: e-folding length of the "
+            "radially averaged residual autocorrelation; R², MAE, RMSE pool all grid points of a group."
+        )
     return "\n".join(lines)

@@ -60,20 +60,32 @@ def rfft_wavevectors(cell, shape: Sequence[int]) -> np.ndarray:
     m1 = signed_frequencies(na).astype(float)
     m2 = signed_frequencies(nb).astype(float)
     m3 = np.arange(nc // 2 + 1, dtype=float)
-    return (m1[:, None, None, None] * recip[0] + m2[None, :, None, None] * recip[1]
-            + m3[None, None, :, None] * recip[2])
+    return (
+        m1[:, None, None, None] * recip[0]
+        + m2[None, :, None, None] * recip[1]
+        + m3[None, None, :, None] * recip[2]
+    )
 
 
 def rfft_gnorm(cell, shape: Sequence[int]) -> np.ndarray:
-    """``|G|`` in Å^-1 of every ``rfftn`` coefficient, shape ``(na, nb, nc//2 + 1)`` (see :func:`rfft_wavevectors`)."""
+    """``|G|`` in Å^-1 of every ``rfftn`` coefficient, shape ``(na, nb, nc//2 + 1)``.
+
+    Same modes as :func:`rfft_wavevectors`, from the reciprocal metric (no (..., 3) array).
+    """
     na, nb, nc = grid.check_shape(shape)
     recip = grid.reciprocal_cell(cell)
     metric = recip @ recip.T
     m1 = signed_frequencies(na).astype(float)[:, None, None]
     m2 = signed_frequencies(nb).astype(float)[None, :, None]
     m3 = np.arange(nc // 2 + 1, dtype=float)[None, None, :]
-    g2 = (metric[0, 0] * m1**2 + metric[1, 1] * m2**2 + metric[2, 2] * m3**2
-          + 2 * metric[0, 1] * m1 * m2 + 2 * metric[0, 2] * m1 * m3 + 2 * metric[1, 2] * m2 * m3)
+    g2 = (
+        metric[0, 0] * m1**2
+        + metric[1, 1] * m2**2
+        + metric[2, 2] * m3**2
+        + 2 * metric[0, 1] * m1 * m2
+        + 2 * metric[0, 2] * m1 * m3
+        + 2 * metric[1, 2] * m2 * m3
+    )
     return np.sqrt(np.maximum(g2, 0.0))
 
 
@@ -132,7 +144,7 @@ def structure_factor(cell, positions, shape: Sequence[int]) -> np.ndarray:
     m3 = np.arange(nc // 2 + 1)
     out = np.zeros((na, nb, nc // 2 + 1), dtype=np.complex128)
     for start in range(0, len(frac), 32):
-        f = frac[start:start + 32]
+        f = frac[start : start + 32]
         pa = np.exp(-2j * np.pi * np.outer(f[:, 0], m1))  # (atoms, na)
         pb = np.exp(-2j * np.pi * np.outer(f[:, 1], m2))
         pc = np.exp(-2j * np.pi * np.outer(f[:, 2], m3))
@@ -149,4 +161,4 @@ def inscribed_k(cell, shape: Sequence[int]) -> float:
     na, nb, nc = grid.check_shape(shape)
     # The box face |m_i| = n_i/2 is the reciprocal plane G.a_i = 2π n_i/2, at distance π n_i / |a_i|.
     lengths = np.linalg.norm(grid.as_cell(cell), axis=1)
-    return float(min(np.pi * n / length for n, length in zip((na, nb, nc), lengths)))
+    return float(min(np.pi * n / length for n, length in zip((na, nb, nc), lengths, strict=True)))

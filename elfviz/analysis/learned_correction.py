@@ -65,8 +65,9 @@ def _hat_basis(gnorm: np.ndarray, k_max: float, n_radial: int) -> np.ndarray:
     return np.clip(1.0 - np.abs(gnorm[None, :] - knots[:, None]) / h, 0.0, None)
 
 
-def channel_coefficients(ds: xr.Dataset, channels: Sequence[str], mask: np.ndarray,
-                         sigma: float = ATOM_SIGMA, field: str = "elf") -> np.ndarray:
+def channel_coefficients(
+    ds: xr.Dataset, channels: Sequence[str], mask: np.ndarray, sigma: float = ATOM_SIGMA, field: str = "elf"
+) -> np.ndarray:
     """Fourier coefficients of each channel at the masked ``rfftn`` modes, shape ``(n_channels, n_modes)``."""
     shape = grid.grid_shape(ds)
     cell = ds["cell"].values
@@ -89,8 +90,17 @@ def channel_coefficients(ds: xr.Dataset, channels: Sequence[str], mask: np.ndarr
     return np.asarray(out)
 
 
-def design_matrix(ds: xr.Dataset, *, k_max: float, n_radial: int, channels: Sequence[str], rs_ref: float,
-                  rs_order: int, sigma: float = ATOM_SIGMA, field: str = "elf"):
+def design_matrix(
+    ds: xr.Dataset,
+    *,
+    k_max: float,
+    n_radial: int,
+    channels: Sequence[str],
+    rs_ref: float,
+    rs_order: int,
+    sigma: float = ATOM_SIGMA,
+    field: str = "elf",
+):
     """Features of one frame: ``(X, mask, weight)`` with ``X`` complex of shape (n_modes, n_features).
 
     ``mask`` selects the ``rfftn`` modes with ``|G| < k_max``; ``weight`` is each mode's multiplicity.
@@ -145,8 +155,18 @@ class FourierCorrection:
     0.3
     """
 
-    def __init__(self, weights, *, k_max: float, n_radial: int, channels: Sequence[str], rs_ref: float,
-                 rs_order: int, sigma: float = ATOM_SIGMA, metadata: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        weights,
+        *,
+        k_max: float,
+        n_radial: int,
+        channels: Sequence[str],
+        rs_ref: float,
+        rs_order: int,
+        sigma: float = ATOM_SIGMA,
+        metadata: Mapping[str, Any] | None = None,
+    ):
         self.k_max = float(k_max)
         self.n_radial = int(n_radial)
         self.channels = tuple(str(c) for c in channels)
@@ -161,8 +181,10 @@ class FourierCorrection:
             raise ModelError("a Fourier correction needs k_max > 0, n_radial >= 1 and rs_order >= 0")
         self.weights = np.asarray(weights, dtype=float).reshape(-1)
         if self.weights.size != self.n_features or not np.all(np.isfinite(self.weights)):
-            raise ModelError(f"the correction has {self.weights.size} weights (or non-finite ones); "
-                             f"{self.n_features} expected for its channels, radial basis and rs order")
+            raise ModelError(
+                f"the correction has {self.weights.size} weights (or non-finite ones); "
+                f"{self.n_features} expected for its channels, radial basis and rs order"
+            )
 
     @property
     def n_features(self) -> int:
@@ -173,12 +195,22 @@ class FourierCorrection:
         return str(self.metadata.get("name", "fourier-ridge"))
 
     def __repr__(self) -> str:
-        return (f"FourierCorrection(name={self.name!r}, k_max={self.k_max:.3g}, n_radial={self.n_radial}, "
-                f"channels={self.channels}, rs_order={self.rs_order})")
+        return (
+            f"FourierCorrection(name={self.name!r}, k_max={self.k_max:.3g}, n_radial={self.n_radial}, "
+            f"channels={self.channels}, rs_order={self.rs_order})"
+        )
 
     def _design(self, ds: xr.Dataset, field: str = "elf"):
-        return design_matrix(ds, k_max=self.k_max, n_radial=self.n_radial, channels=self.channels,
-                             rs_ref=self.rs_ref, rs_order=self.rs_order, sigma=self.sigma, field=field)
+        return design_matrix(
+            ds,
+            k_max=self.k_max,
+            n_radial=self.n_radial,
+            channels=self.channels,
+            rs_ref=self.rs_ref,
+            rs_order=self.rs_order,
+            sigma=self.sigma,
+            field=field,
+        )
 
     def predicted_residual(self, ds: xr.Dataset, field: str = "elf") -> np.ndarray:
         """The predicted long-wavelength residual on the Dataset's grid (before clipping)."""
@@ -199,8 +231,12 @@ class FourierCorrection:
         rs = _frame_rs(ds)
         rs_range = self.metadata.get("rs_range")
         if rs_range and not (rs_range[0] - 0.05 <= rs <= rs_range[1] + 0.05):
-            log.warning("rs = %.3f bohr is outside the correction's training range %s; its density dependence "
-                        "is extrapolated", rs, rs_range)
+            log.warning(
+                "rs = %.3f bohr is outside the correction's training range %s; its density dependence "
+                "is extrapolated",
+                rs,
+                rs_range,
+            )
         original = ds[field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
         corrected = np.clip(original + self.predicted_residual(ds, field), 0.0, 1.0)
         out = grid.with_field(ds, field, corrected, attrs=dict(ds[field].attrs))
@@ -211,22 +247,39 @@ class FourierCorrection:
 
     # -- persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "k_max": self.k_max,
-                "n_radial": self.n_radial, "channels": list(self.channels), "rs_ref": self.rs_ref,
-                "rs_order": self.rs_order, "sigma": self.sigma, "weights": self.weights.tolist(),
-                "metadata": self.metadata}
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "k_max": self.k_max,
+            "n_radial": self.n_radial,
+            "channels": list(self.channels),
+            "rs_ref": self.rs_ref,
+            "rs_order": self.rs_order,
+            "sigma": self.sigma,
+            "weights": self.weights.tolist(),
+            "metadata": self.metadata,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FourierCorrection:
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-            raise ModelError(f"not an elfviz Fourier correction (expected \"format\": \"{FORMAT}\")")
+            raise ModelError(f'not an elfviz Fourier correction (expected "format": "{FORMAT}")')
         if int(data.get("format_version", 0)) > FORMAT_VERSION:
-            raise ModelError(f"the correction file has format version {data['format_version']}; this elfviz "
-                             f"reads up to {FORMAT_VERSION}: upgrade elfviz")
+            raise ModelError(
+                f"the correction file has format version {data['format_version']}; this elfviz "
+                f"reads up to {FORMAT_VERSION}: upgrade elfviz"
+            )
         try:
-            return cls(data["weights"], k_max=data["k_max"], n_radial=data["n_radial"],
-                       channels=data["channels"], rs_ref=data["rs_ref"], rs_order=data["rs_order"],
-                       sigma=data.get("sigma", ATOM_SIGMA), metadata=data.get("metadata"))
+            return cls(
+                data["weights"],
+                k_max=data["k_max"],
+                n_radial=data["n_radial"],
+                channels=data["channels"],
+                rs_ref=data["rs_ref"],
+                rs_order=data["rs_order"],
+                sigma=data.get("sigma", ATOM_SIGMA),
+                metadata=data.get("metadata"),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"the correction file is incomplete or malformed ({exc!r})") from None
 
@@ -265,8 +318,15 @@ class _NormalEquations:
         self.ss_tot = 0.0
         self.n_frames = 0
 
-    def add(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray, n_points: int, residual: np.ndarray,
-            ref: np.ndarray) -> None:
+    def add(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        weight: np.ndarray,
+        n_points: int,
+        residual: np.ndarray,
+        ref: np.ndarray,
+    ) -> None:
         w = weight * n_points  # real-space squared error = N * sum_G |R(G)|^2
         xw = x * w[:, None]
         self.a += np.real(xw.conj().T @ x)
@@ -290,8 +350,10 @@ def _accumulate(frames: Iterable[xr.Dataset], params: dict, n_features: int, fie
     ids, rs_values = [], []
     for ds in frames:
         if "elf_ref" not in ds or field not in ds:
-            raise GridError("training frames for the Fourier correction need 'elf_ref' (reference) and the "
-                            f"predicted '{field}'; build them with elfviz.analysis.residual_dataset(ref, pred)")
+            raise GridError(
+                "training frames for the Fourier correction need 'elf_ref' (reference) and the "
+                f"predicted '{field}'; build them with elfviz.analysis.residual_dataset(ref, pred)"
+            )
         x, mask, weight = design_matrix(ds, field=field, **params)
         ref = ds["elf_ref"].transpose(*grid.GRID_DIMS).values.astype(np.float64)
         residual = ref - ds[field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
@@ -302,11 +364,20 @@ def _accumulate(frames: Iterable[xr.Dataset], params: dict, n_features: int, fie
     return eq, ids, rs_values
 
 
-def fit_fourier_correction(train: Iterable[xr.Dataset], validation: Iterable[xr.Dataset] | None = None, *,
-                           k_max: float = K_MAX_DEFAULT, n_radial: int = 8,
-                           channels: Sequence[str] = CHANNELS, rs_order: int = 1, sigma: float = ATOM_SIGMA,
-                           alphas: Sequence[float] | None = None, alpha: float = 1e-3,
-                           field: str = "elf", name: str = "fourier-ridge") -> FourierCorrection:
+def fit_fourier_correction(
+    train: Iterable[xr.Dataset],
+    validation: Iterable[xr.Dataset] | None = None,
+    *,
+    k_max: float = K_MAX_DEFAULT,
+    n_radial: int = 8,
+    channels: Sequence[str] = CHANNELS,
+    rs_order: int = 1,
+    sigma: float = ATOM_SIGMA,
+    alphas: Sequence[float] | None = None,
+    alpha: float = 1e-3,
+    field: str = "elf",
+    name: str = "fourier-ridge",
+) -> FourierCorrection:
     """Fit a :class:`FourierCorrection` on training frames, choosing the ridge strength on validation frames.
 
     Parameters
@@ -337,8 +408,14 @@ def fit_fourier_correction(train: Iterable[xr.Dataset], validation: Iterable[xr.
         raise GridError("no training frames for the Fourier correction")
     rs_train = [_frame_rs(ds) for ds in train]
     rs_ref = float(np.mean(rs_train))
-    params = {"k_max": float(k_max), "n_radial": int(n_radial), "channels": tuple(channels), "rs_ref": rs_ref,
-              "rs_order": int(rs_order), "sigma": float(sigma)}
+    params = {
+        "k_max": float(k_max),
+        "n_radial": int(n_radial),
+        "channels": tuple(channels),
+        "rs_ref": rs_ref,
+        "rs_order": int(rs_order),
+        "sigma": float(sigma),
+    }
     n_features = len(params["channels"]) * params["n_radial"] * (params["rs_order"] + 1)
     eq_train, train_ids, _ = _accumulate(train, params, n_features, field)
     scale = np.sqrt(np.diag(eq_train.a))
@@ -351,9 +428,13 @@ def fit_fourier_correction(train: Iterable[xr.Dataset], validation: Iterable[xr.
         return np.linalg.lstsq(lhs, b_scaled, rcond=None)[0] / scale
 
     validation = list(validation or [])
-    record: dict[str, Any] = {"name": name, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                              "train_frames": train_ids, "rs_range": [float(min(rs_train)), float(max(rs_train))],
-                              "field": field}
+    record: dict[str, Any] = {
+        "name": name,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "train_frames": train_ids,
+        "rs_range": [float(min(rs_train)), float(max(rs_train))],
+        "field": field,
+    }
     if validation:
         eq_val, val_ids, _ = _accumulate(validation, params, n_features, field)
         candidates = np.logspace(-8, 2, 21) if alphas is None else np.asarray(alphas, dtype=float)
@@ -361,17 +442,31 @@ def fit_fourier_correction(train: Iterable[xr.Dataset], validation: Iterable[xr.
         best_sse, best_alpha = min(scores)
         theta = solve(best_alpha)
         if best_sse >= eq_val.yy:
-            log.warning("the Fourier correction does not reduce the error on the validation frames (best "
-                        "low-|G| error %.4g vs %.4g without); it is stored as the identity", best_sse, eq_val.yy)
+            log.warning(
+                "the Fourier correction does not reduce the error on the validation frames (best "
+                "low-|G| error %.4g vs %.4g without); it is stored as the identity",
+                best_sse,
+                eq_val.yy,
+            )
             theta = np.zeros(n_features)
-        record.update({"alpha": best_alpha, "validation_frames": val_ids,
-                       "validation_r2_before": eq_val.r2(None), "validation_r2_after": eq_val.r2(theta),
-                       "alpha_scan": [[s, e] for e, s in sorted(scores, key=lambda t: t[1])]})
+        record.update(
+            {
+                "alpha": best_alpha,
+                "validation_frames": val_ids,
+                "validation_r2_before": eq_val.r2(None),
+                "validation_r2_after": eq_val.r2(theta),
+                "alpha_scan": [[s, e] for e, s in sorted(scores, key=lambda t: t[1])],
+            }
+        )
     else:
         theta = solve(float(alpha))
         record["alpha"] = float(alpha)
     record["train_r2_before"] = eq_train.r2(None)
     record["train_r2_after"] = eq_train.r2(theta)
-    log.info("Fourier correction fitted on %d frames: train R^2 %.4f -> %.4f", len(train),
-             record["train_r2_before"], record["train_r2_after"])
+    log.info(
+        "Fourier correction fitted on %d frames: train R^2 %.4f -> %.4f",
+        len(train),
+        record["train_r2_before"],
+        record["train_r2_after"],
+    )
     return FourierCorrection(theta, metadata=record, **params)

@@ -4,7 +4,8 @@ Definitions
 -----------
 ``r2 = 1 - SS_res / SS_tot`` with ``SS_res = sum (ref - pred)^2`` and ``SS_tot = sum (ref - mean(ref))^2``
 (about the reference's own mean; 1 is perfect, 0 is no better than predicting the mean, negative is
-worse); ``mae = mean |ref - pred|``; ``rmse = sqrt(mean (ref - pred)^2)``; ``max_abs_error = max |ref - pred|``.
+worse); ``mae = mean |ref - pred|``; ``rmse = sqrt(mean (ref - pred)^2)``;
+``max_abs_error = max |ref - pred|``.
 ELF is dimensionless, so all metrics are too.
 
 Per-density aggregates pool the grid points of all frames of a group (sums of squares are added, then
@@ -45,12 +46,19 @@ def field_sums(ref, pred) -> dict[str, float]:
     ref_arr = _as_array(ref, "reference")
     pred_arr = _as_array(pred, "prediction")
     if ref_arr.shape != pred_arr.shape:
-        raise GridError(f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
-                        "compare fields on the same grid")
+        raise GridError(
+            f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
+            "compare fields on the same grid"
+        )
     diff = ref_arr - pred_arr
-    return {"n_points": float(ref_arr.size), "sum_ref": float(ref_arr.sum()), "sum_ref2": float((ref_arr**2).sum()),
-            "ss_res": float((diff**2).sum()), "sum_abs": float(np.abs(diff).sum()),
-            "max_abs_error": float(np.abs(diff).max())}
+    return {
+        "n_points": float(ref_arr.size),
+        "sum_ref": float(ref_arr.sum()),
+        "sum_ref2": float((ref_arr**2).sum()),
+        "ss_res": float((diff**2).sum()),
+        "sum_abs": float(np.abs(diff).sum()),
+        "max_abs_error": float(np.abs(diff).max()),
+    }
 
 
 def metrics_from_sums(sums) -> dict[str, float]:
@@ -63,8 +71,12 @@ def metrics_from_sums(sums) -> dict[str, float]:
     ss_res = float(sums["ss_res"])
     # SS_tot from sums loses digits when the spread is tiny compared with the mean; treat that as constant
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 1e-12 * max(float(sums["sum_ref2"]), 1e-300) else float("nan")
-    return {"r2": r2, "mae": float(sums["sum_abs"]) / n, "rmse": float(np.sqrt(ss_res / n)),
-            "max_abs_error": float(sums["max_abs_error"])}
+    return {
+        "r2": r2,
+        "mae": float(sums["sum_abs"]) / n,
+        "rmse": float(np.sqrt(ss_res / n)),
+        "max_abs_error": float(sums["max_abs_error"]),
+    }
 
 
 def field_metrics(ref, pred) -> dict[str, float]:
@@ -79,23 +91,31 @@ def field_metrics(ref, pred) -> dict[str, float]:
     ref_arr = _as_array(ref, "reference")
     pred_arr = _as_array(pred, "prediction")
     if ref_arr.shape != pred_arr.shape:
-        raise GridError(f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
-                        "compare fields on the same grid")
+        raise GridError(
+            f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
+            "compare fields on the same grid"
+        )
     diff = ref_arr - pred_arr
     ss_tot = float(((ref_arr - ref_arr.mean()) ** 2).sum())
     ss_res = float((diff**2).sum())
-    return {"r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"), "mae": float(np.abs(diff).mean()),
-            "rmse": float(np.sqrt(ss_res / diff.size)), "max_abs_error": float(np.abs(diff).max())}
+    return {
+        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "mae": float(np.abs(diff).mean()),
+        "rmse": float(np.sqrt(ss_res / diff.size)),
+        "max_abs_error": float(np.abs(diff).max()),
+    }
 
 
-def frame_metrics(datasets: Iterable[xr.Dataset], *, ref_field: str = "elf_ref", pred_field: str = "elf",
-                  prefix: str = "") -> xr.Dataset:
+def frame_metrics(
+    datasets: Iterable[xr.Dataset], *, ref_field: str = "elf_ref", pred_field: str = "elf", prefix: str = ""
+) -> xr.Dataset:
     """Metrics of each frame as a Dataset over ``frame`` with pressure/rs/phase coordinates.
 
     Parameters
     ----------
     datasets : iterable of xarray.Dataset
-        Residual Datasets (:func:`~elfviz.analysis.residual_dataset`) holding ``ref_field`` and ``pred_field``.
+        Residual Datasets (:func:`~elfviz.analysis.residual_dataset`) holding ``ref_field`` and
+        ``pred_field``.
     prefix : str
         Prepended to every variable name (e.g. ``"promolecular_"`` to put two models side by side).
 
@@ -115,12 +135,16 @@ def frame_metrics(datasets: Iterable[xr.Dataset], *, ref_field: str = "elf_ref",
                 raise GridError(f"a frame has no field '{fld}' (fields: {grid.field_names(ds)})")
         sums = field_sums(ds[ref_field], ds[pred_field])
         rows.append({**sums, **metrics_from_sums(sums)})
-    data_vars = {f"{prefix}{name}": ("frame", np.array([row[name] for row in rows], dtype=float))
-                 for name in METRICS + SUMS}
+    data_vars = {
+        f"{prefix}{name}": ("frame", np.array([row[name] for row in rows], dtype=float))
+        for name in METRICS + SUMS
+    }
     return xr.Dataset(data_vars, coords=frame_coords(datasets, frame_ids(datasets)))
 
 
-def aggregate_metrics(frames: xr.Dataset, by: str = "rs_bohr", *, prefix: str = "", decimals: int = 3) -> xr.Dataset:
+def aggregate_metrics(
+    frames: xr.Dataset, by: str = "rs_bohr", *, prefix: str = "", decimals: int = 3
+) -> xr.Dataset:
     """Pool per-frame metrics over groups of frames (default: one group per density).
 
     Parameters
@@ -168,10 +192,16 @@ def aggregate_metrics(frames: xr.Dataset, by: str = "rs_bohr", *, prefix: str = 
             out[name].append(value)
         out["n_frames"].append(len(idx))
         if "pressure_gpa" in frames.coords and by != "pressure_gpa":
-            pressures.append(float(np.nanmean(frames["pressure_gpa"].values[idx]))
-                             if np.any(np.isfinite(frames["pressure_gpa"].values[idx])) else np.nan)
-    data_vars = {f"{prefix}{name}": (by, np.asarray(values, dtype=float)) for name, values in out.items()
-                 if name != "n_frames"}
+            pressures.append(
+                float(np.nanmean(frames["pressure_gpa"].values[idx]))
+                if np.any(np.isfinite(frames["pressure_gpa"].values[idx]))
+                else np.nan
+            )
+    data_vars = {
+        f"{prefix}{name}": (by, np.asarray(values, dtype=float))
+        for name, values in out.items()
+        if name != "n_frames"
+    }
     data_vars["n_frames"] = (by, np.asarray(out["n_frames"], dtype=np.int64))
     coords = {by: (by, np.asarray(ordered))}
     if pressures:

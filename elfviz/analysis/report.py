@@ -35,8 +35,13 @@ log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- frames
-def select_frames(collection: FrameCollection, *, split: str | Sequence[str] | None = "test",
-                  phase: str | None = "liquid", max_per_trajectory: int | None = None) -> list[str]:
+def select_frames(
+    collection: FrameCollection,
+    *,
+    split: str | Sequence[str] | None = "test",
+    phase: str | None = "liquid",
+    max_per_trajectory: int | None = None,
+) -> list[str]:
     """Frame ids of a collection by split and phase, optionally thinned evenly within each trajectory.
 
     ``phase="liquid"`` keeps the liquid frames, ``"crystal"`` every other phase, ``None`` or ``"all"`` both.
@@ -53,21 +58,26 @@ def select_frames(collection: FrameCollection, *, split: str | Sequence[str] | N
         mask &= (phases != "liquid").to_numpy() if phase == "crystal" else (phases == phase).to_numpy()
     chosen = table[mask]
     if chosen.empty:
-        raise FileFormatError(f"no frames with split={split!r} and phase={phase!r} in {collection.root} "
-                              f"(splits: {sorted(set(table['split'].astype(str)))}, "
-                              f"phases: {sorted(set(table['phase'].astype(str)))})")
+        raise FileFormatError(
+            f"no frames with split={split!r} and phase={phase!r} in {collection.root} "
+            f"(splits: {sorted(set(table['split'].astype(str)))}, "
+            f"phases: {sorted(set(table['phase'].astype(str)))})"
+        )
     if max_per_trajectory:
         keep = []
         for _, rows in chosen.groupby(chosen["trajectory"].astype(str), sort=False):
             ids = rows["frame_id"].astype(str).tolist()
-            idx = np.unique(np.linspace(0, len(ids) - 1, min(max_per_trajectory, len(ids))).round().astype(int))
+            idx = np.unique(
+                np.linspace(0, len(ids) - 1, min(max_per_trajectory, len(ids))).round().astype(int)
+            )
             keep += [ids[i] for i in idx]
         return keep
     return chosen["frame_id"].astype(str).tolist()
 
 
-def cached(predict: Callable[[xr.Dataset], xr.Dataset], cache_dir: str | Path | None,
-           tag: str) -> Callable[[xr.Dataset], xr.Dataset]:
+def cached(
+    predict: Callable[[xr.Dataset], xr.Dataset], cache_dir: str | Path | None, tag: str
+) -> Callable[[xr.Dataset], xr.Dataset]:
     """Wrap a prediction so its result is stored per frame id and ``tag`` (model version) in ``cache_dir``."""
     if cache_dir is None:
         return predict
@@ -98,8 +108,9 @@ def load_predictor(device: str = "auto", weights: str | None = None):
     try:
         from ..model import Predictor
     except ImportError as exc:
-        raise ModelError(f"the ELF model cannot be imported ({exc}); install torch (pip install "
-                         "'elfviz[ml]')") from None
+        raise ModelError(
+            f"the ELF model cannot be imported ({exc}); install torch (pip install 'elfviz[ml]')"
+        ) from None
     return Predictor(weights=weights, device=device)
 
 
@@ -115,10 +126,20 @@ def promolecular_transform(cache_dir=None) -> Callable[[xr.Dataset], xr.Dataset]
     return cached(lambda ds: promolecular_elf(ds, like=ds), cache_dir, "promolecular")
 
 
-def fit_correction_on_collection(collection: FrameCollection, predict: Callable[[xr.Dataset], xr.Dataset], *,
-                                 max_per_trajectory: int | None = None, model_version: str = "",
-                                 progress: Callable | None = None, **fit_kwargs: Any) -> FourierCorrection:
-    """Fit the transferable correction on the collection's liquid train frames (ridge strength on validation)."""
+def fit_correction_on_collection(
+    collection: FrameCollection,
+    predict: Callable[[xr.Dataset], xr.Dataset],
+    *,
+    max_per_trajectory: int | None = None,
+    model_version: str = "",
+    progress: Callable | None = None,
+    **fit_kwargs: Any,
+) -> FourierCorrection:
+    """Fit the transferable correction on the collection's liquid train frames.
+
+    The ridge strength is chosen on the validation frames (fixed if there are none).
+    """
+
     def residuals(split: str):
         ids = select_frames(collection, split=split, phase="liquid", max_per_trajectory=max_per_trajectory)
         iterator = progress(ids, desc=f"{split} frames") if progress else ids
@@ -138,16 +159,29 @@ def fit_correction_on_collection(collection: FrameCollection, predict: Callable[
 
 
 # ----------------------------------------------------------------------------- report
-def run_report(dataset_dir: str | Path, *, split: str = "test", phase: str = "liquid",
-               max_per_trajectory: int | None = None, correction: str | None = None,
-               fit_correction: bool = False, save_correction: str | None = None, device: str = "auto",
-               weights: str | None = None, cache_dir: str | None = None, baseline: bool = True,
-               k_cut: float = K_BOND, progress: Callable | None = None) -> tuple[Evaluation, FourierCorrection | None]:
+def run_report(
+    dataset_dir: str | Path,
+    *,
+    split: str = "test",
+    phase: str = "liquid",
+    max_per_trajectory: int | None = None,
+    correction: str | None = None,
+    fit_correction: bool = False,
+    save_correction: str | None = None,
+    device: str = "auto",
+    weights: str | None = None,
+    cache_dir: str | None = None,
+    baseline: bool = True,
+    k_cut: float = K_BOND,
+    progress: Callable | None = None,
+) -> tuple[Evaluation, FourierCorrection | None]:
     """Evaluate the model on a dataset directory; returns the :class:`Evaluation` and the correction used."""
     collection = FrameCollection(dataset_dir)
     if not collection.index_path.exists():
-        raise FileFormatError(f"{dataset_dir} is not an elfviz dataset (no index.csv); build one with "
-                              "`elfviz dataset build` or point to elfviz/data/dataset")
+        raise FileFormatError(
+            f"{dataset_dir} is not an elfviz dataset (no index.csv); build one with "
+            "`elfviz dataset build` or point to elfviz/data/dataset"
+        )
     ids = select_frames(collection, split=split, phase=phase, max_per_trajectory=max_per_trajectory)
     predictor = load_predictor(device, weights)
     predict = model_transform(predictor, cache_dir)
@@ -156,35 +190,47 @@ def run_report(dataset_dir: str | Path, *, split: str = "test", phase: str = "li
         corr = FourierCorrection.load(correction)
         trained_for = corr.metadata.get("model_version")
         if trained_for and trained_for != predictor.version:
-            log.warning("the correction was fitted on %s predictions, the model is %s", trained_for,
-                        predictor.version)
+            log.warning(
+                "the correction was fitted on %s predictions, the model is %s", trained_for, predictor.version
+            )
     elif fit_correction:
-        corr = fit_correction_on_collection(collection, predict, model_version=predictor.version,
-                                            progress=progress)
+        corr = fit_correction_on_collection(
+            collection, predict, model_version=predictor.version, progress=progress
+        )
         if save_correction:
             corr.save(save_correction, force=False)
     frames = (collection.read(frame_id) for frame_id in ids)
-    evaluation = evaluate_frames(list(progress(frames, total=len(ids), desc="test frames") if progress else frames),
-                                 predict, baseline=promolecular_transform(cache_dir) if baseline else None,
-                                 correction=corr, k_cut=k_cut,
-                                 labels={"model": predictor.version, "correction": corr.name if corr else ""})
+    evaluation = evaluate_frames(
+        list(progress(frames, total=len(ids), desc="test frames") if progress else frames),
+        predict,
+        baseline=promolecular_transform(cache_dir) if baseline else None,
+        correction=corr,
+        k_cut=k_cut,
+        labels={"model": predictor.version, "correction": corr.name if corr else ""},
+    )
     return evaluation, corr
 
 
-def report_text(evaluation: Evaluation, correction: FourierCorrection | None = None, *, by: str = "rs_bohr") -> str:
+def report_text(
+    evaluation: Evaluation, correction: FourierCorrection | None = None, *, by: str = "rs_bohr"
+) -> str:
     """The Markdown report: the per-density table plus the correction's provenance."""
     lines = [f"Model: {evaluation.labels.get('model', '?')}; frames: {evaluation.metrics.sizes['frame']}", ""]
     lines.append(markdown_table(density_table(evaluation, by=by), k_cut=evaluation.k_cut, by=by))
     if correction is not None:
         meta = correction.metadata
-        lines += ["", f"Learned correction: {correction!r}; ridge alpha {meta.get('alpha', float('nan')):.3g}; "
-                  f"validation R² {meta.get('validation_r2_before', float('nan')):.4f} -> "
-                  f"{meta.get('validation_r2_after', float('nan')):.4f} (unclipped)."]
+        lines += [
+            "",
+            f"Learned correction: {correction!r}; ridge alpha {meta.get('alpha', float('nan')):.3g}; "
+            f"validation R² {meta.get('validation_r2_before', float('nan')):.4f} -> "
+            f"{meta.get('validation_r2_after', float('nan')):.4f} (unclipped).",
+        ]
     return "\n".join(lines)
 
 
 def evaluation_json(evaluation: Evaluation, *, by: str = "rs_bohr") -> dict:
     """JSON-ready summary: the per-density table, per-frame metrics and the spectra."""
+
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -198,14 +244,21 @@ def evaluation_json(evaluation: Evaluation, *, by: str = "rs_bohr") -> dict:
         "k_cut": evaluation.k_cut,
         "labels": evaluation.labels,
         "per_group": [{k: clean(v) for k, v in row.items()} for row in table.to_dict(orient="records")],
-        "frames": {name: [clean(v) for v in evaluation.metrics[name].values.tolist()]
-                   for name in evaluation.metrics.data_vars},
+        "frames": {
+            name: [clean(v) for v in evaluation.metrics[name].values.tolist()]
+            for name in evaluation.metrics.data_vars
+        },
         "frame_ids": evaluation.metrics["frame"].values.tolist(),
-        "spectra": {"k": spectra["k"].values.tolist(), "shell_width": spectra.attrs["shell_width"],
-                    "power": [[clean(v) for v in row] for row in spectra["power"].values.tolist()],
-                    **{name: [clean(v) for v in spectra[name].values.tolist()]
-                       for name in ("variance", "lowk_fraction", "correlation_length", "k_centroid")
-                       if name in spectra}},
+        "spectra": {
+            "k": spectra["k"].values.tolist(),
+            "shell_width": spectra.attrs["shell_width"],
+            "power": [[clean(v) for v in row] for row in spectra["power"].values.tolist()],
+            **{
+                name: [clean(v) for v in spectra[name].values.tolist()]
+                for name in ("variance", "lowk_fraction", "correlation_length", "k_centroid")
+                if name in spectra
+            },
+        },
     }
 
 
@@ -231,8 +284,11 @@ def write_results(evaluation: Evaluation, out_dir: str | Path, *, force: bool = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m elfviz.analysis.report", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m elfviz.analysis.report",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("dataset", help="dataset directory (FrameCollection with index.csv)")
     add_dataset_options(parser)
     return parser
@@ -240,27 +296,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``elfviz spectra --dataset``."""
-    parser.add_argument("--split", default="test", help="frames to evaluate: train, validation, test or all "
-                        "(default test)")
+    parser.add_argument(
+        "--split", default="test", help="frames to evaluate: train, validation, test or all (default test)"
+    )
     parser.add_argument("--phase", default="liquid", help="liquid (default), crystal, a phase name, or all")
-    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
-                        help="at most N frames per trajectory, evenly spaced (default all)")
-    parser.add_argument("--correction", default=None, metavar="JSON",
-                        help="a transferable Fourier correction (JSON from --save-correction)")
-    parser.add_argument("--fit-correction", action="store_true",
-                        help="fit the transferable correction on the dataset's train frames (ridge strength on "
-                             "validation frames) before evaluating; runs the model on those frames")
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N frames per trajectory, evenly spaced (default all)",
+    )
+    parser.add_argument(
+        "--correction",
+        default=None,
+        metavar="JSON",
+        help="a transferable Fourier correction (JSON from --save-correction)",
+    )
+    parser.add_argument(
+        "--fit-correction",
+        action="store_true",
+        help="fit the transferable correction on the dataset's train frames (ridge strength on "
+        "validation frames) before evaluating; runs the model on those frames",
+    )
     parser.add_argument("--save-correction", default=None, metavar="JSON", help="write the fitted correction")
     parser.add_argument("--no-baseline", action="store_true", help="skip the promolecular baseline")
     parser.add_argument("--device", default="auto", help="model device: auto, cpu or cuda")
     parser.add_argument("--weights", default=None, help="model weights (default: the bundled model)")
-    parser.add_argument("--cache", default=None, metavar="DIR", help="cache predictions here (netCDF per frame)")
-    parser.add_argument("--k-cut", type=float, default=K_BOND, metavar="K",
-                        help=f"low-|G| cut in 1/Å (default 2π/0.74 Å = {K_BOND:.3f})")
-    parser.add_argument("--group-by", default="rs_bohr", help="frame coordinate of the table rows (default rs_bohr; "
-                        "also pressure_gpa, trajectory, phase, frame)")
-    parser.add_argument("--output-dir", default=None, metavar="DIR",
-                        help="also write metrics.nc, spectra.nc and kcut_curves.nc there")
+    parser.add_argument(
+        "--cache", default=None, metavar="DIR", help="cache predictions here (netCDF per frame)"
+    )
+    parser.add_argument(
+        "--k-cut",
+        type=float,
+        default=K_BOND,
+        metavar="K",
+        help=f"low-|G| cut in 1/Å (default 2π/0.74 Å = {K_BOND:.3f})",
+    )
+    parser.add_argument(
+        "--group-by",
+        default="rs_bohr",
+        help="frame coordinate of the table rows (default rs_bohr; "
+        "also pressure_gpa, trajectory, phase, frame)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        metavar="DIR",
+        help="also write metrics.nc, spectra.nc and kcut_curves.nc there",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the Markdown table")
 
@@ -269,16 +353,28 @@ def run_from_args(args: argparse.Namespace, dataset: str) -> int:
     try:
         from tqdm import tqdm
 
-        progress = None if getattr(args, "json", False) else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
+        progress = (
+            None if getattr(args, "json", False) else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
+        )
     except ImportError:  # pragma: no cover - tqdm is a dependency
         progress = None
     if args.k_cut is not None and not args.k_cut > 0:
         raise ElfvizError(f"--k-cut must be a positive |G| in 1/Å, got {args.k_cut}")
-    evaluation, corr = run_report(dataset, split=args.split, phase=args.phase, max_per_trajectory=args.max_frames,
-                                  correction=args.correction, fit_correction=args.fit_correction,
-                                  save_correction=args.save_correction, device=args.device, weights=args.weights,
-                                  cache_dir=args.cache, baseline=not args.no_baseline, k_cut=args.k_cut,
-                                  progress=progress)
+    evaluation, corr = run_report(
+        dataset,
+        split=args.split,
+        phase=args.phase,
+        max_per_trajectory=args.max_frames,
+        correction=args.correction,
+        fit_correction=args.fit_correction,
+        save_correction=args.save_correction,
+        device=args.device,
+        weights=args.weights,
+        cache_dir=args.cache,
+        baseline=not args.no_baseline,
+        k_cut=args.k_cut,
+        progress=progress,
+    )
     if args.output_dir:
         for path in write_results(evaluation, args.output_dir, force=args.force):
             log.info("wrote %s", path)

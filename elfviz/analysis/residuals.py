@@ -15,7 +15,9 @@ CELL_TOLERANCE = 1e-4
 """Largest difference (Å) allowed between the two cells' lattice vectors or between atom positions."""
 
 
-def check_same_structure(ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, tolerance: float = CELL_TOLERANCE) -> None:
+def check_same_structure(
+    ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, tolerance: float = CELL_TOLERANCE
+) -> None:
     """Raise unless the two Datasets share the grid shape, the cell and the atoms.
 
     Atom positions are compared modulo lattice translations (an atom wrapped into the cell is the same
@@ -32,17 +34,22 @@ def check_same_structure(ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, tolerance: 
     grid.validate(pred_ds)
     shape_ref, shape_pred = grid.grid_shape(ref_ds), grid.grid_shape(pred_ds)
     if shape_ref != shape_pred:
-        raise GridError(f"the reference grid {shape_ref} and the prediction grid {shape_pred} differ; predict on "
-                        "the reference grid (Predictor.predict(structure, like=ref_ds)) or resample first")
+        raise GridError(
+            f"the reference grid {shape_ref} and the prediction grid {shape_pred} differ; predict on "
+            "the reference grid (Predictor.predict(structure, like=ref_ds)) or resample first"
+        )
     cell_ref, cell_pred = ref_ds["cell"].values, pred_ds["cell"].values
     cell_diff = float(np.abs(cell_ref - cell_pred).max())
     if cell_diff > tolerance:
-        raise GridError(f"the reference and prediction cells differ by up to {cell_diff:.3g} Å; residuals need "
-                        "the same structure on the same grid")
+        raise GridError(
+            f"the reference and prediction cells differ by up to {cell_diff:.3g} Å; residuals need "
+            "the same structure on the same grid"
+        )
     n_ref, n_pred = ref_ds.sizes["atom"], pred_ds.sizes["atom"]
     if n_ref != n_pred:
-        raise StructureError(f"the reference has {n_ref} atoms and the prediction {n_pred}; they are not the "
-                             "same structure")
+        raise StructureError(
+            f"the reference has {n_ref} atoms and the prediction {n_pred}; they are not the same structure"
+        )
     if not np.array_equal(ref_ds["numbers"].values, pred_ds["numbers"].values):
         raise StructureError("the reference and prediction have different species (or atom order)")
     if n_ref:
@@ -50,12 +57,15 @@ def check_same_structure(ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, tolerance: 
         frac -= np.rint(frac)
         shift = float(np.linalg.norm(frac @ grid.as_cell(cell_ref), axis=1).max())
         if shift > tolerance:
-            raise StructureError(f"atom positions of the reference and prediction differ by up to {shift:.3g} Å; "
-                                 "residuals need the same structure (same atom order)")
+            raise StructureError(
+                f"atom positions of the reference and prediction differ by up to {shift:.3g} Å; "
+                "residuals need the same structure (same atom order)"
+            )
 
 
-def residual_dataset(ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, ref_field: str = "elf",
-                     pred_field: str = "elf") -> xr.Dataset:
+def residual_dataset(
+    ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, ref_field: str = "elf", pred_field: str = "elf"
+) -> xr.Dataset:
     """Combine a reference and a prediction of the same structure into one residual Dataset.
 
     Parameters
@@ -117,5 +127,7 @@ def ensure_residual(ds: xr.Dataset) -> xr.Dataset:
         return ds
     if "elf_ref" in ds and "elf" in ds:
         return grid.with_field(ds, "residual", ds["elf_ref"].values.astype(np.float64) - ds["elf"].values)
-    raise GridError("the Dataset has neither a 'residual' field nor 'elf_ref' and 'elf' to compute one; build "
-                    "it with elfviz.analysis.residual_dataset(ref, pred)")
+    raise GridError(
+        "the Dataset has neither a 'residual' field nor 'elf_ref' and 'elf' to compute one; build "
+        "it with elfviz.analysis.residual_dataset(ref, pred)"
+    )

@@ -61,14 +61,18 @@ def field_and_cell(ds_or_field, field: str = "residual", cell=None) -> tuple[np.
     if isinstance(ds_or_field, xr.Dataset):
         if field not in ds_or_field:
             fields = grid.field_names(ds_or_field)
-            raise GridError(f"the Dataset has no field '{field}' (fields: {fields}); build residuals with "
-                            "elfviz.analysis.residual_dataset(ref, pred) or pass field=...")
+            raise GridError(
+                f"the Dataset has no field '{field}' (fields: {fields}); build residuals with "
+                "elfviz.analysis.residual_dataset(ref, pred) or pass field=..."
+            )
         values = ds_or_field[field].transpose(*grid.GRID_DIMS).values
         cell_arr = grid.as_cell(ds_or_field["cell"].values if cell is None else cell)
     else:
         values = ds_or_field.values if isinstance(ds_or_field, xr.DataArray) else ds_or_field
         if cell is None:
-            raise GridError("a bare array has no cell: pass cell=(3x3 lattice vectors in Å) or an elfviz Dataset")
+            raise GridError(
+                "a bare array has no cell: pass cell=(3x3 lattice vectors in Å) or an elfviz Dataset"
+            )
         cell_arr = grid.as_cell(cell)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 3:
@@ -96,8 +100,9 @@ def mode_power(values: np.ndarray, cell) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- spectrum
-def radial_power_spectrum(ds, field: str = "residual", shell_width: float | None = None, *,
-                          cell=None, k_max: float | None = None) -> xr.Dataset:
+def radial_power_spectrum(
+    ds, field: str = "residual", shell_width: float | None = None, *, cell=None, k_max: float | None = None
+) -> xr.Dataset:
     """Radially averaged power spectrum of a periodic field (see the module docstring for definitions).
 
     Parameters
@@ -146,15 +151,27 @@ def radial_power_spectrum(ds, field: str = "residual", shell_width: float | None
     variance = float(power.sum())
     out = xr.Dataset(
         {
-            "power": ("k", shell_power[keep], {"units": "field^2", "long_name": "shell power (sums to variance)"}),
-            "power_density": ("k", shell_power[keep] / width,
-                              {"units": "field^2 angstrom", "long_name": "shell power per unit |G|"}),
+            "power": (
+                "k",
+                shell_power[keep],
+                {"units": "field^2", "long_name": "shell power (sums to variance)"},
+            ),
+            "power_density": (
+                "k",
+                shell_power[keep] / width,
+                {"units": "field^2 angstrom", "long_name": "shell power per unit |G|"},
+            ),
             "mean_power": ("k", mean_power[keep], {"units": "field^2", "long_name": "mean power per mode"}),
             "n_modes": ("k", n_modes[keep].astype(np.int64), {"long_name": "modes in the shell"}),
         },
         coords={"k": ("k", k[keep], {"units": "angstrom^-1", "long_name": "|G| at shell centre"})},
-        attrs={"field": field, "shell_width": width, "variance": variance, "mean": float(values.mean()),
-               "k_isotropic": kspace.inscribed_k(cell_arr, values.shape)},
+        attrs={
+            "field": field,
+            "shell_width": width,
+            "variance": variance,
+            "mean": float(values.mean()),
+            "k_isotropic": kspace.inscribed_k(cell_arr, values.shape),
+        },
     )
     return out
 
@@ -215,14 +232,18 @@ def minimum_image_displacements(cell, shape) -> np.ndarray:
     for s1 in (-1, 0, 1):
         for s2 in (-1, 0, 1):
             for s3 in (-1, 0, 1):
-                x = ((fa + s1)[:, None, None, None] * cell_arr[0] + (fb + s2)[None, :, None, None] * cell_arr[1]
-                     + (fc + s3)[None, None, :, None] * cell_arr[2])
+                x = (
+                    (fa + s1)[:, None, None, None] * cell_arr[0]
+                    + (fb + s2)[None, :, None, None] * cell_arr[1]
+                    + (fc + s3)[None, None, :, None] * cell_arr[2]
+                )
                 np.minimum(best, np.sqrt(np.einsum("...i,...i->...", x, x)), out=best)
     return best
 
 
-def radial_autocorrelation(ds, *, field: str = "residual", cell=None,
-                           bin_width: float | None = None) -> xr.Dataset:
+def radial_autocorrelation(
+    ds, *, field: str = "residual", cell=None, bin_width: float | None = None
+) -> xr.Dataset:
     """Radially averaged, normalised autocorrelation ``C(d)/C(0)`` of the mean-free field.
 
     Parameters
@@ -242,13 +263,16 @@ def radial_autocorrelation(ds, *, field: str = "residual", cell=None,
     coeffs[0, 0, 0] = 0.0
     autocov = kspace.from_fourier_coefficients(np.abs(coeffs) ** 2, shape)  # C(d) = sum_G P(G) e^{iG.d}
     if autocov[0, 0, 0] <= 0:
-        raise GridError(f"field '{field}' is constant: its autocorrelation (and correlation length) is undefined")
+        raise GridError(
+            f"field '{field}' is constant: its autocorrelation (and correlation length) is undefined"
+        )
     distance = minimum_image_displacements(cell_arr, shape)
     spacing = np.linalg.norm(cell_arr, axis=1) / np.asarray(shape)
     width = float(spacing.max()) if bin_width is None else float(bin_width)
     volume = grid.cell_volume(cell_arr)
-    r_limit = 0.5 * min(volume / np.linalg.norm(np.cross(cell_arr[(i + 1) % 3], cell_arr[(i + 2) % 3]))
-                        for i in range(3))
+    r_limit = 0.5 * min(
+        volume / np.linalg.norm(np.cross(cell_arr[(i + 1) % 3], cell_arr[(i + 2) % 3])) for i in range(3)
+    )
     index = np.rint(distance / width).astype(np.int64).ravel()
     n_bins = int(math.floor(r_limit / width)) + 1
     inside = index < n_bins
@@ -260,9 +284,11 @@ def radial_autocorrelation(ds, *, field: str = "residual", cell=None,
     r = np.arange(n_bins) * width
     valid = counts > 0
     valid[0] = True
-    return xr.Dataset({"correlation": ("r", corr[valid]), "count": ("r", counts[valid])},
-                      coords={"r": ("r", r[valid], {"units": "angstrom"})},
-                      attrs={"field": field, "bin_width": width, "r_limit": r_limit})
+    return xr.Dataset(
+        {"correlation": ("r", corr[valid]), "count": ("r", counts[valid])},
+        coords={"r": ("r", r[valid], {"units": "angstrom"})},
+        attrs={"field": field, "bin_width": width, "r_limit": r_limit},
+    )
 
 
 def correlation_length(ds, *, field: str = "residual", cell=None, bin_width: float | None = None) -> float:
@@ -274,7 +300,8 @@ def correlation_length(ds, *, field: str = "residual", cell=None, bin_width: flo
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> correlation_length(rng.normal(size=(16, 16, 16)), cell=np.eye(3) * 4.0) < 0.25  # white noise: < 1 spacing
+    >>> noise = rng.normal(size=(16, 16, 16))
+    >>> correlation_length(noise, cell=np.eye(3) * 4.0) < 0.25  # white noise: below one grid spacing
     True
     """
     acf = radial_autocorrelation(ds, field=field, cell=cell, bin_width=bin_width)
@@ -282,8 +309,12 @@ def correlation_length(ds, *, field: str = "residual", cell=None, bin_width: flo
     c = acf["correlation"].values
     below = np.nonzero(c < 1.0 / math.e)[0]
     if len(below) == 0:
-        log.info("autocorrelation of '%s' stays above 1/e up to %.2f Å (half the cell width): correlation "
-                 "length not measurable in this cell", field, acf.attrs["r_limit"])
+        log.info(
+            "autocorrelation of '%s' stays above 1/e up to %.2f Å (half the cell width): correlation "
+            "length not measurable in this cell",
+            field,
+            acf.attrs["r_limit"],
+        )
         return float("nan")
     i = int(below[0])
     if i == 0:  # cannot happen (C(0) = 1) but keep the interpolation safe
@@ -319,9 +350,14 @@ def frame_ids(datasets: list[xr.Dataset]) -> list[str]:
     return ids
 
 
-def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residual",
-                        shell_width: float | None = None, k_cut: float = K_BOND,
-                        correlation: bool = True) -> xr.Dataset:
+def spectra_over_frames(
+    datasets: Iterable[xr.Dataset],
+    *,
+    field: str = "residual",
+    shell_width: float | None = None,
+    k_cut: float = K_BOND,
+    correlation: bool = True,
+) -> xr.Dataset:
     """Residual spectra and scalar spectral measures of many frames on one common ``k`` axis.
 
     Parameters
@@ -343,8 +379,8 @@ def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residua
     Returns
     -------
     xarray.Dataset
-        dims ``(frame, k)``: ``power``, ``power_density``, ``mean_power``, ``n_modes`` (shells a frame does not
-        reach are 0 power, 0 modes, NaN mean power); per frame: ``variance``, ``lowk_fraction``,
+        dims ``(frame, k)``: ``power``, ``power_density``, ``mean_power``, ``n_modes`` (shells a frame does
+        not reach are 0 power, 0 modes, NaN mean power); per frame: ``variance``, ``lowk_fraction``,
         ``k_centroid`` (Å^-1), ``correlation_length`` (Å). ``ds.groupby("rs_bohr").mean()`` gives spectra
         per density.
 
@@ -352,8 +388,11 @@ def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residua
     --------
     >>> from elfviz.grid import make_dataset
     >>> rng = np.random.default_rng(1)
-    >>> frames = [make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": rng.normal(size=(8, 8, 8))},
-    ...                        attrs={"pressure_gpa": p}) for p in (100.0, 100.0, 200.0)]
+    >>> def frame(p):
+    ...     residual = rng.normal(size=(8, 8, 8))
+    ...     return make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": residual},
+    ...                         attrs={"pressure_gpa": p})
+    >>> frames = [frame(p) for p in (100.0, 100.0, 200.0)]
     >>> spectra = spectra_over_frames(frames)
     >>> spectra.groupby("pressure_gpa").mean()["variance"].sizes["pressure_gpa"]
     2
@@ -368,7 +407,11 @@ def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residua
     n_k = max(s.sizes["k"] for s in spectra)
     k = np.arange(n_k) * width
     shape = (len(spectra), n_k)
-    arrays = {"power": np.zeros(shape), "mean_power": np.full(shape, np.nan), "n_modes": np.zeros(shape, np.int64)}
+    arrays = {
+        "power": np.zeros(shape),
+        "mean_power": np.full(shape, np.nan),
+        "n_modes": np.zeros(shape, np.int64),
+    }
     for i, spec in enumerate(spectra):
         n = spec.sizes["k"]
         for name in arrays:
@@ -382,8 +425,14 @@ def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residua
     }
     if correlation:
         scalars["correlation_length"] = [correlation_length(ds, field=field) for ds in datasets]
-    units = {"variance": "field^2", "mean": "field", "k_isotropic": "angstrom^-1", "lowk_fraction": "1",
-             "k_centroid": "angstrom^-1", "correlation_length": "angstrom"}
+    units = {
+        "variance": "field^2",
+        "mean": "field",
+        "k_isotropic": "angstrom^-1",
+        "lowk_fraction": "1",
+        "k_centroid": "angstrom^-1",
+        "correlation_length": "angstrom",
+    }
     data_vars = {
         "power": (("frame", "k"), arrays["power"], {"units": "field^2"}),
         "power_density": (("frame", "k"), arrays["power"] / width, {"units": "field^2 angstrom"}),
@@ -394,5 +443,6 @@ def spectra_over_frames(datasets: Iterable[xr.Dataset], *, field: str = "residua
         data_vars[name] = ("frame", np.asarray(values, dtype=float), {"units": units[name]})
     coords = frame_coords(datasets, frame_ids(datasets))
     coords["k"] = ("k", k, {"units": "angstrom^-1"})
-    return xr.Dataset(data_vars, coords=coords,
-                      attrs={"field": field, "shell_width": float(width), "k_cut": float(k_cut)})
+    return xr.Dataset(
+        data_vars, coords=coords, attrs={"field": field, "shell_width": float(width), "k_cut": float(k_cut)}
+    )

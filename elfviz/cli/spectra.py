@@ -31,12 +31,21 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..analysis.report import add_dataset_options
 
-    parser.add_argument("files", nargs="*", metavar="REF PRED", help="reference and prediction files, in pairs")
-    parser.add_argument("--dataset", default=None, metavar="DIR", help="evaluate the model on a dataset directory")
+    parser.add_argument(
+        "files", nargs="*", metavar="REF PRED", help="reference and prediction files, in pairs"
+    )
+    parser.add_argument(
+        "--dataset", default=None, metavar="DIR", help="evaluate the model on a dataset directory"
+    )
     parser.add_argument("--ref-field", default="elf", help="field of the reference files (default elf)")
     parser.add_argument("--pred-field", default="elf", help="field of the prediction files (default elf)")
-    parser.add_argument("--shell-width", type=float, default=None, metavar="W",
-                        help="|G| shell width in 1/Å (default: the largest reciprocal lattice vector length)")
+    parser.add_argument(
+        "--shell-width",
+        type=float,
+        default=None,
+        metavar="W",
+        help="|G| shell width in 1/Å (default: the largest reciprocal lattice vector length)",
+    )
     parser.add_argument("--output", default=None, metavar="FILE.nc", help="write the spectra (pairs mode)")
     add_dataset_options(parser)
 
@@ -68,7 +77,7 @@ def _pairs_report(args: argparse.Namespace) -> int:
     if args.output:
         output = check_writable(args.output, args.force)
     residuals, lowpass = [], []
-    for ref_path, pred_path in zip(args.files[::2], args.files[1::2]):
+    for ref_path, pred_path in zip(args.files[::2], args.files[1::2], strict=True):
         ref, pred = _read(ref_path), _read(pred_path)
         try:
             res = residual_dataset(ref, pred, ref_field=args.ref_field, pred_field=args.pred_field)
@@ -81,13 +90,20 @@ def _pairs_report(args: argparse.Namespace) -> int:
     metrics = frame_metrics(residuals)
     rows = []
     for i, res in enumerate(residuals):
-        rows.append({"reference": args.files[2 * i], "prediction": args.files[2 * i + 1],
-                     "rs_bohr": res.attrs.get("rs_bohr"), "pressure_gpa": res.attrs.get("pressure_gpa"),
-                     **{name: float(metrics[name][i]) for name in ("r2", "mae", "rmse", "max_abs_error")},
-                     "residual_variance": float(spectra["variance"][i]),
-                     "lowk_fraction": float(spectra["lowk_fraction"][i]),
-                     "correlation_length": float(spectra["correlation_length"][i]),
-                     "k_centroid": float(spectra["k_centroid"][i]), "r2_lowpass": float(lowpass[i])})
+        rows.append(
+            {
+                "reference": args.files[2 * i],
+                "prediction": args.files[2 * i + 1],
+                "rs_bohr": res.attrs.get("rs_bohr"),
+                "pressure_gpa": res.attrs.get("pressure_gpa"),
+                **{name: float(metrics[name][i]) for name in ("r2", "mae", "rmse", "max_abs_error")},
+                "residual_variance": float(spectra["variance"][i]),
+                "lowk_fraction": float(spectra["lowk_fraction"][i]),
+                "correlation_length": float(spectra["correlation_length"][i]),
+                "k_centroid": float(spectra["k_centroid"][i]),
+                "r2_lowpass": float(lowpass[i]),
+            }
+        )
     if args.output:
         out = spectra.copy()
         for coord in ("phase", "trajectory", "split", "frame"):
@@ -96,22 +112,40 @@ def _pairs_report(args: argparse.Namespace) -> int:
         atomic_write(output, lambda tmp: out.to_netcdf(tmp, engine="h5netcdf"))
         log.info("wrote %s", output)
     if args.json:
-        clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
-                 for row in rows]
-        print(json.dumps({"k_cut": args.k_cut, "shell_width": spectra.attrs["shell_width"], "pairs": clean,
-                          "k": spectra["k"].values.tolist(),
-                          "power": spectra["power"].values.tolist()}, indent=1))
+        clean = [
+            {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+            for row in rows
+        ]
+        print(
+            json.dumps(
+                {
+                    "k_cut": args.k_cut,
+                    "shell_width": spectra.attrs["shell_width"],
+                    "pairs": clean,
+                    "k": spectra["k"].values.tolist(),
+                    "power": spectra["power"].values.tolist(),
+                },
+                indent=1,
+            )
+        )
         return 0
-    print(f"residual = reference - prediction; low-|G| cut k < {args.k_cut:.3f} 1/Å; "
-          f"shells of {spectra.attrs['shell_width']:.3f} 1/Å")
-    header = (f"{'pair':<40} {'R2':>8} {'MAE':>8} {'RMSE':>8} {'max':>7} {'var.frac<k':>10} {'xi (Å)':>7} "
-              f"{'k̄ (1/Å)':>8} {'R2 lowpass':>10}")
+    print(
+        f"residual = reference - prediction; low-|G| cut k < {args.k_cut:.3f} 1/Å; "
+        f"shells of {spectra.attrs['shell_width']:.3f} 1/Å"
+    )
+    header = (
+        f"{'pair':<40} {'R2':>8} {'MAE':>8} {'RMSE':>8} {'max':>7} {'var.frac<k':>10} {'xi (Å)':>7} "
+        f"{'k̄ (1/Å)':>8} {'R2 lowpass':>10}"
+    )
     print(header)
     for row in rows:
         label = f"{Path(row['reference']).name} vs {Path(row['prediction']).name}"
-        print(f"{label[:40]:<40} {row['r2']:8.4f} {row['mae']:8.4f} {row['rmse']:8.4f} {row['max_abs_error']:7.3f} "
-              f"{row['lowk_fraction']:10.3f} {row['correlation_length']:7.3f} {row['k_centroid']:8.2f} "
-              f"{row['r2_lowpass']:10.4f}")
+        print(
+            f"{label[:40]:<40} {row['r2']:8.4f} {row['mae']:8.4f} {row['rmse']:8.4f} "
+            f"{row['max_abs_error']:7.3f} "
+            f"{row['lowk_fraction']:10.3f} {row['correlation_length']:7.3f} {row['k_centroid']:8.2f} "
+            f"{row['r2_lowpass']:10.4f}"
+        )
     return 0
 
 
@@ -127,5 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_from_args(args, args.dataset)
     if not args.files:
-        raise ElfvizError("nothing to analyse: give REF PRED file pairs or --dataset DIR (see elfviz spectra -h)")
+        raise ElfvizError(
+            "nothing to analyse: give REF PRED file pairs or --dataset DIR (see elfviz spectra -h)"
+        )
     return _pairs_report(args)

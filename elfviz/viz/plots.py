@@ -1,4 +1,6 @@
-"""HoloViews plots of the residual analysis: spectra versus pressure, low-|G| fraction, R^2 versus k_c, slices.
+"""HoloViews plots of the residual analysis.
+
+Spectra versus pressure, low-|G| variance fraction versus pressure, R^2 versus the cut k_c, residual slices.
 
 Every function takes the xarray results of :mod:`elfviz.analysis` and returns a HoloViews object (render it
 in a notebook, in Panel, or with ``hv.save``). HoloViews is imported inside the functions, so importing this
@@ -10,8 +12,11 @@ Examples
 >>> from elfviz import grid
 >>> from elfviz.analysis import spectra_over_frames
 >>> rng = np.random.default_rng(0)
->>> frames = [grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": rng.normal(size=(8, 8, 8))},
-...                             attrs={"pressure_gpa": p}) for p in (100.0, 300.0)]
+>>> def frame(p):
+...     residual = rng.normal(size=(8, 8, 8))
+...     return grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": residual},
+...                              attrs={"pressure_gpa": p})
+>>> frames = [frame(p) for p in (100.0, 300.0)]
 >>> plot = spectra_plot(spectra_over_frames(frames))
 >>> type(plot).__name__
 'Overlay'
@@ -68,8 +73,10 @@ def _groups(ds: xr.Dataset, color_by: str, dim: str) -> xr.Dataset:
     if "frame" not in ds.dims:
         return ds.expand_dims({color_by: [ds.attrs.get(color_by, np.nan)]})
     if color_by not in ds.coords:
-        raise GridError(f"cannot colour by '{color_by}': the frames have no such coordinate "
-                        f"(available: {[c for c in ds.coords if c != dim]})")
+        raise GridError(
+            f"cannot colour by '{color_by}': the frames have no such coordinate "
+            f"(available: {[c for c in ds.coords if c != dim]})"
+        )
     keys = ds[color_by]
     if np.issubdtype(keys.dtype, np.number):
         ds = ds.assign_coords({color_by: ("frame", np.round(keys.values.astype(float), 3))})
@@ -80,11 +87,19 @@ def _bond_marker(hv, label: bool = True):
     from ..analysis.spectra import K_BOND
 
     return hv.VLine(K_BOND, label="2π / 0.74 Å (H-H bond)" if label else "").opts(
-        color="black", line_dash="dashed", line_width=1)
+        color="black", line_dash="dashed", line_width=1
+    )
 
 
-def spectra_plot(spectra: xr.Dataset, *, color_by: str = "pressure_gpa", y: str = "power_density",
-                 log: bool = True, k_max: float | None = None, cmap: str = "viridis"):
+def spectra_plot(
+    spectra: xr.Dataset,
+    *,
+    color_by: str = "pressure_gpa",
+    y: str = "power_density",
+    log: bool = True,
+    k_max: float | None = None,
+    cmap: str = "viridis",
+):
     """Residual spectra, one curve per value of ``color_by`` (frames of one value averaged).
 
     Parameters
@@ -116,7 +131,7 @@ def spectra_plot(spectra: xr.Dataset, *, color_by: str = "pressure_gpa", y: str 
     numeric = np.issubdtype(np.asarray(values).dtype, np.number)
     colors = _colors(values, cmap) if numeric else [None] * len(values)
     curves = []
-    for value, color in zip(values, colors):
+    for value, color in zip(values, colors, strict=True):
         data = groups.sel({color_by: value})
         keep = (data["k"] > 0) & (data["k"] <= k_max)
         k = data["k"].values[keep.values]
@@ -127,9 +142,15 @@ def spectra_plot(spectra: xr.Dataset, *, color_by: str = "pressure_gpa", y: str 
         curve = hv.Curve((k, p), LABELS["k"], LABELS.get(y, y), label=label)
         curves.append(curve.opts(color=color) if color else curve)
     overlay = hv.Overlay(curves + [_bond_marker(hv)])
-    return overlay.opts(hv.opts.Curve(logy=log, line_width=2, tools=["hover"]),
-                        hv.opts.Overlay(title=f"residual spectrum by {LABELS.get(color_by, color_by)}",
-                                        legend_position="right", width=700, height=400))
+    return overlay.opts(
+        hv.opts.Curve(logy=log, line_width=2, tools=["hover"]),
+        hv.opts.Overlay(
+            title=f"residual spectrum by {LABELS.get(color_by, color_by)}",
+            legend_position="right",
+            width=700,
+            height=400,
+        ),
+    )
 
 
 def lowk_fraction_plot(spectra: xr.Dataset, *, x: str = "pressure_gpa", y: str = "lowk_fraction"):
@@ -156,8 +177,9 @@ def lowk_fraction_plot(spectra: xr.Dataset, *, x: str = "pressure_gpa", y: str =
     scatter = hv.Scatter((xs, ys), xlabel, ylabel, label="frames").opts(size=6, alpha=0.5, tools=["hover"])
     mean = hv.Curve((unique, means), xlabel, ylabel, label="mean").opts(color="black", line_width=2)
     bars = hv.ErrorBars((unique, means, stds), xlabel, [ylabel, "std"]).opts(color="black")
-    return (scatter * mean * bars).opts(hv.opts.Overlay(title=title, width=600, height=380,
-                                                        legend_position="bottom_right"))
+    return (scatter * mean * bars).opts(
+        hv.opts.Overlay(title=title, width=600, height=380, legend_position="bottom_right")
+    )
 
 
 def r2_kcut_plot(curves: xr.Dataset, *, color_by: str = "pressure_gpa", cmap: str = "viridis", y: str = "r2"):
@@ -175,15 +197,22 @@ def r2_kcut_plot(curves: xr.Dataset, *, color_by: str = "pressure_gpa", cmap: st
     numeric = np.issubdtype(np.asarray(values).dtype, np.number)
     colors = _colors(values, cmap) if numeric else [None] * len(values)
     items = []
-    for value, color in zip(values, colors):
+    for value, color in zip(values, colors, strict=True):
         data = groups.sel({color_by: value})
         label = f"{value:.3g}" if numeric else str(value)
-        curve = hv.Curve((data["k_cut"].values, data[y].values), LABELS["k_cut"], LABELS.get(y, y), label=label)
+        curve = hv.Curve(
+            (data["k_cut"].values, data[y].values), LABELS["k_cut"], LABELS.get(y, y), label=label
+        )
         items.append(curve.opts(color=color) if color else curve)
     return hv.Overlay(items + [_bond_marker(hv)]).opts(
         hv.opts.Curve(line_width=2, tools=["hover"]),
-        hv.opts.Overlay(title="R² after restoring the residual's |G| < k_c modes", width=700, height=400,
-                        legend_position="right"))
+        hv.opts.Overlay(
+            title="R² after restoring the residual's |G| < k_c modes",
+            width=700,
+            height=400,
+            legend_position="right",
+        ),
+    )
 
 
 def lattice_plane(ds: xr.Dataset, field: str, axis: str = "c", index: int = 0):
@@ -213,8 +242,9 @@ def lattice_plane(ds: xr.Dataset, field: str, axis: str = "c", index: int = 0):
     return points @ e1, points @ e2, values
 
 
-def residual_slice_plot(ds: xr.Dataset, *, field: str = "residual", axis: str = "c", index: int = 0,
-                        cmap: str = "RdBu_r"):
+def residual_slice_plot(
+    ds: xr.Dataset, *, field: str = "residual", axis: str = "c", index: int = 0, cmap: str = "RdBu_r"
+):
     """A lattice-plane slice of the residual (or any field) on its true, possibly skewed, geometry.
 
     The colour scale is symmetric about zero for residuals (red: reference above the prediction).
@@ -223,8 +253,14 @@ def residual_slice_plot(ds: xr.Dataset, *, field: str = "residual", axis: str = 
     x, y, values = lattice_plane(ds, field, axis, index)
     in_plane = [d for d in grid.GRID_DIMS if d != axis]
     mesh = hv.QuadMesh((x, y, values), [f"x along {in_plane[0]} (Å)", "y (Å)"], field)
-    opts = {"cmap": cmap, "colorbar": True, "aspect": "equal", "frame_width": 420, "tools": ["hover"],
-            "title": f"{field}, plane {axis} = {index}/{ds.sizes[axis]}"}
+    opts = {
+        "cmap": cmap,
+        "colorbar": True,
+        "aspect": "equal",
+        "frame_width": 420,
+        "tools": ["hover"],
+        "title": f"{field}, plane {axis} = {index}/{ds.sizes[axis]}",
+    }
     if field == "residual":
         bound = float(np.abs(values).max()) or 1.0
         opts["clim"] = (-bound, bound)

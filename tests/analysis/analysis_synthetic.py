@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from elfviz import grid
 from elfviz.analysis import kspace
 
@@ -83,8 +84,9 @@ class FakePredictor:
         return out
 
 
-def synthetic_pair(seed, *, scale=1.0, n_atoms=8, shape=(16, 16, 16), pressure=None, amplitude=0.08,
-                   cell=None):
+def synthetic_pair(
+    seed, *, scale=1.0, n_atoms=8, shape=(16, 16, 16), pressure=None, amplitude=0.08, cell=None
+):
     """A (reference, prediction) pair whose residual is a long-wavelength filter of the atom density.
 
     The prediction is a sharp, bounded function of the atoms; the reference adds a smooth term, a fixed

@@ -57,7 +57,8 @@ def test_lowpass_accepts_a_residual_dataset_and_stays_in_unit_interval():
         out = lowpass_correction(res, k_cut=k_cut)
         assert 0.0 <= float(out["elf_corrected"].min()) and float(out["elf_corrected"].max()) <= 1.0
     assert lowpass_correction(res, k_cut=0.0).attrs["r2_after"] == pytest.approx(
-        lowpass_correction(res, k_cut=0.0).attrs["r2_before"])
+        lowpass_correction(res, k_cut=0.0).attrs["r2_before"]
+    )
     with pytest.raises(GridError, match="elf_ref"):
         lowpass_correction(ref)
 
@@ -80,8 +81,10 @@ def test_r2_versus_kcut_goes_from_uncorrected_to_one():
 # ----------------------------------------------------------------------------- learned
 @pytest.fixture(scope="module")
 def learned():
-    train = [residual_dataset(*synthetic_pair(s, scale=sc)) for s, sc in
-             [(20, 1.0), (21, 1.0), (22, 1.1), (23, 1.1), (24, 0.95)]]
+    train = [
+        residual_dataset(*synthetic_pair(s, scale=sc))
+        for s, sc in [(20, 1.0), (21, 1.0), (22, 1.1), (23, 1.1), (24, 0.95)]
+    ]
     validation = [residual_dataset(*synthetic_pair(s, scale=sc)) for s, sc in [(30, 1.05), (31, 0.97)]]
     return fit_fourier_correction(train, validation, k_max=2 * np.pi / 0.74, n_radial=8)
 
@@ -102,8 +105,14 @@ def test_learned_correction_improves_held_out_frames(learned):
 
 def test_learned_correction_keeps_elf_in_unit_interval(learned):
     ref, pred = synthetic_pair(42)
-    wild = FourierCorrection(learned.weights * 1e3, k_max=learned.k_max, n_radial=learned.n_radial,
-                             channels=learned.channels, rs_ref=learned.rs_ref, rs_order=learned.rs_order)
+    wild = FourierCorrection(
+        learned.weights * 1e3,
+        k_max=learned.k_max,
+        n_radial=learned.n_radial,
+        channels=learned.channels,
+        rs_ref=learned.rs_ref,
+        rs_order=learned.rs_order,
+    )
     raw = pred["elf"].values + wild.predicted_residual(pred)
     assert raw.min() < 0 and raw.max() > 1  # the unclipped correction would leave [0, 1]
     out = wild(pred, keep_uncorrected=True)
@@ -117,8 +126,12 @@ def test_learned_correction_is_translation_equivariant(learned):
     shape = grid.grid_shape(pred)
     shift = (3, 5, 1)
     cell = pred["cell"].values
-    moved = grid.make_dataset(cell, pred["positions"].values + (np.asarray(shift) / np.asarray(shape)) @ cell,
-                              pred["numbers"].values, np.roll(pred["elf"].values, shift, axis=(0, 1, 2)))
+    moved = grid.make_dataset(
+        cell,
+        pred["positions"].values + (np.asarray(shift) / np.asarray(shape)) @ cell,
+        pred["numbers"].values,
+        np.roll(pred["elf"].values, shift, axis=(0, 1, 2)),
+    )
     a = np.roll(learned(pred)["elf"].values, shift, axis=(0, 1, 2))
     b = learned(moved)["elf"].values
     np.testing.assert_allclose(a, b, atol=1e-5)
@@ -147,9 +160,19 @@ def test_bad_correction_files_raise_model_error(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ModelError, match="not an elfviz Fourier correction"):
         FourierCorrection.load(tmp_path / "other.json")
-    (tmp_path / "short.json").write_text(json.dumps({"format": "elfviz-fourier-correction", "weights": [1.0],
-                                                     "k_max": 5.0, "n_radial": 2, "channels": ["elf"],
-                                                     "rs_ref": 1.5, "rs_order": 0}))
+    (tmp_path / "short.json").write_text(
+        json.dumps(
+            {
+                "format": "elfviz-fourier-correction",
+                "weights": [1.0],
+                "k_max": 5.0,
+                "n_radial": 2,
+                "channels": ["elf"],
+                "rs_ref": 1.5,
+                "rs_order": 0,
+            }
+        )
+    )
     with pytest.raises(ModelError, match="2 expected"):
         FourierCorrection.load(tmp_path / "short.json")
     with pytest.raises(ModelError, match="unknown correction channel"):
@@ -164,8 +187,9 @@ def test_unhelpful_correction_falls_back_to_identity():
         noise = 0.02 * rng.normal(size=grid.grid_shape(ref))  # residual unrelated to the structure
         return residual_dataset(grid.with_field(ref, "elf", np.clip(pred["elf"].values + noise, 0, 1)), pred)
 
-    corr = fit_fourier_correction([noisy(s) for s in (50, 51)], [noisy(52)], n_radial=4, channels=("elf",),
-                                  rs_order=0, alphas=[1e-12])
+    corr = fit_fourier_correction(
+        [noisy(s) for s in (50, 51)], [noisy(52)], n_radial=4, channels=("elf",), rs_order=0, alphas=[1e-12]
+    )
     assert np.all(corr.weights == 0.0)
     assert corr.metadata["validation_r2_after"] == corr.metadata["validation_r2_before"]
 

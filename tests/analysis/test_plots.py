@@ -16,8 +16,10 @@ plots = pytest.importorskip("elfviz.viz.plots")
 
 @pytest.fixture(scope="module")
 def residuals():
-    pairs = [synthetic_pair(s, pressure=p, scale=sc) for s, p, sc in
-             [(0, 300.0, 1.0), (1, 300.0, 1.0), (2, 100.0, 1.2)]]
+    pairs = [
+        synthetic_pair(s, pressure=p, scale=sc)
+        for s, p, sc in [(0, 300.0, 1.0), (1, 300.0, 1.0), (2, 100.0, 1.2)]
+    ]
     return [residual_dataset(r, p) for r, p in pairs]
 
 

@@ -28,8 +28,13 @@ def collection(tmp_path_factory):
                 seed += 1
                 ref, _ = synthetic_pair(seed, scale=scale, pressure=pressure)
                 ref.attrs.pop("frame_id")
-                coll.add(ref, frame_id=f"s{scale}-{split}-{i}", phase="liquid", split=split,
-                         trajectory=f"s{scale}-{split}")
+                coll.add(
+                    ref,
+                    frame_id=f"s{scale}-{split}-{i}",
+                    phase="liquid",
+                    split=split,
+                    trajectory=f"s{scale}-{split}",
+                )
     crystal, _ = synthetic_pair(999, pressure=400.0)
     crystal.attrs.pop("frame_id")
     coll.add(crystal, frame_id="crystal-0", phase="Cmca-4", split="test", trajectory="crystal")
@@ -56,8 +61,12 @@ def test_select_frames(collection):
 def test_evaluate_frames_matches_direct_metrics(collection):
     model = FakePredictor()
     refs = [collection.read(f) for f in report_module.select_frames(collection)]
-    ev = evaluate_frames(refs, lambda ds: model.predict(ds, like=ds), baseline=lambda ds: grid.with_field(
-        ds, "elf", np.full(grid.grid_shape(ds), 0.4)), k_cuts=[0.0, 5.0, 40.0])
+    ev = evaluate_frames(
+        refs,
+        lambda ds: model.predict(ds, like=ds),
+        baseline=lambda ds: grid.with_field(ds, "elf", np.full(grid.grid_shape(ds), 0.4)),
+        k_cuts=[0.0, 5.0, 40.0],
+    )
     for i, ref in enumerate(refs):
         direct = field_metrics(ref["elf"], model.predict(ref, like=ref)["elf"])
         assert float(ev.metrics["r2"][i]) == pytest.approx(direct["r2"], rel=1e-6)
@@ -65,7 +74,9 @@ def test_evaluate_frames_matches_direct_metrics(collection):
     assert np.all(ev.metrics["baseline_r2"] < 0.1)
     table = density_table(ev)
     assert table["frames"].tolist() == [2, 2] and table["pressure_gpa"].tolist() == [300.0, 150.0]
-    assert {"r2_model", "r2_baseline", "r2_lowpass", "lowk_fraction", "correlation_length"} <= set(table.columns)
+    assert {"r2_model", "r2_baseline", "r2_lowpass", "lowk_fraction", "correlation_length"} <= set(
+        table.columns
+    )
     text = markdown_table(table)
     assert text.count("\n| ") == 2 and "R² promol." in text
     assert np.allclose(ev.kcut_curves["r2"][:, -1], 1.0)
@@ -73,21 +84,39 @@ def test_evaluate_frames_matches_direct_metrics(collection):
 
 def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys):
     saved = tmp_path / "corr.json"
-    code = report_module.main([str(collection.root), "--fit-correction", "--save-correction", str(saved),
-                               "--cache", str(tmp_path / "cache"), "--output-dir", str(tmp_path / "out")])
+    code = report_module.main(
+        [
+            str(collection.root),
+            "--fit-correction",
+            "--save-correction",
+            str(saved),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "R² + learned corr." in out and "Learned correction" in out
     corr = json.loads(saved.read_text())
     assert corr["metadata"]["model_version"] == "synthetic@0"
     assert corr["metadata"]["validation_r2_after"] > corr["metadata"]["validation_r2_before"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["kcut_curves.nc", "metrics.nc", "spectra.nc"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "kcut_curves.nc",
+        "metrics.nc",
+        "spectra.nc",
+    ]
     cached_files = list((tmp_path / "cache").rglob("*.nc"))
     assert len(cached_files) == 4 + 6 + 2 + 4  # test model + train + validation + promolecular test
     # a second run reads the cache and reproduces the table without calling the model
     calls = fake_model.calls
-    assert report_module.main([str(collection.root), "--correction", str(saved), "--cache",
-                               str(tmp_path / "cache"), "--json"]) == 0
+    assert (
+        report_module.main(
+            [str(collection.root), "--correction", str(saved), "--cache", str(tmp_path / "cache"), "--json"]
+        )
+        == 0
+    )
     assert fake_model.calls == calls
     data = json.loads(capsys.readouterr().out)
     rows = data["per_group"]
@@ -97,8 +126,21 @@ def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys)
 
 
 def test_cli_spectra_on_dataset(collection, fake_model, capsys):
-    assert main(["spectra", "--dataset", str(collection.root), "--no-baseline", "--phase", "crystal",
-                 "--group-by", "frame"]) == 0
+    assert (
+        main(
+            [
+                "spectra",
+                "--dataset",
+                str(collection.root),
+                "--no-baseline",
+                "--phase",
+                "crystal",
+                "--group-by",
+                "frame",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "crystal-0" in out and "R² promol." not in out
 
@@ -107,7 +149,10 @@ def test_cli_spectra_on_file_pairs(tmp_path, capsys):
     paths = []
     for seed, scale in ((1, 1.0), (2, 1.1)):
         ref, pred = synthetic_pair(seed, scale=scale, pressure=100.0 * seed)
-        paths += [write_netcdf(ref, tmp_path / f"ref{seed}.nc"), write_netcdf(pred, tmp_path / f"pred{seed}.nc")]
+        paths += [
+            write_netcdf(ref, tmp_path / f"ref{seed}.nc"),
+            write_netcdf(pred, tmp_path / f"pred{seed}.nc"),
+        ]
     args = ["spectra", *map(str, paths), "--json", "--output", str(tmp_path / "spectra.nc")]
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)

@@ -37,24 +37,27 @@ def test_residual_accepts_wrapped_atoms():
 
 def test_mismatched_grids_raise():
     ref, pred = synthetic_pair(2)
-    coarse = grid.make_dataset(pred["cell"].values, pred["positions"].values, pred["numbers"].values,
-                               np.full((8, 8, 8), 0.5))
+    coarse = grid.make_dataset(
+        pred["cell"].values, pred["positions"].values, pred["numbers"].values, np.full((8, 8, 8), 0.5)
+    )
     with pytest.raises(GridError, match=r"grid \(16, 16, 16\).*\(8, 8, 8\) differ"):
         residual_dataset(ref, coarse)
 
 
 def test_mismatched_cells_and_atoms_raise():
     ref, pred = synthetic_pair(3)
-    bigger = grid.make_dataset(pred["cell"].values * 1.01, pred["positions"].values, pred["numbers"].values,
-                               pred["elf"].values)
+    bigger = grid.make_dataset(
+        pred["cell"].values * 1.01, pred["positions"].values, pred["numbers"].values, pred["elf"].values
+    )
     with pytest.raises(GridError, match="cells differ"):
         residual_dataset(ref, bigger)
     moved = pred.copy()
     moved["positions"] = pred["positions"] + 0.1
     with pytest.raises(StructureError, match="positions"):
         residual_dataset(ref, moved)
-    fewer = grid.make_dataset(pred["cell"].values, pred["positions"].values[:-1], pred["numbers"].values[:-1],
-                              pred["elf"].values)
+    fewer = grid.make_dataset(
+        pred["cell"].values, pred["positions"].values[:-1], pred["numbers"].values[:-1], pred["elf"].values
+    )
     with pytest.raises(StructureError, match="atoms"):
         residual_dataset(ref, fewer)
     with pytest.raises(GridError, match="no field 'density'"):
@@ -95,12 +98,15 @@ def test_field_metrics_accepts_dataarrays_in_any_dim_order():
 def test_sums_reproduce_metrics():
     ref, pred = synthetic_pair(5)
     assert metrics_from_sums(field_sums(ref["elf"], pred["elf"])) == pytest.approx(
-        field_metrics(ref["elf"], pred["elf"]), rel=1e-9)
+        field_metrics(ref["elf"], pred["elf"]), rel=1e-9
+    )
 
 
 def test_frame_metrics_and_pooled_aggregates_per_density():
-    pairs = [synthetic_pair(s, pressure=p, scale=sc) for s, p, sc in
-             [(10, 300.0, 1.0), (11, 300.0, 1.0), (12, 100.0, 1.15)]]
+    pairs = [
+        synthetic_pair(s, pressure=p, scale=sc)
+        for s, p, sc in [(10, 300.0, 1.0), (11, 300.0, 1.0), (12, 100.0, 1.15)]
+    ]
     residuals = [residual_dataset(r, p) for r, p in pairs]
     frames = frame_metrics(residuals)
     assert frames["frame"].values.tolist() == ["syn-10", "syn-11", "syn-12"]
@@ -110,8 +116,10 @@ def test_frame_metrics_and_pooled_aggregates_per_density():
     assert per_density.sizes["rs_bohr"] == 2
     assert per_density["n_frames"].values.tolist() == [2, 1]  # denser (smaller rs) first
     dense = per_density.isel(rs_bohr=0)
-    pooled = field_metrics(np.concatenate([pairs[0][0]["elf"].values.ravel(), pairs[1][0]["elf"].values.ravel()]),
-                           np.concatenate([pairs[0][1]["elf"].values.ravel(), pairs[1][1]["elf"].values.ravel()]))
+    pooled = field_metrics(
+        np.concatenate([pairs[0][0]["elf"].values.ravel(), pairs[1][0]["elf"].values.ravel()]),
+        np.concatenate([pairs[0][1]["elf"].values.ravel(), pairs[1][1]["elf"].values.ravel()]),
+    )
     for name in ("r2", "mae", "rmse", "max_abs_error"):
         assert float(dense[name]) == pytest.approx(pooled[name], rel=1e-6)
     assert float(dense["pressure_gpa"]) == 300.0

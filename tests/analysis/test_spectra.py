@@ -30,13 +30,17 @@ CUBIC = np.eye(3) * 4.0
 @pytest.mark.parametrize("shape", [(8, 9, 10), (7, 6, 5)])
 def test_gnorm_matches_full_fft_frequencies(shape):
     recip = grid.reciprocal_cell(TRICLINIC)
-    freqs = [np.fft.fftfreq(shape[0]) * shape[0], np.fft.fftfreq(shape[1]) * shape[1],
-             np.fft.rfftfreq(shape[2]) * shape[2]]  # numpy's conventions, also for the Nyquist planes
+    freqs = [
+        np.fft.fftfreq(shape[0]) * shape[0],
+        np.fft.fftfreq(shape[1]) * shape[1],
+        np.fft.rfftfreq(shape[2]) * shape[2],
+    ]  # numpy's conventions, also for the Nyquist planes
     m = np.stack(np.meshgrid(*freqs, indexing="ij"), axis=-1)
     expected = np.linalg.norm(m @ recip, axis=-1)
     np.testing.assert_allclose(kspace.rfft_gnorm(TRICLINIC, shape), expected, atol=1e-12)
-    np.testing.assert_allclose(np.linalg.norm(kspace.rfft_wavevectors(TRICLINIC, shape), axis=-1), expected,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        np.linalg.norm(kspace.rfft_wavevectors(TRICLINIC, shape), axis=-1), expected, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("shape", [(6, 6, 6), (6, 6, 7)])
@@ -85,7 +89,9 @@ def test_default_width_leaves_no_empty_shell_up_to_nyquist():
     shape = (24, 20, 30)
     noise = np.random.default_rng(1).normal(size=shape)
     spec = radial_power_spectrum(noise, cell=TRICLINIC)
-    assert spec.attrs["shell_width"] == pytest.approx(np.linalg.norm(grid.reciprocal_cell(TRICLINIC), axis=1).max())
+    assert spec.attrs["shell_width"] == pytest.approx(
+        np.linalg.norm(grid.reciprocal_cell(TRICLINIC), axis=1).max()
+    )
     inside = spec["k"] <= spec.attrs["k_isotropic"]
     assert int(inside.sum()) > 5
     assert np.all(spec["n_modes"].where(inside, 1).values[1:] > 0)
@@ -190,7 +196,9 @@ def test_constant_field_has_no_correlation_length():
 
 # ----------------------------------------------------------------------------- inputs
 def test_dataset_input_and_missing_field():
-    ds = grid.make_dataset(CUBIC, [[0, 0, 0]], [1], fields={"residual": np.random.default_rng(0).normal(size=(8,) * 3)})
+    ds = grid.make_dataset(
+        CUBIC, [[0, 0, 0]], [1], fields={"residual": np.random.default_rng(0).normal(size=(8,) * 3)}
+    )
     assert radial_power_spectrum(ds).attrs["field"] == "residual"
     with pytest.raises(GridError, match="no field 'elf'"):
         radial_power_spectrum(ds, field="elf")
@@ -206,8 +214,13 @@ def _frame(seed, scale, pressure, phase="liquid"):
     cell = np.eye(3) * 3.0 * scale
     shape = grid.shape_for_spacing(cell, 0.25)
     field = gaussian_spectrum_field(cell, shape, 0.3, seed=seed) * 0.01
-    return grid.make_dataset(cell, [[0, 0, 0]], [1], fields={"residual": field},
-                             attrs={"pressure_gpa": pressure, "phase": phase, "frame_id": f"f{seed}"})
+    return grid.make_dataset(
+        cell,
+        [[0, 0, 0]],
+        [1],
+        fields={"residual": field},
+        attrs={"pressure_gpa": pressure, "phase": phase, "frame_id": f"f{seed}"},
+    )
 
 
 def test_spectra_over_frames_groupby_pressure():
@@ -222,8 +235,9 @@ def test_spectra_over_frames_groupby_pressure():
     by_pressure = spectra.groupby("pressure_gpa").mean()
     assert by_pressure["pressure_gpa"].values.tolist() == [100.0, 250.0]
     assert by_pressure["power"].dims == ("pressure_gpa", "k")
-    np.testing.assert_allclose(by_pressure["variance"].sel(pressure_gpa=250.0),
-                               spectra["variance"][:2].mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        by_pressure["variance"].sel(pressure_gpa=250.0), spectra["variance"][:2].mean(), rtol=1e-12
+    )
     assert spectra.groupby("rs_bohr").mean().sizes["rs_bohr"] == 2
     assert np.all((spectra["lowk_fraction"] >= 0) & (spectra["lowk_fraction"] <= 1))
     np.testing.assert_allclose(spectra["correlation_length"], 0.6, rtol=0.15)
