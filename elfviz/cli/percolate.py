@@ -47,16 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_field_file(path: str | Path, field: str) -> Any:
-    """Read a field file with :func:`elfviz.io.read` (any supported format), netCDF as a fallback."""
+    """Read a field file with :func:`elfviz.io.read` (any supported format), netCDF as a fallback.
+
+    Single-field formats (cube, XSF, ELFCAR) store no field name: a ``field`` other than ``elf`` names the
+    file's field, so that e.g. a density cube loads as ``density`` instead of failing the ELF range check.
+    """
     path = Path(path)
     if not path.exists():
         raise FileFormatError(f"{path} does not exist")
     try:
-        from ..io import read  # the foundation engineer's reader: all formats
+        from ..io import read  # all formats elfviz reads
     except ImportError:
         read = None
     if read is not None:
-        return read(path)
+        return read(path, field=None if field == "elf" else field)
     if path.suffix.lower() in (".nc", ".nc4", ".netcdf"):
         from ..store import read_netcdf
 
