@@ -175,12 +175,12 @@ register_phase(Phase(
 
 
 # ----------------------------------------------------------------------------- pressure <-> rs
-def _eos_interpolators():
+def _eos_interpolator():
     from scipy.interpolate import PchipInterpolator
 
     p = np.log([pt[0] for pt in EOS_POINTS])
     r = np.log([pt[1] for pt in EOS_POINTS])
-    return PchipInterpolator(p, r), PchipInterpolator(r[::-1], p[::-1])
+    return PchipInterpolator(p, r)
 
 
 def rs_from_pressure(pressure_gpa: float) -> float:
@@ -201,12 +201,13 @@ def rs_from_pressure(pressure_gpa: float) -> float:
     if not (lo <= p <= hi):
         raise StructureError(f"pressure {p} GPa is outside the range of elfviz's pressure-density table "
                              f"({lo}-{hi} GPa); give the density directly as --rs (bohr)")
-    forward, _ = _eos_interpolators()
-    return float(np.exp(forward(math.log(p))))
+    return float(np.exp(_eos_interpolator()(math.log(p))))
 
 
 def pressure_from_rs(rs: float) -> float:
-    """Pressure (GPa) at which solid hydrogen has Wigner-Seitz radius ``rs`` (bohr); inverse of :func:`rs_from_pressure`.
+    """Pressure (GPa) at which solid hydrogen has Wigner-Seitz radius ``rs`` (bohr).
+
+    The exact inverse of :func:`rs_from_pressure` (root of the same monotone interpolant).
 
     Examples
     --------
@@ -218,8 +219,13 @@ def pressure_from_rs(rs: float) -> float:
     if not (lo <= r <= hi):
         raise StructureError(f"rs = {r} bohr is outside the range of elfviz's pressure-density table "
                              f"({lo}-{hi:.3f} bohr)")
-    _, inverse = _eos_interpolators()
-    return float(np.exp(inverse(math.log(r))))
+    from scipy.optimize import brentq
+
+    forward = _eos_interpolator()
+    target = math.log(r)
+    log_p = brentq(lambda x: float(forward(x)) - target, math.log(EOS_POINTS[0][0]), math.log(EOS_POINTS[-1][0]),
+                   xtol=1e-14, rtol=1e-14)
+    return float(np.exp(log_p))
 
 
 # ----------------------------------------------------------------------------- building

@@ -444,3 +444,13 @@ def test_format_block_matches_numpy_text():
     np.testing.assert_allclose(np.loadtxt(pyio.StringIO(text.replace("\n", " ")).readlines()), values)
     rows = format_rows(values[:12].reshape(3, 4), 3, " %8.3f")
     assert len(rows.splitlines()) == 6  # each row of 4 breaks into 3 + 1
+
+
+@pytest.mark.parametrize("module", ["elfviz.io", "elfviz.io.cube", "elfviz.io.xsf", "elfviz.io.vasp",
+                                    "elfviz.io.formats"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 1

@@ -230,8 +230,8 @@ def write_vasp(cell, positions, numbers, blocks=(), *, comment: str = "") -> str
     Examples
     --------
     >>> text = write_vasp(np.eye(3) * 2, [[0, 0, 0]], [1], [np.full((2, 2, 2), 0.5)])
-    >>> text.splitlines()[5:7]
-    ['H', '1']
+    >>> [line.split() for line in text.splitlines()[5:7]]
+    [['H'], ['1']]
     """
     from ase.data import chemical_symbols
 
