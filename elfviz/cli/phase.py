@@ -29,7 +29,8 @@ def parse_supercell(text: str) -> tuple[int, int, int]:
     """Parse ``"2,2,2"``, ``"2x2x2"`` or ``"2"`` into three positive integers."""
     from ..errors import StructureError
 
-    parts = [p for p in str(text).replace("x", ",").replace(" ", ",").split(",") if p]
+    text = str(text).strip()
+    parts = text.split("x") if "x" in text else text.split(",")
     try:
         values = [int(p) for p in parts]
     except ValueError:
