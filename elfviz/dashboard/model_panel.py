@@ -1,0 +1,82 @@
+"""Run the bundled ELF model on the current structure (device shown, results cached per structure)."""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+import param
+
+from ..errors import ElfvizError
+from . import predictions
+from .state import DashboardState
+from .structure_panel import notify_error
+
+log = logging.getLogger(__name__)
+
+
+class ModelPanel(param.Parameterized):
+    """The bundled :class:`elfviz.model.Predictor` applied to the selected structure.
+
+    With ``auto_run`` the model runs whenever a new structure is selected (results are cached, so
+    revisiting a structure is instant). The busy spinner turns while the server works.
+    """
+
+    state = param.ClassSelector(class_=DashboardState)
+    auto_run = param.Boolean(default=True, doc="Predict as soon as a structure is selected.")
+    status = param.String(default="", doc="Last run: model, device, time.")
+
+    def __init__(self, state: DashboardState, **params):
+        super().__init__(state=state, **params)
+        self._button = pn.widgets.Button(name="Run model", button_type="primary", sizing_mode="stretch_width")
+        self._button.on_click(lambda event: self.run())
+        self._auto = pn.widgets.Checkbox.from_param(self.param.auto_run, name="Run automatically")
+        self._shown = pn.widgets.RadioButtonGroup.from_param(self.state.param.shown, sizing_mode="stretch_width")
+        self._spinner = pn.indicators.LoadingSpinner(value=False, size=24, name="", width=30)
+        self._progress = pn.indicators.Progress(active=False, value=0, max=1, sizing_mode="stretch_width",
+                                                visible=False)
+        self._status = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-model-status"])
+        self.state.param.watch(self._on_structure, "structure")
+
+    def _on_structure(self, event) -> None:
+        if event.new is None:
+            return
+        cached = predictions.cached_prediction(event.new)
+        if cached is not None or self.auto_run:
+            self.run()
+        else:
+            self._status.object = "Model not run for this structure yet."
+
+    def run(self) -> bool:
+        """Predict the ELF of the current structure; returns False (and notifies) on failure."""
+        ds = self.state.structure
+        if ds is None:
+            return False
+        self._busy(True)
+        try:
+            result, seconds = predictions.predict(ds)
+        except ElfvizError as exc:
+            self.status = f"Model failed: {exc}"
+            self._status.object = self.status
+            notify_error(self.status)
+            return False
+        finally:
+            self._busy(False)
+        predictor = predictions.get_predictor()
+        self.status = (f"**{result.attrs.get('source', predictor.version)}** on "
+                       f"**{predictions.device_label(predictor)}** · {seconds:.2f} s"
+                       + (" (cached)" if seconds < 0.01 else ""))
+        self._status.object = self.status
+        self.state.prediction = result
+        return True
+
+    def _busy(self, busy: bool) -> None:
+        self._spinner.value = busy
+        self._progress.visible = busy
+        self._progress.active = busy
+        self._button.disabled = busy
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Markdown("### Model"), pn.Row(self._button, self._spinner), self._auto, self._progress,
+            self._status, pn.pane.Markdown("Show:"), self._shown, sizing_mode="stretch_width")

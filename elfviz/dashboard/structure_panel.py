@@ -1,0 +1,115 @@
+"""Structure selection: built-in examples and file upload."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import panel as pn
+import param
+
+from .. import grid
+from ..errors import ElfvizError
+from .sources import MAX_UPLOAD_BYTES, Example, example_catalog, has_field, load_example, read_upload
+from .state import DashboardState
+
+log = logging.getLogger(__name__)
+
+UPLOAD_ACCEPT = ".cube,.xsf,.nc,.vasp,.cif,.xyz,.extxyz,.in,.pwi,.json,.traj,ELFCAR,CHGCAR,POSCAR,CONTCAR"
+
+
+def notify_error(message: str) -> None:
+    """Show an error toast when notifications are enabled (server or notebook), and log it."""
+    log.warning("%s", message)
+    if pn.state.notifications is not None:
+        pn.state.notifications.error(message, duration=8000)
+
+
+class StructurePanel(param.Parameterized):
+    """Pick a built-in example or upload a structure / ELF file.
+
+    An uploaded file with an ELF field is shown as is and serves as the reference; a structure without a
+    field is handed to the model. A bad upload shows an error notification and leaves the current
+    structure in place.
+    """
+
+    state = param.ClassSelector(class_=DashboardState)
+    example = param.Selector(default=None, objects=[], doc="Built-in example (key).")
+    error = param.String(default="", doc="Message of the last failed load ('' after a success).")
+
+    def __init__(self, state: DashboardState, *, collection: Any = "bundled",
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES, **params):
+        super().__init__(state=state, **params)
+        self._collection = collection
+        self._max_upload_bytes = max_upload_bytes
+        self.examples: dict[str, Example] = {ex.key: ex for ex in example_catalog(collection)}
+        self.param.example.objects = list(self.examples)
+        self._select = pn.widgets.Select(name="Example", options={ex.label: ex.key for ex in self.examples.values()},
+                                         sizing_mode="stretch_width")
+        self._upload = pn.widgets.FileInput(accept=UPLOAD_ACCEPT, multiple=False, sizing_mode="stretch_width")
+        self._info = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-structure-info"])
+        self._alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self._select.param.watch(lambda event: self.load_example(event.new), "value")
+        self._upload.param.watch(self._on_upload, "value")
+        self.state.param.watch(lambda *events: self._describe(), ["structure", "prediction"])
+
+    # -- actions
+    def load_example(self, key: str) -> bool:
+        """Load the example with this key; returns False (and notifies) on failure."""
+        try:
+            example = self.examples[key]
+            ds = load_example(example, self._collection)
+            self.state.set_structure(ds, example.label)
+        except (ElfvizError, KeyError) as exc:
+            self._fail(f"Could not load example {key!r}: {exc}")
+            return False
+        self._succeed()
+        if self._select.value != key:
+            self._select.value = key
+        return True
+
+    def load_upload(self, data: bytes, filename: str) -> bool:
+        """Load an uploaded file; returns False (and notifies) if it cannot be read."""
+        try:
+            ds = read_upload(data, filename, max_bytes=self._max_upload_bytes)
+            self.state.set_structure(ds, f"upload: {filename}")
+        except ElfvizError as exc:
+            self._fail(f"Upload failed: {exc}")
+            return False
+        self._succeed()
+        return True
+
+    def _on_upload(self, event) -> None:
+        if event.new is not None:
+            self.load_upload(event.new, self._upload.filename or "upload")
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self._alert.object = message
+        self._alert.visible = True
+        notify_error(message)
+
+    def _succeed(self) -> None:
+        self.error = ""
+        self._alert.visible = False
+
+    def _describe(self) -> None:
+        ds = self.state.structure
+        if ds is None:
+            self._info.object = "No structure loaded."
+            return
+        attrs = ds.attrs
+        lines = [f"**{self.state.label}**",
+                 f"{ds.sizes['atom']} atoms · rs = {attrs.get('rs_bohr', float('nan')):.3f} bohr · "
+                 f"{attrs.get('density_g_cm3', float('nan')):.3f} g/cm³ · grid {'×'.join(map(str, grid.grid_shape(ds)))}"]
+        if "pressure_gpa" in attrs:
+            lines.append(f"pressure {float(attrs['pressure_gpa']):.0f} GPa")
+        lines.append(f"reference ELF: {attrs.get('source', 'file')}" if has_field(ds) else
+                     "no ELF in the file: the model predicts it")
+        self._info.object = "  \n".join(lines)
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Markdown("### Structure"), self._select,
+            pn.pane.Markdown("or upload a structure / ELF file (cube, XSF, ELFCAR, netCDF, CIF, XYZ, QE input):"),
+            self._upload, self._alert, self._info, sizing_mode="stretch_width")

@@ -1,0 +1,214 @@
+"""Dashboard components: every number shown is the library's number for the same input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import param
+import pytest
+
+from elfviz import grid
+from elfviz.analysis import field_metrics, lowpass_correction, residual_dataset, spectra_over_frames
+from elfviz.dashboard import Dashboard, build_app, predictions
+from elfviz.dashboard.network_panel import DIMENSION_NAMES, percolation_status
+from elfviz.dashboard.sources import read_upload
+from elfviz.topology import components_at, networking_analysis, percolation_profile
+
+from .test_sources import XYZ
+
+
+@pytest.fixture(scope="module")
+def shared_dashboard(collection, predictor):
+    return Dashboard(collection=collection)
+
+
+@pytest.fixture
+def dash(shared_dashboard):
+    """The module's dashboard, put back on its first example with default settings (cheap: cached)."""
+    d = shared_dashboard
+    d.view.param.update(show_atoms=True, show_cell=True, show_images=False)
+    first = next(iter(d.structure.examples.values()))
+    if d.state.label != first.label:
+        d.structure.load_example(first.key)
+    d.state.param.update(shown="model", isovalue=0.5)
+    return d
+
+
+def test_first_example_loads_with_reference_and_prediction(dash, predictor):
+    state = dash.state
+    assert state.label.startswith("liquid") and state.reference is not None
+    assert state.prediction is not None and predictor.calls >= 1
+    assert state.prediction.attrs["source"] == "model:promolecular-standin@0"
+    assert state.field_ds is state.prediction  # the model is shown by default
+    state.shown = "reference"
+    assert state.field_ds is state.reference
+    assert "CPU" in dash.model.status
+
+
+def test_network_numbers_are_the_topology_librarys(dash):
+    state = dash.state
+    for isovalue in (0.3, 0.55, 0.85):
+        state.isovalue = isovalue
+        expected = networking_analysis(state.field_ds)
+        comps = components_at(state.field_ds, isovalue)
+        assert state.network.thresholds == expected.thresholds
+        assert state.network.phi_star == expected.phi_star
+        assert state.components.n_components == comps.n_components
+        np.testing.assert_array_equal(state.components.labels, comps.labels)
+        assert dash.network.status == percolation_status(isovalue, expected.percolation_dimension(isovalue),
+                                                         comps.n_components)
+        assert f"{expected.phi:.3f}" in dash.network._summary.object
+        assert f"{expected.tc_estimate().tc_k:.0f}" in dash.network._summary.object
+        assert "scatter" in dash.network._summary.object or "±" in dash.network._summary.object
+    profile = percolation_profile(state.field_ds)
+    np.testing.assert_array_equal(state.profile["dimension"].values, profile["dimension"].values)
+
+
+def test_dimension_plot_marks_the_current_isovalue(dash):
+    import holoviews as hv
+
+    dash.state.isovalue = 0.42
+    plot = dash.network._plot.object
+    vlines = [el for el in plot if isinstance(el, hv.VLine)]
+    assert len(vlines) == 1 and vlines[0].data == pytest.approx(0.42)
+
+
+def test_percolation_status_wording():
+    assert percolation_status(0.5, 3, 1) == "ELF ≥ 0.500: percolates in 3-D (network) · 1 component"
+    assert set(DIMENSION_NAMES) == {0, 1, 2, 3}
+
+
+def test_view_follows_the_isovalue_slider_and_the_toggles(dash):
+    view, state = dash.view, dash.state
+    first = view.scene
+    assert first is not None and view.pane is not None
+    with param.edit_constant(view.slider):
+        view.slider.value_throttled = 0.8  # what the browser sends when the slider is released
+    assert state.isovalue == 0.8
+    scene = view.scene
+    assert scene.isovalue == 0.8 and scene is not first
+    assert scene.n_components == components_at(state.field_ds, 0.8).n_components
+    assert view.pane.object is view._plotter.ren_win
+    view.show_atoms = False
+    assert view.scene.atoms is None and "atoms" not in view._plotter.actors
+    view.show_images = True
+    cell_lengths = np.linalg.norm(state.field_ds["cell"].values, axis=1)
+    assert view.scene.cell.bounds[1] == pytest.approx(2 * cell_lengths[0])
+    state.isovalue = 0.3  # set programmatically: the slider follows
+    assert view.slider.value == 0.3
+
+
+def test_spanning_components_are_drawn_as_spanning(dash):
+    state = dash.state
+    isovalue = state.network.phi - 0.02  # just below the networking value: a 3-D network
+    state.isovalue = isovalue
+    comps = components_at(state.field_ds, isovalue)
+    assert comps.dimension == 3 and dash.view.scene.isovalue == isovalue
+    assert dash.view.scene.spanning.n_cells > 0 and dash.view.scene.dimension == 3
+
+
+def test_residual_panel_reports_the_analysis_librarys_numbers(dash):
+    state = dash.state
+    res = residual_dataset(state.reference, state.prediction)
+    metrics = field_metrics(res["elf_ref"], res["elf"])
+    summary = dash.residuals.summary
+    assert summary["metrics"] == pytest.approx(metrics)
+    assert f"R² = {metrics['r2']:.4f}" in dash.residuals._metrics.object
+    corr = lowpass_correction(res)
+    assert f"{corr.attrs['r2_after']:.4f}" in dash.residuals._metrics.object
+    assert corr.attrs["r2_after"] > corr.attrs["r2_before"]  # the long-wavelength bump is restored
+
+
+def test_test_frame_spectra_equal_spectra_over_frames(dash, collection, predictor):
+    assert dash.residuals.compute_test_spectra()
+    frames = []
+    for frame_id in collection.select(split="test")["frame_id"]:
+        ref = collection.read(frame_id)
+        frames.append(residual_dataset(ref, predictor.predict(grid.structure_only(ref), shape=grid.grid_shape(ref))))
+    expected = spectra_over_frames(frames)
+    np.testing.assert_allclose(dash.residuals.spectra["power"].values, expected["power"].values, rtol=1e-5)
+    assert sorted(dash.residuals.spectra["pressure_gpa"].values.tolist()) == [120.0, 250.0]
+    assert len(list(dash.residuals._frames_plot.object)) == 2  # one curve per frame
+
+
+def test_no_residuals_without_a_reference(dash, collection):
+    phase_key = next(k for k in dash.structure.examples if k.startswith("phase:"))
+    assert dash.structure.load_example(phase_key)
+    assert dash.state.reference is None and dash.state.prediction is not None
+    assert dash.residuals.summary is None and "need a reference" in dash.residuals._metrics.object
+    assert dash.state.network is not None  # the model's ELF is analysed
+
+
+def test_bad_upload_keeps_the_current_structure_and_reports(dash, monkeypatch):
+    messages = []
+    monkeypatch.setattr("elfviz.dashboard.structure_panel.notify_error", messages.append)
+    before = dash.state.structure
+    assert not dash.structure.load_upload(b"not a structure\n", "broken.cube")
+    assert dash.state.structure is before
+    assert messages and "broken.cube" in messages[0] and dash.structure._alert.visible
+
+
+def test_good_upload_replaces_the_structure_and_runs_the_model(dash, predictor):
+    calls = predictor.calls
+    assert dash.structure.load_upload(XYZ, "h2.xyz")
+    assert not dash.structure._alert.visible and dash.state.label == "upload: h2.xyz"
+    assert dash.state.reference is None and predictor.calls == calls + 1
+    assert dash.view.scene is not None and dash.state.field_ds.sizes["atom"] == 2
+
+
+def test_uploaded_elf_field_is_shown_and_serves_as_reference(dash, collection):
+    ref = collection.read("liq-1-test")
+    data = dash.export._file(".cube").getvalue()  # a cube of the current (model) field
+    assert data
+    dash.structure.load_upload(data, "field.cube")
+    assert dash.state.reference is not None and dash.state.residual_available
+    uploaded = read_upload(data, "field.cube")
+    np.testing.assert_allclose(dash.state.reference["elf"].values, uploaded["elf"].values)
+    assert ref is not None
+
+
+def test_predictions_are_cached_per_structure(dash, predictor):
+    keys = list(dash.structure.examples)
+    predictions.clear_cache()
+    calls = predictor.calls
+    dash.structure.load_example(keys[1])
+    dash.structure.load_example(keys[0])
+    dash.structure.load_example(keys[1])
+    assert predictor.calls == calls + 2  # the second visit of keys[1] came from the cache
+    assert "cached" in dash.model.status
+
+
+def test_exports_round_trip(dash):
+    from PIL import Image
+
+    from elfviz.io import read_bytes
+
+    nc = dash.export._file(".nc").getvalue()
+    back = read_bytes(nc, "x.nc")
+    np.testing.assert_allclose(back["elf"].values, dash.state.field_ds["elf"].values, atol=1e-6)
+    cube = read_bytes(dash.export._file(".cube").getvalue(), "x.cube")
+    np.testing.assert_allclose(cube["elf"].values, dash.state.field_ds["elf"].values, atol=1e-4)
+    png = dash.export._png_file().getvalue()
+    image = np.asarray(Image.open(io.BytesIO(png)))
+    assert image.shape[0] > 100 and image.std() > 5
+    assert dash.export._netcdf.filename.endswith(".nc") and "liquid" in dash.export._netcdf.filename
+
+
+def test_slices_follow_plane_and_field(dash):
+    from elfviz.viz.slices import lattice_plane_slice
+
+    dash.slices.plane, dash.slices.position = "bc", 0.25
+    s = dash.slices.current_slice()
+    expected = lattice_plane_slice(dash.state.field_ds, plane="bc", position=0.25)
+    np.testing.assert_array_equal(s.values, expected.values)
+    assert dash.slices._plot.object is not None
+
+
+def test_build_app_returns_a_template(collection, predictor):
+    import panel as pn
+
+    page = build_app(collection=collection)
+    assert isinstance(page, pn.template.FastListTemplate)
+    assert page.dashboard.state.field_ds is not None
+    predictions.clear_cache()
