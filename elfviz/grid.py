@@ -283,7 +283,7 @@ def encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """Make attributes netCDF-safe: dicts, lists, bools and None become JSON strings marked with a ``json:`` prefix."""
     out: dict[str, Any] = {}
     for key, value in attrs.items():
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list, tuple)):
+        if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (dict, list, tuple)):
             out[key] = "json:" + json.dumps(value, default=_json_default)
         elif isinstance(value, (np.integer, np.floating)):
             out[key] = value.item()
@@ -306,7 +306,7 @@ def decode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
+    if isinstance(obj, (np.generic, np.bool_)):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()

@@ -29,6 +29,8 @@ ENGINE = "h5netcdf"
 INDEX_COLUMNS = ["file", "frame_id", "phase", "trajectory", "split", "n_atoms", "rs_bohr", "density_g_cm3",
                  "pressure_gpa", "temperature_k", "source"]
 
+_TEXT_COLUMNS = ("file", "frame_id", "phase", "trajectory", "split", "source")
+
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite an existing file unless ``force``; create the parent directory."""
@@ -155,7 +157,8 @@ class FrameCollection:
         if not self.index_path.exists():
             return pd.DataFrame(columns=INDEX_COLUMNS)
         try:
-            return pd.read_csv(self.index_path, keep_default_na=True)
+            # text columns stay text: a frame id such as "001" must not become the number 1
+            return pd.read_csv(self.index_path, keep_default_na=True, dtype={c: str for c in _TEXT_COLUMNS})
         except Exception as exc:
             raise FileFormatError(f"{self.index_path} is not a readable index table ({exc})") from None
 
