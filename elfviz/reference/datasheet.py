@@ -1,0 +1,299 @@
+"""Tables that describe a dense-hydrogen ELF dataset (a FrameCollection built by ``elfviz dataset build``).
+
+Every number in ``elfviz/data/DATASHEET.md`` comes from here, so the datasheet can be regenerated whenever
+the dataset grows::
+
+    python -m elfviz.reference.datasheet [DIR] [--markdown]
+
+``dataset_summary`` is also what ``elfviz dataset info DIR`` prints.
+
+Examples
+--------
+>>> from elfviz.data import dataset_path
+>>> summary = dataset_summary(dataset_path())      # doctest: +SKIP
+>>> summary.counts_by_split                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FileFormatError
+from ..store import FrameCollection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DatasetSummary:
+    """Summary tables of one dataset directory.
+
+    Attributes
+    ----------
+    root : Path
+    n_frames : int
+    counts_by_split : DataFrame
+        Frames per split and phase.
+    liquid_by_density : DataFrame
+        Liquid frames per nominal rs (bohr): mass density (g/cm^3), frames per split, pressure (GPa) mean / std /
+        min / max, temperature (K) mean / std, median ELF.
+    crystals : DataFrame
+        Crystal frames: phase, rs (bohr), pressure (GPa), k-mesh, median ELF.
+    trajectories : DataFrame
+        MD runs (``md/*.npz``): name, split, rs, steps, time step (fs), wall seconds, seconds per step,
+        decorrelation steps, mean temperature after equilibration, frames labelled.
+    timings : dict
+        Total and mean pw.x / pp.x seconds of the labels, total MD seconds.
+    sizes : dict
+        Bytes on disk of frames/, md/, index.csv and the total.
+    label_settings : dict
+        The distinct label settings found in the frames (should be one per kind).
+    """
+
+    root: Path
+    n_frames: int
+    counts_by_split: pd.DataFrame
+    liquid_by_density: pd.DataFrame
+    crystals: pd.DataFrame
+    trajectories: pd.DataFrame
+    timings: dict[str, float]
+    sizes: dict[str, int]
+    label_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def frame_table(collection: FrameCollection, *, with_elf: bool = True) -> pd.DataFrame:
+    """One row per frame: the index columns plus timings, k-mesh, SCF data and (optionally) the median ELF."""
+    rows = []
+    for frame_id in collection.frame_ids():
+        ds = collection.read(frame_id)
+        attrs = ds.attrs
+        row = {
+            "frame_id": frame_id,
+            "phase": attrs.get("phase", ""),
+            "trajectory": attrs.get("trajectory", ""),
+            "split": attrs.get("split", ""),
+            "n_atoms": int(ds.sizes["atom"]),
+            "rs_bohr": float(attrs.get("rs_bohr", np.nan)),
+            "rs_nominal": float(attrs.get("rs_nominal", np.round(attrs.get("rs_bohr", np.nan), 2))),
+            "density_g_cm3": float(attrs.get("density_g_cm3", np.nan)),
+            "pressure_gpa": float(attrs.get("pressure_gpa", np.nan)),
+            "temperature_k": float(attrs.get("temperature_k", np.nan)),
+            "pw_seconds": float(attrs.get("pw_seconds", np.nan)),
+            "pp_seconds": float(attrs.get("pp_seconds", np.nan)),
+            "scf_iterations": attrs.get("scf_iterations", np.nan),
+            "scf_converged": attrs.get("scf_converged", np.nan),
+            "kmesh": "x".join(map(str, attrs.get("kmesh", []))) + ("s" if attrs.get("kshift") else ""),
+            "grid": "x".join(map(str, ds["elf"].shape)),
+            "ecutwfc_ry": (attrs.get("settings") or {}).get("ecutwfc_ry", np.nan),
+            "source": attrs.get("source", ""),
+        }
+        if with_elf:
+            elf = ds["elf"].values
+            row["elf_median"] = float(np.median(elf))
+            row["elf_mean"] = float(elf.mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int = 0) -> pd.DataFrame:
+    """One row per MD trajectory stored in ``root/md`` (mean temperature after ``equilibration_steps``)."""
+    from .md import MDTrajectory
+
+    rows = []
+    for path in sorted((root / "md").glob("*.npz")):
+        traj = MDTrajectory.load(path)
+        settings = traj.settings
+        n_eq = int(settings.get("equilibration_steps", equilibration_steps) or 0)
+        wall = float(settings.get("wall_seconds", np.nan))
+        rows.append({
+            "trajectory": path.stem,
+            "split": settings.get("split", ""),
+            "rs": float(settings.get("rs", np.nan)),
+            "n_atoms": int(traj.positions.shape[1]),
+            "steps": traj.n_steps,
+            "dt_fs": traj.dt_fs,
+            "wall_seconds": wall,
+            "seconds_per_step": wall / max(traj.n_steps, 1),
+            "decorrelation_steps": settings.get("decorrelation_steps", np.nan),
+            "mean_temperature_k": float(np.mean(traj.temperature_k[n_eq:])) if len(traj.temperature_k) else np.nan,
+            "frames_labelled": int((frames["trajectory"] == path.stem).sum()) if len(frames) else 0,
+        })
+    return pd.DataFrame(rows)
+
+
+def dataset_summary(root: str | Path, *, with_elf: bool = True, config: str | Path | None = None) -> DatasetSummary:
+    """Summary of a dataset directory (see :class:`DatasetSummary`).
+
+    Parameters
+    ----------
+    root : path-like
+        The dataset directory (``index.csv``, ``frames/``, ``md/``).
+    with_elf : bool
+        Also read every ELF field for its median (slower).
+    config : path-like, optional
+        The build config (for the equilibration length); default ``root/../dataset.toml`` if it exists.
+
+    Raises
+    ------
+    FileFormatError
+        If ``root`` has no ``index.csv``.
+    """
+    root = Path(root)
+    collection = FrameCollection(root)
+    if not collection.index_path.exists():
+        raise FileFormatError(f"{root} is not a dataset: it has no index.csv (build one with `elfviz dataset build`)")
+    frames = frame_table(collection, with_elf=with_elf)
+    if frames.empty:
+        frames = pd.DataFrame(columns=["frame_id", "phase", "trajectory", "split", "rs_nominal", "pressure_gpa",
+                                       "temperature_k", "pw_seconds", "pp_seconds", "density_g_cm3", "kmesh"])
+    counts = (frames.groupby(["split", "phase"]).size().rename("frames").reset_index()
+              if len(frames) else pd.DataFrame(columns=["split", "phase", "frames"]))
+    liquid = frames[frames["phase"] == "liquid"]
+    by_density = pd.DataFrame()
+    if len(liquid):
+        grouped = liquid.groupby("rs_nominal")
+        by_density = pd.DataFrame({
+            "density_g_cm3": grouped["density_g_cm3"].mean(),
+            "train": grouped["split"].apply(lambda s: int((s == "train").sum())),
+            "validation": grouped["split"].apply(lambda s: int((s == "validation").sum())),
+            "test": grouped["split"].apply(lambda s: int((s == "test").sum())),
+            "pressure_mean_gpa": grouped["pressure_gpa"].mean(),
+            "pressure_std_gpa": grouped["pressure_gpa"].std(ddof=0),
+            "pressure_min_gpa": grouped["pressure_gpa"].min(),
+            "pressure_max_gpa": grouped["pressure_gpa"].max(),
+            "temperature_mean_k": grouped["temperature_k"].mean(),
+            "temperature_std_k": grouped["temperature_k"].std(ddof=0),
+        })
+        if "elf_median" in liquid:
+            by_density["elf_median"] = grouped["elf_median"].median()
+        by_density = by_density.reset_index()
+    crystal_columns = ["frame_id", "phase", "n_atoms", "rs_bohr", "pressure_gpa", "kmesh", "grid"]
+    if "elf_median" in frames:
+        crystal_columns.append("elf_median")
+    crystals = frames[frames["phase"] != "liquid"][crystal_columns].reset_index(drop=True) if len(frames) else \
+        pd.DataFrame(columns=crystal_columns)
+    config_path = Path(config) if config is not None else root.parent / "dataset.toml"
+    equilibration = 0
+    if config_path.is_file():
+        from .dataset import DatasetConfig
+
+        equilibration = int(DatasetConfig.from_toml(config_path).md.get("equilibration_steps", 0))
+    trajectories = trajectory_table(root, frames, equilibration)
+    timings = {
+        "pw_seconds_total": float(np.nansum(frames["pw_seconds"])) if len(frames) else 0.0,
+        "pp_seconds_total": float(np.nansum(frames["pp_seconds"])) if len(frames) else 0.0,
+        "label_seconds_mean_liquid": float((liquid["pw_seconds"] + liquid["pp_seconds"]).mean()) if len(liquid) else np.nan,
+        "md_seconds_total": float(np.nansum(trajectories["wall_seconds"])) if len(trajectories) else 0.0,
+    }
+    sizes = {"frames": _directory_bytes(root / "frames"), "md": _directory_bytes(root / "md"),
+             "index": collection.index_path.stat().st_size}
+    sizes["total"] = sizes["frames"] + sizes["md"] + sizes["index"]
+    settings = {}
+    if len(frames):
+        settings = {"liquid_kmesh": sorted(set(liquid["kmesh"])) if len(liquid) else [],
+                    "crystal_kmesh": sorted(set(frames[frames["phase"] != "liquid"]["kmesh"])),
+                    "ecutwfc_ry": sorted(set(float(x) for x in frames["ecutwfc_ry"].dropna())),
+                    "grids": sorted(set(frames["grid"])),
+                    "sources": sorted(set(frames["source"]))}
+    return DatasetSummary(root=root, n_frames=len(frames), counts_by_split=counts, liquid_by_density=by_density,
+                          crystals=crystals, trajectories=trajectories, timings=timings, sizes=sizes,
+                          label_settings=settings)
+
+
+# ----------------------------------------------------------------------------- formatting
+def _markdown(table: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    if table is None or table.empty:
+        return "(none yet)\n"
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    lines = [header, rule]
+    for row in table.itertuples(index=False):  # keeps each column's dtype (iterrows upcasts ints to float)
+        cells = []
+        for value in row:
+            if isinstance(value, (float, np.floating)):
+                cells.append("" if np.isnan(value) else format(value, floatfmt))
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def summary_markdown(summary: DatasetSummary) -> str:
+    """The datasheet's generated tables as Markdown."""
+    t = summary.timings
+    parts = [
+        f"Frames: {summary.n_frames} ({_megabytes(summary.sizes['total'])} on disk: frames "
+        f"{_megabytes(summary.sizes['frames'])}, MD trajectories {_megabytes(summary.sizes['md'])}).\n",
+        "### Frames per split and phase\n", _markdown(summary.counts_by_split),
+        "\n### Liquid frames per density\n", _markdown(summary.liquid_by_density),
+        "\n### Crystal frames (test only)\n", _markdown(summary.crystals),
+        "\n### MD trajectories\n", _markdown(summary.trajectories),
+        "\n### Wall time (2-core machine, `mpirun -np 2`)\n",
+        f"- labels: pw.x {t['pw_seconds_total'] / 3600:.2f} h + pp.x {t['pp_seconds_total'] / 3600:.2f} h in total; "
+        f"{t['label_seconds_mean_liquid']:.1f} s per liquid frame on average\n",
+        f"- MD: {t['md_seconds_total'] / 3600:.2f} h in total\n",
+        "\n### Label settings found in the frames\n",
+        "".join(f"- {k}: {v}\n" for k, v in summary.label_settings.items()),
+    ]
+    return "".join(parts)
+
+
+def summary_text(summary: DatasetSummary) -> str:
+    """Plain-text summary for the terminal (``elfviz dataset info``)."""
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
+        parts = [f"{summary.root}: {summary.n_frames} frames, {_megabytes(summary.sizes['total'])} on disk "
+                 f"(frames {_megabytes(summary.sizes['frames'])}, md {_megabytes(summary.sizes['md'])})"]
+        if not summary.counts_by_split.empty:
+            parts += ["", "frames per split and phase:", summary.counts_by_split.to_string(index=False)]
+        if not summary.liquid_by_density.empty:
+            parts += ["", "liquid frames per density (rs in bohr):", summary.liquid_by_density.to_string(index=False)]
+        if not summary.crystals.empty:
+            parts += ["", "crystals:", summary.crystals.to_string(index=False)]
+        if not summary.trajectories.empty:
+            parts += ["", "MD trajectories:", summary.trajectories.to_string(index=False)]
+        t = summary.timings
+        parts += ["", f"label wall time: pw.x {t['pw_seconds_total']:.0f} s, pp.x {t['pp_seconds_total']:.0f} s; "
+                      f"MD {t['md_seconds_total']:.0f} s"]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m elfviz.reference.datasheet",
+                                     description="Print the tables of the dataset's datasheet.")
+    parser.add_argument("root", nargs="?", default=None, help="dataset directory (default: the bundled one)")
+    parser.add_argument("--markdown", action="store_true", help="Markdown tables (for DATASHEET.md)")
+    parser.add_argument("--json", action="store_true", help="timings, sizes and settings as JSON")
+    args = parser.parse_args(argv)
+    if args.root is None:
+        from ..data import dataset_path
+
+        args.root = dataset_path()
+    summary = dataset_summary(args.root)
+    if args.json:
+        print(json.dumps({"n_frames": summary.n_frames, "timings": summary.timings, "sizes": summary.sizes,
+                          "label_settings": summary.label_settings}, indent=2, default=str))
+    elif args.markdown:
+        print(summary_markdown(summary))
+    else:
+        print(summary_text(summary))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
