@@ -43,6 +43,9 @@ from .screen_worker import BundledModel, model_label, screen_one
 
 log = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_S = 20.0
+"""How long to try to reach a remote Dask scheduler before giving up, s."""
+
 INLINE = "inline"
 """``scheduler`` value that runs the items in the calling process."""
 
@@ -282,7 +285,7 @@ def _dask_client(scheduler: Any, n_workers: int):
     if not re.match(r"^[a-z]+://", address):
         address = "tcp://" + address
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
                            "`dask scheduler` and `dask worker ADDRESS`, or drop --scheduler to use a local "
