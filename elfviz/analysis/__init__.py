@@ -16,19 +16,21 @@ Examples
 True
 """
 
+from .autocorrelation import correlation_length, radial_autocorrelation
 from .correction import (
     FourierCorrection,
     fit_fourier_correction,
+    kcut_curves_over_frames,
     lowpass_correction,
     r2_versus_kcut,
+    select_fourier_correction,
 )
+from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
 from .metrics import aggregate_metrics, field_metrics, frame_metrics
 from .residuals import check_same_structure, residual_dataset
 from .spectra import (
     K_BOND,
-    correlation_length,
     lowk_variance_fraction,
-    radial_autocorrelation,
     radial_power_spectrum,
     spectra_over_frames,
     spectral_centroid,
@@ -36,6 +38,12 @@ from .spectra import (
 
 __all__ = [
     "K_BOND",
+    "Evaluation",
+    "density_table",
+    "evaluate_frames",
+    "kcut_curves_over_frames",
+    "markdown_table",
+    "select_fourier_correction",
     "FourierCorrection",
     "aggregate_metrics",
     "check_same_structure",

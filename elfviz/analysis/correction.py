@@ -5,7 +5,8 @@
 "how much of the error is long-wavelength?", it is not a predictor.
 
 (b) Transferable (no reference at prediction time): :class:`FourierCorrection`, defined in
-:mod:`elfviz.analysis.learned_correction`, re-exported here.
+:mod:`elfviz.analysis.learned_correction` and fitted by :mod:`elfviz.analysis.correction_fit`, re-exported
+here.
 
 The corrected ELF is always clipped to [0, 1].
 """
@@ -20,7 +21,8 @@ import xarray as xr
 from .. import grid
 from ..errors import GridError
 from . import kspace
-from .learned_correction import FourierCorrection, fit_fourier_correction
+from .correction_fit import fit_fourier_correction, select_fourier_correction
+from .learned_correction import FourierCorrection
 from .metrics import field_metrics
 from .residuals import residual_dataset
 from .spectra import K_BOND, default_shell_width, frame_coords, frame_ids
@@ -32,6 +34,7 @@ __all__ = [
     "r2_versus_kcut",
     "lowpass_filter",
     "kcut_curves_over_frames",
+    "select_fourier_correction",
 ]
 
 

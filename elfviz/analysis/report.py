@@ -26,8 +26,9 @@ import xarray as xr
 
 from ..errors import ElfvizError, FileFormatError, ModelError
 from ..store import FrameCollection, read_netcdf, write_netcdf
+from .correction_fit import fit_fourier_correction, select_fourier_correction
 from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
-from .learned_correction import FourierCorrection, fit_fourier_correction
+from .learned_correction import FourierCorrection
 from .residuals import residual_dataset
 from .spectra import K_BOND
 
@@ -133,11 +134,14 @@ def fit_correction_on_collection(
     max_per_trajectory: int | None = None,
     model_version: str = "",
     progress: Callable | None = None,
+    select: bool = True,
     **fit_kwargs: Any,
 ) -> FourierCorrection:
     """Fit the transferable correction on the collection's liquid train frames.
 
-    The ridge strength is chosen on the validation frames (fixed if there are none).
+    With validation frames, the ridge strength and (``select=True``) the configuration among
+    :data:`~elfviz.analysis.learned_correction.CANDIDATE_CONFIGS` are chosen on them; without, a fixed
+    ridge strength is used.
     """
 
     def residuals(split: str):
@@ -152,7 +156,10 @@ def fit_correction_on_collection(
     except FileFormatError:
         log.warning("no validation frames: the correction uses a fixed ridge strength")
         validation = None
-    correction = fit_fourier_correction(residuals("train"), validation, **fit_kwargs)
+    if validation and select:
+        correction = select_fourier_correction(list(residuals("train")), validation, **fit_kwargs)
+    else:
+        correction = fit_fourier_correction(residuals("train"), validation, **fit_kwargs)
     correction.metadata["model_version"] = model_version
     correction.metadata["dataset"] = str(collection.root)
     return correction

@@ -18,6 +18,7 @@ from elfviz.analysis import (
     residual_dataset,
 )
 from elfviz.analysis.correction import lowpass_filter
+from elfviz.analysis.correction_fit import select_fourier_correction
 from elfviz.analysis.learned_correction import CHANNELS
 from elfviz.errors import GridError, ModelError, OutputExistsError
 
@@ -204,3 +205,15 @@ def test_learned_correction_on_a_skewed_cell_and_missing_fields():
         fit_fourier_correction([])
     with pytest.raises(GridError, match="'elf' field"):
         corr(grid.structure_only(pred))
+
+
+def test_model_selection_keeps_the_best_validation_score():
+    train = [residual_dataset(*synthetic_pair(s)) for s in (70, 71, 72)]
+    validation = [residual_dataset(*synthetic_pair(73))]
+    configs = [{"n_radial": 1, "channels": ("elf",), "rs_order": 0}, {"n_radial": 8}]
+    best = select_fourier_correction(train, validation, configs)
+    scores = [c["validation_r2_after"] for c in best.metadata["candidates"]]
+    assert scores[1] > scores[0]  # the flexible radial filter wins on this long-wavelength residual
+    assert best.n_radial == 8 and best.metadata["validation_r2_after"] == scores[1]
+    with pytest.raises(GridError, match="validation"):
+        select_fourier_correction(train, [], configs)

@@ -7,9 +7,19 @@ import importlib
 
 import pytest
 
-MODULES = ["elfviz.analysis", "elfviz.analysis.kspace", "elfviz.analysis.spectra", "elfviz.analysis.metrics",
-           "elfviz.analysis.residuals", "elfviz.analysis.correction", "elfviz.analysis.learned_correction",
-           "elfviz.analysis.evaluate", "elfviz.viz.plots"]
+MODULES = [
+    "elfviz.analysis",
+    "elfviz.analysis.kspace",
+    "elfviz.analysis.spectra",
+    "elfviz.analysis.metrics",
+    "elfviz.analysis.residuals",
+    "elfviz.analysis.correction",
+    "elfviz.analysis.learned_correction",
+    "elfviz.analysis.correction_fit",
+    "elfviz.analysis.autocorrelation",
+    "elfviz.analysis.evaluate",
+    "elfviz.viz.plots",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -102,6 +102,9 @@ def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys)
     corr = json.loads(saved.read_text())
     assert corr["metadata"]["model_version"] == "synthetic@0"
     assert corr["metadata"]["validation_r2_after"] > corr["metadata"]["validation_r2_before"]
+    candidates = corr["metadata"]["candidates"]
+    assert len(candidates) == 4
+    assert corr["metadata"]["validation_r2_after"] == max(c["validation_r2_after"] for c in candidates)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "kcut_curves.nc",
         "metrics.nc",

@@ -10,13 +10,15 @@ from analysis_synthetic import TRICLINIC, gaussian_spectrum_field, plane_wave, r
 
 from elfviz import grid
 from elfviz.analysis import kspace
-from elfviz.analysis.spectra import (
-    K_BOND,
+from elfviz.analysis.autocorrelation import (
     correlation_length,
-    default_shell_width,
-    lowk_variance_fraction,
     minimum_image_displacements,
     radial_autocorrelation,
+)
+from elfviz.analysis.spectra import (
+    K_BOND,
+    default_shell_width,
+    lowk_variance_fraction,
     radial_power_spectrum,
     spectra_over_frames,
     spectral_centroid,
