@@ -147,31 +147,72 @@ def register_phase(phase: Phase, *, replace: bool = False) -> Phase:
     return phase
 
 
-register_phase(Phase(
-    name="C2c-24", space_group="C2/c", space_group_number=15, n_atoms=24, molecular=True,
-    source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; coordinates as tabulated in the "
-           "AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
-    pressure_gpa=300.0, pressure_range_gpa=(100.0, 300.0),
-    cellpar=(4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
-    basis=((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.3443, 0.1958, 0.2227)),
-    notes="phase III candidate; layers of H2 molecules in a distorted hexagonal arrangement"))
-register_phase(Phase(
-    name="Cmca-12", space_group="Cmca", space_group_number=64, n_atoms=12, molecular=True,
-    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(250.0, 400.0),
-    notes="Wyckoff parameters not bundled"))
-register_phase(Phase(
-    name="Cmca-4", space_group="Cmca", space_group_number=64, n_atoms=4, molecular=True,
-    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(350.0, 500.0),
-    notes="Wyckoff parameters not bundled"))
-register_phase(Phase(
-    name="P63m-16", space_group="P6_3/m", space_group_number=176, n_atoms=16, molecular=True,
-    source="Pickard & Needs, Nat. Phys. 3, 473 (2007)", pressure_range_gpa=(50.0, 150.0),
-    notes="Wyckoff parameters not bundled"))
-register_phase(Phase(
-    name="I41amd", space_group="I4_1/amd", space_group_number=141, n_atoms=4, molecular=False,
-    source="Pickard & Needs, Nat. Phys. 3, 473 (2007); McMahon & Ceperley, PRL 106, 165302 (2011)",
-    pressure_range_gpa=(500.0, 2500.0), setting=2,
-    notes="atomic (Cs-IV type, H on 4a); c/a not bundled"))
+register_phase(
+    Phase(
+        name="C2c-24",
+        space_group="C2/c",
+        space_group_number=15,
+        n_atoms=24,
+        molecular=True,
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; "
+        "coordinates as tabulated in the "
+        "AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
+        pressure_gpa=300.0,
+        pressure_range_gpa=(100.0, 300.0),
+        cellpar=(4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
+        basis=((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.3443, 0.1958, 0.2227)),
+        notes="phase III candidate; layers of H2 molecules in a distorted hexagonal arrangement",
+    )
+)
+register_phase(
+    Phase(
+        name="Cmca-12",
+        space_group="Cmca",
+        space_group_number=64,
+        n_atoms=12,
+        molecular=True,
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
+        pressure_range_gpa=(250.0, 400.0),
+        notes="Wyckoff parameters not bundled",
+    )
+)
+register_phase(
+    Phase(
+        name="Cmca-4",
+        space_group="Cmca",
+        space_group_number=64,
+        n_atoms=4,
+        molecular=True,
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
+        pressure_range_gpa=(350.0, 500.0),
+        notes="Wyckoff parameters not bundled",
+    )
+)
+register_phase(
+    Phase(
+        name="P63m-16",
+        space_group="P6_3/m",
+        space_group_number=176,
+        n_atoms=16,
+        molecular=True,
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
+        pressure_range_gpa=(50.0, 150.0),
+        notes="Wyckoff parameters not bundled",
+    )
+)
+register_phase(
+    Phase(
+        name="I41amd",
+        space_group="I4_1/amd",
+        space_group_number=141,
+        n_atoms=4,
+        molecular=False,
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007); McMahon & Ceperley, PRL 106, 165302 (2011)",
+        pressure_range_gpa=(500.0, 2500.0),
+        setting=2,
+        notes="atomic (Cs-IV type, H on 4a); c/a not bundled",
+    )
+)
 
 
 # ----------------------------------------------------------------------------- pressure <-> rs
@@ -199,8 +240,10 @@ def rs_from_pressure(pressure_gpa: float) -> float:
     p = float(pressure_gpa)
     lo, hi = EOS_POINTS[0][0], EOS_POINTS[-1][0]
     if not (lo <= p <= hi):
-        raise StructureError(f"pressure {p} GPa is outside the range of elfviz's pressure-density table "
-                             f"({lo}-{hi} GPa); give the density directly as --rs (bohr)")
+        raise StructureError(
+            f"pressure {p} GPa is outside the range of elfviz's pressure-density table "
+            f"({lo}-{hi} GPa); give the density directly as --rs (bohr)"
+        )
     return float(np.exp(_eos_interpolator()(math.log(p))))
 
 
@@ -217,21 +260,33 @@ def pressure_from_rs(rs: float) -> float:
     r = float(rs)
     lo, hi = EOS_POINTS[-1][1], EOS_POINTS[0][1]
     if not (lo <= r <= hi):
-        raise StructureError(f"rs = {r} bohr is outside the range of elfviz's pressure-density table "
-                             f"({lo}-{hi:.3f} bohr)")
+        raise StructureError(
+            f"rs = {r} bohr is outside the range of elfviz's pressure-density table ({lo}-{hi:.3f} bohr)"
+        )
     from scipy.optimize import brentq
 
     forward = _eos_interpolator()
     target = math.log(r)
-    log_p = brentq(lambda x: float(forward(x)) - target, math.log(EOS_POINTS[0][0]), math.log(EOS_POINTS[-1][0]),
-                   xtol=1e-14, rtol=1e-14)
+    log_p = brentq(
+        lambda x: float(forward(x)) - target,
+        math.log(EOS_POINTS[0][0]),
+        math.log(EOS_POINTS[-1][0]),
+        xtol=1e-14,
+        rtol=1e-14,
+    )
     return float(np.exp(log_p))
 
 
 # ----------------------------------------------------------------------------- building
 def _crystal(phase: Phase, crystal):
-    return crystal(["H"] * len(phase.basis), basis=list(phase.basis), spacegroup=phase.space_group_number,
-                   cellpar=list(phase.cellpar), setting=phase.setting, primitive_cell=False)
+    return crystal(
+        ["H"] * len(phase.basis),
+        basis=list(phase.basis),
+        spacegroup=phase.space_group_number,
+        cellpar=list(phase.cellpar),
+        setting=phase.setting,
+        primitive_cell=False,
+    )
 
 
 def _rs_of(atoms) -> float:
@@ -265,15 +320,15 @@ def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, in
     for i in range(len(atoms)):
         j = int(partner[i])
         if dist[i, 1] > cutoff or partner[j] != i or j == i:
-            raise StructureError(f"atom {i} has no unique H2 partner within {cutoff} Å; the structure is not "
-                                 "molecular")
+            raise StructureError(
+                f"atom {i} has no unique H2 partner within {cutoff} Å; the structure is not molecular"
+            )
         if i < j:
             molecules.append((i, j, images[idx[i, 1]] - frac[i] @ cell))
     return molecules
 
 
-def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None = None,
-                supercell=(1, 1, 1)):
+def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None = None, supercell=(1, 1, 1)):
     """Build a hydrogen phase at a given density, optionally as a supercell.
 
     Parameters
@@ -310,9 +365,11 @@ def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None =
     phase = get_phase(name)
     if not phase.available:
         raise StructureError(
-            f"phase {phase.name} ({phase.space_group}) is listed but its Wyckoff data are not bundled with elfviz "
+            f"phase {phase.name} ({phase.space_group}) is listed but its Wyckoff data "
+            "are not bundled with elfviz "
             f"(source: {phase.source}); read a CIF of it instead (elfviz.io.read) or add the data with "
-            "elfviz.structures.register_phase. Bundled phases: " + ", ".join(available_phases()))
+            "elfviz.structures.register_phase. Bundled phases: " + ", ".join(available_phases())
+        )
     if rs is not None and pressure_gpa is not None:
         raise StructureError("give either rs (bohr) or a pressure (GPa), not both")
     repeat = _check_supercell(supercell)
@@ -334,10 +391,21 @@ def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None =
         atoms.info.pop(key, None)
     lo, hi = phase.rs_range
     if not (lo * 0.97 <= target <= hi * 1.03):
-        log.warning("%s at rs = %.3f bohr is outside the range where the phase is discussed (rs %.2f-%.2f)",
-                    phase.name, target, lo, hi)
-    atoms.info.update({"phase": phase.name, "rs_bohr": _rs_of(atoms), "space_group": phase.space_group,
-                       "source": phase.source})
+        log.warning(
+            "%s at rs = %.3f bohr is outside the range where the phase is discussed (rs %.2f-%.2f)",
+            phase.name,
+            target,
+            lo,
+            hi,
+        )
+    atoms.info.update(
+        {
+            "phase": phase.name,
+            "rs_bohr": _rs_of(atoms),
+            "space_group": phase.space_group,
+            "source": phase.source,
+        }
+    )
     if pressure_gpa is not None:
         atoms.info["pressure_gpa"] = float(pressure_gpa)
     return atoms
@@ -361,9 +429,12 @@ def _scale_molecular(atoms, factor: float, name: str):
     closest = _closest_intermolecular(scaled, molecules)
     if closest <= bond:
         raise StructureError(
-            f"{name} compressed by a factor {factor:.3f} puts atoms of different molecules {closest:.3f} Å apart, "
-            f"closer than the H2 bond ({bond:.3f} Å): the phase is no longer molecular at this density; use a "
-            "larger rs or an atomic phase")
+            f"{name} compressed by a factor {factor:.3f} puts atoms of different molecules "
+            f"{closest:.3f} Å apart, "
+            f"closer than the H2 bond ({bond:.3f} Å): the phase is no longer molecular at this "
+            "density; use a "
+            "larger rs or an atomic phase"
+        )
     return scaled
 
 
@@ -394,8 +465,14 @@ def _check_supercell(supercell) -> tuple[int, int, int]:
     try:
         reps = tuple(int(n) for n in supercell)
     except (TypeError, ValueError):
-        raise StructureError(f"supercell must be three positive integers like 2,2,2, got {supercell!r}") from None
-    if len(reps) != 3 or min(reps) < 1 or any(float(n) != float(m) for n, m in zip(reps, supercell, strict=True)):
+        raise StructureError(
+            f"supercell must be three positive integers like 2,2,2, got {supercell!r}"
+        ) from None
+    if (
+        len(reps) != 3
+        or min(reps) < 1
+        or any(float(n) != float(m) for n, m in zip(reps, supercell, strict=True))
+    ):
         raise StructureError(f"supercell must be three positive integers like 2,2,2, got {supercell!r}")
     return reps  # type: ignore[return-value]
 

@@ -1,4 +1,4 @@
-"""The foundation CLI commands: info, convert, phases, phase (exit codes, output, no overwrite, clean errors)."""
+"""Foundation CLI commands info, convert, phases, phase: exit codes, output, no overwrite, clean errors."""
 
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def test_phase_never_overwrites_without_force(tmp_path, capsys):
 
 
 def test_phase_by_pressure_and_supercell(tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "phase", "C2c-24", "--pressure", "300", "--supercell", "2,1,1", "-o",
-                           str(tmp_path / "POSCAR"))
+    code, out, _ = run_cli(
+        capsys, "phase", "C2c-24", "--pressure", "300", "--supercell", "2,1,1", "-o", str(tmp_path / "POSCAR")
+    )
     assert code == 0 and "48 atoms" in out and "P = 300 GPa" in out
     assert io.read(tmp_path / "POSCAR").sizes["atom"] == 48
     for bad in ("2,x", "2,2", "0,1,1", "2x2"):
@@ -93,9 +94,12 @@ def test_info_on_field_file(elf_file, capsys):
     assert stats["min"] == pytest.approx(float(ds["elf"].min()), abs=1e-6)
     assert stats["max"] == pytest.approx(float(ds["elf"].max()), abs=1e-6)
     assert stats["mean"] == pytest.approx(float(ds["elf"].values.mean(dtype=np.float64)), abs=1e-6)
-    np.testing.assert_allclose(info["grid"]["spacing_A"], np.linalg.norm(ds["cell"].values, axis=1) / [8, 9, 10],
-                               atol=1e-6)
-    assert info["density_g_cm3"] == pytest.approx(grid.mass_density_g_cm3(ds["cell"].values, [1, 1]), abs=1e-6)
+    np.testing.assert_allclose(
+        info["grid"]["spacing_A"], np.linalg.norm(ds["cell"].values, axis=1) / [8, 9, 10], atol=1e-6
+    )
+    assert info["density_g_cm3"] == pytest.approx(
+        grid.mass_density_g_cm3(ds["cell"].values, [1, 1]), abs=1e-6
+    )
     code, text, _ = run_cli(capsys, "info", str(path))
     assert code == 0 and "8x9x10" in text and "rs" in text and "elf" in text
 
@@ -116,13 +120,19 @@ def test_convert_chgcar_with_field_name(tmp_path, capsys, elf_file):
     from elfviz.io.vasp import write_vasp
 
     _, ds = elf_file
-    (tmp_path / "CHGCAR").write_text(write_vasp(ds["cell"].values, ds["positions"].values, [1, 1],
-                                                [ds["elf"].values * 20.0]))
+    (tmp_path / "CHGCAR").write_text(
+        write_vasp(ds["cell"].values, ds["positions"].values, [1, 1], [ds["elf"].values * 20.0])
+    )
     code, out, _ = run_cli(capsys, "info", str(tmp_path / "CHGCAR"), "--json")
     assert code == 0 and "charge" in json.loads(out)["grid"]["fields"]
-    code, _, err = run_cli(capsys, "convert", str(tmp_path / "CHGCAR"), str(tmp_path / "c.cube"), "--field", "elf")
+    code, _, err = run_cli(
+        capsys, "convert", str(tmp_path / "CHGCAR"), str(tmp_path / "c.cube"), "--field", "elf"
+    )
     assert code == 2 and "outside [0, 1]" in err
-    assert run_cli(capsys, "convert", str(tmp_path / "CHGCAR"), str(tmp_path / "c.cube"), "--field", "charge")[0] == 0
+    assert (
+        run_cli(capsys, "convert", str(tmp_path / "CHGCAR"), str(tmp_path / "c.cube"), "--field", "charge")[0]
+        == 0
+    )
     assert grid.field_names(io.read(tmp_path / "c.cube", field="charge")) == ["charge"]
 
 
@@ -130,11 +140,20 @@ BAD_INPUTS = {
     "empty.cube": ("", "empty"),
     "notes.txt": ("hello world\n", "unknown file format"),
     "mol.xyz": ("2\nc\nH 0 0 0\nH 0.74 0 0\n", "no cell"),
-    "slab.xyz": ('1\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T F" Properties=species:S:1:pos:R:3\nH 0 0 0\n', "periodic"),
-    "nan.xyz": ('1\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T T" Properties=species:S:1:pos:R:3\nH nan 0 0\n', "NaN"),
+    "slab.xyz": (
+        '1\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T F" Properties=species:S:1:pos:R:3\nH 0 0 0\n',
+        "periodic",
+    ),
+    "nan.xyz": (
+        '1\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T T" Properties=species:S:1:pos:R:3\nH nan 0 0\n',
+        "NaN",
+    ),
     "POSCAR": ("x\n1.0\n3 0 0\n0 3 0\n0 0 3\nH\n2\nCartesian\n0 0 0\n0.1 0 0\n", "apart"),
     "cut.cube": ("c\nc\n 1 0 0 0\n 2 1 0 0\n 2 0 1 0\n 2 0 0 1\n 1 1 0 0 0\n 0.1 0.2 0.3\n", "2x2x2 grid"),
-    "ELFCAR": ("x\n1.0\n3 0 0\n0 3 0\n0 0 3\nH\n1\nDirect\n0 0 0\n\n 2 2 2\n 5 7 1 2 3\n 4 5 6\n", "outside [0, 1]"),
+    "ELFCAR": (
+        "x\n1.0\n3 0 0\n0 3 0\n0 0 3\nH\n1\nDirect\n0 0 0\n\n 2 2 2\n 5 7 1 2 3\n 4 5 6\n",
+        "outside [0, 1]",
+    ),
 }
 
 
@@ -149,8 +168,12 @@ def test_bad_input_gives_clean_error_and_exit_2(tmp_path, capsys, name):
 
 
 def test_missing_file_in_a_subprocess_has_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "elfviz", "info", str(tmp_path / "missing.cube")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "elfviz", "info", str(tmp_path / "missing.cube")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "no such file" in result.stderr
     assert "Traceback" not in result.stderr

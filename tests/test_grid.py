@@ -39,7 +39,9 @@ def test_elf_field_is_float32_and_checked():
         grid.make_dataset(CELL, [[0, 0, 0]], [1], elf=bad)
     with pytest.raises(GridError, match="3-D"):
         grid.make_dataset(CELL, [[0, 0, 0]], [1], elf=np.zeros((4, 4)))
-    other = grid.make_dataset(CELL, [[0, 0, 0]], [1], fields={"density": elf * 5})  # not ELF: any finite value
+    other = grid.make_dataset(
+        CELL, [[0, 0, 0]], [1], fields={"density": elf * 5}
+    )  # not ELF: any finite value
     assert float(other["density"].max()) == pytest.approx(5.0)
 
 
@@ -159,11 +161,21 @@ def test_to_and_from_ase_atoms():
 
 
 def test_attrs_encoding_round_trip():
-    attrs = {"provenance": {"code": "qe", "k": [2, 2, 2]}, "flag": True, "np_flag": np.bool_(False),
-             "nothing": None, "n": np.int64(3), "x": np.float32(0.5), "name": "C2c-24", "t": (1, 2)}
+    attrs = {
+        "provenance": {"code": "qe", "k": [2, 2, 2]},
+        "flag": True,
+        "np_flag": np.bool_(False),
+        "nothing": None,
+        "n": np.int64(3),
+        "x": np.float32(0.5),
+        "name": "C2c-24",
+        "t": (1, 2),
+    }
     encoded = grid.encode_attrs(attrs)
     assert all(isinstance(v, (str, int, float)) for v in encoded.values())
     decoded = grid.decode_attrs(encoded)
     assert decoded["provenance"] == {"code": "qe", "k": [2, 2, 2]}
     assert decoded["flag"] is True and decoded["np_flag"] is False and decoded["nothing"] is None
-    assert decoded["n"] == 3 and decoded["x"] == 0.5 and decoded["t"] == [1, 2] and decoded["name"] == "C2c-24"
+    assert (
+        decoded["n"] == 3 and decoded["x"] == 0.5 and decoded["t"] == [1, 2] and decoded["name"] == "C2c-24"
+    )

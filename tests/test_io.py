@@ -19,8 +19,12 @@ FRAC = np.array([[0.05, 0.1, 0.2], [0.45, 0.55, 0.35], [0.7, 0.25, 0.8]])
 def field_on(shape, seed=0):
     """A smooth periodic field in [0.05, 0.95] (not random noise, so an axis mix-up changes it)."""
     a, b, c = np.meshgrid(*(np.arange(n) / n for n in shape), indexing="ij")
-    values = 0.5 + 0.2 * np.sin(2 * np.pi * a) + 0.15 * np.cos(2 * np.pi * (b + 2 * c)) + 0.1 * np.sin(
-        2 * np.pi * (a - c + seed))
+    values = (
+        0.5
+        + 0.2 * np.sin(2 * np.pi * a)
+        + 0.15 * np.cos(2 * np.pi * (b + 2 * c))
+        + 0.1 * np.sin(2 * np.pi * (a - c + seed))
+    )
     return values.astype(np.float32)
 
 
@@ -37,8 +41,17 @@ def assert_same_structure(a, b, atol=1e-6):
 
 
 # ----------------------------------------------------------------------------- round trips
-@pytest.mark.parametrize("name, atol", [("x.cube", 1e-6), ("x.xsf", 1e-6), ("ELFCAR", 1e-10), ("x.vasp", 1e-10),
-                                        ("x.nc", 0.0), ("c2c.ELFCAR.gz", None)])
+@pytest.mark.parametrize(
+    "name, atol",
+    [
+        ("x.cube", 1e-6),
+        ("x.xsf", 1e-6),
+        ("ELFCAR", 1e-10),
+        ("x.vasp", 1e-10),
+        ("x.nc", 0.0),
+        ("c2c.ELFCAR.gz", None),
+    ],
+)
 def test_field_round_trip_skewed(tmp_path, skewed, name, atol):
     path = tmp_path / name
     if name.endswith(".gz"):
@@ -79,14 +92,14 @@ def test_xsf_keeps_several_fields_by_name(tmp_path, skewed):
 
 
 def test_grid_origin_is_kept_and_restored(tmp_path, skewed):
-    text = (tmp_path / "o.cube")
+    text = tmp_path / "o.cube"
     io.write(skewed, text)
     lines = text.read_text().splitlines()
     shift_bohr = np.array([0.5, -0.25, 1.0])
-    lines[2] = "%5d%14.8f%14.8f%14.8f" % (3, *shift_bohr)
+    lines[2] = "%5d%14.8f%14.8f%14.8f" % (3, *shift_bohr)  # noqa: UP031
     pos = [np.array(line.split()[2:], float) for line in lines[6:9]]
     for k in range(3):
-        lines[6 + k] = "%5d%14.8f%14.8f%14.8f%14.8f" % (1, 1.0, *(pos[k] + shift_bohr))
+        lines[6 + k] = "%5d%14.8f%14.8f%14.8f%14.8f" % (1, 1.0, *(pos[k] + shift_bohr))  # noqa: UP031
     text.write_text("\n".join(lines) + "\n")
     ds = io.read(text)
     origin = shift_bohr * grid.BOHR_ANGSTROM
@@ -144,8 +157,10 @@ def test_multi_frame_extxyz_index(tmp_path):
     import ase
     import ase.io
 
-    frames = [ase.Atoms("H2", positions=[[0, 0, 0], [0.74 + 0.1 * k, 0, 0]], cell=np.eye(3) * 3, pbc=True)
-              for k in range(3)]
+    frames = [
+        ase.Atoms("H2", positions=[[0, 0, 0], [0.74 + 0.1 * k, 0, 0]], cell=np.eye(3) * 3, pbc=True)
+        for k in range(3)
+    ]
     ase.io.write(tmp_path / "traj.xyz", frames, format="extxyz")
     assert io.read(tmp_path / "traj.xyz")["positions"].values[1, 0] == pytest.approx(0.94)
     first = io.read(tmp_path / "traj.xyz", index=0)
@@ -157,7 +172,10 @@ def test_multi_frame_extxyz_index(tmp_path):
 
 def test_format_detection_by_content():
     assert detect_format("mystery", b"CRYSTAL\nPRIMVEC\n 1 0 0\n") == "xsf"
-    assert detect_format("input.in", b"&control\n/\n&system\n ibrav=0, nat=2\n/\nATOMIC_POSITIONS\n") == "espresso-in"
+    assert (
+        detect_format("input.in", b"&control\n/\n&system\n ibrav=0, nat=2\n/\nATOMIC_POSITIONS\n")
+        == "espresso-in"
+    )
     cube_head = b"c\nc\n    1 0 0 0\n    2 1 0 0\n    2 0 1 0\n    2 0 0 1\n"
     assert detect_format("noext", cube_head) == "cube"
     assert detect_format("CHGCAR_250GPa", b"") == "vasp"
@@ -233,8 +251,16 @@ def test_elfcar_cross_read_with_ase_without_volume_scaling(tmp_path, skewed):
     np.testing.assert_allclose(theirs.chg[0] * volume, data, rtol=1e-9)  # ASE divides by V; we never do
 
 
-@pytest.mark.parametrize("fmt, name", [("cif", "ase.cif"), ("extxyz", "ase.xyz"), ("espresso-in", "ase.pwi"),
-                                       ("castep-cell", "ase.cell"), ("vasp", "POSCAR")])
+@pytest.mark.parametrize(
+    "fmt, name",
+    [
+        ("cif", "ase.cif"),
+        ("extxyz", "ase.xyz"),
+        ("espresso-in", "ase.pwi"),
+        ("castep-cell", "ase.cell"),
+        ("vasp", "POSCAR"),
+    ],
+)
 def test_structures_written_by_ase_are_read(tmp_path, skewed, fmt, name):
     import warnings
 
@@ -280,8 +306,12 @@ def _pmg_poscar(ds):
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.vasp import Poscar
 
-    structure = Structure(Lattice(ds["cell"].values), ["H"] * ds.sizes["atom"], ds["positions"].values,
-                          coords_are_cartesian=True)
+    structure = Structure(
+        Lattice(ds["cell"].values),
+        ["H"] * ds.sizes["atom"],
+        ds["positions"].values,
+        coords_are_cartesian=True,
+    )
     return Poscar(structure)
 
 
@@ -371,7 +401,8 @@ def test_structure_without_cell_or_not_periodic(tmp_path):
 
 def test_nan_and_inf_coordinates(tmp_path):
     for bad in ("nan", "inf"):
-        text = f'2\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T T" Properties=species:S:1:pos:R:3\nH 0 0 0\nH {bad} 0 0\n'
+        header = '2\nLattice="3 0 0 0 3 0 0 0 3" pbc="T T T" Properties=species:S:1:pos:R:3\n'
+        text = header + f"H 0 0 0\nH {bad} 0 0\n"
         (tmp_path / f"{bad}.xyz").write_text(text)
         with pytest.raises(StructureError, match="NaN or infinite"):
             io.read(tmp_path / f"{bad}.xyz")
@@ -382,7 +413,9 @@ def test_atoms_closer_than_0p3_angstrom(tmp_path):
     (tmp_path / "POSCAR").write_text(text)
     with pytest.raises(StructureError, match="0.200 Å apart"):
         io.read(tmp_path / "POSCAR")
-    across = "H2\n1.0\n 3 0 0\n 0 3 0\n 0 0 3\nH\n2\nCartesian\n 0.05 0 0\n 2.9 0 0\n"  # via the periodic image
+    across = (
+        "H2\n1.0\n 3 0 0\n 0 3 0\n 0 0 3\nH\n2\nCartesian\n 0.05 0 0\n 2.9 0 0\n"  # via the periodic image
+    )
     (tmp_path / "CONTCAR").write_text(across)
     with pytest.raises(StructureError, match="closer than 0.3"):
         io.read(tmp_path / "CONTCAR")
@@ -415,7 +448,9 @@ def test_chgcar_values_read_as_elf_raise_grid_error(tmp_path, skewed):
     from elfviz.io.vasp import write_vasp
 
     density = field_on((10, 12, 14)) * 12.0
-    (tmp_path / "ELFCAR").write_text(write_vasp(SKEWED_CELL, skewed["positions"].values, [1, 1, 1], [density]))
+    (tmp_path / "ELFCAR").write_text(
+        write_vasp(SKEWED_CELL, skewed["positions"].values, [1, 1, 1], [density])
+    )
     with pytest.raises(GridError, match="field='charge'"):
         io.read(tmp_path / "ELFCAR")
     ds = io.read(tmp_path / "ELFCAR", field="charge")
@@ -446,8 +481,9 @@ def test_format_block_matches_numpy_text():
     assert len(rows.splitlines()) == 6  # each row of 4 breaks into 3 + 1
 
 
-@pytest.mark.parametrize("module", ["elfviz.io", "elfviz.io.cube", "elfviz.io.xsf", "elfviz.io.vasp",
-                                    "elfviz.io.formats"])
+@pytest.mark.parametrize(
+    "module", ["elfviz.io", "elfviz.io.cube", "elfviz.io.xsf", "elfviz.io.vasp", "elfviz.io.formats"]
+)
 def test_docstring_examples(module):
     import doctest
     import importlib

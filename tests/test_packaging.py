@@ -1,14 +1,14 @@
-"""Packaging: environment.yml mirrors pyproject.toml, `import elfviz` stays light, CI runs what the README says."""
+"""Packaging: environment.yml mirrors pyproject.toml, `import elfviz` is light, CI runs the README."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ("core", "app", "ml", "dft", "dist", "dev")
@@ -54,15 +54,21 @@ def test_environment_mirrors_pyproject(group):
     wanted = pyproject_groups()[group]
     have = environment_groups().get(group, {})
     assert sorted(have) == sorted(wanted), (
-        f"[{group}] differs: only in pyproject.toml {sorted(set(wanted) - set(have))}, only in environment.yml "
-        f"{sorted(set(have) - set(wanted))}")
+        f"[{group}] differs: only in pyproject.toml {sorted(set(wanted) - set(have))}, "
+        "only in environment.yml "
+        f"{sorted(set(have) - set(wanted))}"
+    )
     from packaging.specifiers import SpecifierSet
 
     for name, spec in have.items():
         if spec.startswith("=="):  # a pin must satisfy pyproject's range
-            assert spec[2:] in SpecifierSet(wanted[name]), f"{name}{spec} is outside pyproject's {wanted[name]}"
+            assert spec[2:] in SpecifierSet(wanted[name]), (
+                f"{name}{spec} is outside pyproject's {wanted[name]}"
+            )
         else:
-            assert spec == wanted[name], f"{name}: environment.yml has {spec!r}, pyproject.toml {wanted[name]!r}"
+            assert spec == wanted[name], (
+                f"{name}: environment.yml has {spec!r}, pyproject.toml {wanted[name]!r}"
+            )
 
 
 def test_all_extra_is_the_union_of_the_others():
@@ -74,29 +80,37 @@ def test_all_extra_is_the_union_of_the_others():
 
 def test_import_elfviz_is_light():
     heavy = ("torch", "panel", "holoviews", "pyvista", "vtk", "bokeh")
-    code = ("import sys, elfviz, elfviz.io, elfviz.structures, elfviz.store, elfviz.grid\n"
-            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    code = (
+        "import sys, elfviz, elfviz.io, elfviz.structures, elfviz.store, elfviz.grid\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"importing elfviz pulled in {result.stdout.strip()}"
 
 
 def readme_commands() -> tuple[str, str]:
     lines = (ROOT / "README.md").read_text().splitlines()
-    block = lines[lines.index("```bash") + 1:]
-    block = block[:block.index("```")]
-    assert len(block) == 2, "the README quick start must be exactly one set-up/main-job line and one test line"
+    block = lines[lines.index("```bash") + 1 :]
+    block = block[: block.index("```")]
+    assert len(block) == 2, (
+        "the README quick start must be exactly one set-up/main-job line and one test line"
+    )
     return block[0], block[1]
 
 
 def test_readme_quick_start_and_ci_agree():
     setup, test_line = readme_commands()
-    assert setup.startswith("pip install torch==2.13.0 && pip install -e \".[all,dev]\" && elfviz ")
+    assert setup.startswith('pip install torch==2.13.0 && pip install -e ".[all,dev]" && elfviz ')
     install = setup.split(" && elfviz ")[0]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci
     assert install in ci.splitlines(), ".ci/run must install exactly as the README says"
-    assert any(line.strip().startswith(test_line) for line in ci.splitlines()), ".ci/run must run the README tests"
+    assert any(line.strip().startswith(test_line) for line in ci.splitlines()), (
+        ".ci/run must run the README tests"
+    )
     assert '"$status" -eq 5' in ci  # pytest's "no tests collected"
     for package in ("quantum-espresso", "quantum-espresso-data", "chromium"):
         assert package in ci

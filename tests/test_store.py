@@ -14,8 +14,15 @@ CELL = np.array([[3.0, 0.0, 0.0], [0.7, 2.9, 0.0], [0.2, 0.3, 3.1]])
 def frame(shape=(6, 7, 8), seed=0, n_atoms=2, **attrs):
     rng = np.random.default_rng(seed)
     positions = [[0, 0, 0], [1.2, 1.1, 1.5], [2.0, 0.3, 0.9]][:n_atoms]
-    return grid.make_dataset(CELL, positions, [1] * n_atoms, elf=rng.random(shape),
-                             fields={"residual": rng.normal(0, 0.1, shape)}, source="test", attrs=attrs)
+    return grid.make_dataset(
+        CELL,
+        positions,
+        [1] * n_atoms,
+        elf=rng.random(shape),
+        fields={"residual": rng.normal(0, 0.1, shape)},
+        source="test",
+        attrs=attrs,
+    )
 
 
 def test_netcdf_round_trip_preserves_everything(tmp_path):
@@ -50,7 +57,8 @@ def test_no_overwrite_without_force(tmp_path):
         store.write_netcdf(ds, tmp_path / "f.nc")
     store.write_netcdf(frame(seed=1), tmp_path / "f.nc", force=True)
     assert store.read_netcdf(tmp_path / "f.nc")["elf"].values[0, 0, 0] == pytest.approx(
-        float(frame(seed=1)["elf"].values[0, 0, 0]))
+        float(frame(seed=1)["elf"].values[0, 0, 0])
+    )
     assert not list(tmp_path.glob(".*.part"))  # no temporary files left behind
 
 
@@ -72,9 +80,15 @@ def test_read_errors(tmp_path):
 def test_frame_collection(tmp_path):
     coll = store.FrameCollection(tmp_path / "coll")
     assert len(coll) == 0 and list(coll.index.columns) == store.INDEX_COLUMNS
-    coll.add(frame(seed=0, pressure_gpa=100.0), frame_id="001", phase="liquid", split="train", temperature_k=1500)
-    coll.add(frame(seed=1, shape=(4, 5, 6), n_atoms=3, pressure_gpa=300.0), frame_id="002", phase="C2c-24",
-             split="test")
+    coll.add(
+        frame(seed=0, pressure_gpa=100.0), frame_id="001", phase="liquid", split="train", temperature_k=1500
+    )
+    coll.add(
+        frame(seed=1, shape=(4, 5, 6), n_atoms=3, pressure_gpa=300.0),
+        frame_id="002",
+        phase="C2c-24",
+        split="test",
+    )
     coll.add(frame(seed=2), frame_id="liq-7", phase="liquid", split="validation")
     assert len(coll) == 3 and coll.frame_ids() == ["001", "002", "liq-7"]
     assert "001" in coll  # a numeric-looking id stays text

@@ -14,8 +14,9 @@ spglib = pytest.importorskip("spglib")
 
 
 def space_group_number(atoms, symprec=1e-3) -> int:
-    dataset = spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers),
-                                          symprec=symprec)
+    dataset = spglib.get_symmetry_dataset(
+        (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=symprec
+    )
     return int(dataset.number)
 
 
@@ -115,9 +116,17 @@ def test_bad_requests():
 
 def test_register_phase_with_checked_data():
     # a simple cubic test crystal to exercise the general builder (not a hydrogen phase)
-    phase = structures.Phase(name="test-sc", space_group="Pm-3m", space_group_number=221, n_atoms=1,
-                             molecular=False, source="unit test", cellpar=(2.0, 2.0, 2.0, 90, 90, 90),
-                             basis=((0.0, 0.0, 0.0),), pressure_range_gpa=(100.0, 200.0))
+    phase = structures.Phase(
+        name="test-sc",
+        space_group="Pm-3m",
+        space_group_number=221,
+        n_atoms=1,
+        molecular=False,
+        source="unit test",
+        cellpar=(2.0, 2.0, 2.0, 90, 90, 90),
+        basis=((0.0, 0.0, 0.0),),
+        pressure_range_gpa=(100.0, 200.0),
+    )
     try:
         structures.register_phase(phase)
         atoms = structures.build_phase("test-sc", rs=2.0)

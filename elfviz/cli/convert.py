@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 NAME = "convert"
-HELP = "convert a structure or field file to another format (.nc, .cube, .xsf, ELFCAR, .cif, .xyz, POSCAR ...)"
+HELP = (
+    "convert a structure or field file to another format (.nc, .cube, .xsf, ELFCAR, .cif, .xyz, POSCAR ...)"
+)
 DESCRIPTION = """Convert a structure or field file; the formats follow from the file names.
 
 The output is never overwritten unless --force is given. Field formats (.cube, ELFCAR) take the
@@ -20,9 +22,14 @@ examples:
 def add_arguments(parser) -> None:
     parser.add_argument("input", help="file to read")
     parser.add_argument("output", help="file to write (format from its name)")
-    parser.add_argument("--field", default=None, help="field name to read the input's field under and to write "
-                        "(default 'elf')")
-    parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame input (default: last)")
+    parser.add_argument(
+        "--field",
+        default=None,
+        help="field name to read the input's field under and to write (default 'elf')",
+    )
+    parser.add_argument(
+        "--index", type=int, default=None, help="frame of a multi-frame input (default: last)"
+    )
     parser.add_argument("-f", "--force", action="store_true", help="overwrite the output if it exists")
 
 
@@ -35,7 +42,9 @@ def run(args) -> int:
 
     output = Path(args.output)
     if output.exists() and not args.force:  # fail before the (possibly slow) read
-        raise OutputExistsError(f"{output} already exists; choose another name or pass --force to overwrite it")
+        raise OutputExistsError(
+            f"{output} already exists; choose another name or pass --force to overwrite it"
+        )
     ds = io.read(args.input, index=args.index, field=args.field)
     fields = grid.field_names(ds)
     field = args.field or ("elf" if "elf" in fields else (fields[0] if fields else "elf"))

@@ -28,8 +28,9 @@ examples:
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="structure or field file")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
-    parser.add_argument("--field", default=None,
-                        help="name for the file's field (default 'elf'; e.g. 'charge' for a CHGCAR)")
+    parser.add_argument(
+        "--field", default=None, help="name for the file's field (default 'elf'; e.g. 'charge' for a CHGCAR)"
+    )
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame file (default: last)")
 
 
@@ -74,7 +75,9 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
     lengths = np.linalg.norm(cell, axis=1)
 
     def angle(u, v):
-        return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1))))
+        return float(
+            np.degrees(np.arccos(np.clip(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1)))
+        )
 
     counts = Counter(chemical_symbols[int(z)] for z in numbers)
     formula = "".join(f"{sym}{n if n > 1 else ''}" for sym, n in sorted(counts.items()))
@@ -92,8 +95,11 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "formula": formula,
         "cell": np.round(cell, 6).tolist(),
         "cell_lengths": np.round(lengths, 6).tolist(),
-        "cell_angles": [round(angle(cell[1], cell[2]), 4), round(angle(cell[0], cell[2]), 4),
-                        round(angle(cell[0], cell[1]), 4)],
+        "cell_angles": [
+            round(angle(cell[1], cell[2]), 4),
+            round(angle(cell[0], cell[2]), 4),
+            round(angle(cell[0], cell[1]), 4),
+        ],
         "volume_A3": round(grid.cell_volume(cell), 6),
         "rs_bohr": _round(ds.attrs.get("rs_bohr")),
         "density_g_cm3": _round(ds.attrs.get("density_g_cm3")),
@@ -107,12 +113,18 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         fields = {}
         for name in names:
             values = ds[name].values
-            fields[name] = {"min": _round(values.min()), "max": _round(values.max()),
-                            "mean": _round(values.mean(dtype=np.float64)),
-                            "std": _round(values.std(dtype=np.float64))}
-        info["grid"] = {"shape": list(shape), "points": int(np.prod(shape)),
-                        "spacing_A": [round(float(length / n), 6) for length, n in zip(lengths, shape, strict=True)],
-                        "fields": fields}
+            fields[name] = {
+                "min": _round(values.min()),
+                "max": _round(values.max()),
+                "mean": _round(values.mean(dtype=np.float64)),
+                "std": _round(values.std(dtype=np.float64)),
+            }
+        info["grid"] = {
+            "shape": list(shape),
+            "points": int(np.prod(shape)),
+            "spacing_A": [round(float(length / n), 6) for length, n in zip(lengths, shape, strict=True)],
+            "fields": fields,
+        }
     for key in ("phase", "elf_spin_combination", "grid_origin_angstrom", "n_frames_in_file"):
         if key in ds.attrs:
             info[key] = ds.attrs[key]
@@ -127,12 +139,17 @@ def _round(value, digits: int = 6):
 
 def format_text(info: dict[str, Any]) -> str:
     """Human-readable lines for a :func:`summarize` dictionary."""
-    lines = [f"file        {info.get('file', '')}  ({info['format']})",
-             f"atoms       {info['n_atoms']}  {info['formula']}",
-             "cell (Å)    " + "\n            ".join("  ".join(f"{v:10.5f}" for v in row) for row in info["cell"]),
-             "lengths     " + "  ".join(f"{v:.5f}" for v in info["cell_lengths"]) + " Å   angles "
-             + "  ".join(f"{v:.3f}" for v in info["cell_angles"]) + "°",
-             f"volume      {info['volume_A3']:.5f} Å^3"]
+    lines = [
+        f"file        {info.get('file', '')}  ({info['format']})",
+        f"atoms       {info['n_atoms']}  {info['formula']}",
+        "cell (Å)    " + "\n            ".join("  ".join(f"{v:10.5f}" for v in row) for row in info["cell"]),
+        "lengths     "
+        + "  ".join(f"{v:.5f}" for v in info["cell_lengths"])
+        + " Å   angles "
+        + "  ".join(f"{v:.3f}" for v in info["cell_angles"])
+        + "°",
+        f"volume      {info['volume_A3']:.5f} Å^3",
+    ]
     if info["rs_bohr"] is not None:
         lines.append(f"rs          {info['rs_bohr']:.4f} bohr")
     if info["density_g_cm3"] is not None:
@@ -151,6 +168,8 @@ def format_text(info: dict[str, Any]) -> str:
         spacing = ", ".join(f"{v:.4f}" for v in grid_info["spacing_A"])
         lines.append(f"grid        {shape} = {grid_info['points']} points, spacing {spacing} Å")
         for name, stats in grid_info["fields"].items():
-            lines.append(f"  {name:<14} min {stats['min']:.5g}  max {stats['max']:.5g}  mean {stats['mean']:.5g}"
-                         f"  std {stats['std']:.5g}")
+            lines.append(
+                f"  {name:<14} min {stats['min']:.5g}  max {stats['max']:.5g}  mean {stats['mean']:.5g}"
+                f"  std {stats['std']:.5g}"
+            )
     return "\n".join(lines)

@@ -20,7 +20,9 @@ def add_arguments(parser) -> None:
     density = parser.add_mutually_exclusive_group()
     density.add_argument("--rs", type=float, default=None, help="Wigner-Seitz radius in bohr")
     density.add_argument("--pressure", type=float, default=None, help="pressure in GPa (converted to rs)")
-    parser.add_argument("--supercell", default="1,1,1", help="repetitions along a,b,c, e.g. 2,2,2 (default 1,1,1)")
+    parser.add_argument(
+        "--supercell", default="1,1,1", help="repetitions along a,b,c, e.g. 2,2,2 (default 1,1,1)"
+    )
     parser.add_argument("-o", "--output", required=True, help="output file")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite the output if it exists")
 
@@ -34,7 +36,9 @@ def parse_supercell(text: str) -> tuple[int, int, int]:
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise StructureError(f"--supercell must be three positive integers like 2,2,2, got {text!r}") from None
+        raise StructureError(
+            f"--supercell must be three positive integers like 2,2,2, got {text!r}"
+        ) from None
     if len(values) == 1:
         values *= 3
     if len(values) != 3 or min(values) < 1:
@@ -51,10 +55,17 @@ def run(args) -> int:
 
     output = Path(args.output)
     if output.exists() and not args.force:
-        raise OutputExistsError(f"{output} already exists; choose another name or pass --force to overwrite it")
-    atoms = build_phase(args.name, rs=args.rs, pressure_gpa=args.pressure, supercell=parse_supercell(args.supercell))
+        raise OutputExistsError(
+            f"{output} already exists; choose another name or pass --force to overwrite it"
+        )
+    atoms = build_phase(
+        args.name, rs=args.rs, pressure_gpa=args.pressure, supercell=parse_supercell(args.supercell)
+    )
     ds = grid.from_atoms(atoms, spacing=io.DEFAULT_SPACING, source=f"phase:{atoms.info['phase']}")
     io.write(ds, output, force=args.force)
     extra = f", P = {args.pressure:g} GPa" if args.pressure is not None else ""
-    print(f"wrote {output}: {atoms.info['phase']}, {len(atoms)} atoms, rs = {atoms.info['rs_bohr']:.4f} bohr{extra}")
+    print(
+        f"wrote {output}: {atoms.info['phase']}, {len(atoms)} atoms, "
+        f"rs = {atoms.info['rs_bohr']:.4f} bohr{extra}"
+    )
     return 0

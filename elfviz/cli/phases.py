@@ -19,14 +19,21 @@ def phase_table() -> list[dict]:
     rows = []
     for phase in PHASES.values():
         rs_lo, rs_hi = phase.rs_range
-        rows.append({"name": phase.name, "space_group": phase.space_group,
-                     "space_group_number": phase.space_group_number, "n_atoms": phase.n_atoms,
-                     "kind": "molecular" if phase.molecular else "atomic", "available": phase.available,
-                     "rs_range_bohr": [round(rs_lo, 3), round(rs_hi, 3)],
-                     "pressure_range_gpa": list(phase.pressure_range_gpa),
-                     "reference_pressure_gpa": phase.pressure_gpa,
-                     "rs_reference_bohr": None if phase.rs_reference is None else round(phase.rs_reference, 4),
-                     "source": phase.source})
+        rows.append(
+            {
+                "name": phase.name,
+                "space_group": phase.space_group,
+                "space_group_number": phase.space_group_number,
+                "n_atoms": phase.n_atoms,
+                "kind": "molecular" if phase.molecular else "atomic",
+                "available": phase.available,
+                "rs_range_bohr": [round(rs_lo, 3), round(rs_hi, 3)],
+                "pressure_range_gpa": list(phase.pressure_range_gpa),
+                "reference_pressure_gpa": phase.pressure_gpa,
+                "rs_reference_bohr": None if phase.rs_reference is None else round(phase.rs_reference, 4),
+                "source": phase.source,
+            }
+        )
     return rows
 
 
@@ -35,15 +42,22 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<9} {'space group':<14} {'Z':>3}  {'kind':<9} {'rs range (bohr)':<16} {'P range (GPa)':<14} "
-          "data     source")
+    print(
+        f"{'name':<9} {'space group':<14} {'Z':>3}  {'kind':<9} "
+        f"{'rs range (bohr)':<16} {'P range (GPa)':<14} "
+        "data     source"
+    )
     for row in rows:
         sg = f"{row['space_group']} ({row['space_group_number']})"
         rs = "{:.2f}-{:.2f}".format(*row["rs_range_bohr"])
         p = "{:g}-{:g}".format(*row["pressure_range_gpa"])
         data = "bundled" if row["available"] else "missing"
-        print(f"{row['name']:<9} {sg:<14} {row['n_atoms']:>3}  {row['kind']:<9} {rs:<16} {p:<14} {data:<8} "
-              f"{row['source'].split(';')[0]}")
-    print("\nZ: atoms in the cell built by `elfviz phase`. 'missing': the Wyckoff data are not bundled; "
-          "build such a phase from a CIF instead.")
+        print(
+            f"{row['name']:<9} {sg:<14} {row['n_atoms']:>3}  {row['kind']:<9} {rs:<16} {p:<14} {data:<8} "
+            f"{row['source'].split(';')[0]}"
+        )
+    print(
+        "\nZ: atoms in the cell built by `elfviz phase`. 'missing': the Wyckoff data are not bundled; "
+        "build such a phase from a CIF instead."
+    )
     return 0

@@ -157,7 +157,8 @@ def read_bytes(
 
     Examples
     --------
-    >>> ds = read_bytes(b"1\\nLattice=\\"3 0 0 0 3 0 0 0 3\\" pbc=\\"T T T\\" Properties=species:S:1:pos:R:3\\n"
+    >>> ds = read_bytes(b"1\\nLattice=\\"3 0 0 0 3 0 0 0 3\\" pbc=\\"T T T\\" "
+    ...                 b"Properties=species:S:1:pos:R:3\\n"
     ...                 b"H 0 0 0\\n", "h.xyz")
     >>> int(ds.sizes["atom"])
     1
@@ -324,7 +325,7 @@ def _to_dataset(vol: VolumetricData, fmt: str, name: str, field: str | None, spa
             vol.cell, positions, vol.numbers, spacing=spacing, source=source, attrs=attrs
         )
     names = _field_names(vol, fmt, name, field)
-    fields = {n: g for n, (_, g) in zip(names, vol.grids)}
+    fields = {n: g for n, (_, g) in zip(names, vol.grids, strict=True)}
     if "elf_spin_up" in fields and "elf_spin_down" in fields and field in (None, "elf"):
         up, down = fields["elf_spin_up"], fields["elf_spin_down"]
         fields["elf"] = 0.5 * (up + down)
@@ -343,7 +344,8 @@ def _to_dataset(vol: VolumetricData, fmt: str, name: str, field: str | None, spa
             lo = min(float(np.min(fields[n])) for n in bad)
             hi = max(float(np.max(fields[n])) for n in bad)
             raise GridError(
-                f"{name}: the field was read as ELF but its values span [{lo:.4g}, {hi:.4g}], outside [0, 1]; "
+                f"{name}: the field was read as ELF but its values span [{lo:.4g}, {hi:.4g}], "
+                "outside [0, 1]; "
                 "it is probably a density (CHGCAR) or a potential. Read it under another name: "
                 "elfviz.io.read(path, field='charge') or `elfviz info FILE --field charge`"
             ) from None
@@ -445,7 +447,7 @@ def _serialise(ds: xr.Dataset, fmt: str, name: str, field) -> bytes:
             )
         values = _field_values(ds, tuple(names), fmt, single=False)
         return write_xsf(
-            cell, positions, numbers, dict(zip(names, values)), origin=origin, comment=comment
+            cell, positions, numbers, dict(zip(names, values, strict=True)), origin=origin, comment=comment
         ).encode()
     from .vasp import write_vasp
 

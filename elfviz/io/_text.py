@@ -120,7 +120,7 @@ def ints_in(line: str) -> list[int] | None:
 
 
 def format_block(values: np.ndarray, per_line: int, fmt: str, *, chunk_lines: int = 20000) -> str:
-    """Format a 1-D array as lines of ``per_line`` numbers, each printed with ``fmt`` (e.g. ``" %17.11E"``)."""
+    """Format a 1-D array as lines of ``per_line`` numbers, each printed with ``fmt`` (e.g. ``" %.5E"``)."""
     values = np.asarray(values, dtype=np.float64).ravel()
     line_fmt = fmt * per_line + "\n"
     n_full = len(values) // per_line

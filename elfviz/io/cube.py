@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..grid import BOHR_ANGSTROM
-from ._text import VolumetricData, format_rows, ints_in, iter_lines, numbers_in, parse_floats
+from ._text import VolumetricData, format_rows, format_vector, ints_in, iter_lines, numbers_in, parse_floats
 
 
 def looks_like_cube(text: str) -> bool:
@@ -130,7 +130,8 @@ def read_cube(text: str, name: str = "cube file") -> VolumetricData:
     expected = int(np.prod(shape))
     if values.size != expected:
         raise FileFormatError(
-            f"{name}: the header declares a {shape[0]}x{shape[1]}x{shape[2]} grid ({expected} values) but the file "
+            f"{name}: the header declares a {shape[0]}x{shape[1]}x{shape[2]} grid ({expected} values) "
+            "but the file "
             f"holds {values.size}; the file is truncated or its header is wrong"
         )
     comment = " | ".join(h.strip() for h in header[:2] if h.strip())
@@ -179,11 +180,11 @@ def write_cube(cell, positions, numbers, values, *, origin=None, comment: str = 
     parts = [
         first,
         "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z\n",  # exactly this: ASE parses the axis order from it
-        "%5d%14.8f%14.8f%14.8f\n" % (len(numbers), *(origin_a * bohr)),
+        f"{len(numbers):5d}{format_vector(origin_a * bohr, '%14.8f')}\n",
     ]
     for i in range(3):
-        parts.append("%5d%14.8f%14.8f%14.8f\n" % (shape[i], *(cell[i] / shape[i] * bohr)))
-    for z, pos in zip(numbers, positions * bohr):
-        parts.append("%5d%14.8f%14.8f%14.8f%14.8f\n" % (int(z), float(z), *pos))
+        parts.append(f"{shape[i]:5d}{format_vector(cell[i] / shape[i] * bohr, '%14.8f')}\n")
+    for z, pos in zip(numbers, positions * bohr, strict=True):
+        parts.append(f"{int(z):5d}{float(z):14.8f}{format_vector(pos, '%14.8f')}\n")
     parts.append(format_rows(values.reshape(-1, shape[2]), 6, " %13.6E"))
     return "".join(parts)

@@ -85,7 +85,7 @@ def strip_compression(name: str) -> str:
 
 
 def vasp_kind(name: str) -> tuple[bool, str | None]:
-    """Is ``name`` a VASP file name (``ELFCAR``, ``c2c.ELFCAR``, ``CHGCAR_300GPa`` ...), and its default field."""
+    """Is ``name`` a VASP file name (``ELFCAR``, ``c2c.ELFCAR``, ``CHGCAR_300GPa``), and its default field."""
     base = PurePath(strip_compression(name)).name.lower()
     for token in re.split(r"[._\-\s]+", base):
         if token in VASP_NAMES:

@@ -169,7 +169,7 @@ def _read_blocks(text: str, lines, name: str) -> list[np.ndarray]:
     if min(shape) < 1:
         raise FileFormatError(f"{name}: grid size {shape} must be positive integers")
     blocks = [_read_one_block(text, lines, name, shape)]
-    pattern = re.compile(r"^\s*%d\s+%d\s+%d\s*$" % tuple(shape), re.MULTILINE)
+    pattern = re.compile(rf"^\s*{shape[0]}\s+{shape[1]}\s+{shape[2]}\s*$", re.MULTILINE)
     while True:
         match = pattern.search(text, lines.pos)
         if match is None:
@@ -201,8 +201,10 @@ def _read_one_block(text: str, lines, name: str, shape, which: int = 1) -> np.nd
         tokens = text[start:].split(maxsplit=expected)
         if len(tokens) < expected:
             raise FileFormatError(
-                f"{name}: the grid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values but block "
-                f"{which} holds only {min(len(tokens), expected)}; the file is truncated or its header is wrong"
+                f"{name}: the grid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values "
+                "but block "
+                f"{which} holds only {min(len(tokens), expected)}; "
+                "the file is truncated or its header is wrong"
             )
         values = parse_floats(" ".join(tokens[:expected]), f"{name} (grid block {which})")
         if values.size != expected:
@@ -252,6 +254,6 @@ def write_vasp(cell, positions, numbers, blocks=(), *, comment: str = "") -> str
     parts += [format_vector(row, " %19.16f") + "\n" for row in frac]
     for values in blocks:
         values = np.asarray(values, dtype=np.float64)
-        parts.append("\n" + " %4d %4d %4d\n" % values.shape)
+        parts.append(f"\n {values.shape[0]:4d} {values.shape[1]:4d} {values.shape[2]:4d}\n")
         parts.append(format_block(values.ravel(order="F"), 5, " %17.11E"))
     return "".join(parts)

@@ -189,7 +189,8 @@ def _read_grid(text, lines, name, cell, next_data_line) -> tuple[np.ndarray, np.
     expected = int(np.prod(shape))
     if values.size != expected:
         raise FileFormatError(
-            f"{name}: the datagrid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values but the "
+            f"{name}: the datagrid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values "
+            "but the "
             f"block holds {values.size}; the file is truncated or its header is wrong"
         )
     lines.pos = match.end()  # skip the data block in the shared line cursor
@@ -225,7 +226,8 @@ def _periodic_part(data: np.ndarray, span: np.ndarray, cell: np.ndarray, name: s
             continue  # ASE's write_xsf layout: n points, span = cell (n + 1) / n
         else:
             raise FileFormatError(
-                f"{name}: datagrid span vector {axis + 1} {span[axis].round(5).tolist()} does not match the cell "
+                f"{name}: datagrid span vector {axis + 1} {span[axis].round(5).tolist()} "
+                "does not match the cell "
                 f"vector {cell[axis].round(5).tolist()}; elfviz reads datagrids that cover the periodic cell"
             )
     return np.ascontiguousarray(out)
@@ -264,9 +266,8 @@ def write_xsf(cell, positions, numbers, fields: dict, *, origin=None, comment: s
     ]
     parts += [format_vector(row) + "\n" for row in cell]
     parts.append(f"PRIMCOORD\n{len(positions)} 1\n")
-    parts += [
-        f"{int(z):3d}" + format_vector(p) + "\n" for z, p in zip(np.asarray(numbers).ravel(), positions)
-    ]
+    numbers = np.asarray(numbers).ravel()
+    parts += [f"{int(z):3d}" + format_vector(p) + "\n" for z, p in zip(numbers, positions, strict=True)]
     title = comment.replace("\n", " ").strip() or "elfviz"
     parts.append(f"BEGIN_BLOCK_DATAGRID_3D\n {title}\n")
     for field_name, values in fields.items():
