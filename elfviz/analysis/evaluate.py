@@ -169,7 +169,9 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
     ``max_model``; the same for ``baseline`` (if computed); ``lowk_fraction`` and ``lowk_fraction_std`` (mean
     and standard deviation over frames), ``correlation_length`` (Å, mean), ``k_centroid`` (Å^-1, mean),
     ``r2_lowpass`` (after restoring |G| < k_cut), ``r2_corrected`` (after the transferable correction, if
-    computed). R^2, MAE and RMSE pool all grid points of the group (see :mod:`elfviz.analysis.metrics`).
+    computed), ``bias`` (mean residual, reference - model), ``median_k`` (Å^-1) and
+    ``half_variance_wavelength = 2π / median_k`` (Å; half the residual variance is in longer waves).
+    R^2, MAE and RMSE pool all grid points of the group (see :mod:`elfviz.analysis.metrics`).
     """
     metrics, spectra = evaluation.metrics, evaluation.spectra
     if by not in metrics.coords:
@@ -193,16 +195,19 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
             short = "max" if name == "max_abs_error" else name
             table[f"{short}_{label}"] = agg[f"{prefix}{name}"].values
     keys = _group_keys(spectra[by].values)
-    for name in ("lowk_fraction", "correlation_length", "k_centroid"):
+    for name in ("mean", "lowk_fraction", "correlation_length", "k_centroid", "median_k"):
         if name not in spectra:
             continue
         values = spectra[name].values
-        table[name] = [
+        column = "bias" if name == "mean" else name
+        table[column] = [
             float(np.nanmean(values[keys == key])) if np.any(np.isfinite(values[keys == key])) else math.nan
             for key in table[by]
         ]
         if name == "lowk_fraction":
             table["lowk_fraction_std"] = [float(np.nanstd(values[keys == key])) for key in table[by]]
+    if "median_k" in table:
+        table["half_variance_wavelength"] = 2 * np.pi / table["median_k"]
     return table
 
 
@@ -220,7 +225,9 @@ def markdown_table(table: pd.DataFrame, *, k_cut: float = K_BOND, by: str = "rs_
         ("rmse_baseline", "RMSE promol.", "{:.4f}"),
         ("lowk_fraction", f"var. frac. k<{k_cut:.2f} Å⁻¹", "{:.3f}"),
         ("correlation_length", "ξ (Å)", "{:.3f}"),
+        ("bias", "bias", "{:+.4f}"),
         ("k_centroid", "k̄ (Å⁻¹)", "{:.2f}"),
+        ("half_variance_wavelength", "λ½ (Å)", "{:.2f}"),
         ("r2_lowpass", f"R² + low-pass k<{k_cut:.2f}", "{:.4f}"),
         ("r2_corrected", "R² + learned corr.", "{:.4f}"),
     ]
@@ -244,6 +251,8 @@ def markdown_table(table: pd.DataFrame, *, k_cut: float = K_BOND, by: str = "rs_
         lines.append(
             f"var. frac.: share of the residual variance in modes with 0 < |G| < {k_cut:.2f} Å⁻¹ "
             "(wavelengths longer than the 0.74 Å H-H bond), mean over frames; ξ: e-folding length of the "
-            "radially averaged residual autocorrelation; R², MAE, RMSE pool all grid points of a group."
+            "radially averaged residual autocorrelation; bias: mean residual (reference - model); "
+            "k̄: power-weighted mean |G|; λ½: half of the residual variance is in waves longer than this; "
+            "R², MAE, RMSE pool all grid points of a group."
         )
     return "\n".join(lines)

@@ -262,7 +262,14 @@ def evaluation_json(evaluation: Evaluation, *, by: str = "rs_bohr") -> dict:
             "power": [[clean(v) for v in row] for row in spectra["power"].values.tolist()],
             **{
                 name: [clean(v) for v in spectra[name].values.tolist()]
-                for name in ("variance", "lowk_fraction", "correlation_length", "k_centroid")
+                for name in (
+                    "variance",
+                    "mean",
+                    "lowk_fraction",
+                    "correlation_length",
+                    "k_centroid",
+                    "median_k",
+                )
                 if name in spectra
             },
         },

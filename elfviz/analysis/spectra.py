@@ -221,6 +221,28 @@ def spectral_centroid(ds, *, field: str = "residual", cell=None) -> float:
     return float((gnorm * power).sum() / total) if total > 0 else float("nan")
 
 
+def median_k(ds, *, field: str = "residual", cell=None) -> float:
+    """``|G|`` (Å^-1) below which half of a field's variance lies (modes sorted by ``|G|``).
+
+    ``2π / median_k`` is the "half-variance wavelength": half of the variance is in waves longer than it.
+
+    Examples
+    --------
+    >>> x = np.arange(16) / 16
+    >>> f = np.cos(2 * np.pi * x)[:, None, None] + 0.5 * np.cos(2 * np.pi * 6 * x)[None, :, None]
+    >>> round(median_k(f * np.ones((16, 16, 16)), cell=np.eye(3) * 4.0), 4)  # the long wave has 80 %
+    1.5708
+    """
+    values, cell_arr = field_and_cell(ds, field, cell)
+    gnorm, power = mode_power(values, cell_arr)
+    total = float(power.sum())
+    if total <= 0:
+        return float("nan")
+    order = np.argsort(gnorm, axis=None, kind="stable")
+    cumulative = np.cumsum(power.ravel()[order])
+    return float(gnorm.ravel()[order][np.searchsorted(cumulative, 0.5 * total)])
+
+
 # ----------------------------------------------------------------------------- over frames
 FRAME_COORDS = ("pressure_gpa", "rs_bohr", "phase", "trajectory", "temperature_k", "split")
 
@@ -278,8 +300,8 @@ def spectra_over_frames(
     xarray.Dataset
         dims ``(frame, k)``: ``power``, ``power_density``, ``mean_power``, ``n_modes`` (shells a frame does
         not reach are 0 power, 0 modes, NaN mean power); per frame: ``variance``, ``lowk_fraction``,
-        ``k_centroid`` (Å^-1), ``correlation_length`` (Å). ``ds.groupby("rs_bohr").mean()`` gives spectra
-        per density.
+        ``k_centroid`` and ``median_k`` (Å^-1), ``correlation_length`` (Å). ``ds.groupby("rs_bohr").mean()``
+        gives spectra per density; ``mean`` is the field's mean (the bias, for a residual).
 
     Examples
     --------
@@ -319,6 +341,7 @@ def spectra_over_frames(
         "k_isotropic": [s.attrs["k_isotropic"] for s in spectra],
         "lowk_fraction": [lowk_variance_fraction(ds, k_cut, field=field) for ds in datasets],
         "k_centroid": [spectral_centroid(ds, field=field) for ds in datasets],
+        "median_k": [median_k(ds, field=field) for ds in datasets],
     }
     if correlation:
         scalars["correlation_length"] = [correlation_length(ds, field=field) for ds in datasets]
@@ -328,6 +351,7 @@ def spectra_over_frames(
         "k_isotropic": "angstrom^-1",
         "lowk_fraction": "1",
         "k_centroid": "angstrom^-1",
+        "median_k": "angstrom^-1",
         "correlation_length": "angstrom",
     }
     data_vars = {

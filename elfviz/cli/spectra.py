@@ -101,6 +101,8 @@ def _pairs_report(args: argparse.Namespace) -> int:
                 "lowk_fraction": float(spectra["lowk_fraction"][i]),
                 "correlation_length": float(spectra["correlation_length"][i]),
                 "k_centroid": float(spectra["k_centroid"][i]),
+                "median_k": float(spectra["median_k"][i]),
+                "bias": float(spectra["mean"][i]),
                 "r2_lowpass": float(lowpass[i]),
             }
         )
@@ -134,17 +136,17 @@ def _pairs_report(args: argparse.Namespace) -> int:
         f"shells of {spectra.attrs['shell_width']:.3f} 1/Å"
     )
     header = (
-        f"{'pair':<40} {'R2':>8} {'MAE':>8} {'RMSE':>8} {'max':>7} {'var.frac<k':>10} {'xi (Å)':>7} "
-        f"{'k̄ (1/Å)':>8} {'R2 lowpass':>10}"
+        f"{'pair':<40} {'R2':>8} {'MAE':>8} {'RMSE':>8} {'max':>7} {'bias':>8} {'var.frac<k':>10} "
+        f"{'xi (Å)':>7} {'k̄ (1/Å)':>8} {'λ½ (Å)':>7} {'R2 lowpass':>10}"
     )
     print(header)
     for row in rows:
         label = f"{Path(row['reference']).name} vs {Path(row['prediction']).name}"
         print(
             f"{label[:40]:<40} {row['r2']:8.4f} {row['mae']:8.4f} {row['rmse']:8.4f} "
-            f"{row['max_abs_error']:7.3f} "
+            f"{row['max_abs_error']:7.3f} {row['bias']:+8.4f} "
             f"{row['lowk_fraction']:10.3f} {row['correlation_length']:7.3f} {row['k_centroid']:8.2f} "
-            f"{row['r2_lowpass']:10.4f}"
+            f"{2 * math.pi / row['median_k']:7.2f} {row['r2_lowpass']:10.4f}"
         )
     return 0
 

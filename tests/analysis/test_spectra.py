@@ -19,6 +19,7 @@ from elfviz.analysis.spectra import (
     K_BOND,
     default_shell_width,
     lowk_variance_fraction,
+    median_k,
     radial_power_spectrum,
     spectra_over_frames,
     spectral_centroid,
@@ -142,6 +143,8 @@ def test_lowk_fraction_of_two_waves():
     spec = radial_power_spectrum(field, cell=CUBIC)
     assert lowk_variance_fraction(spec, cut) == pytest.approx(1 / 5, rel=1e-9)
     assert spectral_centroid(field, cell=CUBIC) == pytest.approx((k_low * 0.5 + k_high * 2.0) / 2.5)
+    assert median_k(field, cell=CUBIC) == pytest.approx(k_high)  # 80 % of the variance is in the short wave
+    assert median_k(low + 0.25 * high, cell=CUBIC) == pytest.approx(k_low)
 
 
 def test_lowk_fraction_of_constant_field_is_nan():
