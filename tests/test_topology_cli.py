@@ -16,7 +16,7 @@ from elfviz.topology import networking_analysis
 def cosine_dataset(numbers=(1, 1), field="elf", scale=1.0):
     shape, amps = (12, 16, 10), (3.0, 2.0, 1.0)
     f = np.zeros(shape)
-    for axis, (n, amp) in enumerate(zip(shape, amps)):
+    for axis, (n, amp) in enumerate(zip(shape, amps, strict=True)):
         f = f + amp * np.cos(2 * np.pi * np.arange(n) / n).reshape([-1 if d == axis else 1 for d in range(3)])
     f = (1 + f / 6.0) / 2 * scale
     cell = np.diag([3.0, 4.0, 2.5])

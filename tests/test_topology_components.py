@@ -76,7 +76,7 @@ def test_rolling_permutes_labels_consistently():
     rolled = components_at(np.roll(f, shift, axis=(0, 1, 2)), t)
     back = np.roll(rolled.labels, [-s for s in shift], axis=(0, 1, 2))
     mapping = {}
-    for a, b in zip(ref.labels.reshape(-1), back.reshape(-1)):
+    for a, b in zip(ref.labels.reshape(-1), back.reshape(-1), strict=True):
         assert mapping.setdefault(int(a), int(b)) == int(b)
     assert len(set(mapping.values())) == len(mapping)
     for a, b in mapping.items():

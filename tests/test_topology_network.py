@@ -20,7 +20,7 @@ def cosine_field(shape, amplitudes, dtype=np.float32):
     """(1 + sum_d A_d cos(2 pi x_d) / S) / 2 on the periodic grid, normalised into [0, 1]."""
     total = float(sum(amplitudes))
     f = np.zeros(shape)
-    for axis, (n, amp) in enumerate(zip(shape, amplitudes)):
+    for axis, (n, amp) in enumerate(zip(shape, amplitudes, strict=True)):
         c = np.cos(2 * np.pi * np.arange(n) / n)
         f = f + amp * c.reshape([-1 if d == axis else 1 for d in range(3)])
     return ((1.0 + f / total) / 2.0).astype(dtype)
@@ -32,7 +32,7 @@ def expected_cosine_thresholds(shape, amplitudes):
     The component with the smallest amplitude wraps first."""
     total = float(sum(amplitudes))
     per_axis = []
-    for d, (n, amp) in enumerate(zip(shape, amplitudes)):
+    for n, amp in zip(shape, amplitudes, strict=True):
         others = total - amp
         per_axis.append((1.0 + (amp * np.cos(2 * np.pi * (n // 2) / n) + others) / total) / 2.0)
     return sorted(per_axis, reverse=True), list(np.argsort([-t for t in per_axis], kind="stable"))
@@ -132,7 +132,7 @@ def test_atom_voxels_matches_brute_force_nearest_point_in_a_skewed_cell():
     points = grid.grid_points_cartesian(cell, shape).reshape(-1, 3)
     images = np.array([[i, j, k] for i in (-2, -1, 0, 1, 2) for j in (-2, -1, 0, 1, 2)
                        for k in (-2, -1, 0, 1, 2)]) @ cell
-    for pos, v, s in zip(positions, voxel, shift):
+    for pos, v, s in zip(positions, voxel, shift, strict=True):
         d = np.linalg.norm(points[:, None, :] + images[None, :, :] - pos, axis=-1)
         assert int(np.argmin(d.min(axis=1))) == v
         copy = points[v] + s @ cell
@@ -173,7 +173,8 @@ def chain_dataset():
         centre = (positions[a] + positions[b]) / 2
         d = pts - centre
         d -= np.round(d / 4.0) * 4.0
-        f = np.maximum(f, height * np.exp(-(d[..., 0] ** 2 / 0.5 + d[..., 1] ** 2 / 0.1 + d[..., 2] ** 2 / 0.1)))
+        r2 = d[..., 0] ** 2 / 0.5 + d[..., 1] ** 2 / 0.1 + d[..., 2] ** 2 / 0.1
+        f = np.maximum(f, height * np.exp(-r2))
     return grid.make_dataset(cell, positions, [1, 1, 1, 1], np.clip(f, 0, 1))
 
 
@@ -202,8 +203,9 @@ def test_phi_star_with_the_atom_outside_the_cell_reports_the_right_image():
 def test_phi_star_for_an_atom_linked_to_its_own_image():
     n = 16
     x = np.arange(n) / n
-    f = np.broadcast_to(0.5 + 0.4 * np.cos(2 * np.pi * x)[:, None, None]
-                        * np.ones((1, n, 1)) * (0.75 + 0.25 * np.cos(2 * np.pi * x))[None, None, :], (n, n, n))
+    along_a = np.cos(2 * np.pi * x)[:, None, None]
+    along_c = (0.75 + 0.25 * np.cos(2 * np.pi * x))[None, None, :]
+    f = np.broadcast_to(0.5 + 0.4 * along_a * along_c, (n, n, n))
     # the maximum is the line a = c = 0 along b: an atom on it meets its own image along b at once
     res = networking_analysis(np.array(f), cell=np.eye(3) * 3.0, positions=[[0.0, 1.0, 0.0]])
     i, j, image = res.phi_star_atoms
@@ -245,7 +247,7 @@ def test_percolation_profile_defaults_and_monotonicity():
     dim = prof["dimension"].values
     assert np.all(np.diff(dim) <= 0) and dim[0] == 3 and dim[-1] == 0
     res = networking_analysis(f)
-    for t, d in zip(prof["threshold"].values, dim):
+    for t, d in zip(prof["threshold"].values, dim, strict=True):
         assert d == res.percolation_dimension(t)
     assert isinstance(prof, xr.Dataset)
 

@@ -94,7 +94,8 @@ def random_field(rng, shape, *, levels=None, smooth=0.0):
 def atoms_on_voxels(rng, shape, n_atoms, cell):
     """Cartesian positions a little off randomly chosen grid points (possibly in other cell copies)."""
     idx = np.stack([rng.integers(0, n, n_atoms) for n in shape], axis=1)
-    frac = (idx + rng.uniform(-0.02, 0.02, (n_atoms, 3))) / np.array(shape) + rng.integers(-1, 2, (n_atoms, 3))
+    jitter = rng.uniform(-0.02, 0.02, (n_atoms, 3))
+    frac = (idx + jitter) / np.array(shape) + rng.integers(-1, 2, (n_atoms, 3))
     voxel = np.ravel_multi_index(tuple(idx.T), shape)
     return frac @ cell, voxel
 
@@ -145,7 +146,7 @@ def test_profile_matches_components_at():
     levels = np.unique(np.concatenate([np.unique(values), [0.05, 0.55, 1.0]]))
     prof = percolation_profile(values, levels)
     for t, n_comp, dim, largest in zip(levels, prof["n_components"].values, prof["dimension"].values,
-                                       prof["largest_fraction"].values):
+                                       prof["largest_fraction"].values, strict=True):
         rep = components_at(values, float(t))
         assert n_comp == rep.n_components
         assert dim == rep.dimension
@@ -175,7 +176,7 @@ def tiled_translations(mask: np.ndarray, labels: np.ndarray, n_components: int, 
     tiling_labels = np.full(mask.shape, -1)
     lookup = np.vectorize(lambda lab: reference.get(int(lab), -1))
     for o in itertools.product(range(3), repeat=3):
-        block = tiled[tuple(slice(k * n, (k + 1) * n) for k, n in zip(o, shape))]
+        block = tiled[tuple(slice(k * n, (k + 1) * n) for k, n in zip(o, shape, strict=True))]
         comp = lookup(block)
         tiling_labels = np.where(comp >= 0, comp, tiling_labels)
     return ranks, tiling_labels
@@ -203,6 +204,6 @@ def test_tiling_is_a_lower_bound_on_rough_fields(seed):
     for t in np.unique(values)[::3]:
         rep = components_at(values, float(t))
         ranks, tiling_labels = tiled_translations(values >= t, rep.labels, rep.n_components, 6)
-        assert all(r <= exact for r, exact in zip(ranks, rep.wrap_rank))
+        assert all(r <= exact for r, exact in zip(ranks, rep.wrap_rank, strict=True))
         resolved = tiling_labels >= 0
         assert np.array_equal(tiling_labels[resolved], rep.labels[resolved])

@@ -1,4 +1,4 @@
-"""``elfviz percolate``: percolation thresholds, networking value phi, molecularity index phi* of an ELF field."""
+"""``elfviz percolate``: percolation thresholds, networking value phi and molecularity index phi*."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ MAX_LISTED_COMPONENTS = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="FIELD", help="file with a volumetric field (.nc, .cube, .xsf, ELFCAR ...)")
+    parser.add_argument("path", metavar="FIELD",
+                        help="file with a volumetric field (.nc, .cube, .xsf, ELFCAR ...)")
     parser.add_argument("--field", default="elf", help="field to analyse (default: elf)")
     parser.add_argument("--threshold", "-t", type=float, nargs="+", metavar="T",
                         help="also list the connected components of {field >= T}")
@@ -80,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     analysis = networking_analysis(ds, field=args.field, connectivity=args.connectivity,
                                    any_field=args.any_field)
     tc, tc_note = _tc_for(ds, analysis, args.any_field)
-    reports = [components_at(ds, t, field=args.field, connectivity=args.connectivity, any_field=args.any_field)
-               for t in (args.threshold or [])]
+    reports = [components_at(ds, t, field=args.field, connectivity=args.connectivity,
+                             any_field=args.any_field) for t in (args.threshold or [])]
     if args.json:
         doc = {"file": str(args.path), "analysis": analysis.to_dict(),
                "tc_estimate": None if tc is None else tc.to_dict(), "tc_note": tc_note,
@@ -124,7 +125,8 @@ def _format_report(rep) -> str:
                      f"{len(atoms)}{' (' + atom_text + ')' if len(atoms) else ''}")
     if rep.n_components > MAX_LISTED_COMPONENTS:
         rest = rep.n_components - MAX_LISTED_COMPONENTS
-        lines.append(f"  ... {rest} smaller component(s), {int(rep.sizes[MAX_LISTED_COMPONENTS:].sum())} points")
+        rest_points = int(rep.sizes[MAX_LISTED_COMPONENTS:].sum())
+        lines.append(f"  ... {rest} smaller component(s), {rest_points} points")
     n_atoms = len(rep.atom_component)
     if n_atoms:
         free = int((rep.atom_component < 0).sum())

@@ -84,7 +84,8 @@ def prepare_field(ds_or_field: Any, *, field: str = "elf", cell: Any = None, pos
         if field not in ds_or_field.data_vars:
             grid_vars = [n for n, v in ds_or_field.data_vars.items() if v.ndim == 3]
             hint = f"fields on the grid: {grid_vars}" if grid_vars else "the Dataset holds no 3-D field"
-            raise GridError(f"no field '{field}' in the Dataset ({hint}); choose one with field=... / --field")
+            raise GridError(f"no field '{field}' in the Dataset ({hint}); choose one with field=... "
+                            "(--field on the command line)")
         array = ds_or_field[field]
         if "cell" in ds_or_field:
             ds_cell = ds_or_field["cell"].values
@@ -138,7 +139,8 @@ def check_values(values: np.ndarray, name: str, *, any_field: bool = False) -> n
         raise GridError(f"field '{name}' must be a 3-D array (na, nb, nc), got {values.ndim}-D shape "
                         f"{values.shape}")
     if values.size == 0:
-        raise GridError(f"field '{name}' is empty (shape {values.shape}); it needs at least one point per axis")
+        raise GridError(f"field '{name}' is empty (shape {values.shape}); it needs at least one point "
+                        "per axis")
     if values.dtype.kind not in "biuf":
         raise GridError(f"field '{name}' must hold real numbers, got dtype {values.dtype}")
     if values.dtype != np.float32:
@@ -152,8 +154,9 @@ def check_values(values: np.ndarray, name: str, *, any_field: bool = False) -> n
     if not any_field:
         lo, hi = float(values.min()), float(values.max())
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            raise GridError(f"field '{name}' has values in [{lo:.4g}, {hi:.4g}], outside the ELF range [0, 1]; "
-                            "is it a density? Use any_field=True (--any-field) to analyse any scalar field")
+            raise GridError(f"field '{name}' has values in [{lo:.4g}, {hi:.4g}], outside the ELF range "
+                            "[0, 1]; is it a density? Use any_field=True (--any-field) to analyse any "
+                            "scalar field")
     return values
 
 
@@ -256,7 +259,7 @@ def descending_order(values: np.ndarray) -> np.ndarray:
     >>> descending_order(np.array([[[0.2, 0.7], [0.7, 0.1]]], dtype=np.float32)).tolist()
     [1, 2, 0, 3]
     """
-    from . import _kernels
+    from ._radix import radix_argsort_descending  # numba, imported on first use
 
     keys, bits = sortable_keys(values)
-    return _kernels.radix_argsort_descending(keys, bits)
+    return radix_argsort_descending(keys, bits)

@@ -246,14 +246,14 @@ def _periodic_components(mask: np.ndarray, connectivity: int):
     """
     from scipy import ndimage
 
-    from . import _kernels
+    from ._pieces import merge_pieces  # numba, imported on first use
 
     piece_lab, n_pieces = ndimage.label(mask, structure=_structure(connectivity))
     if n_pieces == 0:
         empty = np.zeros(0, np.int64)
         return (np.full(mask.shape, -1, np.int32), empty, empty, (), np.zeros((0, 3), np.int64), piece_lab)
     src, dst, shift = _boundary_edges(piece_lab, connectivity)
-    root, piece_offset, loop_root, loop_vec = _kernels.merge_pieces(n_pieces, src, dst, shift)
+    root, piece_offset, loop_root, loop_vec = merge_pieces(n_pieces, src, dst, shift)
     piece_sizes = np.bincount(piece_lab.reshape(-1), minlength=n_pieces + 1)[1:]
     roots, comp_of_piece = np.unique(root, return_inverse=True)
     n_comp = len(roots)
@@ -316,7 +316,7 @@ def lattice_basis(vectors: Any) -> np.ndarray:
             a, b = pivot, r
             while b[col] != 0:  # Euclid on this column; the remainder row has a 0 here
                 q = a[col] // b[col]
-                a = [x - q * y for x, y in zip(a, b)]
+                a = [x - q * y for x, y in zip(a, b, strict=True)]
                 a, b = b, a
             pivot = a
             if any(b):
@@ -332,11 +332,12 @@ def lattice_basis(vectors: Any) -> np.ndarray:
             pc = pivots[j]
             q = basis[i][pc] // basis[j][pc]
             if q:
-                basis[i] = [x - q * y for x, y in zip(basis[i], basis[j])]
+                basis[i] = [x - q * y for x, y in zip(basis[i], basis[j], strict=True)]
     return np.array(basis, dtype=np.int64).reshape(-1, 3)
 
 
-def _bond_list(atom_component: np.ndarray, atom_image: np.ndarray, translations, positions, cell) -> np.ndarray:
+def _bond_list(atom_component: np.ndarray, atom_image: np.ndarray, translations, positions,
+               cell) -> np.ndarray:
     """All linked atom pairs (i < j) with the image of j; shortest image for wrapping components."""
     rows = []
     for comp in np.unique(atom_component[atom_component >= 0]):

@@ -123,7 +123,7 @@ class NetworkAnalysis:
         return int(sum(t >= threshold for t in self.thresholds))
 
     def tc_estimate(self):
-        """Belli et al. (2021) empirical Tc estimate from ``phi`` (see :func:`elfviz.topology.tc_estimate`)."""
+        """Belli et al. (2021) empirical Tc from ``phi`` (see :func:`elfviz.topology.tc_estimate`)."""
         from .tc import tc_estimate
 
         return tc_estimate(self.phi)
