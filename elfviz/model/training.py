@@ -63,26 +63,43 @@ class TrainConfig:
 
 
 # ----------------------------------------------------------------------------- data
-def split_frames(collection: FrameCollection, max_frames: int | None = None) -> dict[str, list[str]]:
-    """Frame ids of the liquid training and validation splits (test and crystal frames excluded)."""
+def split_frames(collection: FrameCollection, max_frames: int | None = None,
+                 holdout_fraction: float = 0.2) -> dict[str, Any]:
+    """Frame ids of the liquid training and validation splits (test and crystal frames excluded).
+
+    If the collection has no ``validation`` frames (e.g. while a dataset is still being generated), the
+    last ``holdout_fraction`` of the frames of every training trajectory (a contiguous block in time, so
+    correlated neighbours stay on one side) is held out for validation instead; ``scheme`` says which.
+    """
     table = collection.index
     if table.empty:
         raise FileFormatError(f"{collection.root} holds no frames (no index.csv rows); build the dataset first")
-    for column in ("split", "phase"):
+    for column in ("split", "phase", "trajectory"):
         if column not in table:
             raise FileFormatError(f"{collection.index_path} has no '{column}' column")
     liquid = table[table["phase"].astype(str) == "liquid"]
-    out = {}
+    out: dict[str, Any] = {"scheme": "validation trajectories"}
     for split in ("train", "validation"):
-        ids = liquid[liquid["split"].astype(str) == split]["frame_id"].astype(str).tolist()
-        if max_frames is not None:
-            ids = ids[:max_frames]
-        out[split] = ids
+        out[split] = liquid[liquid["split"].astype(str) == split]["frame_id"].astype(str).tolist()
     if not out["train"]:
         raise FileFormatError(f"{collection.root} has no liquid frames with split 'train'")
     if not out["validation"]:
-        raise FileFormatError(f"{collection.root} has no liquid frames with split 'validation'; the training "
-                              "needs held-out trajectories for early stopping")
+        train, val = [], []
+        rows = liquid[liquid["split"].astype(str) == "train"]
+        for _, group in rows.groupby("trajectory", sort=True):
+            ids = group["frame_id"].astype(str).tolist()
+            n_val = max(1, int(round(holdout_fraction * len(ids)))) if len(ids) > 1 else 0
+            train += ids[:len(ids) - n_val]
+            val += ids[len(ids) - n_val:]
+        if not val:
+            raise FileFormatError(f"{collection.root} has no 'validation' frames and too few training frames "
+                                  "to hold some out")
+        log.warning("no validation trajectories in %s: holding out the last %.0f%% of every training "
+                    "trajectory (%d frames) for early stopping", collection.root, 100 * holdout_fraction, len(val))
+        out.update({"train": train, "validation": val,
+                    "scheme": f"last {100 * holdout_fraction:.0f}% of each training trajectory"})
+    if max_frames is not None:
+        out["train"], out["validation"] = out["train"][:max_frames], out["validation"][:max_frames]
     return out
 
 
@@ -206,6 +223,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
         raise ModelError(f"cannot resume: no checkpoint {ckpt_path}; start without --resume")
     if not resume and (pt.exists() or js.exists()) and not force:
         raise OutputExistsError(f"{pt} already exists; pass --force to overwrite or --resume to continue")
+    pt.parent.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)
     torch.manual_seed(config.seed)
     spec = config.spec()
@@ -298,6 +316,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
             "training_rs_bohr": [min(rs_values), max(rs_values)],
             "reference_convention": "; ".join(conventions),
             "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+            "validation_scheme": split["scheme"],
             "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
             "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
             "train_points": int(n), "validation_points": int(len(val_pool["y"])),

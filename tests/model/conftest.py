@@ -51,6 +51,7 @@ def synthetic_weights(synthetic_collection, tmp_path_factory):
     from elfviz.model.training import train
 
     out = tmp_path_factory.mktemp("synthetic-weights") / "net"
-    meta = train(synthetic_collection.root, out, seed=0, epochs=4, device="cpu", points_per_frame=1500,
-                 val_points_per_frame=2000, hidden=(32, 32), widths=(0.3, 0.6, 1.2, 2.0), lmax=2)
+    meta = train(synthetic_collection.root, out, seed=0, epochs=10, device="cpu", points_per_frame=2500,
+                 val_points_per_frame=2000, hidden=(48, 48), widths=(0.3, 0.6, 1.2, 2.0), lmax=2,
+                 learning_rate=4e-3)
     return out, meta

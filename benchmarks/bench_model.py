@@ -1,0 +1,137 @@
+"""Throughput of the ELF model: time per frame and grid points per second, CPU and CUDA.
+
+Cases (atoms, grid): 64 atoms at 64^3 (CPU target <= 1 s on 2 cores) and 1000 atoms at 128^3 (CUDA target
+>= 1e8 points/s). Each case is timed after a warm-up, split into descriptors (FFT) and network, best of
+``--repeats``. ``--qe`` also runs the Quantum ESPRESSO reference on the 64-atom structure and grid and prints
+the speed-up measured in the same run.
+
+    python benchmarks/bench_model.py                       # CPU (or CUDA if present: --device auto)
+    python benchmarks/bench_model.py --device cuda --cases 64:64,1000:128,1000:192
+    python benchmarks/bench_model.py --device cpu --qe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+
+from elfviz.grid import cell_for_rs
+from elfviz.model.descriptors import DescriptorSpec, compute_descriptors
+from elfviz.model.network import ElfNet
+from elfviz.model.predictor import BUNDLED_WEIGHTS, Predictor, resolve_device
+
+
+def liquid_like(n_atoms: int, rs: float = 1.4, seed: int = 0):
+    """Randomly oriented H2 molecules on a jittered cubic lattice (a stand-in liquid snapshot)."""
+    from ase import Atoms
+
+    rng = np.random.default_rng(seed)
+    n_mol = n_atoms // 2
+    side = math.ceil(n_mol ** (1 / 3))
+    sites = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n_mol] / side
+    cell = cell_for_rs(rs, 2 * n_mol)
+    centres = sites @ cell + rng.normal(0, 0.05, (n_mol, 3))
+    axis = rng.normal(size=(n_mol, 3))
+    axis *= 0.37 / np.linalg.norm(axis, axis=1, keepdims=True)
+    pos = np.concatenate([centres + axis, centres - axis])
+    return Atoms(f"H{len(pos)}", pos, cell=cell, pbc=True)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
+    atoms = liquid_like(n_atoms)
+    shape = (n, n, n)
+    dev = predictor.device_obj
+    predictor.predict_values(atoms.positions, atoms.cell.array, shape)  # warm-up (FFT plans, kernels)
+    best = {"descriptors": float("inf"), "network": float("inf"), "total": float("inf")}
+    for _ in range(repeats):
+        sync(dev)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            feats = compute_descriptors(atoms.positions, atoms.cell.array, shape, predictor.spec, device=dev)
+            sync(dev)
+            t1 = time.perf_counter()
+            flat = feats.reshape(feats.shape[0], -1)
+            for start in range(0, flat.shape[1], predictor.batch_points):
+                predictor.network(flat[:, start:start + predictor.batch_points].T)
+            sync(dev)
+            t2 = time.perf_counter()
+        del feats, flat
+        sync(dev)
+        t3 = time.perf_counter()
+        predictor.predict_values(atoms.positions, atoms.cell.array, shape)
+        sync(dev)
+        t4 = time.perf_counter()
+        best = {"descriptors": min(best["descriptors"], t1 - t0), "network": min(best["network"], t2 - t1),
+                "total": min(best["total"], t4 - t3)}
+    spacing = float(np.linalg.norm(atoms.cell.array[0]) / n)
+    return {"atoms": n_atoms, "grid": n, "spacing_A": round(spacing, 4), **best,
+            "points_per_s": n**3 / best["total"]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--cases", default="64:64,1000:128", help="atoms:grid,... (cubic grids)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--weights", default=None, help="weights stem (default: bundled; untrained if absent)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--qe", action="store_true", help="also time the QE reference on the first case")
+    parser.add_argument("--json", default=None, help="write the results to this file")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    weights = args.weights or BUNDLED_WEIGHTS
+    try:
+        predictor = Predictor(weights, device=str(device))
+        label = predictor.version
+    except Exception as exc:  # no bundled weights yet: time an untrained network of the default architecture
+        print(f"(no usable weights: {exc}; timing an untrained network of the default architecture)")
+        predictor = Predictor.__new__(Predictor)
+        predictor.device_obj = device
+        predictor.spec = DescriptorSpec()
+        predictor.network = ElfNet(predictor.spec.n_features).to(device).eval()
+        predictor.batch_points = 2**21 if device.type == "cuda" else 2**17
+        label = "untrained"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"model {label}; {predictor.spec.n_features} descriptors; device {name}; torch {torch.__version__}")
+    rows = []
+    header = f"{'atoms':>6} {'grid':>6} {'step Å':>7} {'descr s':>9} {'network s':>10} {'total s':>9} {'points/s':>10}"
+    print(header)
+    for case in args.cases.split(","):
+        n_atoms, n = (int(v) for v in case.split(":"))
+        row = time_case(predictor, n_atoms, n, args.repeats)
+        rows.append(row)
+        print(f"{row['atoms']:>6} {row['grid']:>5}^3 {row['spacing_A']:>7.3f} {row['descriptors']:>9.3f} "
+              f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}")
+    result = {"device": name, "model": label, "cases": rows}
+    if args.qe:
+        from elfviz.reference import reference_elf
+
+        first = rows[0]
+        atoms = liquid_like(first["atoms"])
+        t0 = time.perf_counter()
+        reference_elf(atoms, shape=(first["grid"],) * 3)
+        t_qe = time.perf_counter() - t0
+        result["qe_seconds"] = t_qe
+        result["speedup_vs_qe"] = t_qe / first["total"]
+        print(f"QE reference on the same structure and grid: {t_qe:.1f} s -> model is "
+              f"{t_qe / first['total']:.0f}x faster")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Evaluate a model on the held-out frames of a dataset and write the model card.
+
+``python -m elfviz.model.evaluate`` predicts every ``split == "test"`` frame (liquid test trajectories and
+all crystals, none of which the training saw) on exactly its reference grid, computes R^2, MAE, RMSE and
+max |error| against the reference ELF and the same metrics for the promolecular baseline on the same frames,
+and the networking value phi (and phi*) of reference, model and baseline. Metrics are aggregated per density
+(liquid) and per phase and density (crystals). The numbers go into the weights' JSON (``card.test``) and
+into ``MODEL_CARD.md``.
+
+Examples
+--------
+    python -m elfviz.model.evaluate                            # bundled weights on the bundled dataset
+    python -m elfviz.model.evaluate --weights mymodel --data DIR --card mymodel_CARD.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..store import FrameCollection
+from .network import weight_paths
+
+log = logging.getLogger(__name__)
+
+
+def frame_report(ref, predictor, *, topology: bool = True) -> dict[str, Any]:
+    """Model and promolecular metrics (and networking values) of one reference frame."""
+    from ..analysis import field_metrics
+    from ..reference.promolecular import promolecular_elf
+
+    t0 = time.perf_counter()
+    pred = predictor.predict(ref, like=ref)
+    t_model = time.perf_counter() - t0
+    pro = promolecular_elf(ref, like=ref)
+    out: dict[str, Any] = {
+        "frame_id": str(ref.attrs.get("frame_id", "")), "phase": str(ref.attrs.get("phase", "")),
+        "trajectory": str(ref.attrs.get("trajectory", "")), "rs_bohr": float(ref.attrs["rs_bohr"]),
+        "pressure_gpa": float(ref.attrs.get("pressure_gpa", float("nan"))), "n_atoms": int(ref.sizes["atom"]),
+        "grid": list(ref["elf"].shape), "predict_seconds": t_model,
+    }
+    out["model"] = field_metrics(ref["elf"].values, pred["elf"].values)
+    out["promolecular"] = field_metrics(ref["elf"].values, pro["elf"].values)
+    if topology:
+        from ..topology import networking_analysis
+
+        for label, ds in (("reference", ref), ("model", pred), ("promolecular", pro)):
+            result = networking_analysis(ds)
+            out[f"phi_{label}"] = float(result.phi)
+            out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
+    return out
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Mean metrics over frames grouped by ``keys`` (rs rounded to 0.01 bohr)."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for f in frames:
+        key = tuple(round(f[k], 2) if k == "rs_bohr" else f[k] for k in keys)
+        groups.setdefault(key, []).append(f)
+    rows = []
+    for key in sorted(groups):
+        members = groups[key]
+        row: dict[str, Any] = dict(zip(keys, key))
+        row["n_frames"] = len(members)
+        row["pressure_gpa"] = _mean(m["pressure_gpa"] for m in members)
+        for who in ("model", "promolecular"):
+            for metric in ("r2", "mae", "rmse", "max_abs_error"):
+                row[f"{who}_{metric}"] = _mean(m[who][metric] for m in members)
+        if "phi_reference" in members[0]:
+            row["phi_reference"] = _mean(m["phi_reference"] for m in members)
+            row["phi_model"] = _mean(m["phi_model"] for m in members)
+            row["phi_abs_error"] = _mean(abs(m["phi_model"] - m["phi_reference"]) for m in members)
+            row["phi_promolecular_abs_error"] = _mean(abs(m["phi_promolecular"] - m["phi_reference"])
+                                                      for m in members)
+        rows.append(row)
+    return rows
+
+
+def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str = "auto",
+             topology: bool = True, max_frames: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Evaluate a model on the test split of a FrameCollection.
+
+    Returns
+    -------
+    dict
+        ``frames`` (one report per frame), ``liquid_by_rs`` and ``crystal_by_phase`` (aggregated rows),
+        ``overall_liquid`` (pooled means), ``model_version``, ``device``.
+    """
+    from .predictor import Predictor
+
+    predictor = Predictor(weights, device=device)
+    coll = FrameCollection(data)
+    test = coll.select(split="test")
+    ids = test["frame_id"].astype(str).tolist()[:max_frames] if max_frames else test["frame_id"].astype(str).tolist()
+    if not ids:
+        raise SystemExit(f"{data} has no test frames")
+    iterator = ids
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(ids, desc="evaluating", unit="frame")
+    frames = []
+    for frame_id in iterator:
+        report = frame_report(coll.read(frame_id), predictor, topology=topology)
+        log.info("%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f", frame_id, report["model"]["r2"],
+                 report["model"]["mae"], report["promolecular"]["r2"])
+        frames.append(report)
+    liquid = [f for f in frames if f["phase"] == "liquid"]
+    crystals = [f for f in frames if f["phase"] != "liquid"]
+    return {
+        "model_version": predictor.version, "device": predictor.device, "data": str(data),
+        "frames": frames,
+        "liquid_by_rs": aggregate(liquid, ("rs_bohr",)) if liquid else [],
+        "crystal_by_phase": aggregate(crystals, ("phase", "rs_bohr")) if crystals else [],
+        "overall_liquid": aggregate([{**f, "all": "all"} for f in liquid], ("all",))[0] if liquid else {},
+    }
+
+
+def update_weights_card(weights: str | Path, evaluation: dict[str, Any]) -> None:
+    """Store the aggregated test metrics in the weights' JSON (``card.test``)."""
+    _, js = weight_paths(weights)
+    meta = json.loads(js.read_text())
+    meta.setdefault("card", {})["test"] = {k: v for k, v in evaluation.items() if k != "frames"}
+    js.write_text(json.dumps(meta, indent=2, sort_keys=True, default=float))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .card import write_card
+    from .predictor import BUNDLED_WEIGHTS
+
+    parser = argparse.ArgumentParser(prog="python -m elfviz.model.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", default=None, help="weights stem (default: bundled)")
+    parser.add_argument("--data", default=None, help="FrameCollection (default: bundled dataset)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--card", default=None, help="model card to write (default: MODEL_CARD.md next to "
+                                                        "the bundled model, or WEIGHTS_CARD.md)")
+    parser.add_argument("--json", default=None, help="also write all per-frame results to this JSON file")
+    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--no-topology", action="store_true")
+    parser.add_argument("--no-update", action="store_true", help="do not write the metrics into the weights JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ..data import dataset_path
+
+    weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
+    data = Path(args.data) if args.data else dataset_path()
+    result = evaluate(data, weights, device=args.device, topology=not args.no_topology,
+                      max_frames=args.max_frames, progress=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, default=float))
+    if not args.no_update:
+        update_weights_card(weights, result)
+    card = Path(args.card) if args.card else (
+        Path(__file__).resolve().parent / "MODEL_CARD.md" if weights == BUNDLED_WEIGHTS
+        else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md"))
+    _, js = weight_paths(weights)
+    write_card(card, json.loads(js.read_text()), result)
+    print(f"wrote {card}")
+    overall = result["overall_liquid"]
+    if overall:
+        print(f"liquid test frames: model R^2 {overall['model_r2']:.4f} MAE {overall['model_mae']:.4f}; "
+              f"promolecular R^2 {overall['promolecular_r2']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

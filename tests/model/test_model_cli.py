@@ -1,0 +1,73 @@
+"""elfviz predict / compare / train on the synthetic collection."""
+
+import json
+
+import numpy as np
+import pytest
+
+from elfviz import io
+from elfviz.cli import main
+
+
+@pytest.fixture(scope="module")
+def reference_file(synthetic_collection, tmp_path_factory):
+    ds = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
+    path = tmp_path_factory.mktemp("cli") / "ref.nc"
+    io.write(ds, path)
+    return path
+
+
+def test_predict_like_then_compare(reference_file, synthetic_weights, tmp_path, capsys):
+    pred = tmp_path / "pred.nc"
+    assert main(["predict", str(reference_file), "-o", str(pred), "--like", str(reference_file),
+                 "--weights", str(synthetic_weights[0]), "--device", "cpu"]) == 0
+    ds = io.read(pred)
+    assert ds["elf"].shape == io.read(reference_file)["elf"].shape
+    assert ds.attrs["source"].startswith("model:elfnet-fft@")
+    capsys.readouterr()
+    assert main(["compare", str(reference_file), str(pred), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0.5 < result["r2"] <= 1.0 and result["mae"] < 0.1
+    assert abs(result["phi_error"] - (result["phi_prediction"] - result["phi_reference"])) < 1e-12
+    assert main(["compare", str(reference_file), str(reference_file)]) == 0
+    text = capsys.readouterr().out
+    assert "R^2          1.0000" in text and "difference +0.0000" in text
+
+
+def test_predict_grid_and_refuses_overwrite(reference_file, synthetic_weights, tmp_path, capsys):
+    out = tmp_path / "p.cube"
+    args = ["predict", str(reference_file), "-o", str(out), "--grid", "8,10,12", "--weights",
+            str(synthetic_weights[0]), "--device", "cpu"]
+    assert main(args) == 0
+    assert io.read(out)["elf"].shape == (8, 10, 12)
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(args + ["--force"]) == 0
+    assert main(args[:4] + ["--grid", "8,x", "--force"]) == 2
+
+
+def test_compare_rejects_different_grids(reference_file, synthetic_weights, tmp_path, capsys):
+    out = tmp_path / "coarse.nc"
+    assert main(["predict", str(reference_file), "-o", str(out), "--grid", "6,6,6", "--weights",
+                 str(synthetic_weights[0]), "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(reference_file), str(out)]) == 2
+    assert "--like" in capsys.readouterr().err
+
+
+def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
+    out = tmp_path / "m"
+    base = ["train", str(synthetic_collection.root), "-o", str(out), "--epochs", "1", "--device", "cpu",
+            "--points-per-frame", "300", "--hidden", "8", "--lmax", "1", "--max-frames", "2", "--no-progress"]
+    assert main(base) == 0
+    assert (tmp_path / "m.pt").exists() and (tmp_path / "m.ckpt.pt").exists()
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["card"]["epochs_run"] == 1 and meta["card"]["train_frames"] == 2
+    assert main(base) == 2  # exists
+    assert "--resume" in capsys.readouterr().err
+    resumed = base.copy()
+    resumed[resumed.index("--epochs") + 1] = "2"
+    assert main(resumed + ["--resume"]) == 0
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert [h["epoch"] for h in meta["card"]["history"]] == [0, 1]
+    assert main(["train", str(tmp_path / "nothing"), "-o", str(tmp_path / "x")]) == 2

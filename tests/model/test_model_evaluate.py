@@ -1,0 +1,99 @@
+"""Evaluation on test frames, the generated model card, and the bundled model (when shipped)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from elfviz.model import card as card_module
+from elfviz.model.evaluate import aggregate, evaluate, main, update_weights_card
+from elfviz.model.predictor import BUNDLED_WEIGHTS
+
+
+def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
+    weights = tmp_path / "w"
+    for suffix in (".pt", ".json"):
+        weights.with_suffix(suffix).write_bytes(synthetic_weights[0].with_suffix(suffix).read_bytes())
+    result = evaluate(synthetic_collection.root, weights, device="cpu")
+    test_ids = set(synthetic_collection.select(split="test")["frame_id"])
+    assert {f["frame_id"] for f in result["frames"]} == test_ids
+    assert [round(r["rs_bohr"], 2) for r in result["liquid_by_rs"]] == [1.35, 1.6]
+    for row in result["liquid_by_rs"]:
+        members = [f for f in result["frames"] if round(f["rs_bohr"], 2) == row["rs_bohr"]]
+        assert row["model_r2"] == pytest.approx(np.mean([m["model"]["r2"] for m in members]))
+        assert row["phi_abs_error"] == pytest.approx(np.mean([abs(m["phi_model"] - m["phi_reference"])
+                                                              for m in members]))
+    # the synthetic target *is* the promolecular ELF: the baseline must be exact there
+    assert result["overall_liquid"]["promolecular_r2"] == pytest.approx(1.0, abs=1e-6)
+    update_weights_card(weights, result)
+    stored = card_module.read_card(weights)
+    assert stored["test"]["overall_liquid"]["model_r2"] == pytest.approx(result["overall_liquid"]["model_r2"])
+    text = card_module.render_card(json.loads(weights.with_suffix(".json").read_text()), result)
+    assert "| 1.35 |" in text and "promol. R²" in text and "Crystal transfer" not in text
+
+
+def test_aggregate_groups_crystals_by_phase_and_density():
+    def frame(phase, rs, r2, phi_ref, phi_model):
+        m = {"r2": r2, "mae": 0.1, "rmse": 0.1, "max_abs_error": 0.3}
+        return {"phase": phase, "rs_bohr": rs, "pressure_gpa": 100.0, "model": m, "promolecular": m,
+                "phi_reference": phi_ref, "phi_model": phi_model, "phi_promolecular": 0.5}
+
+    rows = aggregate([frame("Cmca-4", 1.3, 0.9, 0.5, 0.52), frame("Cmca-4", 1.301, 0.8, 0.5, 0.46),
+                      frame("C2c-24", 1.3, 0.7, 0.4, 0.4)], ("phase", "rs_bohr"))
+    assert [(r["phase"], r["n_frames"]) for r in rows] == [("C2c-24", 1), ("Cmca-4", 2)]
+    assert rows[1]["model_r2"] == pytest.approx(0.85) and rows[1]["phi_abs_error"] == pytest.approx(0.03)
+
+
+def test_evaluate_command_writes_card(synthetic_collection, synthetic_weights, tmp_path):
+    weights = tmp_path / "cli"
+    for suffix in (".pt", ".json"):
+        weights.with_suffix(suffix).write_bytes(synthetic_weights[0].with_suffix(suffix).read_bytes())
+    card = tmp_path / "CARD.md"
+    assert main(["--weights", str(weights), "--data", str(synthetic_collection.root), "--card", str(card),
+                 "--device", "cpu", "--max-frames", "1", "--no-topology"]) == 0
+    assert "# Model card: elfnet-fft@" in card.read_text()
+
+
+def _bundled_test_frame():
+    from elfviz.data import dataset_path
+    from elfviz.store import FrameCollection
+
+    if not BUNDLED_WEIGHTS.with_suffix(".pt").exists():
+        pytest.skip("no bundled weights yet")
+    coll = FrameCollection(dataset_path())
+    test = coll.select(split="test", phase="liquid") if len(coll) else []
+    if len(test) == 0:
+        pytest.skip("the bundled dataset has no liquid test frame")
+    return coll.read(test["frame_id"].iloc[0])
+
+
+def test_bundled_model_beats_the_promolecular_baseline():
+    from elfviz.analysis import field_metrics
+    from elfviz.model import Predictor
+    from elfviz.reference.promolecular import promolecular_elf
+
+    ref = _bundled_test_frame()
+    predictor = Predictor(device="cpu")
+    pred = predictor.predict(ref, like=ref)
+    pro = promolecular_elf(ref, like=ref)
+    model = field_metrics(ref["elf"].values, pred["elf"].values)
+    base = field_metrics(ref["elf"].values, pro["elf"].values)
+    assert model["r2"] > base["r2"] + 0.1 and model["mae"] < base["mae"]
+    assert model["r2"] > 0.9
+    assert predictor.card["training_rs_bohr"][0] <= 1.25
+
+
+def test_split_falls_back_to_holding_out_trajectory_tails(tmp_path):
+    from conftest import make_collection
+
+    from elfviz.model.training import split_frames
+
+    coll = make_collection(tmp_path / "c", n_per_traj=5, rs_values=(1.5,), shape=(6, 6, 6))
+    full = split_frames(coll)
+    assert full["scheme"] == "validation trajectories" and all("-t2-" in f for f in full["validation"])
+    table = coll.index
+    table = table[table["split"] == "train"]
+    table.to_csv(coll.index_path, index=False)
+    tails = split_frames(coll)
+    assert tails["validation"] == ["rs1.5-t0-4", "rs1.5-t1-4"] and "last 20%" in tails["scheme"]
+    assert not set(tails["train"]) & set(tails["validation"]) and len(tails["train"]) == 8
