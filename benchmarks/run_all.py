@@ -1,0 +1,322 @@
+"""Run every elfviz benchmark in one go, print one table, and record it in benchmarks/RESULTS.md.
+
+Each benchmark is a script of its own, run here as a subprocess with its own command line (so a crash or a
+missing optional dependency in one does not stop the others):
+
+  topology   bench_topology.py   one-sweep percolation vs bisection + scipy labelling, 64^3 / 128^3
+  model      bench_model.py      model throughput (CPU; CUDA with --device cuda) and, in the full run,
+                                 the model vs Quantum ESPRESSO reference speed-up on the same structure
+  dashboard  bench_dashboard.py  dashboard update latency
+  screen     bench_screen.py     screening throughput with 1 and 2 Dask workers, speed-up
+
+Figures come from each script's ``--json`` output where it has one (a list of records
+``{"benchmark", "metric", "value", "unit", "note"}``, or the model benchmark's own layout), else from its
+printed table; each script's full output is kept in RESULTS.md as well. Options a script does not list in
+its ``--help`` are not passed to it.
+
+    python benchmarks/run_all.py [--quick] [--device cpu|cuda] [--only screen model] [--output PATH]
+
+``--quick`` runs small cases (minutes, no DFT reference). The full run includes the QE reference timing and
+takes long on a small machine. RESULTS.md is replaced by each run (its history is in git); use --output to
+write elsewhere, --no-write to only print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIBRARIES = ("elfviz", "numpy", "scipy", "xarray", "numba", "torch", "dask", "distributed", "ase", "panel",
+             "holoviews", "pyvista", "vtk", "pyscf")
+
+
+@dataclass
+class Benchmark:
+    """One benchmark script and the options for its quick and full runs."""
+
+    name: str
+    script: str
+    quick: list[str] = field(default_factory=list)
+    full: list[str] = field(default_factory=list)
+    quick_fallback: list[str] = field(default_factory=list)  # used when the script has no --quick
+
+
+BENCHMARKS = [
+    Benchmark("topology", "bench_topology.py", quick_fallback=["--sizes", "64", "--repeat", "1", "--no-jit"]),
+    Benchmark("model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64", "--repeats", "1"]),
+    Benchmark("dashboard", "bench_dashboard.py"),
+    Benchmark("screen", "bench_screen.py"),
+]
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_description() -> dict[str, str]:
+    """CPU model, cores, RAM, GPU, OS, Python and library versions, git commit, load average."""
+    info: dict[str, str] = {"cpu": platform.processor() or platform.machine()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info["cores"] = str(os.cpu_count())
+    try:
+        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                       if line.startswith("MemTotal")).split()[1])
+        info["ram"] = f"{kib / 1024**2:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        info["ram"] = "unknown"
+    info["gpu"] = "none"
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                                  "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and out.stdout.strip():
+                info["gpu"] = "; ".join(line.strip() for line in out.stdout.strip().splitlines())
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    info["os"] = platform.platform()
+    info["python"] = platform.python_version()
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    info["libraries"] = ", ".join(versions)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        info["git commit"] = commit or "unknown"
+    except OSError:
+        info["git commit"] = "unknown"
+    info["load average (1 min) at start"] = f"{os.getloadavg()[0]:.1f}"
+    return info
+
+
+# ----------------------------------------------------------------------------- running
+def supported_options(script: Path) -> set[str]:
+    """Long options a script lists in its --help."""
+    try:
+        out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return set()
+    return set(re.findall(r"(--[a-z][a-z0-9-]*)", out.stdout))
+
+
+def command_for(bench: Benchmark, *, quick: bool, device: str, json_path: Path, options: set[str]) -> list[str]:
+    args: list[str] = []
+    if quick:
+        args += ["--quick"] if "--quick" in options else bench.quick_fallback
+        args += bench.quick
+    else:
+        args += bench.full
+    if "--device" in options:
+        args += ["--device", device]
+    if "--json" in options:
+        args += ["--json", str(json_path)]
+    return [sys.executable, str(HERE / bench.script), *keep_supported(args, options)]
+
+
+def keep_supported(args: list[str], options: set[str]) -> list[str]:
+    """Drop options (and their values) that the script does not list in its --help."""
+    kept: list[str] = []
+    dropping = False
+    for arg in args:
+        if arg.startswith("--"):
+            dropping = arg not in options
+        if not dropping:
+            kept.append(arg)
+    return kept
+
+
+def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float) -> dict:
+    """Run one script; return its command, status, seconds, output and figures (records)."""
+    script = HERE / bench.script
+    result = {"name": bench.name, "script": bench.script, "status": "missing", "seconds": 0.0, "output": "",
+              "records": [], "command": ""}
+    if not script.exists():
+        result["output"] = f"{bench.script} is not in benchmarks/ yet"
+        return result
+    options = supported_options(script)
+    with tempfile.TemporaryDirectory() as folder:
+        json_path = Path(folder) / "out.json"
+        command = command_for(bench, quick=quick, device=device, json_path=json_path, options=options)
+        result["command"] = " ".join(["python", f"benchmarks/{bench.script}", *command[2:]]).replace(
+            str(json_path), "OUT.json")
+        print(f"[{bench.name}] {result['command']}", flush=True)
+        start = time.perf_counter()
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+            result["status"] = "ok" if out.returncode == 0 else f"exit {out.returncode}"
+            result["output"] = out.stdout + (("\n[stderr]\n" + _tail(out.stderr)) if out.returncode else "")
+        except subprocess.TimeoutExpired as exc:
+            result["status"] = f"timeout after {timeout:.0f} s"
+            result["output"] = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        result["seconds"] = time.perf_counter() - start
+        data = None
+        if json_path.exists():
+            try:
+                data = json.loads(json_path.read_text())
+            except json.JSONDecodeError:
+                data = None
+    result["records"] = figures(bench.name, data, result["output"])
+    return result
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ----------------------------------------------------------------------------- figures
+def figures(name: str, data, output: str) -> list[dict]:
+    """Records ``{benchmark, metric, value, unit, note}`` from a script's JSON or printed output."""
+    if isinstance(data, list) and all(isinstance(r, dict) and {"metric", "value"} <= set(r) for r in data):
+        return [{"benchmark": r.get("benchmark", name), "metric": r["metric"], "value": r["value"],
+                 "unit": r.get("unit", ""), "note": r.get("note", "")} for r in data]
+    if name == "model" and isinstance(data, dict) and "cases" in data:
+        return model_records(data)
+    if name == "topology":
+        return topology_records(output)
+    if isinstance(data, dict):
+        return [{"benchmark": name, "metric": key, "value": value, "unit": "", "note": ""}
+                for key, value in _flatten(data) if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    return []
+
+
+def _flatten(data, prefix: str = ""):
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, path + ".")
+        else:
+            yield path, value
+
+
+def model_records(data: dict) -> list[dict]:
+    """Records from bench_model.py's JSON (device, model, cases[], qe_seconds, speedup_vs_qe)."""
+    device, model = data.get("device", "?"), data.get("model", "?")
+    records = []
+    for case in data["cases"]:
+        size = f"{case.get('atoms')} atoms, {case.get('grid')}^3"
+        records.append({"benchmark": "model", "metric": f"time per frame ({size})", "value": case.get("total"),
+                        "unit": "s", "note": f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s"})
+        records.append({"benchmark": "model", "metric": f"throughput ({size})", "value": case.get("points_per_s"),
+                        "unit": "points/s", "note": f"{model} on {device}"})
+    if "speedup_vs_qe" in data:
+        first = data["cases"][0]
+        records.append({"benchmark": "model", "metric": f"speed-up vs QE reference ({first.get('atoms')} atoms, "
+                        f"{first.get('grid')}^3)", "value": data["speedup_vs_qe"], "unit": "x",
+                        "note": f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} "
+                                "s, same structure and grid, same run"})
+    return records
+
+
+_TOPOLOGY_ROW = re.compile(r"^(?P<field>noise|atoms)\s+(?P<n>\d+)\s+(?P<wall>[\d.]+)s\s+(?P<cpu>[\d.]+)s\s+\S+\s+"
+                           r"(?:(?P<bwall>[\d.]+)s\s+(?P<bcpu>[\d.]+)s\s+(?P<calls>\d+)\s+(?P<speedup>[\d.]+)x\s+"
+                           r"(?P<agree>True|False))?")
+
+
+def topology_records(output: str) -> list[dict]:
+    """Records from bench_topology.py's printed table (sweep time, bisection time, speed-up, agreement)."""
+    records = []
+    for line in output.splitlines():
+        match = _TOPOLOGY_ROW.match(line.strip())
+        if not match:
+            continue
+        size = f"{match['field']} field {match['n']}^3"
+        records.append({"benchmark": "topology", "metric": f"one-sweep analysis ({size})",
+                        "value": float(match["wall"]), "unit": "s", "note": f"cpu {match['cpu']} s"})
+        if match["speedup"]:
+            records.append({"benchmark": "topology", "metric": f"speed-up vs bisection ({size})",
+                            "value": float(match["speedup"]), "unit": "x",
+                            "note": f"bisection {match['bwall']} s, {match['calls']} labellings; "
+                                    f"thresholds agree: {match['agree']}"})
+    return records
+
+
+# ----------------------------------------------------------------------------- report
+def format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.3e}"
+    return str(value)
+
+
+def table_lines(results: list[dict]) -> list[str]:
+    rows = [("benchmark", "metric", "value", "unit", "note")]
+    for result in results:
+        if not result["records"]:
+            rows.append((result["name"], f"({result['status']}; see output)", "-", "", ""))
+        for r in result["records"]:
+            rows.append((r["benchmark"], r["metric"], format_value(r["value"]), r["unit"], r["note"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for k, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, device: str) -> str:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = ["# elfviz benchmark results", "",
+           f"Latest run: {now}, `python benchmarks/run_all.py{' --quick' if quick else ''} --device {device}`.",
+           "Written by `benchmarks/run_all.py`; every figure below was measured in this one run, on this machine.",
+           "", "## Machine", ""]
+    out += [f"- **{key}**: {value}" for key, value in machine.items()]
+    out += ["", "## Figures", "", "| benchmark | metric | value | unit | note |", "|---|---|---|---|---|"]
+    for result in results:
+        if not result["records"]:
+            out.append(f"| {result['name']} | ({result['status']}; see output) | - | | |")
+        for r in result["records"]:
+            note = str(r["note"]).replace("|", "/")
+            out.append(f"| {r['benchmark']} | {r['metric']} | {format_value(r['value'])} | {r['unit']} | {note} |")
+    out += ["", "## Runs", ""]
+    for result in results:
+        out += [f"### {result['name']}: {result['status']}, {result['seconds']:.0f} s", "",
+                f"`{result['command'] or result['script']}`", "", "```", result["output"].rstrip() or "(no output)",
+                "```", ""]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small cases, no DFT reference")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="device for the model benchmarks")
+    parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS], help="run only these")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds per benchmark (default 900 with --quick, 7200 otherwise)")
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"), help="markdown report (default: RESULTS.md)")
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    timeout = args.timeout or (900.0 if args.quick else 7200.0)
+    machine = machine_description()
+    results = [run_benchmark(b, quick=args.quick, device=args.device, timeout=timeout)
+               for b in BENCHMARKS if not args.only or b.name in args.only]
+    machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.1f}"
+    print()
+    print("\n".join(table_lines(results)))
+    if not args.no_write:
+        Path(args.output).write_text(markdown(results, machine, quick=args.quick, device=args.device) + "\n")
+        print(f"\nwritten {args.output}")
+    return 0 if all(r["status"] in ("ok", "missing") for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

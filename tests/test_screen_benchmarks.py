@@ -1,0 +1,79 @@
+"""benchmarks/run_all.py: option filtering, figure extraction from each script, report, failing scripts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def run_all():
+    spec = importlib.util.spec_from_file_location("run_all", BENCH_DIR / "run_all.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["run_all"] = module  # dataclasses look the module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("run_all", None)
+
+
+def test_unsupported_options_are_dropped_with_their_values(run_all):
+    args = ["--sizes", "64", "128", "--quick", "--json", "x.json"]
+    assert run_all.keep_supported(args, {"--sizes", "--json"}) == ["--sizes", "64", "128", "--json", "x.json"]
+    bench = run_all.Benchmark("model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64"])
+    quick = run_all.command_for(bench, quick=True, device="cuda", json_path=Path("o.json"),
+                                options={"--cases", "--device", "--json", "--qe"})
+    assert quick[2:] == ["--cases", "64:64", "--device", "cuda", "--json", "o.json"]
+    full = run_all.command_for(bench, quick=False, device="cpu", json_path=Path("o.json"), options={"--qe"})
+    assert full[2:] == ["--qe"]
+
+
+def test_topology_table_is_parsed(run_all):
+    output = ("cores: 2, load average: 1.0\n"
+              "noise     64      0.120s     0.110s    no       2.400s      2.300s     60     20.0x  True  0.5 / ...\n"
+              "atoms    128      1.500s     1.400s   yes            -           -      -         -     -  0.4 / ...\n")
+    records = run_all.topology_records(output)
+    assert [(r["metric"], r["value"]) for r in records] == [
+        ("one-sweep analysis (noise field 64^3)", 0.12), ("speed-up vs bisection (noise field 64^3)", 20.0),
+        ("one-sweep analysis (atoms field 128^3)", 1.5)]
+
+
+def test_model_json_and_record_lists(run_all):
+    data = {"device": "CPU, 2 threads", "model": "elfnet-fft@1.0", "qe_seconds": 300.0, "speedup_vs_qe": 600.0,
+            "cases": [{"atoms": 64, "grid": 64, "descriptors": 0.2, "total": 0.5, "points_per_s": 5.2e5}]}
+    records = run_all.figures("model", data, "")
+    assert [r["unit"] for r in records] == ["s", "points/s", "x"] and records[2]["value"] == 600.0
+    listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
+    assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
+    assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [
+        {"benchmark": "other", "metric": "a.b", "value": 1.5, "unit": "", "note": ""}]
+
+
+def test_scripts_run_as_subprocesses_and_report(run_all, tmp_path, monkeypatch):
+    (tmp_path / "bench_good.py").write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true'); p.add_argument('--json')\n"
+        "a = p.parse_args()\n"
+        "print('fast enough', a.quick)\n"
+        "json.dump([{'metric': 'speed', 'value': 3.0, 'unit': 'items/s', 'note': 'n|a'}], open(a.json, 'w'))\n")
+    (tmp_path / "bench_bad.py").write_text("import sys\nprint('partial')\nsys.exit(3)\n")
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setattr(run_all, "BENCHMARKS", [run_all.Benchmark("good", "bench_good.py"),
+                                                run_all.Benchmark("bad", "bench_bad.py"),
+                                                run_all.Benchmark("absent", "bench_absent.py")])
+    out = tmp_path / "RESULTS.md"
+    code = run_all.main(["--quick", "--output", str(out)])
+    assert code == 1  # one script failed
+    text = out.read_text()
+    assert "| good | speed | 3 | items/s | n/a |" in text
+    assert "| bad | (exit 3; see output) |" in text and "partial" in text
+    assert "| absent | (missing; see output) |" in text
+    assert "**cores**" in text and "**libraries**" in text and "numpy" in text
+    assert "fast enough True" in text and "--json OUT.json" in text
