@@ -35,6 +35,10 @@ from .spectra import K_BOND
 log = logging.getLogger(__name__)
 
 
+RESULT_FILES = ("metrics.nc", "spectra.nc", "kcut_curves.nc")
+"""Files written by :func:`write_results`."""
+
+
 # ----------------------------------------------------------------------------- frames
 def select_frames(
     collection: FrameCollection,
@@ -181,8 +185,16 @@ def run_report(
     baseline: bool = True,
     k_cut: float = K_BOND,
     progress: Callable | None = None,
+    model: str = "bundled",
+    force: bool = False,
 ) -> tuple[Evaluation, FourierCorrection | None]:
-    """Evaluate the model on a dataset directory; returns the :class:`Evaluation` and the correction used."""
+    """Evaluate the model on a dataset directory; returns the :class:`Evaluation` and the correction used.
+
+    ``model="promolecular"`` analyses the promolecular baseline itself (no trained model needed; the
+    baseline columns are then omitted).
+    """
+    from ..store import check_writable
+
     collection = FrameCollection(dataset_dir)
     if not collection.index_path.exists():
         raise FileFormatError(
@@ -190,22 +202,25 @@ def run_report(
             "`elfviz dataset build` or point to elfviz/data/dataset"
         )
     ids = select_frames(collection, split=split, phase=phase, max_per_trajectory=max_per_trajectory)
-    predictor = load_predictor(device, weights)
-    predict = model_transform(predictor, cache_dir)
+    if save_correction:
+        check_writable(save_correction, force)  # fail before the expensive fit, not after
+    if model == "promolecular":
+        predict, version, baseline = promolecular_transform(cache_dir), "promolecular", False
+    elif model == "bundled":
+        predictor = load_predictor(device, weights)
+        predict, version = model_transform(predictor, cache_dir), predictor.version
+    else:
+        raise ModelError(f"unknown model {model!r}: use 'bundled' (the trained ELF model) or 'promolecular'")
     corr = None
     if correction:
         corr = FourierCorrection.load(correction)
         trained_for = corr.metadata.get("model_version")
-        if trained_for and trained_for != predictor.version:
-            log.warning(
-                "the correction was fitted on %s predictions, the model is %s", trained_for, predictor.version
-            )
+        if trained_for and trained_for != version:
+            log.warning("the correction was fitted on %s predictions, the model is %s", trained_for, version)
     elif fit_correction:
-        corr = fit_correction_on_collection(
-            collection, predict, model_version=predictor.version, progress=progress
-        )
+        corr = fit_correction_on_collection(collection, predict, model_version=version, progress=progress)
         if save_correction:
-            corr.save(save_correction, force=False)
+            corr.save(save_correction, force=force)
     frames = (collection.read(frame_id) for frame_id in ids)
     evaluation = evaluate_frames(
         list(progress(frames, total=len(ids), desc="test frames") if progress else frames),
@@ -213,7 +228,7 @@ def run_report(
         baseline=promolecular_transform(cache_dir) if baseline else None,
         correction=corr,
         k_cut=k_cut,
-        labels={"model": predictor.version, "correction": corr.name if corr else ""},
+        labels={"model": version, "correction": corr.name if corr else ""},
     )
     return evaluation, corr
 
@@ -338,6 +353,12 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="model device: auto, cpu or cuda")
     parser.add_argument("--weights", default=None, help="model weights (default: the bundled model)")
     parser.add_argument(
+        "--model",
+        default="bundled",
+        choices=("bundled", "promolecular"),
+        help="what to analyse: the trained model (default) or the promolecular baseline itself",
+    )
+    parser.add_argument(
         "--cache", default=None, metavar="DIR", help="cache predictions here (netCDF per frame)"
     )
     parser.add_argument(
@@ -374,6 +395,11 @@ def run_from_args(args: argparse.Namespace, dataset: str) -> int:
         progress = None
     if args.k_cut is not None and not args.k_cut > 0:
         raise ElfvizError(f"--k-cut must be a positive |G| in 1/Å, got {args.k_cut}")
+    if args.output_dir:  # refuse before the (long) evaluation, not after it
+        from ..store import check_writable
+
+        for name in RESULT_FILES:
+            check_writable(Path(args.output_dir) / name, args.force)
     evaluation, corr = run_report(
         dataset,
         split=args.split,
@@ -388,6 +414,8 @@ def run_from_args(args: argparse.Namespace, dataset: str) -> int:
         baseline=not args.no_baseline,
         k_cut=args.k_cut,
         progress=progress,
+        model=args.model,
+        force=args.force,
     )
     if args.output_dir:
         for path in write_results(evaluation, args.output_dir, force=args.force):

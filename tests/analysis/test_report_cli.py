@@ -187,3 +187,27 @@ def test_cli_spectra_errors(tmp_path, capsys):
     assert main(["spectra", "--dataset", str(tmp_path)]) == 2
     assert "not an elfviz dataset" in capsys.readouterr().err
     residual_dataset(ref, pred)  # the valid pair is fine
+
+
+def test_report_on_the_promolecular_baseline_without_a_model(collection, tmp_path, capsys, monkeypatch):
+    def no_model(*_, **__):
+        raise AssertionError("the trained model must not be loaded for --model promolecular")
+
+    monkeypatch.setattr(report_module, "load_predictor", no_model)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "spectra.nc").write_text("existing")
+    args = [
+        str(collection.root),
+        "--model",
+        "promolecular",
+        "--max-frames",
+        "1",
+        "--output-dir",
+        str(out_dir),
+    ]
+    assert report_module.main(args) == 2  # refuses before evaluating anything
+    assert "already exists" in capsys.readouterr().err
+    assert report_module.main(args[:-2]) == 0
+    out = capsys.readouterr().out
+    assert "Model: promolecular; frames: 2" in out and "R² promol." not in out
