@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,12 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, force: bool = False
         else:
             enc.update({"dtype": "float32"})
         encoding[name] = enc
-    atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine=ENGINE, encoding=encoding))
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():  # quantized ELF has no NaN to encode; xarray warns regardless
+            warnings.filterwarnings("ignore", message=".*without any _FillValue.*")
+            out.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
+
+    atomic_write(path, write)
     return path
 
 
@@ -136,6 +142,7 @@ class FrameCollection:
     Examples
     --------
     >>> import tempfile
+import warnings
     >>> coll = FrameCollection(tempfile.mkdtemp())
     >>> ds = grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], shape=(4, 4, 4))
     >>> _ = coll.add(ds, frame_id="demo-0", phase="liquid")

@@ -16,9 +16,12 @@ and written atomically, so an interruption loses at most the frame in progress.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +77,7 @@ def label_settings(config: DatasetConfig, **overrides: Any) -> DFTSettings:
 
 
 def md_settings(config: DatasetConfig) -> DFTSettings:
-    return DFTSettings(ecutwfc_ry=config.md.get("ecutwfc_ry", 60.0))
+    return DFTSettings(ecutwfc_ry=config.md.get("ecutwfc_ry", 60.0), mpi_processes=config.md.get("mpi_processes"))
 
 
 def trajectory_frames(traj: MDTrajectory, spec: dict[str, Any], md: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
@@ -85,9 +88,10 @@ def trajectory_frames(traj: MDTrajectory, spec: dict[str, Any], md: dict[str, An
 
 
 def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | None = None,
-          only: list[str] | None = None, skip_crystals: bool = False,
-          crystals_only: bool = False) -> FrameCollection:
-    """Run (or resume) the whole build; returns the collection.
+          only: list[str] | None = None, skip_crystals: bool = False, crystals_only: bool = False,
+          workers: int = 1, deadline_s: float | None = None, md_only: bool = False,
+          on_frame: Callable[[str], None] | None = None) -> FrameCollection:
+    """Run (or resume) the build; returns the collection.
 
     Parameters
     ----------
@@ -98,33 +102,101 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
         Scratch space for QE runs (default ``out_dir/../.dataset-work``).
     only : list of str, optional
         Build only these trajectory names (and no crystals).
+    skip_crystals, crystals_only : bool
+        Leave out the crystal phases, or build only them.
+    workers : int
+        Parallel QE runs. With more than one, the missing trajectories run side by side first, then all
+        missing frames are labelled side by side; each run gets ``cores // workers`` MPI processes. Only the
+        main process writes to the collection.
+    deadline_s : float, optional
+        Stop starting new QE runs after this many seconds (finished work is kept; rerun to resume).
+    md_only : bool
+        Run the missing trajectories and stop (no labels): lets the dynamics run on one machine and the
+        labelling on another.
+    on_frame : callable, optional
+        Called with each frame id once it is written (progress bars).
     """
     out_dir = Path(out_dir)
     collection = FrameCollection(out_dir)
     work_dir = Path(work_dir) if work_dir else out_dir.parent / ".dataset-work"
-    md = config.md
-    for spec in config.trajectories:
-        if crystals_only or (only and spec["name"] not in only):
-            continue
-        traj = _trajectory(spec, md, config, out_dir, work_dir)
-        frames = trajectory_frames(traj, spec, md)
-        for k, (step, positions) in enumerate(frames):
+    start = time.perf_counter()
+    specs = [] if crystals_only else [s for s in config.trajectories if not only or s["name"] in only]
+    mpi = max(1, (os.cpu_count() or 1) // max(1, workers))
+    md_cfg = replace(config, md={**config.md, "mpi_processes": mpi})
+    label_cfg = replace(config, labels={**config.labels, "mpi_processes": mpi})
+
+    def expired() -> bool:
+        return deadline_s is not None and time.perf_counter() - start > deadline_s
+
+    # 1. trajectories
+    missing = [s for s in specs if not (out_dir / "md" / f"{s['name']}.npz").exists()]
+    if workers > 1 and len(missing) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_trajectory, s, md_cfg.md, md_cfg, out_dir, work_dir) for s in missing]
+            for future in as_completed(futures):
+                future.result()
+    if md_only:
+        for spec in specs:
+            _trajectory(spec, md_cfg.md, md_cfg, out_dir, work_dir)
+        return collection
+    # 2. frames to label
+    jobs = []
+    for spec in specs:
+        if expired():
+            break
+        traj = _trajectory(spec, md_cfg.md, md_cfg, out_dir, work_dir)
+        for k, (step, positions) in enumerate(trajectory_frames(traj, spec, config.md)):
             frame_id = f"{spec['name']}-f{k:03d}"
-            if frame_id in collection:
-                continue
-            structure = grid.make_dataset(traj.cell, positions, np.ones(len(positions), dtype=int),
-                                          shape=(4, 4, 4), source="md")
-            structure.attrs.update({"phase": "liquid", "trajectory": spec["name"], "frame_id": frame_id,
-                                    "temperature_k": float(traj.temperature_k[step]), "md_step": int(step),
-                                    "md_time_fs": float((step + 1) * traj.dt_fs)})
-            ds = _label(structure, config, frame_id, work_dir)
-            ds.attrs.update({"target_temperature_k": float(md["temperature_k"]), "split": spec["split"],
-                             "rs_nominal": float(spec["rs"])})
-            collection.add(ds, frame_id, phase="liquid", trajectory=spec["name"], split=spec["split"])
-            log.info("frame %s labelled (%d in collection)", frame_id, len(collection))
+            if frame_id not in collection:
+                jobs.append((_liquid_structure(traj, spec, step, positions, frame_id), frame_id,
+                             {"phase": "liquid", "trajectory": spec["name"], "split": spec["split"]},
+                             {"target_temperature_k": float(config.md["temperature_k"]), "split": spec["split"],
+                              "rs_nominal": float(spec["rs"])}, None))
     if not skip_crystals and not only:
-        _crystals(config, collection, work_dir)
+        jobs += _crystal_jobs(config, collection)
+    _run_label_jobs(jobs, label_cfg, collection, work_dir, workers, expired, on_frame)
     return collection
+
+
+def _liquid_structure(traj: MDTrajectory, spec: dict[str, Any], step: int, positions: np.ndarray, frame_id: str):
+    structure = grid.make_dataset(traj.cell, positions, np.ones(len(positions), dtype=int), shape=(4, 4, 4),
+                                  source="md")
+    structure.attrs.update({"phase": "liquid", "trajectory": spec["name"], "frame_id": frame_id,
+                            "temperature_k": float(traj.temperature_k[step]), "md_step": int(step),
+                            "md_time_fs": float((step + 1) * traj.dt_fs)})
+    return structure
+
+
+def _run_label_jobs(jobs, config: DatasetConfig, collection: FrameCollection, work_dir: Path, workers: int,
+                    expired: Callable[[], bool], on_frame: Callable[[str], None] | None) -> None:
+    def store(ds, frame_id, columns, attrs):
+        ds.attrs.update(attrs)
+        collection.add(ds, frame_id, **columns)
+        log.info("frame %s labelled (%d in collection)", frame_id, len(collection))
+        if on_frame is not None:
+            on_frame(frame_id)
+
+    if workers <= 1:
+        for structure, frame_id, columns, attrs, settings in jobs:
+            if expired():
+                log.warning("deadline reached: %d frames left for the next run", len(jobs))
+                return
+            store(_label(structure, config, frame_id, work_dir, settings), frame_id, columns, attrs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = {}
+        queue = list(jobs)
+        while queue or pending:
+            while queue and len(pending) < workers and not expired():
+                structure, frame_id, columns, attrs, settings = queue.pop(0)
+                future = pool.submit(_label, structure, config, frame_id, work_dir, settings)
+                pending[future] = (frame_id, columns, attrs)
+            if not pending:
+                log.warning("deadline reached: %d frames left for the next run", len(queue))
+                return
+            done = next(as_completed(list(pending)))
+            frame_id, columns, attrs = pending.pop(done)
+            store(done.result(), frame_id, columns, attrs)
 
 
 def _trajectory(spec: dict[str, Any], md: dict[str, Any], config: DatasetConfig, out_dir: Path,
@@ -152,14 +224,18 @@ def _label(structure, config: DatasetConfig, frame_id: str, work_dir: Path, sett
     from .qe import qe_elf
 
     start = time.perf_counter()
-    ds = qe_elf(structure, settings or label_settings(config), label=frame_id)
+    settings = settings or label_settings(config)
+    if config.labels.get("mpi_processes"):
+        settings = settings.replace(mpi_processes=int(config.labels["mpi_processes"]))
+    ds = qe_elf(structure, settings, label=frame_id)
     ds.attrs["label_seconds"] = time.perf_counter() - start
     return ds
 
 
-def _crystals(config: DatasetConfig, collection: FrameCollection, work_dir: Path) -> None:
+def _crystal_jobs(config: DatasetConfig, collection: FrameCollection) -> list:
     from ..structures import build_phase
 
+    jobs = []
     for spec in config.crystals:
         for rs in spec["rs"]:
             frame_id = f"{spec['phase']}-rs{rs:.2f}"
@@ -170,6 +246,6 @@ def _crystals(config: DatasetConfig, collection: FrameCollection, work_dir: Path
             structure.attrs.update({"phase": spec["phase"], "frame_id": frame_id})
             settings = label_settings(config, kspacing=float(config.labels.get("crystal_kspacing", 0.5)),
                                       kmesh=None)
-            ds = _label(structure, config, frame_id, work_dir, settings)
-            collection.add(ds, frame_id, phase=spec["phase"], trajectory="", split="test")
-            log.info("crystal %s labelled", frame_id)
+            jobs.append((structure, frame_id, {"phase": spec["phase"], "trajectory": "", "split": "test"},
+                         {"split": "test", "rs_nominal": float(rs)}, settings))
+    return jobs

@@ -69,9 +69,14 @@ class MDTrajectory:
     def save(self, path: str | Path) -> None:
         """Store as a compressed ``.npz`` (plain arrays and a JSON string, no pickle)."""
         import json
+        import os
 
-        np.savez_compressed(path, cell=self.cell, positions=self.positions, temperature_k=self.temperature_k,
-                            energy_ev=self.energy_ev, dt_fs=self.dt_fs, settings=json.dumps(self.settings))
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as handle:  # written aside and renamed: an interrupted save leaves no bad file
+            np.savez_compressed(handle, cell=self.cell, positions=self.positions, temperature_k=self.temperature_k,
+                                energy_ev=self.energy_ev, dt_fs=self.dt_fs, settings=json.dumps(self.settings))
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> MDTrajectory:
@@ -161,9 +166,19 @@ def md_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, 
 
 def parse_md_output(text: str, n_atoms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions (Å) after each step, temperatures (K) and DFT energies (eV) from a pw.x md output."""
-    blocks = re.findall(r"ATOMIC_POSITIONS \(angstrom\)\s*\n((?:\s*H\s+\S+\s+\S+\s+\S+.*\n){%d})" % n_atoms, text)
-    positions = np.array([[list(map(float, line.split()[1:4])) for line in block.strip().splitlines()]
-                          for block in blocks]).reshape(-1, n_atoms, 3)
+    lines = text.splitlines()
+    frames = []
+    for i, line in enumerate(lines):
+        if line.startswith("ATOMIC_POSITIONS (angstrom)"):
+            block = lines[i + 1: i + 1 + n_atoms]
+            try:
+                frames.append([[float(x) for x in row.split()[1:4]] for row in block])
+            except (ValueError, IndexError):
+                break  # a block cut off by an interrupted run
+            if len(frames[-1]) != n_atoms or any(len(row) != 3 for row in frames[-1]):
+                frames.pop()
+                break
+    positions = np.array(frames, dtype=float).reshape(-1, n_atoms, 3)
     temperatures = np.array([float(x) for x in re.findall(r"temperature\s+=\s+([\d.]+)\s+K", text)])
     energies = np.array([float(x) * 13.605693122994 for x in
                          re.findall(r"^!\s+total energy\s+=\s+(-?[\d.]+)\s+Ry", text, re.M)])
