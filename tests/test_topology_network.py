@@ -236,6 +236,8 @@ def test_dataarray_input_and_field_selection():
     f = smooth_field(12, (6, 8, 10))
     ds = grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], f, fields={"elf_ref": f[::-1].copy()})
     assert networking_analysis(ds, field="elf_ref").thresholds == networking_analysis(f[::-1]).thresholds
+    assert networking_analysis(ds).source == ds.attrs["source"]
+    assert networking_analysis(f).source is None
     da = ds["elf"].transpose("c", "a", "b")  # the a, b, c order is restored
     assert networking_analysis(da).thresholds == networking_analysis(f).thresholds
 

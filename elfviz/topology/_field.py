@@ -261,5 +261,8 @@ def descending_order(values: np.ndarray) -> np.ndarray:
     """
     from ._radix import radix_argsort_descending  # numba, imported on first use
 
+    if values.size >= 2**31:
+        raise GridError(f"a grid of {values.size} points is too large for the topology analysis "
+                        "(limit 2^31); resample the field onto a coarser grid")
     keys, bits = sortable_keys(values)
     return radix_argsort_descending(keys, bits)

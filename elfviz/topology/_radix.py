@@ -10,7 +10,8 @@ from numba import njit
 def radix_argsort_descending(keys, n_bits):
     """Stable argsort of unsigned integer keys in descending order (LSD radix sort, 11-bit digits).
 
-    Ties keep ascending index order. ``keys`` must be order-preserving images of the values (see
+    Ties keep ascending index order; int32 indices (grids up to 2^31 - 1 points). ``keys`` must be
+    order-preserving images of the values (see
     :func:`elfviz.topology._field.sortable_keys`); ``n_bits`` is 32 or 64.
     """
     n = keys.shape[0]
@@ -18,12 +19,12 @@ def radix_argsort_descending(keys, n_bits):
     n_buckets = 1 << radix_bits
     mask = n_buckets - 1
     cur_k = np.empty(n, keys.dtype)
-    cur_i = np.empty(n, np.int64)
+    cur_i = np.empty(n, np.int32)
     for i in range(n):
         cur_k[i] = ~keys[i]  # descending order = ascending order of the complement
         cur_i[i] = i
     nxt_k = np.empty(n, keys.dtype)
-    nxt_i = np.empty(n, np.int64)
+    nxt_i = np.empty(n, np.int32)
     counts = np.zeros(n_buckets + 1, np.int64)
     shift = 0
     while shift < n_bits:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,8 @@ class NetworkAnalysis:
         (min, max) of the field.
     n_atoms : int
         Number of atoms used for ``phi_star`` (0 without a structure).
+    source : str or None
+        The Dataset's ``source`` attribute (e.g. ``model:elfnet-fft@1.0`` or ``dft:qe ...``), if any.
 
     Examples
     --------
@@ -103,7 +105,7 @@ class NetworkAnalysis:
     connectivity: int
     value_range: tuple[float, float]
     n_atoms: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    source: str | None = None
 
     @property
     def thresholds(self) -> tuple[float, float, float]:
@@ -146,6 +148,7 @@ class NetworkAnalysis:
             "chain_direction": list(self.chain_direction),
             "sheet_plane": list(self.sheet_plane),
             "n_atoms": self.n_atoms,
+            "source": self.source,
         }
 
     def summary(self) -> str:
@@ -246,7 +249,13 @@ def networking_analysis(ds_or_field: Any, *, field: str = "elf", cell: Any = Non
         field=prepared.name, shape=prepared.shape, connectivity=int(connectivity),
         value_range=(float(values.min()), float(values.max())),
         n_atoms=0 if voxel is None else len(voxel),
+        source=_source_of(ds_or_field),
     )
+
+
+def _source_of(obj: Any) -> str | None:
+    attrs = getattr(obj, "attrs", None) or {}
+    return str(attrs["source"]) if "source" in attrs else None
 
 
 def _primitive(vector: np.ndarray) -> tuple[int, int, int]:
