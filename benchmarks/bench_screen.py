@@ -100,15 +100,15 @@ def run_inline(inputs, model, spacing: float, device: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="8 items at 0.2 Å (default 24 items at 0.12 Å)")
+    parser.add_argument("--quick", action="store_true", help="6 items at 0.25 Å (default 24 items at 0.12 Å)")
     parser.add_argument("--n-items", type=int, help="number of structures")
     parser.add_argument("--spacing", type=float, help="grid spacing, Å")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--model", default="auto", choices=("auto", "bundled", "promolecular"))
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON records")
     args = parser.parse_args(argv)
-    n_items = args.n_items or (8 if args.quick else 24)
-    spacing = args.spacing or (0.2 if args.quick else 0.12)
+    n_items = args.n_items or (6 if args.quick else 24)
+    spacing = args.spacing or (0.25 if args.quick else 0.12)
     model, label = choose_model(args.model, args.device)
     worker_counts = (1,) if args.device == "cuda" else (1, 2)  # one GPU: more processes only share it
 

@@ -196,6 +196,9 @@ def _run_items(items: list[ScreenItem], model_obj: Any, config: Mapping[str, Any
     from tqdm.auto import tqdm
 
     store = _FieldStore(fields_dir) if fields_dir is not None else None
+    if workers is not None and scheduler is not None:
+        log.warning("workers=%s is ignored: the worker count of an existing cluster is set where it is started",
+                    workers)
     n_workers = workers or (1 if str(device).startswith("cuda") else min(os.cpu_count() or 1, len(items)))
     bar = tqdm(total=len(items), desc="screening", unit="item", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)

@@ -25,7 +25,7 @@ some failed (see the error column), 2 for bad arguments or inputs.
 
 examples:
   elfviz screen 'frames/*.extxyz' -o results.csv
-  elfviz screen @dataset --select split=test phase:C2c-24 phase:Cmca-12 -o results.csv --netcdf results.nc
+  elfviz screen @dataset phase:C2c-24 --select split=test -o results.csv --netcdf results.nc
   dask scheduler --port 8786 &  dask worker tcp://127.0.0.1:8786 --nworkers 4 --nthreads 1 &
   elfviz screen md.traj -o results.csv --scheduler tcp://127.0.0.1:8786
 """
