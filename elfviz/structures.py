@@ -30,12 +30,8 @@ than their bond length is refused.
 
 Pressure to rs
 --------------
-:func:`rs_from_pressure` interpolates ln rs against ln P monotonically (PCHIP) through published points
-(:data:`EOS_POINTS`): hcp H2 at 5.4 GPa (Hazen et al., PRB 36, 3944 (1987), single-crystal X-ray, 300 K),
-C2/c-24 at 300 GPa (above, DFT), and atomic hydrogen at 0.5-3.5 TPa (McMahon & Ceperley, PRL 106,
-165302 (2011), DFT with zero-point motion). Valid from 5.4 GPa to 3.5 TPa; between 5.4 and 300 GPa it
-rests on two points only, so expect a few per cent error in rs there. It picks a density for a
-phase, it does not predict thermodynamics: give ``rs`` directly for quantitative work.
+``pressure_gpa`` is converted with :func:`elfviz.eos.rs_from_pressure`, an interpolation through
+published points; see :mod:`elfviz.eos` for its sources and validity (5.4 GPa - 3.5 TPa).
 """
 
 from __future__ import annotations
@@ -46,21 +42,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .eos import EOS_POINTS, pressure_from_rs, rs_from_pressure  # re-exported: part of this module's API
 from .errors import StructureError
 from .grid import BOHR_ANGSTROM
 
 log = logging.getLogger(__name__)
 
-EOS_POINTS = (
-    # (pressure GPa, rs bohr, source)
-    (5.40, 2.2031167, "hcp H2, V = 26.55 Å^3 per 4 atoms; Hazen et al., PRB 36, 3944 (1987)"),
-    (300.0, 1.3294697, "C2/c-24 DFT cell; Pickard & Needs, Nat. Phys. 3, 473 (2007)"),
-    (500.0, 1.225, "I4_1/amd onset; McMahon & Ceperley, PRL 106, 165302 (2011)"),
-    (1000.0, 1.11, "McMahon & Ceperley (2011)"),
-    (2500.0, 0.969, "McMahon & Ceperley (2011), arXiv:1011.5028"),
-    (3500.0, 0.92, "McMahon & Ceperley (2011)"),
-)
-"""Published (pressure, rs) points behind :func:`rs_from_pressure`."""
+__all__ = [
+    "PHASES",
+    "Phase",
+    "build_phase",
+    "get_phase",
+    "available_phases",
+    "register_phase",
+    "find_molecules",
+    "rs_from_pressure",
+    "pressure_from_rs",
+    "EOS_POINTS",
+]
 
 MOLECULE_CUTOFF = 1.0
 """Atoms closer than this (Å) in a molecular phase belong to one H2 molecule."""
@@ -86,8 +85,9 @@ class Phase:
         Citation of the data.
     pressure_gpa : float or None
         Pressure at which the published structure was computed or measured.
-    pressure_range_gpa : (float, float)
-        Range where the phase is discussed in the literature (informative; not enforced).
+    pressure_range_gpa : (float, float) or None
+        Pressure range where the source finds the phase stable (informative, not enforced);
+        ``None`` where elfviz does not bundle it.
     cellpar : tuple of 6 floats or None
         a, b, c (Å), alpha, beta, gamma (degrees); ``None`` if the data are not bundled.
     basis : tuple of (x, y, z) or None
@@ -103,7 +103,7 @@ class Phase:
     molecular: bool
     source: str
     pressure_gpa: float | None = None
-    pressure_range_gpa: tuple[float, float] = (0.0, 0.0)
+    pressure_range_gpa: tuple[float, float] | None = None
     cellpar: tuple[float, ...] | None = None
     basis: tuple[tuple[float, float, float], ...] | None = None
     setting: int = 1
@@ -125,8 +125,10 @@ class Phase:
         return _rs_of(atoms)
 
     @property
-    def rs_range(self) -> tuple[float, float]:
-        """rs range (bohr) matching ``pressure_range_gpa`` through :func:`rs_from_pressure` (clipped)."""
+    def rs_range(self) -> tuple[float, float] | None:
+        """rs range (bohr) of ``pressure_range_gpa`` by :func:`rs_from_pressure` (clipped), or None."""
+        if self.pressure_range_gpa is None:
+            return None
         lo, hi = self.pressure_range_gpa
         lo_c = min(max(lo, EOS_POINTS[0][0]), EOS_POINTS[-1][0])
         hi_c = min(max(hi, EOS_POINTS[0][0]), EOS_POINTS[-1][0])
@@ -154,127 +156,45 @@ register_phase(
         space_group_number=15,
         n_atoms=24,
         molecular=True,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; "
-        "coordinates as tabulated in the "
-        "AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
+        source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; coordinates as tabulated in "
+        "the AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
         pressure_gpa=300.0,
-        pressure_range_gpa=(100.0, 300.0),
+        pressure_range_gpa=(100.0, 250.0),  # lowest enthalpy with zero-point motion (AFLOW's summary)
         cellpar=(4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
         basis=((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.3443, 0.1958, 0.2227)),
         notes="phase III candidate; layers of H2 molecules in a distorted hexagonal arrangement",
     )
 )
-register_phase(
-    Phase(
-        name="Cmca-12",
-        space_group="Cmca",
-        space_group_number=64,
-        n_atoms=12,
-        molecular=True,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
-        pressure_range_gpa=(250.0, 400.0),
-        notes="Wyckoff parameters not bundled",
-    )
-)
-register_phase(
-    Phase(
-        name="Cmca-4",
-        space_group="Cmca",
-        space_group_number=64,
-        n_atoms=4,
-        molecular=True,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
-        pressure_range_gpa=(350.0, 500.0),
-        notes="Wyckoff parameters not bundled",
-    )
-)
-register_phase(
-    Phase(
-        name="P63m-16",
-        space_group="P6_3/m",
-        space_group_number=176,
-        n_atoms=16,
-        molecular=True,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007)",
-        pressure_range_gpa=(50.0, 150.0),
-        notes="Wyckoff parameters not bundled",
-    )
-)
-register_phase(
-    Phase(
-        name="I41amd",
-        space_group="I4_1/amd",
-        space_group_number=141,
-        n_atoms=4,
-        molecular=False,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007); McMahon & Ceperley, PRL 106, 165302 (2011)",
-        pressure_range_gpa=(500.0, 2500.0),
-        setting=2,
-        notes="atomic (Cs-IV type, H on 4a); c/a not bundled",
-    )
-)
-
-
-# ----------------------------------------------------------------------------- pressure <-> rs
-def _eos_interpolator():
-    from scipy.interpolate import PchipInterpolator
-
-    p = np.log([pt[0] for pt in EOS_POINTS])
-    r = np.log([pt[1] for pt in EOS_POINTS])
-    return PchipInterpolator(p, r)
-
-
-def rs_from_pressure(pressure_gpa: float) -> float:
-    """Wigner-Seitz radius (bohr) of solid hydrogen at a pressure (GPa); see the module docstring.
-
-    Raises
-    ------
-    StructureError
-        Outside 5.4 GPa - 3.5 TPa, where no published point constrains the curve.
-
-    Examples
-    --------
-    >>> round(rs_from_pressure(300.0), 4)
-    1.3295
-    """
-    p = float(pressure_gpa)
-    lo, hi = EOS_POINTS[0][0], EOS_POINTS[-1][0]
-    if not (lo <= p <= hi):
-        raise StructureError(
-            f"pressure {p} GPa is outside the range of elfviz's pressure-density table "
-            f"({lo}-{hi} GPa); give the density directly as --rs (bohr)"
+_PICKARD_NEEDS = "Pickard & Needs, Nat. Phys. 3, 473 (2007)"
+for _name, _symbol, _number, _n_atoms, _molecular, _source, _range, _setting in (
+    ("Cmca-12", "Cmca", 64, 12, True, _PICKARD_NEEDS, None, 1),
+    ("Cmca-4", "Cmca", 64, 4, True, _PICKARD_NEEDS, None, 1),
+    ("P63m-16", "P6_3/m", 176, 16, True, _PICKARD_NEEDS, None, 1),
+    # McMahon & Ceperley: stable from ~500 GPa (rs 1.23) to ~1 TPa (rs 1.11), PRL abstract
+    (
+        "I41amd",
+        "I4_1/amd",
+        141,
+        4,
+        False,
+        _PICKARD_NEEDS + "; McMahon & Ceperley, PRL 106, 165302 (2011)",
+        (500.0, 1000.0),
+        2,
+    ),
+):
+    register_phase(
+        Phase(
+            name=_name,
+            space_group=_symbol,
+            space_group_number=_number,
+            n_atoms=_n_atoms,
+            molecular=_molecular,
+            source=_source,
+            pressure_range_gpa=_range,
+            setting=_setting,
+            notes="Wyckoff parameters not bundled",
         )
-    return float(np.exp(_eos_interpolator()(math.log(p))))
-
-
-def pressure_from_rs(rs: float) -> float:
-    """Pressure (GPa) at which solid hydrogen has Wigner-Seitz radius ``rs`` (bohr).
-
-    The exact inverse of :func:`rs_from_pressure` (root of the same monotone interpolant).
-
-    Examples
-    --------
-    >>> round(pressure_from_rs(1.225))
-    500
-    """
-    r = float(rs)
-    lo, hi = EOS_POINTS[-1][1], EOS_POINTS[0][1]
-    if not (lo <= r <= hi):
-        raise StructureError(
-            f"rs = {r} bohr is outside the range of elfviz's pressure-density table ({lo}-{hi:.3f} bohr)"
-        )
-    from scipy.optimize import brentq
-
-    forward = _eos_interpolator()
-    target = math.log(r)
-    log_p = brentq(
-        lambda x: float(forward(x)) - target,
-        math.log(EOS_POINTS[0][0]),
-        math.log(EOS_POINTS[-1][0]),
-        xtol=1e-14,
-        rtol=1e-14,
     )
-    return float(np.exp(log_p))
 
 
 # ----------------------------------------------------------------------------- building
@@ -307,14 +227,10 @@ def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, in
     StructureError
         If some atom has no partner within ``cutoff`` Å or nearest neighbours are not mutual.
     """
+    images, owner, central = _periodic_images(atoms)
     from scipy.spatial import cKDTree
 
-    cell = atoms.cell.array
-    frac = atoms.get_scaled_positions(wrap=True)
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
-    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
-    owner = np.tile(np.arange(len(atoms)), len(shifts))
-    dist, idx = cKDTree(images).query(frac @ cell, k=2)
+    dist, idx = cKDTree(images).query(central, k=2)
     partner = owner[idx[:, 1]]
     molecules = []
     for i in range(len(atoms)):
@@ -324,7 +240,7 @@ def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, in
                 f"atom {i} has no unique H2 partner within {cutoff} Å; the structure is not molecular"
             )
         if i < j:
-            molecules.append((i, j, images[idx[i, 1]] - frac[i] @ cell))
+            molecules.append((i, j, images[idx[i, 1]] - central[i]))
     return molecules
 
 
@@ -389,14 +305,13 @@ def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None =
     atoms = atoms.repeat(repeat)
     for key in ("spacegroup", "unit_cell"):  # ASE objects that structure writers cannot serialise
         atoms.info.pop(key, None)
-    lo, hi = phase.rs_range
-    if not (lo * 0.97 <= target <= hi * 1.03):
+    rs_range = phase.rs_range
+    if rs_range is not None and not (rs_range[0] * 0.97 <= target <= rs_range[1] * 1.03):
         log.warning(
-            "%s at rs = %.3f bohr is outside the range where the phase is discussed (rs %.2f-%.2f)",
+            "%s at rs = %.3f bohr is outside the range where its source finds it stable (rs %.2f-%.2f)",
             phase.name,
             target,
-            lo,
-            hi,
+            *rs_range,
         )
     atoms.info.update(
         {
@@ -430,26 +345,21 @@ def _scale_molecular(atoms, factor: float, name: str):
     if closest <= bond:
         raise StructureError(
             f"{name} compressed by a factor {factor:.3f} puts atoms of different molecules "
-            f"{closest:.3f} Å apart, "
-            f"closer than the H2 bond ({bond:.3f} Å): the phase is no longer molecular at this "
-            "density; use a "
-            "larger rs or an atomic phase"
+            f"{closest:.3f} Å apart, closer than the H2 bond ({bond:.3f} Å): the phase is no longer "
+            "molecular at this density; use a larger rs or an atomic phase"
         )
     return scaled
 
 
 def _closest_intermolecular(atoms, molecules) -> float:
-    from scipy.spatial import cKDTree
-
+    """Shortest distance (Å) between atoms of different molecules (minimum image)."""
     partner = {}
     for i, j, _ in molecules:
         partner[i], partner[j] = j, i
-    cell = atoms.cell.array
-    frac = atoms.get_scaled_positions(wrap=True)
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
-    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
-    owner = np.tile(np.arange(len(atoms)), len(shifts))
-    dist, idx = cKDTree(images).query(frac @ cell, k=4)
+    images, owner, central = _periodic_images(atoms)
+    from scipy.spatial import cKDTree
+
+    dist, idx = cKDTree(images).query(central, k=4)
     best = np.inf
     for a in range(len(atoms)):
         for d, k in zip(dist[a, 1:], idx[a, 1:], strict=True):
@@ -457,6 +367,15 @@ def _closest_intermolecular(atoms, molecules) -> float:
                 best = min(best, float(d))
                 break
     return best
+
+
+def _periodic_images(atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Atoms and their 26 neighbour-cell images (Cartesian), the atom each image belongs to, wrapped atoms."""
+    cell = atoms.cell.array
+    frac = atoms.get_scaled_positions(wrap=True)
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
+    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
+    return images, np.tile(np.arange(len(atoms)), len(shifts)), frac @ cell
 
 
 def _check_supercell(supercell) -> tuple[int, int, int]:

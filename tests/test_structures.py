@@ -146,8 +146,10 @@ def test_find_molecules_refuses_atomic_structures():
         structures.find_molecules(atoms)
 
 
-def test_docstring_examples():
+@pytest.mark.parametrize("module", ["elfviz.structures", "elfviz.eos"])
+def test_docstring_examples(module):
     import doctest
+    import importlib
 
-    result = doctest.testmod(structures, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 3
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 2

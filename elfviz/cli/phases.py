@@ -18,7 +18,8 @@ def phase_table() -> list[dict]:
 
     rows = []
     for phase in PHASES.values():
-        rs_lo, rs_hi = phase.rs_range
+        rs_range = phase.rs_range
+        p_range = phase.pressure_range_gpa
         rows.append(
             {
                 "name": phase.name,
@@ -27,8 +28,8 @@ def phase_table() -> list[dict]:
                 "n_atoms": phase.n_atoms,
                 "kind": "molecular" if phase.molecular else "atomic",
                 "available": phase.available,
-                "rs_range_bohr": [round(rs_lo, 3), round(rs_hi, 3)],
-                "pressure_range_gpa": list(phase.pressure_range_gpa),
+                "rs_range_bohr": None if rs_range is None else [round(rs_range[0], 3), round(rs_range[1], 3)],
+                "pressure_range_gpa": None if p_range is None else list(p_range),
                 "reference_pressure_gpa": phase.pressure_gpa,
                 "rs_reference_bohr": None if phase.rs_reference is None else round(phase.rs_reference, 4),
                 "source": phase.source,
@@ -49,15 +50,15 @@ def run(args) -> int:
     )
     for row in rows:
         sg = f"{row['space_group']} ({row['space_group_number']})"
-        rs = "{:.2f}-{:.2f}".format(*row["rs_range_bohr"])
-        p = "{:g}-{:g}".format(*row["pressure_range_gpa"])
+        rs = "-" if row["rs_range_bohr"] is None else "{:.2f}-{:.2f}".format(*row["rs_range_bohr"])
+        p = "-" if row["pressure_range_gpa"] is None else "{:g}-{:g}".format(*row["pressure_range_gpa"])
         data = "bundled" if row["available"] else "missing"
         print(
             f"{row['name']:<9} {sg:<14} {row['n_atoms']:>3}  {row['kind']:<9} {rs:<16} {p:<14} {data:<8} "
             f"{row['source'].split(';')[0]}"
         )
     print(
-        "\nZ: atoms in the cell built by `elfviz phase`. 'missing': the Wyckoff data are not bundled; "
-        "build such a phase from a CIF instead."
+        "\nZ: atoms in the cell built by `elfviz phase`. Ranges: where the source finds the phase stable "
+        "(informative).\n'missing': the Wyckoff data are not bundled; build such a phase from a CIF instead."
     )
     return 0

@@ -21,7 +21,8 @@ Values are never rescaled: an ELFCAR is not divided by the cell volume.
 
 Examples
 --------
->>> import tempfile, os
+>>> import os, tempfile
+>>> import numpy as np
 >>> from elfviz import grid
 >>> ds = grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0]], [1], elf=np.full((6, 6, 6), 0.5))
 >>> path = os.path.join(tempfile.mkdtemp(), "x.cube")
@@ -34,18 +35,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import zlib
 from pathlib import Path, PurePath
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from .. import grid
-from ..errors import FileFormatError, GridError, OutputExistsError
+from ..errors import FileFormatError, OutputExistsError
 from ..store import atomic_write, check_writable
-from ._text import VolumetricData
+from ._build import parse_volumetric, read_netcdf_bytes, to_dataset
+from ._write import serialise
 from .formats import (
     ASE_FORMATS,
     FIELD_FORMATS,
@@ -53,7 +53,6 @@ from .formats import (
     GZIP_MAGIC,
     detect_format,
     strip_compression,
-    vasp_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -177,7 +176,7 @@ def read_bytes(
     if fmt not in FORMATS:
         raise FileFormatError(f"unknown format {fmt!r}; choose one of {sorted(FORMATS)}")
     if fmt == "netcdf":
-        return _read_netcdf_bytes(data, name)
+        return read_netcdf_bytes(data, name)
     if b"\x00" in data[:4096]:
         raise FileFormatError(
             f"{name}: binary content, but {fmt} is a text format; is the file corrupt or misnamed?"
@@ -192,8 +191,8 @@ def read_bytes(
             attrs["n_frames_in_file"] = n_frames
             attrs["frame_index"] = int(index if index is not None else -1) % n_frames
         return grid.from_atoms(atoms, spacing=spacing, source=f"file:{name}", attrs=attrs)
-    vol = _parse_volumetric(text, fmt, name, index)
-    return _to_dataset(vol, fmt, name, field, spacing)
+    vol = parse_volumetric(text, fmt, name, index)
+    return to_dataset(vol, fmt, name, field, spacing)
 
 
 def read_structure(path: str | os.PathLike, *, index: int | None = None):
@@ -201,7 +200,8 @@ def read_structure(path: str | os.PathLike, *, index: int | None = None):
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import os, tempfile
+    >>> import numpy as np
     >>> from elfviz import grid
     >>> path = os.path.join(tempfile.mkdtemp(), "POSCAR")
     >>> _ = write(grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0]], [1], shape=(4, 4, 4)), path)
@@ -239,117 +239,6 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def _read_netcdf_bytes(data: bytes, name: str) -> xr.Dataset:
-    import io as _io
-
-    from ..store import ENGINE
-
-    try:
-        with xr.open_dataset(_io.BytesIO(data), engine=ENGINE) as handle:
-            ds = handle.load()
-    except Exception as exc:
-        raise FileFormatError(
-            f"{name}: not a readable netCDF4/HDF5 file ({type(exc).__name__}); is it truncated?"
-        ) from None
-    ds.attrs = grid.decode_attrs(ds.attrs)
-    for var in ds.data_vars:
-        ds[var].attrs = grid.decode_attrs(ds[var].attrs)
-    for var in grid.field_names(ds):
-        if ds[var].dtype != np.float32:
-            attrs = ds[var].attrs
-            ds[var] = ds[var].astype(np.float32)
-            ds[var].attrs = attrs
-    if "numbers" in ds:
-        ds["numbers"] = ds["numbers"].astype(np.int64)
-    try:
-        return grid.validate(ds)
-    except FileFormatError:
-        raise
-    except Exception as exc:
-        raise FileFormatError(f"{name} is netCDF but not an elfviz Dataset: {exc}") from None
-
-
-def _parse_volumetric(text: str, fmt: str, name: str, index: int | None) -> VolumetricData:
-    if fmt == "cube":
-        from .cube import read_cube
-
-        return read_cube(text, name)
-    if fmt == "xsf":
-        from .xsf import read_xsf
-
-        return read_xsf(text, name, index=index)
-    from .vasp import read_vasp
-
-    return read_vasp(text, name)
-
-
-def _field_names(vol: VolumetricData, fmt: str, name: str, field: str | None) -> list[str]:
-    n = len(vol.grids)
-    if fmt == "vasp":
-        _, default = vasp_kind(name)
-        base = field or default or "elf"
-        if n == 1:
-            return [base]
-        if base == "elf":
-            return ["elf_spin_up", "elf_spin_down"] + [f"elf_{i}" for i in range(3, n + 1)]
-        if base == "charge" and n == 2:
-            return ["charge", "magnetization"]
-        if base == "charge" and n == 4:  # non-collinear: total, mx, my, mz
-            return ["charge", "magnetization_x", "magnetization_y", "magnetization_z"]
-        return [base] + [f"{base}_{i}" for i in range(2, n + 1)]
-    if n == 1:
-        label = (vol.grids[0][0] or "").lower()
-        if field:
-            return [field]
-        return [label if label in KNOWN_FIELDS else "elf"]
-    names: list[str] = []
-    for i, (label, _) in enumerate(vol.grids):
-        clean = re.sub(r"\W+", "_", (label or "")).strip("_").lower()
-        if not clean or not clean[0].isalpha() or clean in names:
-            clean = f"grid_{i + 1}"
-        names.append(clean)
-    return names
-
-
-def _to_dataset(vol: VolumetricData, fmt: str, name: str, field: str | None, spacing: float) -> xr.Dataset:
-    attrs: dict[str, Any] = {"file_format": fmt, **vol.attrs}
-    origin = np.asarray(vol.origin, dtype=float)
-    if np.any(np.abs(origin) > 1e-9):
-        attrs["grid_origin_angstrom"] = origin.tolist()
-    positions = np.asarray(vol.positions, dtype=float) - origin
-    source = f"file:{name}"
-    if not vol.grids:
-        return grid.make_dataset(
-            vol.cell, positions, vol.numbers, spacing=spacing, source=source, attrs=attrs
-        )
-    names = _field_names(vol, fmt, name, field)
-    fields = {n: g for n, (_, g) in zip(names, vol.grids, strict=True)}
-    if "elf_spin_up" in fields and "elf_spin_down" in fields and field in (None, "elf"):
-        up, down = fields["elf_spin_up"], fields["elf_spin_down"]
-        fields["elf"] = 0.5 * (up + down)
-        attrs["elf_spin_combination"] = (
-            "elf = (elf_spin_up + elf_spin_down) / 2; exact when the system is "
-            "spin-unpolarised (equal channels), a convention otherwise"
-        )
-        diff = float(np.max(np.abs(up - down)))
-        if diff > 1e-3:
-            log.warning("%s: spin-up and spin-down ELF differ by up to %.3g; 'elf' is their mean", name, diff)
-    try:
-        return grid.make_dataset(vol.cell, positions, vol.numbers, fields=fields, source=source, attrs=attrs)
-    except GridError as exc:
-        bad = [n for n in fields if n in grid.ELF_FIELDS]
-        if "outside [0, 1]" in str(exc) and bad:
-            lo = min(float(np.min(fields[n])) for n in bad)
-            hi = max(float(np.max(fields[n])) for n in bad)
-            raise GridError(
-                f"{name}: the field was read as ELF but its values span [{lo:.4g}, {hi:.4g}], "
-                "outside [0, 1]; "
-                "it is probably a density (CHGCAR) or a potential. Read it under another name: "
-                "elfviz.io.read(path, field='charge') or `elfviz info FILE --field charge`"
-            ) from None
-        raise
 
 
 # ----------------------------------------------------------------------------- writing
@@ -411,70 +300,7 @@ def write(
 
         return write_netcdf(ds, path, force=force)
     path = check_writable(path, force)
-    content = _serialise(ds, fmt, path.name, field)
+    content = serialise(ds, fmt, path.name, field)
     atomic_write(path, lambda tmp: tmp.write_bytes(content))
     log.info("wrote %s (%s)", path, fmt)
     return path
-
-
-def _serialise(ds: xr.Dataset, fmt: str, name: str, field) -> bytes:
-    cell = ds["cell"].values
-    origin = np.asarray(ds.attrs.get("grid_origin_angstrom", np.zeros(3)), dtype=float)
-    positions = ds["positions"].values
-    numbers = ds["numbers"].values
-    comment = f"elfviz: {ds.attrs.get('source', '')}".strip()
-    if fmt in ASE_FORMATS:
-        from .structure import write_ase
-
-        atoms = grid.to_atoms(ds)
-        atoms.positions = atoms.positions + origin
-        return write_ase(atoms, fmt)
-    if fmt == "cube":
-        from .cube import write_cube
-
-        (values,) = _field_values(ds, field, fmt, single=True)
-        return write_cube(cell, positions, numbers, values, origin=origin, comment=comment).encode()
-    if fmt == "xsf":
-        from .xsf import write_xsf
-
-        names = (
-            grid.field_names(ds) if field is None else ([field] if isinstance(field, str) else list(field))
-        )
-        if not names:
-            raise GridError(
-                f"{name}: the Dataset has no field to write as an XSF datagrid; write a structure "
-                "format (.cif, .xyz, POSCAR) instead"
-            )
-        values = _field_values(ds, tuple(names), fmt, single=False)
-        return write_xsf(
-            cell, positions, numbers, dict(zip(names, values, strict=True)), origin=origin, comment=comment
-        ).encode()
-    from .vasp import write_vasp
-
-    is_vasp_name, default = vasp_kind(name)
-    wanted = [field] if isinstance(field, str) else list(field or [])
-    has_fields = bool(wanted) and all(n in grid.field_names(ds) for n in wanted)
-    if is_vasp_name and default is None:  # POSCAR, CONTCAR: structure only
-        blocks: list[np.ndarray] = []
-    elif PurePath(name).suffix.lower() in (".vasp", ".poscar") and not has_fields:
-        blocks = []  # a structure written as *.vasp
-    else:
-        blocks = _field_values(ds, field, fmt, single=False)
-    return write_vasp(cell, positions + origin, numbers, blocks, comment=comment).encode()
-
-
-def _field_values(ds: xr.Dataset, field, fmt: str, *, single: bool) -> list[np.ndarray]:
-    names = [field] if isinstance(field, str) else list(field or [])
-    if not names:
-        raise GridError(f"name the field to write in {fmt} format (field='elf')")
-    if single and len(names) != 1:
-        raise GridError(f"{fmt} holds one field; got {names}")
-    if len(names) > 2 and fmt == "vasp":
-        raise GridError("a VASP volumetric file holds one field or a spin pair; got " + str(names))
-    missing = [n for n in names if n not in grid.field_names(ds)]
-    if missing:
-        raise GridError(
-            f"the Dataset has no field {missing[0]!r} to write as {fmt}; it has "
-            f"{grid.field_names(ds) or 'no fields (structure only)'}"
-        )
-    return [ds[n].values.astype(np.float64) for n in names]
