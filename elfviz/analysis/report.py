@@ -221,14 +221,14 @@ def run_report(
         corr = fit_correction_on_collection(collection, predict, model_version=version, progress=progress)
         if save_correction:
             corr.save(save_correction, force=force)
-    frames = (collection.read(frame_id) for frame_id in ids)
     evaluation = evaluate_frames(
-        list(progress(frames, total=len(ids), desc="test frames") if progress else frames),
+        [collection.read(frame_id) for frame_id in ids],
         predict,
         baseline=promolecular_transform(cache_dir) if baseline else None,
         correction=corr,
         k_cut=k_cut,
         labels={"model": version, "correction": corr.name if corr else ""},
+        progress=(lambda items: progress(items, desc=f"{split} frames")) if progress else None,
     )
     return evaluation, corr
 
