@@ -68,6 +68,8 @@ class ScreenItem:
         The structure (Å); None when reading failed.
     info : dict
         Known metadata: ``pressure_gpa``, ``temperature_k``, ``phase``, ``split``, ``trajectory``.
+    pbc : tuple of bool
+        Periodicity along a, b, c as read (the worker refuses structures that are not periodic in 3-D).
     error : str or None
         Why the structure could not be read (the item is then recorded as failed without being computed).
     """
@@ -80,6 +82,7 @@ class ScreenItem:
     positions: np.ndarray | None = None
     numbers: np.ndarray | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    pbc: tuple[bool, bool, bool] = (True, True, True)
     error: str | None = None
 
     @property
@@ -89,7 +92,7 @@ class ScreenItem:
     def payload(self) -> dict[str, Any]:
         """The picklable structure shipped to a worker (plain arrays and numbers)."""
         return {"key": self.key, "cell": self.cell, "positions": self.positions, "numbers": self.numbers,
-                "info": dict(self.info)}
+                "pbc": self.pbc, "info": dict(self.info)}
 
 
 # ----------------------------------------------------------------------------- hashing
@@ -125,13 +128,15 @@ def make_key(source: str, frame: Any, content_hash: str) -> str:
 
 
 def _item(source: str, frame: Any, cell: Any, positions: Any, numbers: Any,
-          info: Mapping[str, Any] | None = None) -> ScreenItem:
+          info: Mapping[str, Any] | None = None, pbc: Any = (True, True, True)) -> ScreenItem:
     cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
     digest = structure_hash(cell, positions, numbers)
     kept = {k: _plain(v) for k, v in (info or {}).items() if k in _KEPT_ATTRS and _plain(v) is not None}
-    return ScreenItem(make_key(source, frame, digest), source, str(frame), digest, cell, positions, numbers, kept)
+    periodic = tuple(bool(p) for p in np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)))
+    return ScreenItem(make_key(source, frame, digest), source, str(frame), digest, cell, positions, numbers, kept,
+                      periodic)
 
 
 def _failed(source: str, frame: Any, exc: BaseException, path: str | None = None) -> ScreenItem:
@@ -276,7 +281,8 @@ def _ase_items(path: Path) -> Iterator[ScreenItem]:
         count = 0
         for index, atoms in enumerate(frames):
             count += 1
-            yield _item(source, index, atoms.cell.array, atoms.positions, atoms.numbers, _atoms_info(atoms))
+            yield _item(source, index, atoms.cell.array, atoms.positions, atoms.numbers, _atoms_info(atoms),
+                        atoms.pbc)
         if count == 0:
             raise FileFormatError(f"{path.name} holds no structure")
     except Exception as exc:  # ASE raises many types for unreadable files
@@ -312,7 +318,7 @@ def _database_items(path: Path) -> Iterator[ScreenItem]:
             info.update(_atoms_info(atoms))
             if "pressure_gpa" not in info and "pressure" in info:
                 info["pressure_gpa"] = info["pressure"]
-            yield _item(source, row.id, atoms.cell.array, atoms.positions, atoms.numbers, info)
+            yield _item(source, row.id, atoms.cell.array, atoms.positions, atoms.numbers, info, atoms.pbc)
         except Exception as exc:
             yield _failed(source, row.id, exc)
 

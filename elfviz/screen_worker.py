@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ElfvizError, ModelError
+from .errors import ElfvizError, ModelError, StructureError
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,10 @@ def screen_one(payload: Mapping[str, Any], model: Any, *, spacing: float, connec
         from ase.symbols import Symbols
 
         numbers = np.asarray(payload["numbers"], dtype=np.int64)
+        pbc = tuple(bool(p) for p in payload.get("pbc", (True, True, True)))
+        if not all(pbc) and np.abs(np.linalg.det(np.asarray(payload["cell"], dtype=float))) > 1e-6:
+            raise StructureError(f"the structure is periodic only along {list(pbc)}; elfviz needs periodic "
+                                 "boundary conditions in all three directions (pbc=True in the file or atoms)")
         row["n_atoms"] = int(len(numbers))
         row["formula"] = Symbols(numbers).get_chemical_formula()
         structure = grid.make_dataset(payload["cell"], payload["positions"], numbers, spacing=spacing,

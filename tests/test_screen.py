@@ -186,3 +186,10 @@ def test_cli_rejects_bad_options(tmp_path, capsys):
     assert "positive" in capsys.readouterr().err
     assert main(["screen", path, "-o", str(tmp_path / "r.csv"), "--model", "nosuchmodule:predict"]) == 2
     assert "cannot import the model function" in capsys.readouterr().err
+
+
+def test_non_periodic_structure_with_a_cell_is_refused(tmp_path):
+    path = tmp_path / "slab.extxyz"
+    ase.io.write(path, Atoms("H2", [[0, 0, 0], [0.74, 0, 0]], cell=[3, 3, 3], pbc=[True, True, False]))
+    table = inline([path])
+    assert table.loc[0, "status"] == "error" and "periodic only along" in table.loc[0, "error"]
