@@ -51,6 +51,7 @@ from .formats import (
     FIELD_FORMATS,
     FORMATS,
     GZIP_MAGIC,
+    HDF5_MAGIC,
     detect_format,
     strip_compression,
 )
@@ -123,6 +124,12 @@ def read(
     if path.is_dir():
         raise FileFormatError(f"{path} is a directory; give a file")
     try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        if format == "netcdf" or (format is None and head.startswith(HDF5_MAGIC)):
+            from ..store import read_netcdf  # elfviz's own format: read lazily from disk, not via bytes
+
+            return read_netcdf(path)
         data = path.read_bytes()
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
