@@ -142,7 +142,6 @@ class FrameCollection:
     Examples
     --------
     >>> import tempfile
-import warnings
     >>> coll = FrameCollection(tempfile.mkdtemp())
     >>> ds = grid.make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], shape=(4, 4, 4))
     >>> _ = coll.add(ds, frame_id="demo-0", phase="liquid")
