@@ -187,3 +187,17 @@ def test_killed_process_with_embedded_cluster_then_resume(tmp_path, monkeypatch)
     again = screen([path], scheduler="inline", model=slow_promolecular, spacing=SPACING, out_csv=out)
     assert again.attrs["n_skipped"] == len(before) and again.attrs["n_computed"] == n_items - len(before)
     _check_complete(out, n_items, before)
+
+
+def test_predictor_weights_are_loaded_on_the_remote_worker(dask_address, tmp_path):
+    from test_screen_support import tiny_weights
+
+    weights = tiny_weights(tmp_path)
+    path = write_trajectory(tmp_path / "md.extxyz", 2)
+    table = screen([path], scheduler=dask_address, model=weights, spacing=SPACING, device="cpu")
+    assert table["status"].tolist() == ["ok", "ok"], table["error"].tolist()
+    assert set(table["model"]) == {"model:tiny-untrained@0"} and set(table["device"]) == {"cpu"}
+    reference = screen([path], scheduler="inline", model=weights, spacing=SPACING)
+    assert table["phi"].tolist() == pytest.approx(reference["phi"].tolist(), abs=1e-6)
+    with pytest.raises(Exception, match="weights"):
+        screen([path], scheduler="inline", model=tmp_path / "missing.pt", spacing=SPACING)

@@ -53,3 +53,17 @@ def write_trajectory(path, n: int, **kwargs) -> str:
     """Write ``n`` H2 frames to an extxyz file and return its path as a string."""
     ase.io.write(str(path), h2_frames(n, **kwargs), format="extxyz")
     return str(path)
+
+
+def tiny_weights(folder) -> str:
+    """Save an untrained 8-unit network with the default descriptors as a weights file (for plumbing tests)."""
+    import torch
+
+    from elfviz.model.descriptors import DescriptorSpec
+    from elfviz.model.network import ElfNet, save_model
+
+    torch.manual_seed(0)
+    spec = DescriptorSpec()
+    net = ElfNet(spec.n_features, hidden=(8,))
+    return str(save_model(os.path.join(str(folder), "tiny"), net,
+                          {"descriptors": spec.to_dict(), "version": "tiny-untrained@0"}))
