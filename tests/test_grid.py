@@ -179,3 +179,10 @@ def test_attrs_encoding_round_trip():
     assert (
         decoded["n"] == 3 and decoded["x"] == 0.5 and decoded["t"] == [1, 2] and decoded["name"] == "C2c-24"
     )
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(grid, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 3

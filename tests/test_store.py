@@ -131,3 +131,10 @@ def test_corrupt_index_table(tmp_path):
     coll.index_path.write_bytes(b"\x00\xff\x00 binary")
     with pytest.raises(FileFormatError, match="index table"):
         _ = coll.index
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(store, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 3
