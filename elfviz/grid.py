@@ -116,8 +116,8 @@ def rs_bohr(cell: Any, n_electrons: float) -> float:
 
     Examples
     --------
-    >>> round(rs_bohr(np.eye(3) * 2.0, 1), 3)  # one electron in 8 Å^3
-    2.348
+    >>> round(rs_bohr(np.eye(3) * 2.0, 1), 3)  # one electron in 8 Å^3 = 53.99 bohr^3
+    2.345
     """
     if n_electrons <= 0:
         raise StructureError("rs is undefined for a cell without electrons (no atoms)")
@@ -354,8 +354,8 @@ def make_dataset(cell: Any, positions: Any, numbers: Any, elf: Any = None, *, sh
     Examples
     --------
     >>> ds = make_dataset(np.eye(3) * 3.0, [[0, 0, 0]], [1], spacing=0.5)
-    >>> dict(ds.sizes)["a"], round(ds.attrs["rs_bohr"], 3)
-    (6, 2.741)
+    >>> dict(ds.sizes)["a"], round(ds.attrs["rs_bohr"], 3)  # one H in 27 Å^3
+    (6, 3.517)
     """
     cell_arr = as_cell(cell)
     pos = check_positions(positions, cell_arr, min_distance=MIN_INTERATOMIC_DISTANCE if check_overlap else 0.0)
