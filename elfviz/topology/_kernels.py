@@ -1,7 +1,8 @@
 """Numba kernels of the topology package: periodic union-find with lattice offsets.
 
 Every node (a grid voxel, or a piece of a labelled set) belongs to a tree whose root represents its
-connected component. Besides its parent, each node keeps an integer lattice offset ``off``: the copy of
+connected component. Besides its parent, each node keeps an integer lattice offset ``off`` (stored
+together as ``node[u] = (parent, off_a, off_b, off_c)``): the copy of
 the node in cell ``L(node) = off[node] + L(parent)`` of the infinite periodic lattice is connected to the
 root's copy in cell 0 (``L(root) = 0``). An edge ``u -> w`` that crosses the periodic boundary by the lattice
 vector ``d`` connects ``u@c`` with ``w@(c + d)``. When both ends already share a root, the edge closes a loop
@@ -23,8 +24,11 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, off, u, lv):
+def _find(node, u, lv):
     """Root of ``u``; writes ``L(u)`` (offset of u's connected copy relative to the root) into ``lv``.
+
+    ``node[u] = (parent, off_a, off_b, off_c)``: parent and offset share a row so that one memory access
+    serves both (the sweep visits voxels in value order, i.e. at random places in memory).
 
     Full path compression: every node on the path is re-attached to the root with its total offset.
     """
@@ -32,25 +36,25 @@ def _find(parent, off, u, lv):
     l0 = 0
     l1 = 0
     l2 = 0
-    while parent[r] != r:
-        l0 += off[r, 0]
-        l1 += off[r, 1]
-        l2 += off[r, 2]
-        r = parent[r]
+    while node[r, 0] != r:
+        l0 += node[r, 1]
+        l1 += node[r, 2]
+        l2 += node[r, 3]
+        r = node[r, 0]
     lv[0] = l0
     lv[1] = l1
     lv[2] = l2
     # second pass: compress
     x = u
-    while parent[x] != r and x != r:
-        p = parent[x]
-        o0 = off[x, 0]
-        o1 = off[x, 1]
-        o2 = off[x, 2]
-        parent[x] = r
-        off[x, 0] = l0
-        off[x, 1] = l1
-        off[x, 2] = l2
+    while node[x, 0] != r and x != r:
+        p = node[x, 0]
+        o0 = node[x, 1]
+        o1 = node[x, 2]
+        o2 = node[x, 3]
+        node[x, 0] = r
+        node[x, 1] = l0
+        node[x, 2] = l1
+        node[x, 3] = l2
         l0 -= o0
         l1 -= o1
         l2 -= o2
@@ -174,8 +178,8 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
     nb = shape[1]
     nc = shape[2]
     n = na * nb * nc
-    parent = np.full(n, -1, np.int32)
-    off = np.zeros((n, 3), np.int32)
+    node = np.zeros((n, 4), np.int32)  # parent (-1: not yet processed) and offset to it, one cache line
+    node[:, 0] = -1
     size = np.zeros(n, np.int32)
     rank = np.zeros(n, np.int8)
     slot = np.full(n, -1, np.int32)
@@ -221,7 +225,7 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
             break
         v = order[step]
         n_processed += 1
-        parent[v] = v
+        node[v, 0] = v
         size[v] = 1
         atoms[v] = atom_count[v]
         if atom_count[v] > 0:
@@ -266,9 +270,9 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                 kk -= nc
                 d2 = 1
             w = (ii * nb + jj) * nc + kk
-            if parent[w] < 0:
+            if node[w, 0] < 0:
                 continue
-            rw = _find(parent, off, w, lw)
+            rw = _find(node, w, lw)
             g0 = lv0 + d0 - lw[0]
             g1 = lv1 + d1 - lw[1]
             g2 = lv2 + d2 - lw[2]
@@ -290,17 +294,17 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                 if size[rv] >= size[rw]:
                     r = rv
                     c = rw
-                    parent[rw] = rv
-                    off[rw, 0] = g0
-                    off[rw, 1] = g1
-                    off[rw, 2] = g2
+                    node[rw, 0] = rv
+                    node[rw, 1] = g0
+                    node[rw, 2] = g1
+                    node[rw, 3] = g2
                 else:
                     r = rw
                     c = rv
-                    parent[rv] = rw
-                    off[rv, 0] = -g0
-                    off[rv, 1] = -g1
-                    off[rv, 2] = -g2
+                    node[rv, 0] = rw
+                    node[rv, 1] = -g0
+                    node[rv, 2] = -g1
+                    node[rv, 3] = -g2
                     lv0 -= g0
                     lv1 -= g1
                     lv2 -= g2
@@ -315,8 +319,8 @@ def percolation_sweep(order, values, shape, neighbours, atom_count, stop_early, 
                         phi_star = x
                         a = repvox[r]
                         b = repvox[c]
-                        _find(parent, off, a, la)
-                        _find(parent, off, b, lw)
+                        _find(node, a, la)
+                        _find(node, b, lw)
                         star_pair[0] = a
                         star_pair[1] = b
                         star_pair[2] = lw[0] - la[0]

@@ -32,8 +32,8 @@ def merge_pieces(n_nodes, src, dst, shift):
     loop_root : int64 (M,)       for each loop with non-zero translation: the root ...
     loop_vec : int64 (M, 3)      ... and the translation (before final compression; valid for the root)
     """
-    parent = np.arange(n_nodes).astype(np.int32)
-    off = np.zeros((n_nodes, 3), np.int32)
+    node = np.zeros((n_nodes, 4), np.int32)  # (parent, offset to parent)
+    node[:, 0] = np.arange(n_nodes)
     size = np.ones(n_nodes, np.int32)
     n_edges = src.shape[0]
     loop_node = np.empty(n_edges, np.int64)
@@ -44,8 +44,8 @@ def merge_pieces(n_nodes, src, dst, shift):
     for e in range(n_edges):
         u = src[e]
         w = dst[e]
-        ru = _find(parent, off, u, lu)
-        rw = _find(parent, off, w, lw)
+        ru = _find(node, u, lu)
+        rw = _find(node, w, lw)
         g0 = lu[0] + shift[e, 0] - lw[0]
         g1 = lu[1] + shift[e, 1] - lw[1]
         g2 = lu[2] + shift[e, 2] - lw[2]
@@ -57,21 +57,21 @@ def merge_pieces(n_nodes, src, dst, shift):
                 loop_vec[n_loops, 2] = g2
                 n_loops += 1
         elif size[ru] >= size[rw]:
-            parent[rw] = ru
-            off[rw, 0] = g0
-            off[rw, 1] = g1
-            off[rw, 2] = g2
+            node[rw, 0] = ru
+            node[rw, 1] = g0
+            node[rw, 2] = g1
+            node[rw, 3] = g2
             size[ru] += size[rw]
         else:
-            parent[ru] = rw
-            off[ru, 0] = -g0
-            off[ru, 1] = -g1
-            off[ru, 2] = -g2
+            node[ru, 0] = rw
+            node[ru, 1] = -g0
+            node[ru, 2] = -g1
+            node[ru, 3] = -g2
             size[rw] += size[ru]
     root = np.empty(n_nodes, np.int64)
     offset = np.empty((n_nodes, 3), np.int64)
     for u in range(n_nodes):
-        root[u] = _find(parent, off, u, lu)
+        root[u] = _find(node, u, lu)
         offset[u, 0] = lu[0]
         offset[u, 1] = lu[1]
         offset[u, 2] = lu[2]
