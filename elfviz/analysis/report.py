@@ -187,6 +187,7 @@ def run_report(
     progress: Callable | None = None,
     model: str = "bundled",
     force: bool = False,
+    max_train_frames: int | None = None,
 ) -> tuple[Evaluation, FourierCorrection | None]:
     """Evaluate the model on a dataset directory; returns the :class:`Evaluation` and the correction used.
 
@@ -218,7 +219,9 @@ def run_report(
         if trained_for and trained_for != version:
             log.warning("the correction was fitted on %s predictions, the model is %s", trained_for, version)
     elif fit_correction:
-        corr = fit_correction_on_collection(collection, predict, model_version=version, progress=progress)
+        corr = fit_correction_on_collection(
+            collection, predict, model_version=version, progress=progress, max_per_trajectory=max_train_frames
+        )
         if save_correction:
             corr.save(save_correction, force=force)
     evaluation = evaluate_frames(
@@ -349,6 +352,13 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
         "validation frames) before evaluating; runs the model on those frames",
     )
     parser.add_argument("--save-correction", default=None, metavar="JSON", help="write the fitted correction")
+    parser.add_argument(
+        "--max-train-frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fit the correction on at most N frames per train/validation trajectory (default all)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the promolecular baseline")
     parser.add_argument("--device", default="auto", help="model device: auto, cpu or cuda")
     parser.add_argument("--weights", default=None, help="model weights (default: the bundled model)")
@@ -416,6 +426,7 @@ def run_from_args(args: argparse.Namespace, dataset: str) -> int:
         progress=progress,
         model=args.model,
         force=args.force,
+        max_train_frames=args.max_train_frames,
     )
     if args.output_dir:
         for path in write_results(evaluation, args.output_dir, force=args.force):
