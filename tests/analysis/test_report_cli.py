@@ -113,7 +113,7 @@ def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys)
         "spectra.nc",
     ]
     cached_files = list((tmp_path / "cache").rglob("*.nc"))
-    assert len(cached_files) == 4 + 4 + 2 + 4  # test model + 2 per train trajectory + validation + promolecular test
+    assert len(cached_files) == 4 + 4 + 2 + 4  # test, 2 per train trajectory, validation, promolecular test
     assert len(corr["metadata"]["train_frames"]) == 4
     # a second run reads the cache and reproduces the table without calling the model
     calls = fake_model.calls
