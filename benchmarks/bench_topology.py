@@ -13,12 +13,14 @@ detects wrapping (:func:`elfviz.topology.components_at`). Both must agree exactl
 Also reported: the first-call cost (numba JIT: compiling from scratch in a fresh process with an empty
 cache, and loading the on-disk cache). Wall times on a shared machine are noisy; CPU times are printed too.
 
-Run:  python benchmarks/bench_topology.py [--sizes 64 128] [--repeat 3] [--no-baseline]
+Run:  python benchmarks/bench_topology.py [--quick] [--sizes 64 128] [--repeat 3] [--no-baseline]
+                                          [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +30,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from elfviz.topology import components_at, networking_analysis
+from elfviz.topology import components_at, networking_analysis, percolation_profile
 
 
 def noise_field(n: int, seed: int = 0) -> np.ndarray:
@@ -110,38 +112,56 @@ def first_call_costs() -> list[tuple[float, float]]:
     return results
 
 
-def main() -> None:
+def record(metric: str, value: float, unit: str, note: str = "") -> dict:
+    return {"benchmark": "topology", "metric": metric, "value": value, "unit": unit, "note": note}
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="grid sizes n (n^3 points)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats of the sweep (median)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bisection baseline")
     parser.add_argument("--no-jit", action="store_true", help="skip the fresh-process JIT measurement")
+    parser.add_argument("--quick", action="store_true", help="64^3 only, one repeat, no JIT measurement")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as a list of JSON records")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.repeat, args.no_jit = [64], 1, True
 
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
+    records: list[dict] = []
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (wall times include waiting "
+          "for a core on a loaded machine; cpu times do not)")
     if not args.no_jit:
         (cold_wall, cold_cpu), (warm_wall, warm_cpu) = first_call_costs()
         print(f"first call in a fresh process (import + tiny float32 grid): {cold_wall:.1f} s wall / "
               f"{cold_cpu:.1f} s cpu compiling with an empty numba cache, {warm_wall:.1f} s wall / "
               f"{warm_cpu:.1f} s cpu with the on-disk cache")
+        records += [record("first call, compiling (empty numba cache)", cold_wall, "s",
+                           f"cpu {cold_cpu:.2f} s"),
+                    record("first call, numba cache on disk", warm_wall, "s", f"cpu {warm_cpu:.2f} s")]
     networking_analysis(noise_field(8))  # load the kernels here so the table shows steady-state times
+    percolation_profile(noise_field(8), [0.5])
 
     header = (f"{'field':6s} {'grid':>5s} {'sweep wall':>11s} {'sweep cpu':>10s} {'phi*':>5s} "
               f"{'bisect wall':>12s} {'bisect cpu':>11s} {'labels':>6s} {'speed-up':>9s} {'agree':>5s}"
               "  t1 / t2 / t3")
     print(header)
     print("-" * len(header))
+    all_agree = True
     for n in args.sizes:
         for name in ("noise", "atoms"):
             if name == "noise":
                 f, cell, positions = noise_field(n), None, None
             else:
                 f, cell, positions = atoms_field(n)
+
             def sweep(f=f, cell=cell, positions=positions):
                 return networking_analysis(f, cell=cell, positions=positions)
 
             wall, cpu, res = timed(sweep, args.repeat)
+            size = f"{name} field {n}^3"
+            records.append(record(f"one-sweep analysis ({size})", wall, "s", f"cpu {cpu:.3f} s"))
             with_atoms = "yes" if positions is not None else "no"
             row = f"{name:6s} {n:5d} {wall:10.3f}s {cpu:9.3f}s {with_atoms:>5s} "
             if args.no_baseline:
@@ -149,12 +169,32 @@ def main() -> None:
             else:
                 bwall, bcpu, (thresholds, calls) = timed(lambda f=f: bisection_thresholds(f), 1)
                 agree = thresholds == list(res.thresholds)
+                all_agree &= agree
                 row += f"{bwall:11.3f}s {bcpu:10.3f}s {calls:6d} {bwall / wall:8.1f}x {str(agree):>5s}"
+                records += [record(f"bisection + scipy labelling ({size})", bwall, "s",
+                                   f"cpu {bcpu:.3f} s, {calls} labellings"),
+                            record(f"speed-up vs bisection ({size})", bwall / wall, "x",
+                                   f"cpu ratio {bcpu / max(cpu, 1e-9):.1f}x; agree={agree}")]
             row += f"  {res.t1:.4f} / {res.t2:.4f} / {res.t3:.4f}"
             if res.phi_star is not None:
                 row += f"  phi*={res.phi_star:.4f}"
+            if not args.no_baseline:
+                row += f"  (cpu speed-up {bcpu / max(cpu, 1e-9):.1f}x)"
             print(row, flush=True)
+        # worst case for the sweep: no early stop (every grid point processed), as for a profile
+        f = noise_field(n)
+        wall, cpu, _ = timed(lambda f=f: percolation_profile(f, np.linspace(0, 1, 101)), args.repeat)
+        print(f"full sweep of all {n}^3 points (percolation_profile, 101 levels): {wall:.3f} s wall, "
+              f"{cpu:.3f} s cpu")
+        records.append(record(f"full sweep, profile ({n}^3)", wall, "s", f"cpu {cpu:.3f} s"))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(records, handle, indent=1)
+    if not all_agree:
+        print("ERROR: the sweep and the bisection baseline disagree", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
