@@ -190,3 +190,12 @@ def test_summarize_unit():
     assert info["density_g_cm3"] == pytest.approx(1.008 * 1.66053906660e-24 / 8e-24, rel=1e-3)
     assert info["cell_angles"] == [90.0, 90.0, 90.0]
     assert "rs" in format_text(info)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import elfviz.cli.info as info_module
+
+    result = doctest.testmod(info_module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 2
