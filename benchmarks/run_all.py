@@ -279,6 +279,9 @@ def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, devic
            "Written by `benchmarks/run_all.py`; every figure below was measured in this one run, on this machine.",
            "", "## Machine", ""]
     out += [f"- **{key}**: {value}" for key, value in machine.items()]
+    warning = load_warning(machine)
+    if warning:
+        out += ["", f"**Warning:** {warning}"]
     out += ["", "## Figures", "", "| benchmark | metric | value | unit | note |", "|---|---|---|---|---|"]
     for result in results:
         if not result["records"]:
@@ -292,6 +295,21 @@ def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, devic
                 f"`{result['command'] or result['script']}`", "", "```", result["output"].rstrip() or "(no output)",
                 "```", ""]
     return "\n".join(out)
+
+
+def load_warning(machine: dict[str, str]) -> str | None:
+    """A warning when other jobs used the cores during the run (absolute times are then inflated)."""
+    try:
+        cores = int(machine.get("cores", "0"))
+        load = max(float(machine.get("load average (1 min) at start", "0")),
+                   float(machine.get("load average (1 min) at end", "0")))
+    except ValueError:
+        return None
+    if cores and load > 0.75 * cores:
+        return (f"the machine was busy with other jobs (load average {load:.1f} on {cores} cores): absolute "
+                "times are inflated and parallel speed-ups cannot show; rerun on an idle machine for "
+                "figures to quote. Ratios measured side by side in one script are less affected.")
+    return None
 
 
 def main(argv=None) -> int:
@@ -312,6 +330,9 @@ def main(argv=None) -> int:
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.1f}"
     print()
     print("\n".join(table_lines(results)))
+    warning = load_warning(machine)
+    if warning:
+        print(f"warning: {warning}")
     if not args.no_write:
         Path(args.output).write_text(markdown(results, machine, quick=args.quick, device=args.device) + "\n")
         print(f"\nwritten {args.output}")

@@ -77,3 +77,11 @@ def test_scripts_run_as_subprocesses_and_report(run_all, tmp_path, monkeypatch):
     assert "| absent | (missing; see output) |" in text
     assert "**cores**" in text and "**libraries**" in text and "numpy" in text
     assert "fast enough True" in text and "--json OUT.json" in text
+
+
+def test_busy_machine_is_flagged(run_all):
+    busy = run_all.load_warning({"cores": "2", "load average (1 min) at start": "15.7",
+                                 "load average (1 min) at end": "3.0"})
+    assert busy and "15.7 on 2 cores" in busy
+    assert run_all.load_warning({"cores": "16", "load average (1 min) at start": "1.0",
+                                 "load average (1 min) at end": "2.0"}) is None
