@@ -174,6 +174,10 @@ def radial_power_spectrum(
             "k_isotropic": kspace.inscribed_k(cell_arr, values.shape),
         },
     )
+    if isinstance(ds, xr.Dataset):  # keep the frame's metadata, so one spectrum plots like many
+        for key in ("frame_id", "pressure_gpa", "rs_bohr", "phase", "temperature_k"):
+            if key in ds.attrs:
+                out.attrs[key] = ds.attrs[key]
     return out
 
 

@@ -63,6 +63,8 @@ def _colors(values: np.ndarray, cmap: str) -> list[str]:
 
     palette = process_cmap(cmap, 256)
     finite = np.asarray(values, dtype=float)
+    if not np.any(np.isfinite(finite)):
+        return [palette[0]] * len(finite)
     lo, hi = np.nanmin(finite), np.nanmax(finite)
     span = hi - lo if hi > lo else 1.0
     return [palette[int(round((v - lo) / span * 255))] if math.isfinite(v) else "#888888" for v in finite]

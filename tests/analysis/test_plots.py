@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from analysis_synthetic import TRICLINIC, synthetic_pair
 
-from elfviz.analysis import residual_dataset, spectra_over_frames
+from elfviz.analysis import radial_power_spectrum, residual_dataset, spectra_over_frames
 from elfviz.analysis.correction import kcut_curves_over_frames
 from elfviz.errors import GridError
 
@@ -40,6 +40,9 @@ def test_spectra_plot_one_curve_per_pressure(residuals):
     assert len([el for el in by_rs if isinstance(el, hv.Curve)]) == 2
     with pytest.raises(GridError, match="temperature_k"):
         plots.spectra_plot(spectra, color_by="temperature_k")
+    single = plots.spectra_plot(radial_power_spectrum(residuals[2]))  # one frame, no frame dim
+    assert [el.label for el in single if isinstance(el, hv.Curve)] == ["100"]
+    _render(single)
     with pytest.raises(GridError, match="no variable"):
         plots.spectra_plot(spectra, y="density")
 
