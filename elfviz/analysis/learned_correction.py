@@ -303,3 +303,32 @@ class FourierCorrection:
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path} is not a readable JSON correction file ({exc})") from None
         return cls.from_dict(data)
+
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "data"
+"""Folder of the corrections shipped with elfviz (one JSON per model version they were fitted for)."""
+
+
+def bundled_correction(model_version: str, *, folder: str | Path | None = None) -> FourierCorrection:
+    """The shipped correction fitted on predictions of ``model_version`` (e.g. ``"elfnet-fft@1.0"``).
+
+    Use it as ``Predictor(correction=bundled_correction(Predictor().version))``.
+
+    Raises
+    ------
+    ModelError
+        If no shipped correction was fitted for that model version (a correction is only valid for the
+        predictions it was fitted on; fit one with ``elfviz spectra --dataset DIR --fit-correction``).
+    """
+    folder = BUNDLED_DIR if folder is None else Path(folder)
+    available = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        corr = FourierCorrection.load(path)
+        found = corr.metadata.get("model_version", "")
+        available.append(found)
+        if found == model_version:
+            return corr
+    raise ModelError(
+        f"no shipped Fourier correction for model {model_version!r} (available: {available or 'none'}); "
+        "fit one with `elfviz spectra --dataset DIR --fit-correction --save-correction FILE.json`"
+    )

@@ -28,7 +28,7 @@ from ..errors import ElfvizError, FileFormatError, ModelError
 from ..store import FrameCollection, read_netcdf, write_netcdf
 from .correction_fit import fit_fourier_correction, select_fourier_correction
 from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
-from .learned_correction import FourierCorrection
+from .learned_correction import FourierCorrection, bundled_correction
 from .residuals import residual_dataset
 from .spectra import K_BOND
 
@@ -213,7 +213,9 @@ def run_report(
     else:
         raise ModelError(f"unknown model {model!r}: use 'bundled' (the trained ELF model) or 'promolecular'")
     corr = None
-    if correction:
+    if correction == "bundled":
+        corr = bundled_correction(version)
+    elif correction:
         corr = FourierCorrection.load(correction)
         trained_for = corr.metadata.get("model_version")
         if trained_for and trained_for != version:
@@ -343,7 +345,8 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
         "--correction",
         default=None,
         metavar="JSON",
-        help="a transferable Fourier correction (JSON from --save-correction)",
+        help="a transferable Fourier correction: JSON from --save-correction, or 'bundled' for the one "
+        "shipped for the model's version",
     )
     parser.add_argument(
         "--fit-correction",

@@ -217,3 +217,20 @@ def test_model_selection_keeps_the_best_validation_score():
     assert best.n_radial == 8 and best.metadata["validation_r2_after"] == scores[1]
     with pytest.raises(GridError, match="validation"):
         select_fourier_correction(train, [], configs)
+
+
+def test_bundled_correction_is_matched_by_model_version(learned, tmp_path):
+    from elfviz.analysis.learned_correction import bundled_correction
+
+    tagged = FourierCorrection.from_dict(
+        {**learned.to_dict(), "metadata": {"model_version": "elfnet-fft@9.9"}}
+    )
+    tagged.save(tmp_path / "elfnet-fft-9.9.json")
+    found = bundled_correction("elfnet-fft@9.9", folder=tmp_path)
+    np.testing.assert_array_equal(found.weights, learned.weights)
+    with pytest.raises(
+        ModelError, match=r"no shipped Fourier correction for model 'other@1'.*elfnet-fft@9.9"
+    ):
+        bundled_correction("other@1", folder=tmp_path)
+    with pytest.raises(ModelError, match="available: none"):
+        bundled_correction("other@1", folder=tmp_path / "missing")
