@@ -26,6 +26,7 @@ from .correction import (
     select_fourier_correction,
 )
 from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
+from .learned_correction import bundled_correction
 from .metrics import aggregate_metrics, field_metrics, frame_metrics
 from .residuals import check_same_structure, residual_dataset
 from .spectra import (
@@ -39,6 +40,7 @@ from .spectra import (
 __all__ = [
     "K_BOND",
     "Evaluation",
+    "bundled_correction",
     "density_table",
     "evaluate_frames",
     "kcut_curves_over_frames",
