@@ -107,8 +107,29 @@ def frame_table(collection: FrameCollection, *, with_elf: bool = True) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int = 0) -> pd.DataFrame:
-    """One row per MD trajectory stored in ``root/md`` (mean temperature after ``equilibration_steps``)."""
+def rms_displacement(positions: np.ndarray, cell: np.ndarray, lag: int) -> float:
+    """Root-mean-square displacement (Å) of the atoms over ``lag`` steps, from unwrapped positions.
+
+    Examples
+    --------
+    >>> pos = np.zeros((3, 1, 3)); pos[:, 0, 0] = [0.0, 0.5, 1.0]
+    >>> round(rms_displacement(pos, np.eye(3) * 10, 2), 6)
+    1.0
+    """
+    if lag < 1 or len(positions) <= lag:
+        return float("nan")
+    frac = positions @ np.linalg.inv(cell)
+    steps = np.diff(frac, axis=0)
+    steps -= np.round(steps)
+    unwrapped = np.concatenate([frac[:1], frac[:1] + np.cumsum(steps, axis=0)]) @ cell
+    d = unwrapped[lag:] - unwrapped[:-lag]
+    return float(np.sqrt(np.mean(np.sum(d**2, axis=-1))))
+
+
+def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int = 0,
+                     frame_interval_steps: int = 0) -> pd.DataFrame:
+    """One row per MD trajectory stored in ``root/md``: mean temperature after ``equilibration_steps`` and the
+    RMS displacement of the atoms between kept frames (``frame_interval_steps`` apart)."""
     from .md import MDTrajectory
 
     rows = []
@@ -116,19 +137,26 @@ def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int 
         traj = MDTrajectory.load(path)
         settings = traj.settings
         n_eq = int(settings.get("equilibration_steps", equilibration_steps) or 0)
-        wall = float(settings.get("wall_seconds", np.nan))
+        wall = settings.get("wall_seconds")
+        if wall is None:  # runs stopped by a time limit record seconds per step only
+            wall = float(settings.get("seconds_per_step") or np.nan) * traj.n_steps
+        wall = float(wall)
         rows.append({
             "trajectory": path.stem,
             "split": settings.get("split", ""),
             "rs": float(settings.get("rs", np.nan)),
             "n_atoms": int(traj.positions.shape[1]),
             "steps": traj.n_steps,
+            "steps_planned": int(settings.get("n_steps_planned", settings.get("n_steps", traj.n_steps))),
             "dt_fs": traj.dt_fs,
             "wall_seconds": wall,
             "seconds_per_step": wall / max(traj.n_steps, 1),
             "decorrelation_steps": settings.get("decorrelation_steps", np.nan),
             "mean_temperature_k": float(np.mean(traj.temperature_k[n_eq:])) if len(traj.temperature_k) else np.nan,
+            "rms_displacement_between_frames_A": rms_displacement(traj.positions[n_eq:].astype(np.float64),
+                                                                  traj.cell, frame_interval_steps),
             "frames_labelled": int((frames["trajectory"] == path.stem).sum()) if len(frames) else 0,
+            "machine": "device" if str(settings.get("machine", "")).startswith("device") else "2-core",
         })
     return pd.DataFrame(rows)
 
@@ -185,12 +213,14 @@ def dataset_summary(root: str | Path, *, with_elf: bool = True, config: str | Pa
     crystals = frames[frames["phase"] != "liquid"][crystal_columns].reset_index(drop=True) if len(frames) else \
         pd.DataFrame(columns=crystal_columns)
     config_path = Path(config) if config is not None else root.parent / "dataset.toml"
-    equilibration = 0
+    equilibration = interval = 0
     if config_path.is_file():
         from .dataset import DatasetConfig
 
-        equilibration = int(DatasetConfig.from_toml(config_path).md.get("equilibration_steps", 0))
-    trajectories = trajectory_table(root, frames, equilibration)
+        md = DatasetConfig.from_toml(config_path).md
+        equilibration = int(md.get("equilibration_steps", 0))
+        interval = int(md.get("frame_interval_steps", 0))
+    trajectories = trajectory_table(root, frames, equilibration, interval)
     timings = {
         "pw_seconds_total": float(np.nansum(frames["pw_seconds"])) if len(frames) else 0.0,
         "pp_seconds_total": float(np.nansum(frames["pp_seconds"])) if len(frames) else 0.0,
@@ -244,7 +274,7 @@ def summary_markdown(summary: DatasetSummary) -> str:
         "\n### Liquid frames per density\n", _markdown(summary.liquid_by_density),
         "\n### Crystal frames (test only)\n", _markdown(summary.crystals),
         "\n### MD trajectories\n", _markdown(summary.trajectories),
-        "\n### Wall time (2-core machine, `mpirun -np 2`)\n",
+        "\n### Wall time (as recorded by the runs; labels on the 2-core machine with `mpirun -np 2`)\n",
         f"- labels: pw.x {t['pw_seconds_total'] / 3600:.2f} h + pp.x {t['pp_seconds_total'] / 3600:.2f} h in total; "
         f"{t['label_seconds_mean_liquid']:.1f} s per liquid frame on average\n",
         f"- MD: {t['md_seconds_total'] / 3600:.2f} h in total\n",
@@ -273,19 +303,49 @@ def summary_text(summary: DatasetSummary) -> str:
     return "\n".join(parts)
 
 
+BEGIN_MARKER = "<!-- generated by python -m elfviz.reference.datasheet: begin -->"
+END_MARKER = "<!-- generated by python -m elfviz.reference.datasheet: end -->"
+
+
+def replace_generated_section(document: str, tables: str) -> str:
+    """Put ``tables`` between the begin/end markers of ``document`` (appended with markers if absent).
+
+    Examples
+    --------
+    >>> doc = f"intro\\n{BEGIN_MARKER}\\nold\\n{END_MARKER}\\noutro\\n"
+    >>> "new" in replace_generated_section(doc, "new") and "old" not in replace_generated_section(doc, "new")
+    True
+    """
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    block = f"{BEGIN_MARKER}\n_Snapshot of {stamp}._\n\n{tables.strip()}\n{END_MARKER}"
+    if BEGIN_MARKER in document and END_MARKER in document:
+        head, rest = document.split(BEGIN_MARKER, 1)
+        _, tail = rest.split(END_MARKER, 1)
+        return head + block + tail
+    return document.rstrip() + "\n\n" + block + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m elfviz.reference.datasheet",
                                      description="Print the tables of the dataset's datasheet.")
     parser.add_argument("root", nargs="?", default=None, help="dataset directory (default: the bundled one)")
     parser.add_argument("--markdown", action="store_true", help="Markdown tables (for DATASHEET.md)")
     parser.add_argument("--json", action="store_true", help="timings, sizes and settings as JSON")
+    parser.add_argument("--update", metavar="DATASHEET", default=None,
+                        help="replace the generated section of this Markdown file (between the markers)")
     args = parser.parse_args(argv)
     if args.root is None:
         from ..data import dataset_path
 
         args.root = dataset_path()
     summary = dataset_summary(args.root)
-    if args.json:
+    if args.update:
+        path = Path(args.update)
+        path.write_text(replace_generated_section(path.read_text(), summary_markdown(summary)))
+        print(f"updated {path} ({summary.n_frames} frames)")
+    elif args.json:
         print(json.dumps({"n_frames": summary.n_frames, "timings": summary.timings, "sizes": summary.sizes,
                           "label_settings": summary.label_settings}, indent=2, default=str))
     elif args.markdown:

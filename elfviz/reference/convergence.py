@@ -1,0 +1,386 @@
+"""Is the reference right? Convergence of the QE reference ELF and of the networking value phi.
+
+Runs Quantum ESPRESSO on one 64-atom liquid frame of the bundled dataset and on one crystal phase, varying
+one setting at a time from the reference convention (PBE, 60 Ry, Fermi-Dirac 0.02 Ry, shifted 2x2x2 for
+64 atoms), and compares each ELF with the most converged run of its series:
+
+- k-mesh (60 Ry): Gamma, 2x2x2 unshifted, 2x2x2 shifted (the dataset's choice), 3x3x3 shifted (reference);
+- cutoff (shifted 2x2x2, all on the grid of the highest cutoff): 45, 60, 80 Ry (reference);
+- grid spacing (60 Ry, shifted 2x2x2): QE's minimum FFT grid, 1.5x and 2x as many points per axis. The ELF
+  is compared at the points the grids share; phi is computed on each grid.
+
+Also: the H2 molecule in a large box (ELF at the bond centre) and the QE-PySCF agreement on a small cell.
+Every run records its wall time. Results go to a JSON file and a Markdown table on stdout::
+
+    nice -n 10 python -m elfviz.reference.convergence --out convergence.json
+    python -m elfviz.reference.convergence --sections h2 crosscheck --np 1
+
+The written study is ``docs/reference_validation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import grid
+from .settings import DFTSettings
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- comparisons (pure)
+def common_points(coarse_shape: tuple[int, ...], fine_shape: tuple[int, ...]) -> tuple[slice, slice, slice]:
+    """Slices of the fine grid that land on the coarse grid's points (fine sizes must be multiples).
+
+    Examples
+    --------
+    >>> common_points((40, 40, 40), (80, 80, 80))[0]
+    slice(None, None, 2)
+    """
+    steps = []
+    for n_coarse, n_fine in zip(coarse_shape, fine_shape):
+        if n_fine % n_coarse:
+            raise ValueError(f"grid {fine_shape} is not a refinement of {coarse_shape}")
+        steps.append(slice(None, None, n_fine // n_coarse))
+    return tuple(steps)  # type: ignore[return-value]
+
+
+def field_difference(reference: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    """MAE, largest absolute difference, RMSE and Pearson correlation of two ELF fields.
+
+    The finer of the two is subsampled onto the coarser grid when their shapes differ by integer factors.
+
+    Examples
+    --------
+    >>> a = np.random.default_rng(0).random((4, 4, 4))
+    >>> field_difference(a, a)["mae"]
+    0.0
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    other = np.asarray(other, dtype=np.float64)
+    if reference.shape != other.shape:
+        if all(o >= r for o, r in zip(other.shape, reference.shape)):
+            other = other[common_points(reference.shape, other.shape)]
+        else:
+            reference = reference[common_points(other.shape, reference.shape)]
+    diff = other - reference
+    pearson = float(np.corrcoef(reference.ravel(), other.ravel())[0, 1]) if reference.std() > 0 else math.nan
+    return {"mae": float(np.abs(diff).mean()), "max_abs": float(np.abs(diff).max()),
+            "rmse": float(np.sqrt(np.mean(diff**2))), "pearson": pearson}
+
+
+def network_values(ds: xr.Dataset) -> dict[str, float | None]:
+    """Networking value phi and molecularity index phi* (elfviz.topology), None when unavailable."""
+    try:
+        from ..topology import networking_analysis
+    except ImportError:  # pragma: no cover - topology is part of the package
+        return {"phi": None, "phi_star": None}
+    result = networking_analysis(ds)
+    return {"phi": float(result.phi), "phi_star": None if result.phi_star is None else float(result.phi_star)}
+
+
+def bond_centre_elf(ds: xr.Dataset, i: int = 0, j: int = 1) -> float:
+    """ELF at the midpoint of atoms ``i`` and ``j`` (minimum image), by periodic cubic interpolation."""
+    from scipy import ndimage
+
+    cell = ds["cell"].values
+    pos = ds["positions"].values
+    frac = grid.cart_to_frac(pos, cell)
+    d = frac[j] - frac[i]
+    d -= np.round(d)
+    mid = (frac[i] + d / 2) % 1.0
+    elf = ds["elf"].values.astype(np.float64)
+    coords = (mid * np.array(elf.shape))[:, None]
+    return float(ndimage.map_coordinates(elf, coords, order=3, mode="grid-wrap")[0])
+
+
+# ----------------------------------------------------------------------------- runs
+CACHE_DIR: Path | None = None
+"""When set (``--cache``), every run's Dataset is stored here and reused: the study resumes after interruption."""
+
+
+def _run(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, int] | None, label: str,
+         engine: str = "qe", **kwargs: Any) -> tuple[xr.Dataset, float]:
+    from ..store import read_netcdf, write_netcdf
+    from . import reference_elf
+
+    cached = None
+    if CACHE_DIR is not None:
+        key = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+        cached = CACHE_DIR / f"{key}.nc"
+        if cached.exists():
+            ds = read_netcdf(cached)
+            log.info("%s: reusing %s", label, cached)
+            return ds, float(ds.attrs.get("run_seconds", math.nan))
+    start = time.perf_counter()
+    ds = reference_elf(structure, engine=engine, settings=settings, shape=shape, label=label, **kwargs)
+    seconds = time.perf_counter() - start
+    ds.attrs["run_seconds"] = seconds
+    if cached is not None:
+        write_netcdf(ds, cached, force=True)
+    return ds, seconds
+
+
+def dataset_label_run(frame_id: str) -> tuple[xr.Dataset, float]:
+    """The bundled dataset's own label of a frame (reference convention: 60 Ry, shifted 2x2x2), as a run."""
+    from ..data import dataset_path
+    from ..store import FrameCollection
+
+    ds = FrameCollection(dataset_path()).read(frame_id)
+    return ds, float(ds.attrs.get("pw_seconds", math.nan)) + float(ds.attrs.get("pp_seconds", math.nan))
+
+
+def _record(rows: list[dict[str, Any]], system: str, series: str, variant: str, ds: xr.Dataset,
+            seconds: float) -> dict[str, Any]:
+    row = {"system": system, "series": series, "variant": variant, "n_atoms": int(ds.sizes["atom"]),
+           "grid": list(ds["elf"].shape), "kmesh": ds.attrs.get("kmesh"), "kshift": ds.attrs.get("kshift"),
+           "n_kpoints": ds.attrs.get("n_kpoints"), "ecutwfc_ry": ds.attrs["settings"]["ecutwfc_ry"],
+           "wall_seconds": seconds, "pressure_gpa": ds.attrs.get("pressure_gpa"),
+           "energy_ev_per_atom": ds.attrs.get("total_energy_ev", math.nan) / ds.sizes["atom"],
+           **network_values(ds)}
+    log.info("%s %s %s: %.1f s, P = %.1f GPa, phi = %s", system, series, variant, seconds,
+             row["pressure_gpa"] or math.nan, row["phi"])
+    rows.append(row)
+    return row
+
+
+def _compare_to_last(series: list[tuple[dict[str, Any], xr.Dataset]], shared: bool = False) -> None:
+    """Differences of every run of a series to its last (most converged) run."""
+    ref_row, ref = series[-1]
+    for row, ds in series:
+        if shared:
+            row.update(_shared_grid_difference(ref["elf"].values, ds["elf"].values))
+        else:
+            row.update(field_difference(ref["elf"].values, ds["elf"].values))
+        row["reference"] = ref_row["variant"]
+        if row["phi"] is not None and ref_row["phi"] is not None:
+            row["dphi"] = row["phi"] - ref_row["phi"]
+
+
+def kmesh_series(structure: xr.Dataset, system: str, base: DFTSettings,
+                 kmeshes: list[tuple[str, dict[str, Any]]],
+                 known: dict[str, tuple[xr.Dataset, float]] | None = None) -> list[dict[str, Any]]:
+    """Vary the k-mesh on QE's minimum grid; the last entry is the reference.
+
+    ``kmeshes`` holds (name, settings changes), e.g. ``("2x2x2s", {"kmesh": (2, 2, 2), "kshift": True})`` or
+    ``("ks0.5", {"kspacing": 0.5, "kmesh": None})``; ``known`` maps names to finished runs (e.g. the dataset's
+    own label of the frame) that are used instead of recomputing. Returns one row per run: system, series, variant,
+    wall seconds, pressure, phi, phi*, and MAE / max / RMSE / Pearson against the reference.
+    """
+    rows: list[dict[str, Any]] = []
+    series = []
+    for name, changes in kmeshes:
+        if known and name in known:
+            ds, seconds = known[name]
+        else:
+            ds, seconds = _run(structure, base.replace(**changes), None, f"{system} k={name}")
+        series.append((_record(rows, system, "kmesh", name, ds, seconds), ds))
+    _compare_to_last(series)
+    return rows
+
+
+def cutoff_series(structure: xr.Dataset, system: str, base: DFTSettings, cutoffs: list[float]) -> list[dict[str, Any]]:
+    """Vary the wave-function cutoff (Ry), all runs on the minimum grid of the highest cutoff."""
+    from .qe import minimum_fft_shape
+
+    shape = minimum_fft_shape(structure["cell"].values, 4.0 * max(cutoffs))
+    rows: list[dict[str, Any]] = []
+    series = []
+    for ecut in cutoffs:
+        ds, seconds = _run(structure, base.replace(ecutwfc_ry=ecut), shape, f"{system} ecut={ecut:g}")
+        series.append((_record(rows, system, "cutoff", f"{ecut:g} Ry", ds, seconds), ds))
+    _compare_to_last(series)
+    return rows
+
+
+def grid_series(structure: xr.Dataset, system: str, base: DFTSettings, factors: list[float]) -> list[dict[str, Any]]:
+    """Refine QE's FFT grid at fixed settings: the ELF is compared at the points the grids share (it is a
+    pointwise quantity); phi is computed on each grid (its discretisation is what the grid changes)."""
+    from .qe import minimum_fft_shape
+
+    minimum = minimum_fft_shape(structure["cell"].values, base.ecutrho)
+    rows: list[dict[str, Any]] = []
+    series = []
+    for factor in factors:
+        target = tuple(grid.next_fft_size(int(round(n * factor))) for n in minimum)
+        ds, seconds = _run(structure, base, target, f"{system} grid x{factor:g}")
+        series.append((_record(rows, system, "grid", f"{factor:g}x {target[0]}", ds, seconds), ds))
+    _compare_to_last(series, shared=True)
+    return rows
+
+
+def _shared_grid_difference(fine: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    """Differences at the points two grids share (their gcd grid)."""
+    gcd = tuple(math.gcd(a, b) for a, b in zip(fine.shape, other.shape))
+    a = fine[common_points(gcd, fine.shape)]
+    b = other[common_points(gcd, other.shape)]
+    out = field_difference(a, b)
+    out["shared_points"] = int(np.prod(gcd))
+    return out
+
+
+def h2_bond_centre(box: float = 10.0, ecutwfc_ry: float = 60.0) -> dict[str, Any]:
+    """ELF at the bond centre of H2 (0.74 Å) in a cubic box (Å), Gamma point, QE reference settings."""
+    length = float(box)
+    centre = np.array([length / 2 + 0.013, length / 2 - 0.021, length / 2 + 0.007])
+    positions = [centre - [0.37, 0, 0], centre + [0.37, 0, 0]]
+    structure = grid.make_dataset(np.eye(3) * length, positions, [1, 1], shape=(4, 4, 4))
+    ds, seconds = _run(structure, DFTSettings(ecutwfc_ry=ecutwfc_ry, kmesh=(1, 1, 1), kshift=False), None, "H2")
+    elf = ds["elf"].values
+    return {"box": length, "ecutwfc_ry": ecutwfc_ry, "elf_bond_centre": bond_centre_elf(ds),
+            "elf_min": float(elf.min()), "elf_max": float(elf.max()), "wall_seconds": seconds,
+            "grid": list(elf.shape)}
+
+
+def crosscheck_structure(n_molecules: int = 4, rs: float = 1.5, seed: int = 3) -> xr.Dataset:
+    """A small molecular test cell (random H2 molecules in a cube of Wigner-Seitz radius ``rs``, bohr)."""
+    from .md import initial_configuration
+
+    cell, positions = initial_configuration(rs, 2 * n_molecules, seed, molecular=True)
+    return grid.make_dataset(cell, positions, np.ones(len(positions), dtype=int), shape=(4, 4, 4))
+
+
+def qe_pyscf_crosscheck(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, int],
+                        **pyscf_options: Any) -> dict[str, Any]:
+    """Run both engines on the same structure and grid; ELF differences and timings."""
+    qe, qe_seconds = _run(structure, settings, shape, "crosscheck qe")
+    py, py_seconds = _run(structure, settings, shape, "crosscheck pyscf", engine="pyscf", **pyscf_options)
+    return {"n_atoms": int(structure.sizes["atom"]), "rs_bohr": float(structure.attrs["rs_bohr"]),
+            "kmesh": list(qe.attrs["kmesh"]), "kshift": int(settings.kshift), "grid": list(shape),
+            "qe_seconds": qe_seconds, "pyscf_seconds": py_seconds, "basis": py.attrs["basis"],
+            "qe_pressure_gpa": qe.attrs.get("pressure_gpa"), "pyscf_pressure_gpa": py.attrs.get("pressure_gpa"),
+            **field_difference(qe["elf"].values, py["elf"].values)}
+
+
+# ----------------------------------------------------------------------------- inputs
+def liquid_frame(frame_id: str | None = None, rs: float = 1.38) -> xr.Dataset:
+    """A 64-atom liquid frame of the bundled dataset (structure only); the first test frame nearest ``rs``."""
+    from ..data import dataset_path
+    from ..store import FrameCollection
+
+    collection = FrameCollection(dataset_path())
+    table = collection.index
+    if frame_id is None:
+        liquid = table[table["phase"] == "liquid"]
+        if liquid.empty:
+            raise RuntimeError(f"no liquid frames in {dataset_path()} yet")
+        distance = (liquid["rs_bohr"] - rs).abs()
+        frame_id = str(liquid.loc[distance.idxmin(), "frame_id"])
+    ds = collection.read(frame_id)
+    out = grid.structure_only(ds)
+    out.attrs["frame_id"] = frame_id
+    return out
+
+
+def crystal_structure(phase: str = "C2c-24", rs: float = 1.38) -> xr.Dataset:
+    from ..structures import build_phase
+
+    return grid.from_atoms(build_phase(phase, rs=rs), shape=(4, 4, 4), source="structure")
+
+
+# ----------------------------------------------------------------------------- report
+SECTIONS = ("liquid-k", "crystal-k", "liquid-cutoff", "crystal-cutoff", "liquid-grid", "crystal-grid", "h2",
+            "crosscheck")
+
+COLUMNS = ["system", "series", "variant", "n_kpoints", "grid", "wall_seconds", "pressure_gpa", "mae", "max_abs",
+           "pearson", "phi", "dphi", "phi_star"]
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> str:
+    def fmt(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return "" if math.isnan(value) else (f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}")
+        if isinstance(value, list):
+            return "x".join(map(str, value))
+        return str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(fmt(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m elfviz.reference.convergence", description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="what to run, in this order")
+    parser.add_argument("--frame", default=None, help="liquid frame id (default: nearest rs 1.38)")
+    parser.add_argument("--rs", type=float, default=1.38, help="density of the liquid frame and crystal, bohr")
+    parser.add_argument("--crystal", default="C2c-24", help="crystal phase")
+    parser.add_argument("--np", type=int, default=None, dest="n_processes", help="MPI processes for QE")
+    parser.add_argument("--pyscf-basis", default="gth-dzvp")
+    parser.add_argument("--out", default="convergence.json", help="results (JSON)")
+    parser.add_argument("--cache", default=None, help="folder keeping every run (the study resumes from it)")
+    parser.add_argument("--liquid-kmeshes", nargs="+", default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
+                        help="k-meshes of the liquid series (the last is the reference)")
+    args = parser.parse_args(argv)
+    global CACHE_DIR
+    if args.cache:
+        CACHE_DIR = Path(args.cache)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    base = DFTSettings(mpi_processes=args.n_processes)
+    results: dict[str, Any] = {"settings": base.to_dict()}
+    out = Path(args.out)
+
+    def save() -> None:
+        out.write_text(json.dumps(results, indent=1, default=str))
+
+    rows: list[dict[str, Any]] = results.setdefault("series", [])
+    all_liquid_k = {"Gamma": {"kmesh": (1, 1, 1), "kshift": False}, "2x2x2": {"kmesh": (2, 2, 2), "kshift": False},
+                    "2x2x2s": {"kmesh": (2, 2, 2), "kshift": True}, "3x3x3s": {"kmesh": (3, 3, 3), "kshift": True}}
+    liquid_k = [(name, all_liquid_k[name]) for name in args.liquid_kmeshes]
+    crystal_k = [(f"ks{ks:g}", {"kspacing": ks, "kmesh": None}) for ks in (0.8, 0.5, 0.35, 0.3)]
+    crystal_base = base.replace(kspacing=0.5)  # the dataset's crystal k-spacing
+    liquid = crystal = None
+    for section in args.sections:
+        if section.startswith("liquid") and liquid is None:
+            liquid = liquid_frame(args.frame, args.rs)
+            results["liquid_frame"] = liquid.attrs["frame_id"]
+        if section.startswith("crystal") and crystal is None:
+            crystal = crystal_structure(args.crystal, args.rs)
+        name_l = f"liquid {results.get('liquid_frame')}"
+        name_c = f"{args.crystal} rs {args.rs:g}"
+        if section == "liquid-k":
+            known = {"2x2x2s": dataset_label_run(results["liquid_frame"])}  # the frame's own label
+            rows += kmesh_series(liquid, name_l, base, liquid_k, known=known)
+        elif section == "liquid-cutoff":
+            rows += cutoff_series(liquid, name_l, base, [45.0, 60.0, 80.0])
+        elif section == "liquid-grid":
+            rows += grid_series(liquid, name_l, base, [1.0, 1.5, 2.0])
+        elif section == "crystal-k":
+            rows += kmesh_series(crystal, name_c, crystal_base, crystal_k)
+        elif section == "crystal-cutoff":
+            rows += cutoff_series(crystal, name_c, crystal_base, [45.0, 60.0, 80.0])
+        elif section == "crystal-grid":
+            rows += grid_series(crystal, name_c, crystal_base, [1.0, 2.0])
+        elif section == "h2":
+            results["h2"] = h2_bond_centre()
+            print(f"H2 in a 10 Å box: ELF at the bond centre {results['h2']['elf_bond_centre']:.4f}")
+        elif section == "crosscheck":
+            structure = crosscheck_structure()
+            results["crosscheck"] = [
+                qe_pyscf_crosscheck(structure, base.replace(kmesh=k, kshift=s), (30, 30, 30),
+                                    basis=args.pyscf_basis)
+                for k, s in [((1, 1, 1), False), ((2, 2, 2), True)]]
+            for row in results["crosscheck"]:
+                print(f"QE vs PySCF ({row['n_atoms']} atoms, k {row['kmesh']}): Pearson {row['pearson']:.5f}, "
+                      f"MAE {row['mae']:.4f}, max {row['max_abs']:.3f}")
+        save()
+    if rows:
+        print(markdown_table(rows))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
