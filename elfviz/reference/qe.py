@@ -117,8 +117,13 @@ def choose_fft_shape(cell: Any, settings: DFTSettings, spacing: float | None = N
 # ----------------------------------------------------------------------------- inputs
 def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, fft_shape: tuple[int, int, int],
              kmesh: tuple[int, int, int], pseudo_file: str, prefix: str = "elfviz", outdir: str = "./out",
-             calculation: str = "scf", extra_control: str = "", extra_ions: str = "") -> str:
-    """Text of a pw.x input for a hydrogen structure (positions and cell in Å)."""
+             calculation: str = "scf", extra_control: str = "", extra_ions: str = "",
+             scf_must_converge: bool = True) -> str:
+    """Text of a pw.x input for a hydrogen structure (positions and cell in Å).
+
+    ``scf_must_converge=False`` lets pw.x finish (and write the wave functions pp.x needs) after an SCF that
+    did not converge; the output still says "convergence NOT achieved".
+    """
     nat = len(positions)
     if settings.smearing == "none":
         occupations = "  occupations = 'fixed'\n"
@@ -138,7 +143,7 @@ def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, 
         "/",
         "&ELECTRONS",
         f"  conv_thr = {settings.conv_thr_ry_per_atom * max(nat, 1):.3e}, mixing_beta = {settings.mixing_beta:.4g}, "
-        f"electron_maxstep = {settings.max_scf_steps}",
+        f"electron_maxstep = {settings.max_scf_steps}" + ("" if scf_must_converge else ", scf_must_converge = .false."),
         "/",
     ]
     if calculation == "md":
@@ -163,8 +168,13 @@ def pp_input(prefix: str = "elfviz", outdir: str = "./out", cube_file: str = "el
 
 # ----------------------------------------------------------------------------- running
 def run_program(command: list[str], input_file: Path, output_file: Path, cwd: Path, *,
-                timeout: float | None = None, on_line: Callable[[str], None] | None = None) -> float:
-    """Run a QE program with ``-in input_file``, stream its output to ``output_file``; return wall seconds."""
+                timeout: float | None = None, on_line: Callable[[str], None] | None = None,
+                allowed_returncodes: tuple[int, ...] = (0,)) -> float:
+    """Run a QE program with ``-in input_file``, stream its output to ``output_file``; return wall seconds.
+
+    ``allowed_returncodes``: exit codes that are not failures (pw.x exits with 2 when the SCF does not converge,
+    after writing its data).
+    """
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.setdefault("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
     start = time.perf_counter()
@@ -187,7 +197,7 @@ def run_program(command: list[str], input_file: Path, output_file: Path, cwd: Pa
                 proc.kill()
                 proc.wait()
             raise
-    if proc.returncode != 0:
+    if proc.returncode not in allowed_returncodes:
         tail = output_file.read_text(errors="replace")[-2000:]
         message = _qe_error_message(tail)
         raise EngineError(f"{' '.join(command)} failed with exit code {proc.returncode}: {message}"
@@ -236,6 +246,14 @@ def parse_pw_output(text: str) -> dict[str, Any]:
         out["fermi_energy_ev"] = float(fermi[-1])
     iterations = re.findall(r"convergence has been achieved in\s+(\d+)\s+iterations", text)
     out["scf_converged"] = bool(iterations) and "convergence NOT achieved" not in text
+    # with scf_must_converge = .false. pw.x 6.7 prints "convergence has been achieved" after its last allowed
+    # iteration even when it is not: compare the final estimated accuracy with the threshold
+    threshold = re.search(r"scf convergence threshold\s*=\s*([\d.Ee+-]+)", text)
+    accuracy = re.findall(r"estimated scf accuracy\s*<\s*([\d.Ee+-]+)\s*Ry", text)
+    if accuracy:
+        out["scf_accuracy_ry"] = float(accuracy[-1])
+        if threshold and float(accuracy[-1]) >= float(threshold.group(1)):
+            out["scf_converged"] = False
     if iterations:
         out["scf_iterations"] = int(iterations[-1])
     nks = re.search(r"number of k points=\s*(\d+)", text)
@@ -325,14 +343,17 @@ def qe_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacin
     try:
         shutil.copy(pseudo, run_dir / pseudo.name)
         (run_dir / "pw.in").write_text(pw_input(cell, positions, settings, fft_shape=qe_shape, kmesh=kmesh,
-                                                pseudo_file=pseudo.name))
+                                                pseudo_file=pseudo.name, scf_must_converge=not allow_unconverged))
         (run_dir / "pp.in").write_text(pp_input())
         prefix = mpi_prefix(settings.mpi_processes)
         log.info("%s: pw.x SCF for %d atoms, k-mesh %s%s, FFT grid %s", label, len(positions), kmesh,
                  " shifted" if settings.kshift else "", qe_shape)
         pw_seconds = run_program(prefix + [pw], run_dir / "pw.in", run_dir / "pw.out", run_dir,
-                                 timeout=timeout, on_line=_ScfProgress(label))
-        results = parse_pw_output((run_dir / "pw.out").read_text(errors="replace"))
+                                 timeout=timeout, on_line=_ScfProgress(label), allowed_returncodes=(0, 2))
+        pw_text = (run_dir / "pw.out").read_text(errors="replace")
+        results = parse_pw_output(pw_text)
+        if not results["scf_converged"] and "convergence NOT achieved" not in pw_text:
+            raise EngineError(f"pw.x failed: {_qe_error_message(pw_text[-2000:])} (full output: {run_dir / 'pw.out'})")
         if not results["scf_converged"] and not allow_unconverged:
             raise EngineError(f"the SCF did not converge in {settings.max_scf_steps} iterations; try a smaller "
                               "mixing_beta, more SCF steps, or pass --allow-unconverged to keep the result flagged")
