@@ -2,7 +2,8 @@
 
 :func:`rs_from_pressure` interpolates ln rs against ln P monotonically (PCHIP) through published points
 (:data:`EOS_POINTS`): hcp H2 at 5.4 GPa (Hazen et al., PRB 36, 3944 (1987), single-crystal X-ray, 300 K),
-C2/c-24 at 300 GPa (Pickard & Needs 2007, DFT; the cell bundled in :mod:`elfviz.structures`), and atomic
+the C2/c phase III cell at 300 GPa (DFT; AFLOW's H-III prototype, attributed to Pickard & Needs 2007,
+bundled as ``C2c-12`` in :mod:`elfviz.structures`), and atomic
 hydrogen at 0.5-3.5 TPa (McMahon & Ceperley, PRL 106, 165302 (2011), DFT with zero-point motion).
 
 Valid from 5.4 GPa to 3.5 TPa; between 5.4 and 300 GPa it rests on two points only, so expect a few
@@ -25,7 +26,11 @@ __all__ = ["EOS_POINTS", "rs_from_pressure", "pressure_from_rs"]
 EOS_POINTS = (
     # (pressure GPa, rs bohr, source)
     (5.40, 2.2031167, "hcp H2, V = 26.55 Å^3 per 4 atoms; Hazen et al., PRB 36, 3944 (1987)"),
-    (300.0, 1.3294697, "C2/c-24 DFT cell; Pickard & Needs, Nat. Phys. 3, 473 (2007)"),
+    (
+        300.0,
+        1.3294697,
+        "C2/c H-III DFT cell (AFLOW A_mC24_15_2e2f, after Pickard & Needs 2007); elfviz C2c-12",
+    ),
     (500.0, 1.225, "I4_1/amd onset; McMahon & Ceperley, PRL 106, 165302 (2011)"),
     (1000.0, 1.11, "McMahon & Ceperley (2011)"),
     (2500.0, 0.969, "McMahon & Ceperley (2011), arXiv:1011.5028"),

@@ -1,25 +1,30 @@
 """Crystal phases of dense hydrogen, built from published space-group and Wyckoff data.
 
-Phases are named as in the structure-search literature, ``<space group>-<atoms in the cell>``:
-``C2c-24``, ``Cmca-12``, ``Cmca-4``, ``P63m-16`` (molecular) and ``I41amd`` (atomic). Each record
-carries its source; :func:`build_phase` builds it with :func:`ase.spacegroup.crystal`, scales it to a
-requested Wigner-Seitz radius ``rs`` (bohr) or pressure (GPa), and repeats it into a supercell.
+Phases are named as in the structure-search literature, ``<space group>-<atoms in the primitive
+cell>`` (Pickard & Needs, Nat. Phys. 3, 473 (2007)): ``Cmca-4`` has 4 atoms per primitive cell (8 in
+its C-centred conventional cell). :func:`build_phase` builds a phase with
+:func:`ase.spacegroup.crystal`, returns its primitive cell (so the atom count matches the name; ask for
+``cell="conventional"`` to get the conventional one), scales it to a requested Wigner-Seitz radius
+``rs`` (bohr) or pressure (GPa), and repeats it into a supercell.
 
 Data bundled
 ------------
-``C2c-24``
-    Phase III candidate of Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa, as tabulated
-    in the AFLOW Library of Crystallographic Prototypes (Hicks et al., Comput. Mater. Sci. 161, S1 (2019),
-    prototype ``A_mC24_15_2e2f``): C2/c (No. 15), a = 4.939 Å, b = 2.811 Å, c = 4.139 Å, beta = 142.47°,
-    H on 4e (0, 0.1012, 1/4), 4e (0, 0.3684, 1/4), 8f (0.226, 0.0672, 0.2464), 8f (0.3443, 0.1958, 0.2227).
-    24 atoms in the conventional C-centred cell (12 in the primitive cell), H2 bonds 0.751 and 0.757 Å,
-    rs = 1.329 bohr.
+The records, with their sources and checks, live in :mod:`elfviz.structures_data`.
 
-``Cmca-12``, ``Cmca-4``, ``P63m-16``, ``I41amd``
-    Listed (space group, source) but their Wyckoff parameters are **not bundled yet**: they could not be
-    checked against the publications from this code base, and elfviz does not ship unverified
-    coordinates. :func:`build_phase` says so; add the data with :func:`register_phase` (or read a CIF
-    with :func:`elfviz.io.read`).
+``C2c-12``
+    The phase III (H-III) cell of the AFLOW Library of Crystallographic Prototypes (prototype
+    ``A_mC24_15_2e2f``; Hicks et al., Comput. Mater. Sci. 161, S1 (2019)), DFT at 300 GPa, which AFLOW
+    attributes to Pickard & Needs (2007): C2/c (No. 15), a = 4.939 Å, b = 2.811 Å, c = 4.139 Å,
+    beta = 142.47°, H on 4e (0, 0.1012, 1/4), 4e (0, 0.3684, 1/4), 8f (0.226, 0.0672, 0.2464),
+    8f (0.3443, 0.1958, 0.2227). 24 atoms in the conventional cell, **12 in the primitive cell** (AFLOW's
+    own prototype list says 12): it is not the 24-atom C2/c-24 of Pickard & Needs, so elfviz names it by
+    what it is. H2 bonds 0.751 and 0.757 Å, rs = 1.329 bohr.
+
+``C2c-24``, ``Cmca-12``, ``Cmca-4``, ``P63m-16``, ``I41amd``
+    Listed (space group, source) but **not bundled**: their Wyckoff parameters (for I4_1/amd, its c/a)
+    could not be checked against a publication, and elfviz does not ship unchecked coordinates.
+    :func:`build_phase` says so and what was searched; add data with :func:`register_phase` (or read a
+    CIF with :func:`elfviz.io.read`).
 
 Scaling
 -------
@@ -45,6 +50,7 @@ import numpy as np
 from .eos import EOS_POINTS, pressure_from_rs, rs_from_pressure  # re-exported: part of this module's API
 from .errors import StructureError
 from .grid import BOHR_ANGSTROM
+from .structures_data import PHASE_RECORDS
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,7 @@ class Phase:
     space_group_number : int
         International Tables number.
     n_atoms : int
-        Atoms in the cell that :func:`build_phase` returns (conventional cell).
+        Atoms in the primitive cell (the number in the name), which :func:`build_phase` returns.
     molecular : bool
         Whether the phase consists of H2 molecules.
     source : str
@@ -94,6 +100,10 @@ class Phase:
         Fractional coordinates of the Wyckoff representatives.
     setting : int
         ASE space-group setting (1 or 2, the origin choice).
+    notes : str
+        What the structure is, and how it was checked.
+    missing : str
+        Why the coordinates are not bundled (empty when they are).
     """
 
     name: str
@@ -108,11 +118,12 @@ class Phase:
     basis: tuple[tuple[float, float, float], ...] | None = None
     setting: int = 1
     notes: str = field(default="")
+    missing: str = field(default="")
 
     @property
     def available(self) -> bool:
         """Whether the Wyckoff data are bundled, so that :func:`build_phase` can build the phase."""
-        return self.cellpar is not None and self.basis is not None
+        return self.cellpar is not None and self.basis is not None and not self.missing
 
     @property
     def rs_reference(self) -> float | None:
@@ -149,63 +160,20 @@ def register_phase(phase: Phase, *, replace: bool = False) -> Phase:
     return phase
 
 
-register_phase(
-    Phase(
-        name="C2c-24",
-        space_group="C2/c",
-        space_group_number=15,
-        n_atoms=24,
-        molecular=True,
-        source="Pickard & Needs, Nat. Phys. 3, 473 (2007), DFT-PBE at 300 GPa; coordinates as tabulated in "
-        "the AFLOW prototype library (A_mC24_15_2e2f; Hicks et al., Comput. Mater. Sci. 161, S1 (2019))",
-        pressure_gpa=300.0,
-        pressure_range_gpa=(100.0, 250.0),  # lowest enthalpy with zero-point motion (AFLOW's summary)
-        cellpar=(4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
-        basis=((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.3443, 0.1958, 0.2227)),
-        notes="phase III candidate; layers of H2 molecules in a distorted hexagonal arrangement",
-    )
-)
-_PICKARD_NEEDS = "Pickard & Needs, Nat. Phys. 3, 473 (2007)"
-for _name, _symbol, _number, _n_atoms, _molecular, _source, _range, _setting in (
-    ("Cmca-12", "Cmca", 64, 12, True, _PICKARD_NEEDS, None, 1),
-    ("Cmca-4", "Cmca", 64, 4, True, _PICKARD_NEEDS, None, 1),
-    ("P63m-16", "P6_3/m", 176, 16, True, _PICKARD_NEEDS, None, 1),
-    # McMahon & Ceperley: stable from ~500 GPa (rs 1.23) to ~1 TPa (rs 1.11), PRL abstract
-    (
-        "I41amd",
-        "I4_1/amd",
-        141,
-        4,
-        False,
-        _PICKARD_NEEDS + "; McMahon & Ceperley, PRL 106, 165302 (2011)",
-        (500.0, 1000.0),
-        2,
-    ),
-):
-    register_phase(
-        Phase(
-            name=_name,
-            space_group=_symbol,
-            space_group_number=_number,
-            n_atoms=_n_atoms,
-            molecular=_molecular,
-            source=_source,
-            pressure_range_gpa=_range,
-            setting=_setting,
-            notes="Wyckoff parameters not bundled",
-        )
-    )
+for _record in PHASE_RECORDS:
+    register_phase(Phase(**_record))
+del _record
 
 
 # ----------------------------------------------------------------------------- building
-def _crystal(phase: Phase, crystal):
+def _crystal(phase: Phase, crystal, primitive: bool = True):
     return crystal(
         ["H"] * len(phase.basis),
         basis=list(phase.basis),
         spacegroup=phase.space_group_number,
         cellpar=list(phase.cellpar),
         setting=phase.setting,
-        primitive_cell=False,
+        primitive_cell=primitive,
     )
 
 
@@ -244,25 +212,35 @@ def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, in
     return molecules
 
 
-def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None = None, supercell=(1, 1, 1)):
+def build_phase(
+    name: str,
+    rs: float | None = None,
+    pressure_gpa: float | None = None,
+    supercell=(1, 1, 1),
+    *,
+    cell: str = "primitive",
+):
     """Build a hydrogen phase at a given density, optionally as a supercell.
 
     Parameters
     ----------
     name : str
-        A key of :data:`PHASES` (case-insensitive; ``C2/c-24`` and ``c2c-24`` both work).
+        A key of :data:`PHASES` (case-insensitive; ``C2/c-12`` and ``c2c-12`` both work).
     rs : float, optional
         Wigner-Seitz radius in bohr. Default: the published cell.
     pressure_gpa : float, optional
         Pressure (GPa), converted to rs with :func:`rs_from_pressure` (give ``rs`` or this, not both).
     supercell : int or (int, int, int)
-        Repetitions along a, b, c.
+        Repetitions along a, b, c (of the cell chosen by ``cell``).
+    cell : {"primitive", "conventional"}
+        The primitive cell (default; as many atoms as the name says) or the conventional
+        (centred) cell of the space group, which is larger for C- and I-centred phases.
 
     Returns
     -------
     ase.Atoms
-        Periodic structure; ``info`` holds ``phase``, ``rs_bohr``, ``space_group``, ``source`` and
-        ``pressure_gpa`` when a pressure was given.
+        Periodic structure; ``info`` holds ``phase``, ``rs_bohr``, ``space_group``, ``source``,
+        ``cell`` and ``pressure_gpa`` when a pressure was given.
 
     Raises
     ------
@@ -272,24 +250,35 @@ def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None =
 
     Examples
     --------
-    >>> atoms = build_phase("C2c-24", rs=1.38)
+    >>> atoms = build_phase("C2c-12", rs=1.38)
     >>> len(atoms), round(atoms.info["rs_bohr"], 6)
-    (24, 1.38)
+    (12, 1.38)
+    >>> len(build_phase("C2c-12", rs=1.38, cell="conventional"))
+    24
     """
     from ase.spacegroup import crystal
 
     phase = get_phase(name)
     if not phase.available:
+        reason = phase.missing or "no coordinates were given"
         raise StructureError(
-            f"phase {phase.name} ({phase.space_group}) is listed but its Wyckoff data "
-            "are not bundled with elfviz "
-            f"(source: {phase.source}); read a CIF of it instead (elfviz.io.read) or add the data with "
-            "elfviz.structures.register_phase. Bundled phases: " + ", ".join(available_phases())
+            f"phase {phase.name} ({phase.space_group}) is listed but its Wyckoff data are not bundled "
+            f"with elfviz: {reason} (source: {phase.source}; what was searched: "
+            "elfviz.structures_data.SEARCHED). Read a CIF of it instead "
+            "(elfviz.io.read) or add checked data with elfviz.structures.register_phase. "
+            "Bundled phases: " + ", ".join(available_phases())
         )
+    if cell not in ("primitive", "conventional"):
+        raise StructureError(f"cell must be 'primitive' or 'conventional', got {cell!r}")
     if rs is not None and pressure_gpa is not None:
         raise StructureError("give either rs (bohr) or a pressure (GPa), not both")
     repeat = _check_supercell(supercell)
-    atoms = _crystal(phase, crystal)
+    atoms = _crystal(phase, crystal, primitive=cell == "primitive")
+    if cell == "primitive" and len(atoms) != phase.n_atoms:
+        raise StructureError(
+            f"the data of {phase.name} give {len(atoms)} atoms in the primitive cell, not {phase.n_atoms}: "
+            "check its Wyckoff positions and space-group setting"
+        )
     rs_ref = _rs_of(atoms)
     if pressure_gpa is not None:
         rs = rs_from_pressure(pressure_gpa)
@@ -319,6 +308,7 @@ def build_phase(name: str, rs: float | None = None, pressure_gpa: float | None =
             "rs_bohr": _rs_of(atoms),
             "space_group": phase.space_group,
             "source": phase.source,
+            "cell": cell,
         }
     )
     if pressure_gpa is not None:

@@ -24,60 +24,132 @@ def bond_lengths(atoms) -> np.ndarray:
     return np.sort([np.linalg.norm(v) for _, _, v in structures.find_molecules(atoms)])
 
 
-def test_phase_table_lists_the_five_phases():
-    assert list(structures.PHASES) == ["C2c-24", "Cmca-12", "Cmca-4", "P63m-16", "I41amd"]
-    assert structures.available_phases() == ["C2c-24"]
+def primitive_atom_count(atoms, symprec) -> int:
+    cell = (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers)
+    return len(spglib.find_primitive(cell, symprec=symprec)[2])
+
+
+BUNDLED = structures.available_phases()
+
+
+def test_phase_table_lists_the_phases_and_bundles_only_checked_data():
+    assert list(structures.PHASES) == ["C2c-12", "C2c-24", "Cmca-12", "Cmca-4", "P63m-16", "I41amd"]
+    assert BUNDLED == ["C2c-12"]
     for phase in structures.PHASES.values():
         assert "Pickard" in phase.source
         assert phase.space_group_number in (15, 64, 176, 141)
+        assert phase.available == (not phase.missing)  # every unbundled phase says why
+        assert phase.name.endswith(str(phase.n_atoms)) or phase.name == "I41amd"
 
 
-def test_c2c_published_cell():
-    atoms = structures.build_phase("C2c-24")
+@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("symprec", [0.01, 0.05])
+def test_source_cell_symmetry_and_primitive_atom_count(name, symprec):
+    """spglib finds the published space group; the primitive cell holds the atoms the name counts."""
+    phase = structures.get_phase(name)
+    primitive = structures.build_phase(name)
+    conventional = structures.build_phase(name, cell="conventional")
+    for atoms in (primitive, conventional):
+        assert space_group_number(atoms, symprec) == phase.space_group_number
+        assert primitive_atom_count(atoms, symprec) == phase.n_atoms
+    assert len(primitive) == phase.n_atoms
+    assert len(conventional) % len(primitive) == 0 and len(conventional) >= len(primitive)
+    assert primitive.info["cell"] == "primitive" and conventional.info["cell"] == "conventional"
+    assert conventional.info["rs_bohr"] == pytest.approx(primitive.info["rs_bohr"], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_source_cell_is_physical(name):
+    """H2 bonds 0.70-0.80 Å, nothing closer than 1.0 Å between molecules, rs consistent with its pressure."""
+    phase = structures.get_phase(name)
+    atoms = structures.build_phase(name)
+    if phase.molecular:
+        molecules = structures.find_molecules(atoms)
+        assert 2 * len(molecules) == len(atoms)
+        bonds = bond_lengths(atoms)
+        assert bonds.min() >= 0.70 and bonds.max() <= 0.80
+        assert structures._closest_intermolecular(atoms, molecules) >= 1.0
+    rs_eos = structures.rs_from_pressure(phase.pressure_gpa)
+    assert phase.rs_reference == pytest.approx(rs_eos, rel=0.05)
+    assert atoms.info["rs_bohr"] == pytest.approx(phase.rs_reference, rel=1e-12)
+
+
+def test_c2c12_published_cell():
+    atoms = structures.build_phase("C2c-12", cell="conventional")
     assert len(atoms) == 24
-    assert space_group_number(atoms) == 15
-    # the published cell (300 GPa): volume a b c sin(beta), rs from it by hand
+    # AFLOW's H-III parameters (300 GPa): volume a b c sin(beta), rs from it by hand
     a, b, c, beta = 4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, math.radians(142.47)
     volume = a * b * c * math.sin(beta)
     assert atoms.cell.volume == pytest.approx(volume, rel=1e-9)
+    assert structures.build_phase("C2c-12").cell.volume == pytest.approx(volume / 2, rel=1e-9)
     rs = (3 * volume / grid.BOHR_ANGSTROM**3 / (4 * math.pi * 24)) ** (1 / 3)
     assert atoms.info["rs_bohr"] == pytest.approx(rs, rel=1e-12)
     assert rs == pytest.approx(1.3295, abs=1e-4)
     bonds = bond_lengths(atoms)
     assert len(bonds) == 12
     np.testing.assert_allclose(np.unique(bonds.round(4)), [0.7511, 0.7567])
+    np.testing.assert_allclose(
+        np.unique(bond_lengths(structures.build_phase("C2c-12")).round(4)), [0.7511, 0.7567]
+    )
 
 
-@pytest.mark.parametrize("rs", [1.30, 1.38, 1.5, 1.8])
-def test_c2c_scaled_to_rs_keeps_symmetry_and_bonds(rs):
-    reference = bond_lengths(structures.build_phase("C2c-24"))
-    atoms = structures.build_phase("C2c-24", rs=rs)
+@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("rs", [1.30, 1.38, 1.45, 1.8])
+def test_scaled_to_rs_keeps_symmetry_and_bonds(name, rs):
+    reference = structures.build_phase(name)
+    atoms = structures.build_phase(name, rs=rs)
     assert grid.rs_bohr(atoms.cell.array, len(atoms)) == pytest.approx(rs, rel=1e-12)
     assert atoms.info["rs_bohr"] == pytest.approx(rs, rel=1e-12)
-    np.testing.assert_allclose(bond_lengths(atoms), reference, atol=1e-9)  # molecules are rigid
-    assert space_group_number(atoms) == 15
-    distances = atoms.get_all_distances(mic=True)[np.triu_indices(len(atoms), 1)]
-    assert distances.min() == pytest.approx(reference.min(), abs=1e-9)  # nothing closer than a bond
-    # the distance between molecules grows with rs, the bond does not
-    assert structures._closest_intermolecular(atoms, structures.find_molecules(atoms)) > reference.max()
+    assert space_group_number(atoms, 0.01) == structures.get_phase(name).space_group_number
+    assert len(atoms) == len(reference)
+    if structures.get_phase(name).molecular:
+        bonds = bond_lengths(reference)
+        np.testing.assert_allclose(bond_lengths(atoms), bonds, atol=1e-9)  # molecules are rigid
+        distances = atoms.get_all_distances(mic=True)[np.triu_indices(len(atoms), 1)]
+        assert distances.min() == pytest.approx(bonds.min(), abs=1e-9)  # nothing closer than a bond
+        assert structures._closest_intermolecular(atoms, structures.find_molecules(atoms)) > bonds.max()
+
+
+@pytest.mark.parametrize("name", [n for n, p in structures.PHASES.items() if not p.available])
+def test_unbundled_phases_refuse_with_the_reason(name):
+    phase = structures.PHASES[name]
+    with pytest.raises(StructureError, match="not bundled") as info:
+        structures.build_phase(name, rs=1.3)
+    message = str(info.value)
+    assert phase.missing in message and "structures_data.SEARCHED" in message and "C2c-12" in message
+    assert phase.rs_reference is None
+
+
+def test_c2c24_refusal_points_to_the_bundled_c2c12():
+    with pytest.raises(StructureError, match="use 'C2c-12'"):
+        structures.build_phase("C2/c-24")
+
+
+def test_records_are_complete():
+    from elfviz import structures_data
+
+    for record in structures_data.PHASE_RECORDS:
+        assert {"name", "space_group", "space_group_number", "n_atoms", "molecular", "source"} <= set(record)
+        if "missing" not in record:
+            assert len(record["cellpar"]) == 6 and record["basis"] and record["pressure_gpa"] > 0
 
 
 def test_intermolecular_distances_scale_with_the_cell():
-    small = structures.build_phase("C2c-24", rs=1.3)
-    large = structures.build_phase("C2c-24", rs=1.6)
+    small = structures.build_phase("C2c-12", rs=1.3)
+    large = structures.build_phase("C2c-12", rs=1.6)
     d_small = structures._closest_intermolecular(small, structures.find_molecules(small))
     d_large = structures._closest_intermolecular(large, structures.find_molecules(large))
     assert d_large > d_small * 1.15
 
 
 def test_supercell():
-    atoms = structures.build_phase("C2c-24", rs=1.38, supercell=(2, 1, 3))
-    assert len(atoms) == 24 * 6
+    atoms = structures.build_phase("C2c-12", rs=1.38, supercell=(2, 1, 3))
+    assert len(atoms) == 12 * 6
     assert atoms.info["rs_bohr"] == pytest.approx(1.38, rel=1e-12)
-    assert len(structures.build_phase("C2c-24", supercell=2)) == 24 * 8
+    assert len(structures.build_phase("C2c-12", supercell=2)) == 12 * 8
     for bad in [(0, 1, 1), (1.5, 1, 1), (1, 1), "x"]:
         with pytest.raises(StructureError, match="supercell"):
-            structures.build_phase("C2c-24", supercell=bad)
+            structures.build_phase("C2c-12", supercell=bad)
 
 
 def test_pressure_table_reproduces_published_points_and_is_monotonic():
@@ -91,11 +163,11 @@ def test_pressure_table_reproduces_published_points_and_is_monotonic():
 
 
 def test_build_by_pressure():
-    atoms = structures.build_phase("c2c-24", pressure_gpa=300.0)
+    atoms = structures.build_phase("c2c-12", pressure_gpa=300.0)
     assert atoms.info["rs_bohr"] == pytest.approx(1.3294697, rel=1e-6)
     assert atoms.info["pressure_gpa"] == 300.0
     ds = grid.from_atoms(atoms, spacing=0.5)
-    assert ds.attrs["pressure_gpa"] == 300.0 and ds.attrs["phase"] == "C2c-24"
+    assert ds.attrs["pressure_gpa"] == 300.0 and ds.attrs["phase"] == "C2c-12"
 
 
 def test_bad_requests():
@@ -103,15 +175,17 @@ def test_bad_requests():
         structures.build_phase("Fm-3m")
     with pytest.raises(StructureError, match="not bundled"):
         structures.build_phase("Cmca-4", rs=1.3)
+    with pytest.raises(StructureError, match="primitive' or 'conventional"):
+        structures.build_phase("C2c-12", cell="unit")
     with pytest.raises(StructureError, match="not both"):
-        structures.build_phase("C2c-24", rs=1.3, pressure_gpa=300)
+        structures.build_phase("C2c-12", rs=1.3, pressure_gpa=300)
     for rs in (0.0, -1.0, float("nan")):
         with pytest.raises(StructureError, match="positive"):
-            structures.build_phase("C2c-24", rs=rs)
+            structures.build_phase("C2c-12", rs=rs)
     with pytest.raises(StructureError, match="outside the range"):
-        structures.build_phase("C2c-24", pressure_gpa=1.0)
+        structures.build_phase("C2c-12", pressure_gpa=1.0)
     with pytest.raises(StructureError, match="no longer molecular"):
-        structures.build_phase("C2c-24", rs=0.9)
+        structures.build_phase("C2c-12", rs=0.9)
 
 
 def test_register_phase_with_checked_data():

@@ -1,0 +1,117 @@
+"""Published crystal data of dense-hydrogen phases, and what is known to be missing.
+
+Plain data (no imports from elfviz): :mod:`elfviz.structures` turns every record into a
+:class:`~elfviz.structures.Phase`. Names follow the structure-search literature,
+``<space group>-<atoms in the PRIMITIVE cell>`` (Pickard & Needs, Nat. Phys. 3, 473 (2007); e.g.
+"Cmca with a primitive cell containing 12 atoms (Cmca-12)", Ishikawa et al., PRB 90, 104102 (2014)).
+
+Every bundled record was checked (tests/test_structures.py): spglib finds the space group at
+0.01 and 0.05 Å tolerance, the primitive cell holds the number of atoms in the name, H2 bonds are
+0.70-0.80 Å and no two atoms of different molecules are closer than 1.0 Å at the source density, and
+the rs of the source cell matches the pressure-density table of :mod:`elfviz.eos` within 5 %.
+
+Records with ``missing`` set are listed (``elfviz phases`` shows them) but carry no coordinates:
+elfviz does not ship coordinates it could not check against a publication. The text says why and
+what was searched, and :func:`elfviz.structures.build_phase` prints it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PHASE_RECORDS", "SEARCHED"]
+
+SEARCHED = (
+    "searched (Nov 2026): the AFLOW prototype encyclopedia and the AFLOW source prototype list (the only "
+    "pure-hydrogen prototype is A_mC24_15_2e2f, H-III); public code and CIF files for 'C2/c-24', "
+    "'Cmca-12', 'Cmca-4', 'P6_3/m-16', 'I4_1/amd', 'Cs-IV', 'Nat. Phys. 3, 473'; web copies of "
+    "Pickard & Needs (2007), McMahon & Ceperley PRL 106, 165302 and PRB 84, 144515 (2011), Monserrat "
+    "et al. (2016), Ishikawa et al. PRB 90, 104102 (2014); Materials Project pages. None gives the "
+    "Wyckoff parameters (or, for I4_1/amd, c/a) in a form that could be checked"
+)
+
+_PICKARD_NEEDS = "Pickard & Needs, Nat. Phys. 3, 473 (2007)"
+
+PHASE_RECORDS: tuple[dict, ...] = (
+    {
+        "name": "C2c-12",
+        "space_group": "C2/c",
+        "space_group_number": 15,
+        "n_atoms": 12,
+        "molecular": True,
+        "source": (
+            "AFLOW Library of Crystallographic Prototypes, H-III (300 GPa), prototype A_mC24_15_2e2f "
+            "(Hicks et al., Comput. Mater. Sci. 161, S1 (2019)), which attributes it to " + _PICKARD_NEEDS
+        ),
+        "pressure_gpa": 300.0,
+        # a = 4.939 Å, b/a = 0.569143551326, c/a = 0.838023891476, beta = 142.47 deg (AFLOW's --params)
+        "cellpar": (4.939, 4.939 * 0.569143551326, 4.939 * 0.838023891476, 90.0, 142.47, 90.0),
+        "basis": (
+            (0.0, 0.1012, 0.25),
+            (0.0, 0.3684, 0.25),
+            (0.226, 0.0672, 0.2464),
+            (0.3443, 0.1958, 0.2227),
+        ),
+        "setting": 1,
+        "notes": (
+            "AFLOW's H-III entry: 2 x 4e + 2 x 8f = 24 atoms in the C-centred conventional cell, 12 in the "
+            "primitive cell (AFLOW's own prototype list says 12), so it is NOT the 24-atom-primitive C2/c-24 "
+            "of Pickard & Needs; bonds 0.751 and 0.757 Å, rs 1.329 bohr"
+        ),
+    },
+    {
+        "name": "C2c-24",
+        "space_group": "C2/c",
+        "space_group_number": 15,
+        "n_atoms": 24,
+        "molecular": True,
+        "source": _PICKARD_NEEDS,
+        "pressure_range_gpa": None,
+        "missing": (
+            "the published C2/c-24 (24 atoms in the primitive cell, phase III candidate) Wyckoff data were "
+            "not found in a checkable form. Earlier elfviz versions bundled AFLOW's H-III cell under this "
+            "name, but that cell has 12 atoms per primitive cell: use 'C2c-12'"
+        ),
+    },
+    {
+        "name": "Cmca-12",
+        "space_group": "Cmca",
+        "space_group_number": 64,
+        "n_atoms": 12,
+        "molecular": True,
+        "source": _PICKARD_NEEDS,
+        "missing": "no checkable Wyckoff data for Cmca-12 (12 atoms per primitive cell) were found",
+    },
+    {
+        "name": "Cmca-4",
+        "space_group": "Cmca",
+        "space_group_number": 64,
+        "n_atoms": 4,
+        "molecular": True,
+        "source": _PICKARD_NEEDS,
+        "missing": "no checkable Wyckoff data for Cmca-4 (H on 8f, 4 atoms per primitive cell) were found",
+    },
+    {
+        "name": "P63m-16",
+        "space_group": "P6_3/m",
+        "space_group_number": 176,
+        "n_atoms": 16,
+        "molecular": True,
+        "source": _PICKARD_NEEDS,
+        "missing": "no checkable Wyckoff data for P6_3/m-16 (16 atoms per cell) were found",
+    },
+    {
+        "name": "I41amd",
+        "space_group": "I4_1/amd",
+        "space_group_number": 141,
+        "n_atoms": 2,
+        "molecular": False,
+        "source": _PICKARD_NEEDS + "; McMahon & Ceperley, PRL 106, 165302 (2011)",
+        # McMahon & Ceperley (abstract): stable from ~500 GPa (rs 1.23) to ~1 TPa (rs 1.11)
+        "pressure_range_gpa": (500.0, 1000.0),
+        "setting": 2,
+        "missing": (
+            "the Cs-IV-type cell (H on 4a, 2 atoms per primitive cell) has no free coordinate, but its "
+            "published c/a at a stated pressure was not found in a checkable form"
+        ),
+    },
+)
+"""One dict per phase, in the order of :data:`elfviz.structures.PHASES`."""
