@@ -352,7 +352,7 @@ def qe_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacin
                                  timeout=timeout, on_line=_ScfProgress(label), allowed_returncodes=(0, 2))
         pw_text = (run_dir / "pw.out").read_text(errors="replace")
         results = parse_pw_output(pw_text)
-        if not results["scf_converged"] and "convergence NOT achieved" not in pw_text:
+        if "JOB DONE" not in pw_text:  # exit code 2 without finishing: a real failure, not a non-converged SCF
             raise EngineError(f"pw.x failed: {_qe_error_message(pw_text[-2000:])} (full output: {run_dir / 'pw.out'})")
         if not results["scf_converged"] and not allow_unconverged:
             raise EngineError(f"the SCF did not converge in {settings.max_scf_steps} iterations; try a smaller "
