@@ -150,18 +150,51 @@ PHASES: dict[str, Phase] = {}
 """All known phases by name (some without bundled coordinates; see :attr:`Phase.available`)."""
 
 
-def register_phase(phase: Phase, *, replace: bool = False) -> Phase:
-    """Add a phase (e.g. with coordinates from a publication you checked) to :data:`PHASES`."""
+def register_phase(phase: Phase, *, replace: bool = False, check: bool = True) -> Phase:
+    """Add a phase (e.g. with coordinates from a publication you checked) to :data:`PHASES`.
+
+    With ``check`` (default) the published cell is built once and refused with a
+    :class:`StructureError` unless its primitive cell holds ``n_atoms`` atoms and, for a molecular
+    phase, every atom has one H2 partner with bonds of 0.6-0.9 Å and no atom of another molecule is
+    as close as a bond. (The bundled records are checked more strictly by the test suite.)
+    """
     if phase.name in PHASES and not replace and PHASES[phase.name].available:
         raise StructureError(f"phase {phase.name!r} is already registered; pass replace=True to replace it")
     if phase.available and len(phase.cellpar) != 6:
         raise StructureError("cellpar must be (a, b, c, alpha, beta, gamma)")
+    if phase.available and check:
+        _check_published_cell(phase)
     PHASES[phase.name] = phase
     return phase
 
 
+def _check_published_cell(phase: Phase) -> None:
+    from ase.spacegroup import crystal
+
+    atoms = _crystal(phase, crystal)
+    if len(atoms) != phase.n_atoms:
+        raise StructureError(
+            f"{phase.name}: the Wyckoff data give {len(atoms)} atoms in the primitive cell, but n_atoms is "
+            f"{phase.n_atoms}; check the positions, the space-group setting and the atom count"
+        )
+    if phase.molecular:
+        molecules = find_molecules(atoms)
+        bonds = [float(np.linalg.norm(v)) for _, _, v in molecules]
+        if not (0.6 <= min(bonds) and max(bonds) <= 0.9):
+            raise StructureError(
+                f"{phase.name}: H2 bonds of {min(bonds):.3f}-{max(bonds):.3f} Å are outside 0.6-0.9 Å; "
+                "check the fractional coordinates"
+            )
+        closest = _closest_intermolecular(atoms, molecules)
+        if closest <= max(bonds):
+            raise StructureError(
+                f"{phase.name}: atoms of different molecules are {closest:.3f} Å apart, no farther than a "
+                "bond; check the fractional coordinates"
+            )
+
+
 for _record in PHASE_RECORDS:
-    register_phase(Phase(**_record))
+    register_phase(Phase(**_record), check=False)  # checked in tests/test_structures.py
 del _record
 
 

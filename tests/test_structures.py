@@ -152,16 +152,6 @@ def test_supercell():
             structures.build_phase("C2c-12", supercell=bad)
 
 
-def test_pressure_table_reproduces_published_points_and_is_monotonic():
-    for pressure, rs, _source in structures.EOS_POINTS:
-        assert structures.rs_from_pressure(pressure) == pytest.approx(rs, rel=1e-9)
-        assert structures.pressure_from_rs(rs) == pytest.approx(pressure, rel=1e-9)
-    pressures = np.geomspace(5.4, 3500, 50)
-    rs_values = [structures.rs_from_pressure(p) for p in pressures]
-    assert np.all(np.diff(rs_values) < 0)
-    assert structures.pressure_from_rs(structures.rs_from_pressure(123.0)) == pytest.approx(123.0, rel=1e-9)
-
-
 def test_build_by_pressure():
     atoms = structures.build_phase("c2c-12", pressure_gpa=300.0)
     assert atoms.info["rs_bohr"] == pytest.approx(1.3294697, rel=1e-6)
@@ -212,6 +202,31 @@ def test_register_phase_with_checked_data():
         structures.PHASES.pop("test-sc", None)
 
 
+def _c2c12_record(**changes):
+    from elfviz import structures_data
+
+    record = dict(structures_data.PHASE_RECORDS[0], name="test-c2c", **changes)
+    return structures.Phase(**record)
+
+
+def test_register_phase_checks_the_published_cell():
+    try:
+        structures.register_phase(_c2c12_record())  # the bundled data pass the check
+        assert len(structures.build_phase("test-c2c")) == 12
+        structures.PHASES.pop("test-c2c")
+        with pytest.raises(StructureError, match="give 12 atoms in the primitive cell, but n_atoms is 24"):
+            structures.register_phase(_c2c12_record(n_atoms=24))  # the old C2c-24 mislabel
+        b, c = 4.939 * 0.569143551326, 4.939 * 0.838023891476
+        with pytest.raises(StructureError, match="bonds"):  # cell stretched along b: bonds too long
+            structures.register_phase(_c2c12_record(cellpar=(4.939, 1.3 * b, c, 90.0, 142.47, 90.0)))
+        squeezed = ((0.0, 0.1012, 0.25), (0.0, 0.3684, 0.25), (0.226, 0.0672, 0.2464), (0.2, 0.11, 0.2))
+        with pytest.raises(StructureError):
+            structures.register_phase(_c2c12_record(basis=squeezed))
+        assert "test-c2c" not in structures.PHASES
+    finally:
+        structures.PHASES.pop("test-c2c", None)
+
+
 def test_find_molecules_refuses_atomic_structures():
     from ase import Atoms
 
@@ -220,10 +235,8 @@ def test_find_molecules_refuses_atomic_structures():
         structures.find_molecules(atoms)
 
 
-@pytest.mark.parametrize("module", ["elfviz.structures", "elfviz.eos"])
-def test_docstring_examples(module):
+def test_docstring_examples():
     import doctest
-    import importlib
 
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 2
+    result = doctest.testmod(structures, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 3
