@@ -50,6 +50,7 @@ import numpy as np
 from .eos import EOS_POINTS, pressure_from_rs, rs_from_pressure  # re-exported: part of this module's API
 from .errors import StructureError
 from .grid import BOHR_ANGSTROM
+from .molecules import MOLECULE_CUTOFF, closest_intermolecular, find_molecules  # re-exported
 from .structures_data import PHASE_RECORDS
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,11 @@ __all__ = [
     "available_phases",
     "register_phase",
     "find_molecules",
+    "MOLECULE_CUTOFF",
     "rs_from_pressure",
     "pressure_from_rs",
     "EOS_POINTS",
 ]
-
-MOLECULE_CUTOFF = 1.0
-"""Atoms closer than this (Å) in a molecular phase belong to one H2 molecule."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ def _check_published_cell(phase: Phase) -> None:
                 f"{phase.name}: H2 bonds of {min(bonds):.3f}-{max(bonds):.3f} Å are outside 0.6-0.9 Å; "
                 "check the fractional coordinates"
             )
-        closest = _closest_intermolecular(atoms, molecules)
+        closest = closest_intermolecular(atoms, molecules)
         if closest <= max(bonds):
             raise StructureError(
                 f"{phase.name}: atoms of different molecules are {closest:.3f} Å apart, no farther than a "
@@ -213,36 +212,6 @@ def _crystal(phase: Phase, crystal, primitive: bool = True):
 def _rs_of(atoms) -> float:
     volume_bohr3 = atoms.cell.volume / BOHR_ANGSTROM**3
     return float((3.0 * volume_bohr3 / (4.0 * math.pi * len(atoms))) ** (1.0 / 3.0))
-
-
-def find_molecules(atoms, cutoff: float = MOLECULE_CUTOFF) -> list[tuple[int, int, np.ndarray]]:
-    """Pair every atom with its nearest neighbour into H2 molecules (minimum image).
-
-    Returns
-    -------
-    list of (i, j, vector)
-        Atom indices and the Cartesian vector from ``i`` to the nearest image of ``j`` (Å).
-
-    Raises
-    ------
-    StructureError
-        If some atom has no partner within ``cutoff`` Å or nearest neighbours are not mutual.
-    """
-    images, owner, central = _periodic_images(atoms)
-    from scipy.spatial import cKDTree
-
-    dist, idx = cKDTree(images).query(central, k=2)
-    partner = owner[idx[:, 1]]
-    molecules = []
-    for i in range(len(atoms)):
-        j = int(partner[i])
-        if dist[i, 1] > cutoff or partner[j] != i or j == i:
-            raise StructureError(
-                f"atom {i} has no unique H2 partner within {cutoff} Å; the structure is not molecular"
-            )
-        if i < j:
-            molecules.append((i, j, images[idx[i, 1]] - central[i]))
-    return molecules
 
 
 def build_phase(
@@ -364,7 +333,7 @@ def _scale_molecular(atoms, factor: float, name: str):
     scaled = atoms.copy()
     scaled.set_cell(new_cell, scale_atoms=False)
     scaled.positions = positions
-    closest = _closest_intermolecular(scaled, molecules)
+    closest = closest_intermolecular(scaled, molecules)
     if closest <= bond:
         raise StructureError(
             f"{name} compressed by a factor {factor:.3f} puts atoms of different molecules "
@@ -372,33 +341,6 @@ def _scale_molecular(atoms, factor: float, name: str):
             "molecular at this density; use a larger rs or an atomic phase"
         )
     return scaled
-
-
-def _closest_intermolecular(atoms, molecules) -> float:
-    """Shortest distance (Å) between atoms of different molecules (minimum image)."""
-    partner = {}
-    for i, j, _ in molecules:
-        partner[i], partner[j] = j, i
-    images, owner, central = _periodic_images(atoms)
-    from scipy.spatial import cKDTree
-
-    dist, idx = cKDTree(images).query(central, k=4)
-    best = np.inf
-    for a in range(len(atoms)):
-        for d, k in zip(dist[a, 1:], idx[a, 1:], strict=True):
-            if owner[k] != partner.get(a) and owner[k] != a:
-                best = min(best, float(d))
-                break
-    return best
-
-
-def _periodic_images(atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Atoms and their 26 neighbour-cell images (Cartesian), the atom each image belongs to, wrapped atoms."""
-    cell = atoms.cell.array
-    frac = atoms.get_scaled_positions(wrap=True)
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
-    images = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ cell
-    return images, np.tile(np.arange(len(atoms)), len(shifts)), frac @ cell
 
 
 def _check_supercell(supercell) -> tuple[int, int, int]:

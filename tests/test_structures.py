@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from elfviz import grid, structures
+from elfviz import grid, molecules, structures
 from elfviz.errors import StructureError
 
 spglib = pytest.importorskip("spglib")
@@ -64,11 +64,11 @@ def test_source_cell_is_physical(name):
     phase = structures.get_phase(name)
     atoms = structures.build_phase(name)
     if phase.molecular:
-        molecules = structures.find_molecules(atoms)
-        assert 2 * len(molecules) == len(atoms)
+        pairs = structures.find_molecules(atoms)
+        assert 2 * len(pairs) == len(atoms)
         bonds = bond_lengths(atoms)
         assert bonds.min() >= 0.70 and bonds.max() <= 0.80
-        assert structures._closest_intermolecular(atoms, molecules) >= 1.0
+        assert molecules.closest_intermolecular(atoms, pairs) >= 1.0
     rs_eos = structures.rs_from_pressure(phase.pressure_gpa)
     assert phase.rs_reference == pytest.approx(rs_eos, rel=0.05)
     assert atoms.info["rs_bohr"] == pytest.approx(phase.rs_reference, rel=1e-12)
@@ -107,7 +107,7 @@ def test_scaled_to_rs_keeps_symmetry_and_bonds(name, rs):
         np.testing.assert_allclose(bond_lengths(atoms), bonds, atol=1e-9)  # molecules are rigid
         distances = atoms.get_all_distances(mic=True)[np.triu_indices(len(atoms), 1)]
         assert distances.min() == pytest.approx(bonds.min(), abs=1e-9)  # nothing closer than a bond
-        assert structures._closest_intermolecular(atoms, structures.find_molecules(atoms)) > bonds.max()
+        assert molecules.closest_intermolecular(atoms, structures.find_molecules(atoms)) > bonds.max()
 
 
 @pytest.mark.parametrize("name", [n for n, p in structures.PHASES.items() if not p.available])
@@ -137,8 +137,8 @@ def test_records_are_complete():
 def test_intermolecular_distances_scale_with_the_cell():
     small = structures.build_phase("C2c-12", rs=1.3)
     large = structures.build_phase("C2c-12", rs=1.6)
-    d_small = structures._closest_intermolecular(small, structures.find_molecules(small))
-    d_large = structures._closest_intermolecular(large, structures.find_molecules(large))
+    d_small = molecules.closest_intermolecular(small, structures.find_molecules(small))
+    d_large = molecules.closest_intermolecular(large, structures.find_molecules(large))
     assert d_large > d_small * 1.15
 
 
@@ -225,14 +225,6 @@ def test_register_phase_checks_the_published_cell():
         assert "test-c2c" not in structures.PHASES
     finally:
         structures.PHASES.pop("test-c2c", None)
-
-
-def test_find_molecules_refuses_atomic_structures():
-    from ase import Atoms
-
-    atoms = Atoms("H2", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=np.eye(3) * 2.0, pbc=True)
-    with pytest.raises(StructureError, match="not molecular"):
-        structures.find_molecules(atoms)
 
 
 def test_docstring_examples():
