@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["elfviz.topology._field", "elfviz.topology.network", "elfviz.topology.components",
-           "elfviz.topology.tc"]
+           "elfviz.topology.tc", "elfviz.topology.frames"]
 
 
 @pytest.mark.parametrize("name", MODULES)

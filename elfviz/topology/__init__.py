@@ -9,6 +9,8 @@ Public API
 :func:`components_at`
     The connected components of ``{ELF >= t}``: label field, sizes, wrap rank and translation lattice of
     each component, atoms per component and the bond graph across periodic images.
+:func:`networking_over_frames`
+    All of the above for many frames as one Dataset over ``frame`` with pressure/rs/phase coordinates.
 :func:`tc_estimate`
     Belli et al. (2021) empirical correlation Tc ~ 750 phi - 85 K for pure hydrogen (~60 K scatter).
 
@@ -16,6 +18,7 @@ Importing this package is light (NumPy/xarray); numba is imported on first use.
 """
 
 from .components import ComponentReport, components_at
+from .frames import networking_over_frames
 from .network import NetworkAnalysis, networking_analysis, percolation_profile
 from .tc import TcEstimate, tc_estimate
 
@@ -25,6 +28,7 @@ __all__ = [
     "TcEstimate",
     "components_at",
     "networking_analysis",
+    "networking_over_frames",
     "percolation_profile",
     "tc_estimate",
 ]
