@@ -18,7 +18,7 @@ from elfviz.screen import read_results_netcdf, results_to_dataset, screen
 from elfviz.screen_journal import COLUMNS, read_results
 from elfviz.store import FrameCollection
 from elfviz.topology import networking_analysis, tc_estimate
-from test_screen_support import SPACING, failing_model, h2_frames, write_trajectory
+from test_screen_support import SPACING, h2_frames, write_trajectory
 
 
 def inline(inputs, **kwargs):
@@ -146,20 +146,6 @@ def test_default_model_is_the_bundled_predictor(tmp_path):
     assert table.loc[0, "status"] == "ok" and table.loc[0, "model"] == f"model:{version}"
 
 
-def test_local_cluster_gives_the_same_results_with_worker_errors(tmp_path):
-    path = write_trajectory(tmp_path / "md.extxyz", 3)
-    triple = tmp_path / "h3.extxyz"  # failing_model refuses > 2 atoms: an exception raised on a worker
-    ase.io.write(triple, Atoms("H3", [[0, 0, 0], [0.8, 0, 0], [1.6, 0.2, 0]], cell=[3, 3, 3], pbc=True))
-    reference = inline([path, triple], model=failing_model)
-    table = screen([path, triple], model=failing_model, spacing=SPACING, workers=2, out_csv=tmp_path / "r.csv")
-    assert table.attrs["workers"] == 2
-    assert table["status"].tolist() == ["ok", "ok", "ok", "error"]
-    assert "synthetic model failure" in table.loc[3, "error"] and table.loc[3, "error"].startswith("predict:")
-    assert all(str(w).startswith("tcp://127.0.0.1:") for w in table["worker"])
-    for column in ("phi", "phi_star", "t1", "t2", "rs_bohr"):
-        np.testing.assert_array_equal(table[column].to_numpy(dtype=float), reference[column].to_numpy(dtype=float))
-
-
 def test_cli_inline_run_and_resume(tmp_path, capsys):
     path = write_trajectory(tmp_path / "md.extxyz", 2)
     out = tmp_path / "r.csv"
@@ -193,3 +179,13 @@ def test_non_periodic_structure_with_a_cell_is_refused(tmp_path):
     ase.io.write(path, Atoms("H2", [[0, 0, 0], [0.74, 0, 0]], cell=[3, 3, 3], pbc=[True, True, False]))
     table = inline([path])
     assert table.loc[0, "status"] == "error" and "periodic only along" in table.loc[0, "error"]
+
+
+@pytest.mark.parametrize("module_name", ["elfviz.screen", "elfviz.screen_inputs", "elfviz.screen_journal",
+                                         "elfviz.screen_worker"])
+def test_docstring_examples_run(module_name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module_name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -14,13 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+import ase.io
 import pytest
+from ase import Atoms
 
 from elfviz.cli import main
 from elfviz.reference.promolecular import promolecular_elf
 from elfviz.screen import screen
 from elfviz.screen_journal import read_results
-from test_screen_support import SPACING, slow_promolecular, write_trajectory
+from test_screen_support import SPACING, failing_model, slow_promolecular, write_trajectory
 
 TESTS_DIR = str(Path(__file__).resolve().parent)
 STARTUP_TIMEOUT_S = 180  # generous: the CI machine may be busy
@@ -31,6 +33,12 @@ def _env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([TESTS_DIR] + [p for p in [env.get("PYTHONPATH")] if p])
     env.update(extra)
     return env
+
+
+def _default_sigint() -> None:
+    """In the child: take Ctrl-C as Python does in a terminal (a parent started in the background with
+    ``&`` passes SIGINT on as ignored, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -105,17 +113,21 @@ def _check_complete(path: Path, n_items: int, before) -> None:
 
 def test_remote_scheduler_gives_the_inline_results(dask_address, tmp_path):
     path = write_trajectory(tmp_path / "md.extxyz", 3)
-    table = screen([path], scheduler=dask_address, model=promolecular_elf, spacing=SPACING,
+    triple = tmp_path / "h3.extxyz"  # failing_model raises for > 2 atoms: an exception on the worker
+    ase.io.write(triple, Atoms("H3", [[0, 0, 0], [0.8, 0, 0], [1.6, 0.2, 0]], cell=[3, 3, 3], pbc=True))
+    table = screen([path, triple], scheduler=dask_address, model=failing_model, spacing=SPACING,
                    out_csv=tmp_path / "r.csv")
     reference = screen([path], scheduler="inline", model=promolecular_elf, spacing=SPACING)
-    assert table["status"].tolist() == ["ok"] * 3 and table.attrs["workers"] == 1
+    assert table["status"].tolist() == ["ok"] * 3 + ["error"] and table.attrs["workers"] == 1
+    assert table.loc[3, "error"].startswith("predict:") and "synthetic model failure" in table.loc[3, "error"]
     from distributed import Client
 
     with Client(dask_address) as client:
         (worker_address,) = client.nthreads()
     assert set(table["worker"]) == {worker_address}  # computed by the separately started worker
-    assert table["phi"].tolist() == reference["phi"].tolist()
-    assert table["phi_star"].tolist() == reference["phi_star"].tolist()
+    for column in ("phi", "phi_star", "t1", "t2", "rs_bohr", "density_g_cm3"):
+        assert table[column].tolist()[:3] == reference[column].tolist()
+    assert len(read_results(tmp_path / "r.csv")) == 4
 
 
 def test_cli_on_remote_scheduler_records_a_bad_file(dask_address, tmp_path, capsys):
@@ -153,7 +165,7 @@ def test_ctrl_c_mid_batch_then_resume(dask_address, tmp_path, monkeypatch):
     out = tmp_path / "r.csv"
     process = subprocess.Popen(_screen_command([path], out, "--scheduler", dask_address),
                                env=_env(ELFVIZ_TEST_DELAY="0.5"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, preexec_fn=_default_sigint)
     try:
         _wait_for_rows(out, 2, process)
         process.send_signal(signal.SIGINT)
@@ -161,6 +173,7 @@ def test_ctrl_c_mid_batch_then_resume(dask_address, tmp_path, monkeypatch):
     finally:
         _stop(process)
     assert process.returncode == 130, err
+    assert "to resume" in err
     before = read_results(out)
     assert 2 <= len(before) < n_items
     monkeypatch.setenv("ELFVIZ_TEST_DELAY", "0")
@@ -170,10 +183,12 @@ def test_ctrl_c_mid_batch_then_resume(dask_address, tmp_path, monkeypatch):
 
 
 def test_killed_process_with_embedded_cluster_then_resume(tmp_path, monkeypatch):
+    """The embedded LocalCluster (2 worker processes) computes correct rows; killing everything mid-batch
+    loses none of them, and an inline re-run completes the table without duplicates."""
     n_items = 8
     path = write_trajectory(tmp_path / "md.extxyz", n_items)
     out = tmp_path / "r.csv"
-    process = subprocess.Popen(_screen_command([path], out, "--workers", "1"), env=_env(ELFVIZ_TEST_DELAY="0.5"),
+    process = subprocess.Popen(_screen_command([path], out, "--workers", "2"), env=_env(ELFVIZ_TEST_DELAY="0.5"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for_rows(out, 2, process)
@@ -183,7 +198,11 @@ def test_killed_process_with_embedded_cluster_then_resume(tmp_path, monkeypatch)
         _stop(process)
     before = read_results(out)
     assert 2 <= len(before) < n_items
+    assert all(str(w).startswith("tcp://127.0.0.1:") for w in before["worker"])  # embedded cluster workers
     monkeypatch.setenv("ELFVIZ_TEST_DELAY", "0")
+    reference = screen([path], scheduler="inline", model=slow_promolecular, spacing=SPACING).set_index("key")
+    for column in ("phi", "phi_star", "t1", "rs_bohr"):
+        assert before[column].tolist() == reference.loc[before["key"], column].tolist()
     again = screen([path], scheduler="inline", model=slow_promolecular, spacing=SPACING, out_csv=out)
     assert again.attrs["n_skipped"] == len(before) and again.attrs["n_computed"] == n_items - len(before)
     _check_complete(out, n_items, before)

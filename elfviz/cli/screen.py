@@ -140,10 +140,16 @@ def run(args: argparse.Namespace) -> int:
     from ..screen_inputs import parse_select
 
     select = parse_select(args.select) if args.select else None
-    table = screen(args.inputs, out_csv=args.output, out_netcdf=args.netcdf, fields_dir=args.fields,
-                   scheduler=args.scheduler, workers=args.workers, spacing=args.spacing, device=args.device,
-                   force=args.force, model=_model(args.model), connectivity=args.connectivity, select=select,
-                   retry_errors=args.retry_errors, progress=not args.no_progress and sys.stderr.isatty())
+    try:
+        table = screen(args.inputs, out_csv=args.output, out_netcdf=args.netcdf, fields_dir=args.fields,
+                       scheduler=args.scheduler, workers=args.workers, spacing=args.spacing, device=args.device,
+                       force=args.force, model=_model(args.model), connectivity=args.connectivity,
+                       select=select, retry_errors=args.retry_errors,
+                       progress=not args.no_progress and sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"elfviz screen: stopped; the finished items are saved in {args.output}. Run the same command "
+              "again (without --force) to resume.", file=sys.stderr)
+        raise
     figures = table.attrs
     n_ok = int((table["status"] == "ok").sum())
     for line in summary_lines(table):
