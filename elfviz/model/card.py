@@ -69,10 +69,14 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
              f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "
              f"torch {card.get('torch')})", ""]
     if evaluation:
-        lines += ["## Test metrics: liquid (held-out trajectories)", "",
-                  "Per frame on the full reference grid, averaged over the frames of each density. "
+        rng = evaluation.get("training_rs_bohr") or [float("-inf"), float("inf")]
+        lines += ["## Test metrics: liquid", "",
+                  f"Frames: {evaluation.get('scheme', 'test split')}. "
+                  "Metrics per frame on the full reference grid, averaged over the frames of each density; "
+                  "† marks a density outside the training range (extrapolation). "
                   "Promolecular = superposed free-atom baseline on the same frames.", ""]
-        rows = [[_f(r["rs_bohr"], 2), _f(r["pressure_gpa"], 0), str(r["n_frames"]), _f(r["model_r2"], 4),
+        rows = [[_f(r["rs_bohr"], 2) + ("" if rng[0] - 0.02 <= r["rs_bohr"] <= rng[1] + 0.02 else " †"),
+                 _f(r["pressure_gpa"], 0), str(r["n_frames"]), _f(r["model_r2"], 4),
                  _f(r["model_mae"], 4), _f(r["model_rmse"], 4), _f(r["model_max_abs_error"], 3),
                  _f(r.get("phi_abs_error"), 3), _f(r["promolecular_r2"], 3), _f(r["promolecular_mae"], 3)]
                 for r in evaluation.get("liquid_by_rs", [])]
@@ -80,7 +84,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                          "promol. R²", "promol. MAE"], rows) + [""]
         o = evaluation.get("overall_liquid", {})
         if o:
-            lines += [f"All liquid test frames: R² {_f(o['model_r2'], 4)}, MAE {_f(o['model_mae'], 4)}, RMSE "
+            lines += [f"All {o['n_frames']} liquid frames: R² {_f(o['model_r2'], 4)}, MAE {_f(o['model_mae'], 4)}, RMSE "
                       f"{_f(o['model_rmse'], 4)}, |Δφ| {_f(o.get('phi_abs_error'), 3)} (promolecular R² "
                       f"{_f(o['promolecular_r2'], 3)}, MAE {_f(o['promolecular_mae'], 3)}).", ""]
         if evaluation.get("crystal_by_phase"):

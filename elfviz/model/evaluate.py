@@ -103,10 +103,8 @@ def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str
 
     predictor = Predictor(weights, device=device)
     coll = FrameCollection(data)
-    test = coll.select(split="test")
-    ids = test["frame_id"].astype(str).tolist()[:max_frames] if max_frames else test["frame_id"].astype(str).tolist()
-    if not ids:
-        raise SystemExit(f"{data} has no test frames")
+    ids, scheme = held_out_frames(coll, predictor.card)
+    ids = ids[:max_frames] if max_frames else ids
     iterator = ids
     if progress:
         from tqdm import tqdm
@@ -121,12 +119,45 @@ def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str
     liquid = [f for f in frames if f["phase"] == "liquid"]
     crystals = [f for f in frames if f["phase"] != "liquid"]
     return {
-        "model_version": predictor.version, "device": predictor.device, "data": str(data),
+        "model_version": predictor.version, "device": predictor.device, "data": str(data), "scheme": scheme,
+        "training_rs_bohr": predictor.card.get("training_rs_bohr"),
         "frames": frames,
         "liquid_by_rs": aggregate(liquid, ("rs_bohr",)) if liquid else [],
         "crystal_by_phase": aggregate(crystals, ("phase", "rs_bohr")) if crystals else [],
         "overall_liquid": aggregate([{**f, "all": "all"} for f in liquid], ("all",))[0] if liquid else {},
     }
+
+
+def held_out_frames(coll: FrameCollection, card: dict[str, Any]) -> tuple[list[str], str]:
+    """Frames to evaluate on and a description of them.
+
+    The ``test`` split (held-out liquid trajectories and crystals) when the collection has one; otherwise
+    (a dataset still being generated) every liquid frame the model neither trained on nor used for early
+    stopping, according to the frame ids recorded in its card: later frames of the training trajectories
+    and any density not trained on.
+
+    Raises
+    ------
+    ModelError
+        If there is nothing held out to evaluate on.
+    """
+    from ..errors import ModelError
+
+    test = coll.select(split="test")["frame_id"].astype(str).tolist()
+    if test:
+        return test, "test split: held-out liquid trajectories and crystal phases"
+    used = set(card.get("train_frame_ids", [])) | set(card.get("validation_frame_ids", []))
+    if not used:
+        raise ModelError(f"{coll.root} has no test frames and the model card does not list its training frames; "
+                         "nothing provably held out to evaluate on")
+    liquid = coll.select(phase="liquid")["frame_id"].astype(str).tolist()
+    unseen = [f for f in liquid if f not in used]
+    if not unseen:
+        raise ModelError(f"{coll.root} has no test frames and every liquid frame was used in training")
+    log.warning("no test split in %s: evaluating on %d liquid frames not used in training or validation",
+                coll.root, len(unseen))
+    return unseen, ("liquid frames not used in training or validation (no test split yet): later frames of "
+                    "the training trajectories, and densities never trained on")
 
 
 def update_weights_card(weights: str | Path, evaluation: dict[str, Any]) -> None:

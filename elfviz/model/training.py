@@ -317,6 +317,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
             "reference_convention": "; ".join(conventions),
             "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
             "validation_scheme": split["scheme"],
+            "train_frame_ids": list(split["train"]), "validation_frame_ids": list(split["validation"]),
             "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
             "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
             "train_points": int(n), "validation_points": int(len(val_pool["y"])),

@@ -97,3 +97,24 @@ def test_split_falls_back_to_holding_out_trajectory_tails(tmp_path):
     tails = split_frames(coll)
     assert tails["validation"] == ["rs1.5-t0-4", "rs1.5-t1-4"] and "last 20%" in tails["scheme"]
     assert not set(tails["train"]) & set(tails["validation"]) and len(tails["train"]) == 8
+
+
+def test_held_out_frames_without_a_test_split(tmp_path):
+    from conftest import make_collection
+
+    from elfviz.errors import ModelError
+    from elfviz.model.evaluate import held_out_frames
+
+    coll = make_collection(tmp_path / "c", n_per_traj=2, rs_values=(1.5,), shape=(6, 6, 6))
+    ids, scheme = held_out_frames(coll, {})
+    assert set(ids) == {"rs1.5-t3-0", "rs1.5-t3-1"} and scheme.startswith("test split")
+    table = coll.index
+    table[table["split"] != "test"].to_csv(coll.index_path, index=False)
+    with pytest.raises(ModelError, match="does not list its training frames"):
+        held_out_frames(coll, {})
+    card = {"train_frame_ids": ["rs1.5-t0-0", "rs1.5-t0-1", "rs1.5-t1-0"], "validation_frame_ids": ["rs1.5-t2-0"]}
+    ids, scheme = held_out_frames(coll, card)
+    assert ids == ["rs1.5-t1-1", "rs1.5-t2-1"] and "not used in training" in scheme
+    card["train_frame_ids"] += ids
+    with pytest.raises(ModelError, match="every liquid frame"):
+        held_out_frames(coll, card)
