@@ -107,6 +107,21 @@ def cached(
     return wrapped
 
 
+def hold_out_tail(collection: FrameCollection, frame_ids: list[str], fraction: float) -> tuple[list, list]:
+    """Split frames into (kept, held out): the last ``fraction`` of each trajectory (at least one frame of
+    trajectories with two or more) is held out, in index order."""
+    table = collection.index.set_index(collection.index["frame_id"].astype(str))
+    trajectories: dict[str, list[str]] = {}
+    for frame_id in frame_ids:
+        trajectories.setdefault(str(table.loc[frame_id, "trajectory"]), []).append(frame_id)
+    kept, held = [], []
+    for ids in trajectories.values():
+        n_held = max(1, round(fraction * len(ids))) if len(ids) > 1 else 0
+        kept += ids[: len(ids) - n_held]
+        held += ids[len(ids) - n_held :]
+    return kept, held
+
+
 # ----------------------------------------------------------------------------- model and baseline
 def load_predictor(device: str = "auto", weights: str | None = None):
     """The bundled (or given) model, with a clear error if the model package or weights are missing."""
@@ -143,27 +158,37 @@ def fit_correction_on_collection(
 ) -> FourierCorrection:
     """Fit the transferable correction on the collection's liquid train frames.
 
-    With validation frames, the ridge strength and (``select=True``) the configuration among
-    :data:`~elfviz.analysis.learned_correction.CANDIDATE_CONFIGS` are chosen on them; without, a fixed
-    ridge strength is used.
+    The ridge strength and (``select=True``) the configuration among
+    :data:`~elfviz.analysis.learned_correction.CANDIDATE_CONFIGS` are chosen on the validation trajectories;
+    if the collection has none, on the last 20 % of every train trajectory (held out from the fit, like
+    the model's own early stopping).
     """
 
-    def residuals(split: str):
-        ids = select_frames(collection, split=split, phase="liquid", max_per_trajectory=max_per_trajectory)
-        iterator = progress(ids, desc=f"{split} frames") if progress else ids
+    def residuals(ids: list[str], label: str):
+        iterator = progress(ids, desc=f"{label} frames") if progress else ids
         for frame_id in iterator:
             ref = collection.read(frame_id)
             yield residual_dataset(ref, predict(ref))
 
+    train_ids = select_frames(
+        collection, split="train", phase="liquid", max_per_trajectory=max_per_trajectory
+    )
     try:
-        validation = list(residuals("validation"))
+        val_ids = select_frames(
+            collection, split="validation", phase="liquid", max_per_trajectory=max_per_trajectory
+        )
     except FileFormatError:
-        log.warning("no validation frames: the correction uses a fixed ridge strength")
-        validation = None
+        train_ids, val_ids = hold_out_tail(collection, train_ids, 0.2)
+        log.warning(
+            "no validation trajectories: choosing the correction on the last 20%% of each train trajectory "
+            "(%d frames)",
+            len(val_ids),
+        )
+    validation = list(residuals(val_ids, "validation")) if val_ids else None
     if validation and select:
-        correction = select_fourier_correction(list(residuals("train")), validation, **fit_kwargs)
+        correction = select_fourier_correction(list(residuals(train_ids, "train")), validation, **fit_kwargs)
     else:
-        correction = fit_fourier_correction(residuals("train"), validation, **fit_kwargs)
+        correction = fit_fourier_correction(residuals(train_ids, "train"), validation, **fit_kwargs)
     correction.metadata["model_version"] = model_version
     correction.metadata["dataset"] = str(collection.root)
     return correction

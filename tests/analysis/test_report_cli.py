@@ -214,3 +214,21 @@ def test_report_on_the_promolecular_baseline_without_a_model(collection, tmp_pat
     assert report_module.main(args[:-2]) == 0
     out = capsys.readouterr().out
     assert "Model: promolecular; frames: 2" in out and "R² promol." not in out
+
+
+def test_correction_without_validation_trajectories_holds_out_trajectory_tails(tmp_path):
+    coll = FrameCollection(tmp_path / "no-validation")
+    for t, scale in enumerate((1.0, 1.1)):
+        for i in range(5):
+            ref, _ = synthetic_pair(200 + 10 * t + i, scale=scale)
+            ref.attrs.pop("frame_id")
+            coll.add(ref, frame_id=f"t{t}-{i}", phase="liquid", split="train", trajectory=f"t{t}")
+    kept, held = report_module.hold_out_tail(coll, report_module.select_frames(coll, split="train"), 0.2)
+    assert held == ["t0-4", "t1-4"] and len(kept) == 8
+    model = FakePredictor()
+    corr = report_module.fit_correction_on_collection(
+        coll, lambda ds: model.predict(ds, like=ds), configs=[{"n_radial": 6}]
+    )
+    assert corr.metadata["validation_frames"] == ["t0-4", "t1-4"]
+    assert "t0-4" not in corr.metadata["train_frames"]
+    assert corr.metadata["validation_r2_after"] > corr.metadata["validation_r2_before"]
