@@ -2,7 +2,8 @@
 
 Numbers come from :mod:`elfviz.analysis`: :func:`residual_dataset`, :func:`field_metrics`,
 :func:`radial_power_spectrum`, :func:`lowpass_correction`, :func:`r2_versus_kcut` and
-:func:`spectra_over_frames` (over the bundled test frames, predicted with the shared cached model).
+:func:`spectra_over_frames` (over the bundled test frames, predicted with the shared cached model); the
+spectra-versus-pressure figure is :func:`elfviz.viz.plots.spectra_plot`.
 """
 
 from __future__ import annotations
@@ -60,28 +61,6 @@ def spectra_of_test_frames(collection, progress=None):
         if progress is not None:
             progress(i + 1, len(rows))
     return spectra_over_frames(residuals)
-
-
-def spectra_plot(spectra, *, width: int = 460, height: int = 300):
-    """Residual power spectra (one curve per frame) coloured by pressure, log power."""
-    import holoviews.plotting.bokeh  # noqa: F401
-    from bokeh.palettes import Viridis256
-
-    pressure = spectra["pressure_gpa"].values.astype(float) if "pressure_gpa" in spectra.coords else \
-        np.zeros(spectra.sizes["frame"])
-    finite = np.isfinite(pressure)
-    lo, hi = (np.nanmin(pressure), np.nanmax(pressure)) if finite.any() else (0.0, 1.0)
-    curves = []
-    for i in range(spectra.sizes["frame"]):
-        one = spectra.isel(frame=i)
-        keep = one["n_modes"].values > 0
-        t = 0.5 if hi <= lo or not finite[i] else (pressure[i] - lo) / (hi - lo)
-        colour = Viridis256[int(round(t * 255))]
-        label = f"{pressure[i]:.0f} GPa" if finite[i] else "pressure n/a"
-        curves.append(hv.Curve((one["k"].values[keep], one["power_density"].values[keep]), "k (Å⁻¹)",
-                               "residual power density", label=label).opts(color=colour))
-    return hv.Overlay(curves).opts(logy=True, width=width, height=height, show_legend=len(curves) <= 12,
-                                   legend_position="right", title="Residual spectra of the test frames")
 
 
 class ResidualPanel(param.Parameterized):
@@ -159,7 +138,9 @@ class ResidualPanel(param.Parameterized):
             return False
         finally:
             self._progress.visible = False
-        self._frames_plot.object = spectra_plot(self.spectra)
+        from ..viz.plots import spectra_plot
+
+        self._frames_plot.object = spectra_plot(self.spectra, color_by="pressure_gpa")
         return True
 
     def __panel__(self):

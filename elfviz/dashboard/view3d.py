@@ -126,7 +126,8 @@ class View3D(param.Parameterized):
         spanning = "opaque, warm colours: spanning (percolating) components; translucent: finite ones"
         if scene.n_components is None:
             return f"ELF = {scene.isovalue:.3f}"
-        return f"ELF = {scene.isovalue:.3f} · {scene.n_components} components · {spanning}"
+        plural = "" if scene.n_components == 1 else "s"
+        return f"ELF = {scene.isovalue:.3f} · {scene.n_components} component{plural} · {spanning}"
 
     def png(self, window_size: tuple[int, int] = (1200, 900)) -> bytes:
         """PNG of the current scene from the current camera (for export)."""

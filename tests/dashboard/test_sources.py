@@ -9,8 +9,8 @@ from elfviz import grid, structures
 from elfviz.dashboard import sources
 from elfviz.errors import FileFormatError
 
-XYZ = (b"2\nLattice=\"3 0 0 0 3 0 0 0 3\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n"
-       b"H 0 0 0\nH 0.74 0 0\n")
+from .frames import XYZ
+
 
 
 def test_catalog_has_one_liquid_frame_per_density_test_first_then_crystals(collection):

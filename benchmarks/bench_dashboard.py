@@ -1,0 +1,171 @@
+"""Dashboard responsiveness, server side: isovalue change -> new isosurface + percolation status, first render.
+
+Targets (issue 7): an isovalue change at 64^3 in <= 300 ms; the first render of the page in <= 10 s.
+
+What is timed
+-------------
+isovalue change
+    ``state.isovalue = v`` on a live :class:`~elfviz.dashboard.Dashboard`: the components at the new
+    isovalue (:func:`elfviz.topology.components_at`), the percolation status, the isosurface meshes and
+    the new render window handed to the VTK pane; then, separately, the vtk.js serialisation of that
+    render window (what Panel sends to the browser).
+first render
+    ``build_app()`` (structure, model or stand-in field, percolation sweep, scene) plus the Bokeh document
+    of the whole page (``get_root``), i.e. everything the server does before the browser draws.
+    ``--browser`` also measures the time until headless Chromium shows the 3D canvas.
+
+The ELF at 64^3 is the promolecular ELF of a bundled liquid frame (or of a built crystal when the dataset
+is absent): it has the topology of real hydrogen ELFs, and the benchmark does not depend on model weights.
+
+Usage::
+
+    python benchmarks/bench_dashboard.py [--size 64] [--repeats 5] [--browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+
+def field_dataset(size: int):
+    from elfviz import grid
+    from elfviz.reference.promolecular import promolecular_elf
+
+    try:
+        from elfviz.data import dataset_path
+        from elfviz.store import FrameCollection
+
+        coll = FrameCollection(dataset_path())
+        structure = coll.read(coll.frame_ids()[0])
+        label = f"bundled frame {coll.frame_ids()[0]}"
+    except Exception:
+        from elfviz.structures import build_phase
+
+        structure = grid.from_atoms(build_phase("C2c-24"), spacing=0.12)
+        label = "C2c-24 crystal"
+    ds = promolecular_elf(grid.structure_only(structure), shape=(size, size, size))
+    return ds, f"{label}, promolecular ELF on {size}^3"
+
+
+class FieldPredictor:
+    """Stand-in model returning a precomputed field (the benchmark times the dashboard, not the model)."""
+
+    version = "benchmark-field@0"
+    device = "cpu"
+    card: dict = {}
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def predict(self, structure, *, shape=None, spacing=0.12, like=None):
+        out = self.ds.copy()
+        out.attrs["source"] = f"model:{self.version}"
+        return out
+
+
+def collection_with(ds):
+    from elfviz.store import FrameCollection
+
+    coll = FrameCollection(tempfile.mkdtemp(prefix="elfviz-bench-"))
+    coll.add(ds, frame_id="bench-0", phase="liquid", split="test")
+    return coll
+
+
+def time_first_render(coll):
+    from elfviz.dashboard import build_app
+
+    start = time.perf_counter()
+    page = build_app(collection=coll)
+    built = time.perf_counter()
+    page.get_root()
+    return page, built - start, time.perf_counter() - start
+
+
+def time_isovalue_changes(dash, isovalues):
+    rows = []
+    for value in isovalues:
+        start = time.perf_counter()
+        dash.state.isovalue = float(value)
+        status = dash.network.status
+        updated = time.perf_counter()
+        dash.view.pane.get_root()  # vtk.js serialisation of the new render window
+        rows.append((value, updated - start, time.perf_counter() - updated, status))
+    return rows
+
+
+def time_browser(coll) -> float:
+    import socket
+
+    import panel as pn
+    from playwright.sync_api import sync_playwright
+
+    from elfviz.dashboard import build_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pn.serve(lambda: build_app(collection=coll), port=port, address="127.0.0.1", threaded=True, show=False)
+    try:
+        with sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                tempfile.mkdtemp(), executable_path="/usr/bin/chromium", headless=True,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            page = ctx.new_page()
+            start = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
+            page.wait_for_selector(".elfviz-view3d canvas", state="visible", timeout=300_000)
+            seconds = time.perf_counter() - start
+            ctx.close()
+    finally:
+        pn.state.kill_all_servers()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=64, help="grid points per axis (default 64)")
+    parser.add_argument("--repeats", type=int, default=5, help="isovalue changes to time (default 5)")
+    parser.add_argument("--browser", action="store_true", help="also time the page in headless Chromium")
+    args = parser.parse_args()
+
+    from elfviz.dashboard import predictions
+
+    ds, label = field_dataset(args.size)
+    predictions.set_predictor(FieldPredictor(ds))
+    coll = collection_with(ds)
+    print(f"field: {label}")
+
+    _, warm_build, warm_total = time_first_render(coll)  # imports, numba kernels, VTK start-up
+    page, build_s, total_s = time_first_render(coll)
+    dash = page.dashboard
+    network = dash.state.network
+    isovalues = np.linspace(max(network.phi - 0.15, 0.05), min(network.phi + 0.25, 0.95), args.repeats)
+    rows = time_isovalue_changes(dash, isovalues)
+
+    print(f"\n{'isovalue':>9} {'update (ms)':>12} {'serialise (ms)':>15} {'surface triangles':>18}  status")
+    for value, update, serialise, status in rows:
+        print(f"{value:9.3f} {update * 1e3:12.0f} {serialise * 1e3:15.0f} "
+              f"{dash.view.scene.spanning.n_cells + dash.view.scene.finite.n_cells:18d}  {status}")
+    updates = [r[1] for r in rows]
+    serial = [r[2] for r in rows]
+    print("\n| measure | value | target |\n|---|---|---|")
+    print(f"| isovalue change -> isosurface + status ({args.size}^3), median | {statistics.median(updates) * 1e3:.0f} ms"
+          f" | <= 300 ms |")
+    print(f"| + vtk.js serialisation, median | {statistics.median(serial) * 1e3:.0f} ms | (client transfer) |")
+    print(f"| components_at alone (last change) | {dash.state.timings.get('components_s', float('nan')) * 1e3:.0f} ms"
+          " | |")
+    print(f"| first render, cold process (build_app + document) | {warm_total:.1f} s | |")
+    print(f"| first render, warm process (build_app + document) | {total_s:.1f} s (build_app {build_s:.1f} s)"
+          " | <= 10 s |")
+    if args.browser:
+        print(f"| first render in headless Chromium (to 3D canvas) | {time_browser(coll):.1f} s | <= 10 s |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""`elfviz serve`: arguments, port checks, and the call to panel.serve."""
+
+from __future__ import annotations
+
+import socket
+
+from elfviz.cli import main
+from elfviz.cli import serve as serve_cli
+
+
+def parse(argv):
+    from elfviz.cli import build_parser
+
+    return build_parser().parse_args(["serve", *argv])
+
+
+def test_defaults_bind_localhost_5006_without_a_browser():
+    kwargs = serve_cli.serve_kwargs(parse([]))
+    assert kwargs["address"] == "127.0.0.1" and kwargs["port"] == 5006 and kwargs["show"] is False
+    assert "websocket_origin" not in kwargs
+
+
+def test_public_address_allows_its_own_origin():
+    kwargs = serve_cli.serve_kwargs(parse(["--address", "0.0.0.0", "--port", "8080",
+                                           "--allow-websocket-origin", "lab.example.org:8080"]))
+    assert "0.0.0.0:8080" in kwargs["websocket_origin"]
+    assert "lab.example.org:8080" in kwargs["websocket_origin"]
+
+
+def test_port_in_use_is_a_clear_error(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "already in use" in err and "Traceback" not in err
+
+
+def test_bad_port_number_is_rejected(capsys):
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "0-65535" in capsys.readouterr().err
+
+
+def test_run_serves_build_app(monkeypatch):
+    import panel as pn
+
+    from elfviz.dashboard import build_app
+
+    calls = {}
+    monkeypatch.setattr(pn, "serve", lambda app, **kwargs: calls.update(app=app, **kwargs))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["serve", "--port", str(port), "--show"]) == 0
+    assert calls["app"] is build_app and calls["port"] == port and calls["show"] is True
+    assert calls["address"] == "127.0.0.1"
+
+
+def test_app_file_serves_build_app(monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    import elfviz.dashboard
+
+    served = []
+
+    class Page:
+        def servable(self):
+            served.append(self)
+            return self
+
+    monkeypatch.setattr(elfviz.dashboard, "build_app", lambda: Page())
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "app" / "app.py"))
+    assert len(served) == 1
