@@ -119,8 +119,10 @@ def _run(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, in
         cached = CACHE_DIR / f"{key}.nc"
         if cached.exists():
             ds = read_netcdf(cached)
-            log.info("%s: reusing %s", label, cached)
-            return ds, float(ds.attrs.get("run_seconds", math.nan))
+            if _same_run(ds, structure, settings, shape):
+                log.info("%s: reusing %s", label, cached)
+                return ds, float(ds.attrs.get("run_seconds", math.nan))
+            log.info("%s: %s was run with other settings; running again", label, cached)
     start = time.perf_counter()
     ds = reference_elf(structure, engine=engine, settings=settings, shape=shape, label=label, **kwargs)
     seconds = time.perf_counter() - start
@@ -128,6 +130,19 @@ def _run(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, in
     if cached is not None:
         write_netcdf(ds, cached, force=True)
     return ds, seconds
+
+
+def _same_run(ds: xr.Dataset, structure: xr.Dataset, settings: DFTSettings, shape: Any) -> bool:
+    """Whether a cached run used this structure, these settings and this grid."""
+    stored = ds.attrs.get("settings", {})
+    wanted = settings.to_dict()
+    keys = ("ecutwfc_ry", "ecutrho_ry", "degauss_ry", "smearing", "kshift", "conv_thr_ry_per_atom")
+    same = all(stored.get(k) == wanted.get(k) for k in keys)
+    same &= list(ds.attrs.get("kmesh", [])) == list(settings.kpoint_mesh(structure["cell"].values))
+    same &= np.allclose(ds["positions"].values, structure["positions"].values, atol=1e-6)
+    if shape is not None:
+        same &= tuple(ds["elf"].shape) == tuple(shape)
+    return bool(same)
 
 
 def dataset_label_run(frame_id: str) -> tuple[xr.Dataset, float]:
@@ -281,6 +296,22 @@ def liquid_frame(frame_id: str | None = None, rs: float = 1.38) -> xr.Dataset:
     return out
 
 
+PROXY_K = [("2x2x2", {"kmesh": (2, 2, 2), "kshift": False}), ("4x4x4s", {"kmesh": (4, 4, 4), "kshift": True}),
+            ("6x6x6s", {"kmesh": (6, 6, 6), "kshift": True}), ("8x8x8s", {"kmesh": (8, 8, 8), "kshift": True})]
+"""k-meshes of the 8-atom proxy. An 8-atom cell has half the edge of the 64-atom cell at the same density, so
+its n x n x n mesh samples the Brillouin zone as densely as (n/2)^3 does for 64 atoms: 2x2x2 (with Gamma)
+~ 64-atom Gamma, 4x4x4 shifted ~ 2x2x2 shifted (the dataset), 6x6x6 shifted ~ 3x3x3 shifted, 8x8x8 ~ 4x4x4."""
+
+
+def proxy_structure(rs: float = 1.2, seed: int = 7) -> xr.Dataset:
+    """A disordered 8-atom cell (random atoms at least 0.9 Å apart) at Wigner-Seitz radius ``rs`` (bohr): a
+    cheap stand-in for the k-point convergence of the 64-atom liquid (see ``PROXY_K``)."""
+    from .md import initial_configuration
+
+    cell, positions = initial_configuration(rs, 8, seed, molecular=False)
+    return grid.make_dataset(cell, positions, np.ones(8, dtype=int), shape=(4, 4, 4))
+
+
 def crystal_structure(phase: str = "C2c-24", rs: float = 1.38) -> xr.Dataset:
     from ..structures import build_phase
 
@@ -288,7 +319,7 @@ def crystal_structure(phase: str = "C2c-24", rs: float = 1.38) -> xr.Dataset:
 
 
 # ----------------------------------------------------------------------------- report
-SECTIONS = ("liquid-k", "crystal-k", "liquid-cutoff", "crystal-cutoff", "liquid-grid", "crystal-grid", "h2",
+SECTIONS = ("proxy-k", "proxy-cutoff", "proxy-grid", "liquid-k", "crystal-k", "liquid-cutoff", "crystal-cutoff", "liquid-grid", "crystal-grid", "h2",
             "crosscheck")
 
 COLUMNS = ["system", "series", "variant", "n_kpoints", "grid", "wall_seconds", "pressure_gpa", "mae", "max_abs",
@@ -320,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--np", type=int, default=None, dest="n_processes", help="MPI processes for QE")
     parser.add_argument("--pyscf-basis", default="gth-dzvp")
     parser.add_argument("--out", default="convergence.json", help="results (JSON)")
+    parser.add_argument("--rs-proxy", type=float, default=1.2, help="density of the 8-atom proxy cell, bohr")
     parser.add_argument("--cache", default=None, help="folder keeping every run (the study resumes from it)")
     parser.add_argument("--liquid-kmeshes", nargs="+", default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
                         help="k-meshes of the liquid series (the last is the reference)")
@@ -364,6 +396,14 @@ def main(argv: list[str] | None = None) -> int:
             rows += cutoff_series(crystal, name_c, crystal_base, [45.0, 60.0, 80.0])
         elif section == "crystal-grid":
             rows += grid_series(crystal, name_c, crystal_base, [1.0, 2.0])
+        elif section == "proxy-k":
+            rows += kmesh_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}", base, PROXY_K)
+        elif section == "proxy-cutoff":
+            rows += cutoff_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}",
+                                  base.replace(kmesh=(4, 4, 4), kshift=True), [45.0, 60.0, 80.0])
+        elif section == "proxy-grid":
+            rows += grid_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}",
+                                base.replace(kmesh=(4, 4, 4), kshift=True), [1.0, 1.5, 2.0])
         elif section == "h2":
             results["h2"] = h2_bond_centre()
             print(f"H2 in a 10 Å box: ELF at the bond centre {results['h2']['elf_bond_centre']:.4f}")

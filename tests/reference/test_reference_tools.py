@@ -93,3 +93,25 @@ def test_replace_generated_section_is_idempotent():
     assert once.split("_Snapshot")[0] == twice.split("_Snapshot")[0] and "| a |" in twice and "old" not in twice
     assert twice.endswith("after\n") and twice.count(BEGIN_MARKER) == 1
     assert BEGIN_MARKER in replace_generated_section("no markers", "t")
+
+
+def test_cached_run_is_reused_only_for_the_same_settings(tmp_path, monkeypatch):
+    from elfviz.reference.settings import DFTSettings
+
+    structure = grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0], [0.74, 0, 0]], [1, 1], shape=(4, 4, 4))
+    settings = DFTSettings(kmesh=(2, 2, 2))
+    calls = []
+
+    def fake_reference_elf(structure, *, engine, settings, shape, label, **kwargs):
+        calls.append(settings.kmesh)
+        return grid.make_dataset(structure["cell"].values, structure["positions"].values, [1, 1],
+                                 np.full((6, 6, 6), 0.3), attrs={"settings": settings.to_dict(),
+                                                                 "kmesh": list(settings.kmesh)})
+
+    monkeypatch.setattr("elfviz.reference.reference_elf", fake_reference_elf)
+    monkeypatch.setattr(convergence, "CACHE_DIR", tmp_path)
+    convergence._run(structure, settings, None, "case A")
+    convergence._run(structure, settings, None, "case A")  # reused
+    assert calls == [(2, 2, 2)] and (tmp_path / "case_A.nc").exists()
+    convergence._run(structure, settings.replace(kmesh=(3, 3, 3)), None, "case A")  # other settings: rerun
+    assert calls == [(2, 2, 2), (3, 3, 3)]
