@@ -64,17 +64,30 @@ def run_on_cluster(inputs, workers: int, model, spacing: float, device: str) -> 
     from elfviz.screen import screen
 
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         started = time.perf_counter() - t0
         # warm-up: one item per worker (model load, numba cache), each worker gets one
-        warm = [client.submit(_warm, model, spacing, device, pure=False, workers=[w]) for w in client.nthreads()]
+        warm = [
+            client.submit(_warm, model, spacing, device, pure=False, workers=[w]) for w in client.nthreads()
+        ]
         client.gather(warm)
         table = screen(inputs, scheduler=client, model=model, spacing=spacing, device=device)
         cold = time.perf_counter() - t0
     ok = int((table["status"] == "ok").sum())
-    return {"workers": workers, "items": len(table), "ok": ok, "compute_s": table.attrs["compute_s"],
-            "items_per_s": table.attrs["items_per_s"], "cluster_start_s": started, "cold_wall_s": cold}
+    return {
+        "workers": workers,
+        "items": len(table),
+        "ok": ok,
+        "compute_s": table.attrs["compute_s"],
+        "items_per_s": table.attrs["items_per_s"],
+        "cluster_start_s": started,
+        "cold_wall_s": cold,
+    }
 
 
 def _warm(model, spacing: float, device: str):
@@ -83,9 +96,16 @@ def _warm(model, spacing: float, device: str):
     from elfviz.screen_worker import BundledModel, screen_one
 
     atoms = Atoms("H2", [[0, 0, 0], [0.74, 0, 0]], cell=[2.0, 2.0, 2.0], pbc=True)
-    payload = {"key": "warm", "cell": atoms.cell.array, "positions": atoms.positions, "numbers": atoms.numbers,
-               "info": {}}
-    return screen_one(payload, BundledModel(device=device) if model is None else model, spacing=spacing)["row"]
+    payload = {
+        "key": "warm",
+        "cell": atoms.cell.array,
+        "positions": atoms.positions,
+        "numbers": atoms.numbers,
+        "info": {},
+    }
+    return screen_one(payload, BundledModel(device=device) if model is None else model, spacing=spacing)[
+        "row"
+    ]
 
 
 def run_inline(inputs, model, spacing: float, device: str) -> dict:
@@ -93,9 +113,15 @@ def run_inline(inputs, model, spacing: float, device: str) -> dict:
 
     _warm(model, spacing, device)
     table = screen(inputs, scheduler="inline", model=model, spacing=spacing, device=device)
-    return {"workers": "inline", "items": len(table), "ok": int((table["status"] == "ok").sum()),
-            "compute_s": table.attrs["compute_s"], "items_per_s": table.attrs["items_per_s"],
-            "cluster_start_s": 0.0, "cold_wall_s": table.attrs["wall_s"]}
+    return {
+        "workers": "inline",
+        "items": len(table),
+        "ok": int((table["status"] == "ok").sum()),
+        "compute_s": table.attrs["compute_s"],
+        "items_per_s": table.attrs["items_per_s"],
+        "cluster_start_s": 0.0,
+        "cold_wall_s": table.attrs["wall_s"],
+    }
 
 
 def main(argv=None) -> int:
@@ -118,25 +144,45 @@ def main(argv=None) -> int:
         inputs = make_inputs(Path(folder), n_items)
         results = [run_inline(inputs, model, spacing, args.device)]
         results += [run_on_cluster(inputs, w, model, spacing, args.device) for w in worker_counts]
-    header = f"{'workers':>8} {'items':>6} {'ok':>4} {'compute s':>10} {'items/s':>9} {'start s':>8} {'cold s':>8}"
+    header = (
+        f"{'workers':>8} {'items':>6} {'ok':>4} {'compute s':>10} {'items/s':>9} {'start s':>8} {'cold s':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['workers']!s:>8} {r['items']:>6} {r['ok']:>4} {r['compute_s']:>10.2f} {r['items_per_s']:>9.2f} "
-              f"{r['cluster_start_s']:>8.1f} {r['cold_wall_s']:>8.1f}")
+        print(
+            f"{r['workers']!s:>8} {r['items']:>6} {r['ok']:>4} {r['compute_s']:>10.2f} "
+            f"{r['items_per_s']:>9.2f} "
+            f"{r['cluster_start_s']:>8.1f} {r['cold_wall_s']:>8.1f}"
+        )
     by_workers = {r["workers"]: r for r in results}
     speedup = by_workers[2]["items_per_s"] / by_workers[1]["items_per_s"] if 2 in by_workers else None
     if speedup is not None:
         print(f"speed-up 2 workers / 1 worker: {speedup:.2f}x (load average after: {os.getloadavg()[0]:.1f})")
     if args.json:
-        records = [{"benchmark": "screen", "metric": f"throughput, {r['workers']} worker(s)"
-                    if r["workers"] != "inline" else "throughput, inline (no Dask)",
-                    "value": r["items_per_s"], "unit": "items/s",
-                    "note": f"{r['items']} C2c-24 items at {spacing} Å, {label}; cold wall {r['cold_wall_s']:.1f} s"}
-                   for r in results]
+        records = [
+            {
+                "benchmark": "screen",
+                "metric": f"throughput, {r['workers']} worker(s)"
+                if r["workers"] != "inline"
+                else "throughput, inline (no Dask)",
+                "value": r["items_per_s"],
+                "unit": "items/s",
+                "note": f"{r['items']} C2c-24 items at {spacing} Å, {label}; "
+                f"cold wall {r['cold_wall_s']:.1f} s",
+            }
+            for r in results
+        ]
         if speedup is not None:
-            records.append({"benchmark": "screen", "metric": "speed-up 2 vs 1 workers", "value": speedup,
-                            "unit": "x", "note": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"})
+            records.append(
+                {
+                    "benchmark": "screen",
+                    "metric": "speed-up 2 vs 1 workers",
+                    "value": speedup,
+                    "unit": "x",
+                    "note": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
+                }
+            )
         Path(args.json).write_text(json.dumps(records, indent=1))
     failed = [r for r in results if r["ok"] != r["items"]]
     return 1 if failed else 0

@@ -39,8 +39,22 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-LIBRARIES = ("elfviz", "numpy", "scipy", "xarray", "numba", "torch", "dask", "distributed", "ase", "panel",
-             "holoviews", "pyvista", "vtk", "pyscf")
+LIBRARIES = (
+    "elfviz",
+    "numpy",
+    "scipy",
+    "xarray",
+    "numba",
+    "torch",
+    "dask",
+    "distributed",
+    "ase",
+    "panel",
+    "holoviews",
+    "pyvista",
+    "vtk",
+    "pyscf",
+)
 
 
 @dataclass
@@ -56,7 +70,9 @@ class Benchmark:
 
 BENCHMARKS = [
     Benchmark("topology", "bench_topology.py", quick_fallback=["--sizes", "64", "--repeat", "1", "--no-jit"]),
-    Benchmark("model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64", "--repeats", "1"]),
+    Benchmark(
+        "model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64", "--repeats", "1"]
+    ),
     Benchmark("dashboard", "bench_dashboard.py"),
     Benchmark("screen", "bench_screen.py"),
 ]
@@ -75,16 +91,23 @@ def machine_description() -> dict[str, str]:
         pass
     info["cores"] = str(os.cpu_count())
     try:
-        kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")).split()[1])
+        kib = int(
+            next(
+                line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+            ).split()[1]
+        )
         info["ram"] = f"{kib / 1024**2:.1f} GiB"
     except (OSError, StopIteration, ValueError):
         info["ram"] = "unknown"
     info["gpu"] = "none"
     if shutil.which("nvidia-smi"):
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
-                                  "--format=csv,noheader"], capture_output=True, text=True, timeout=30)
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             if out.returncode == 0 and out.stdout.strip():
                 info["gpu"] = "; ".join(line.strip() for line in out.stdout.strip().splitlines())
         except (OSError, subprocess.TimeoutExpired):
@@ -99,8 +122,9 @@ def machine_description() -> dict[str, str]:
             pass
     info["libraries"] = ", ".join(versions)
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         info["git commit"] = commit or "unknown"
     except OSError:
         info["git commit"] = "unknown"
@@ -112,13 +136,17 @@ def machine_description() -> dict[str, str]:
 def supported_options(script: Path) -> set[str]:
     """Long options a script lists in its --help."""
     try:
-        out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300
+        )
     except subprocess.TimeoutExpired:
         return set()
     return set(re.findall(r"(--[a-z][a-z0-9-]*)", out.stdout))
 
 
-def command_for(bench: Benchmark, *, quick: bool, device: str, json_path: Path, options: set[str]) -> list[str]:
+def command_for(
+    bench: Benchmark, *, quick: bool, device: str, json_path: Path, options: set[str]
+) -> list[str]:
     args: list[str] = []
     if quick:
         args += ["--quick"] if "--quick" in options else bench.quick_fallback
@@ -147,8 +175,15 @@ def keep_supported(args: list[str], options: set[str]) -> list[str]:
 def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float) -> dict:
     """Run one script; return its command, status, seconds, output and figures (records)."""
     script = HERE / bench.script
-    result = {"name": bench.name, "script": bench.script, "status": "missing", "seconds": 0.0, "output": "",
-              "records": [], "command": ""}
+    result = {
+        "name": bench.name,
+        "script": bench.script,
+        "status": "missing",
+        "seconds": 0.0,
+        "output": "",
+        "records": [],
+        "command": "",
+    }
     if not script.exists():
         result["output"] = f"{bench.script} is not in benchmarks/ yet"
         return result
@@ -157,7 +192,8 @@ def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float)
         json_path = Path(folder) / "out.json"
         command = command_for(bench, quick=quick, device=device, json_path=json_path, options=options)
         result["command"] = " ".join(["python", f"benchmarks/{bench.script}", *command[2:]]).replace(
-            str(json_path), "OUT.json")
+            str(json_path), "OUT.json"
+        )
         print(f"[{bench.name}] {result['command']}", flush=True)
         start = time.perf_counter()
         try:
@@ -166,7 +202,9 @@ def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float)
             result["output"] = out.stdout + (("\n[stderr]\n" + _tail(out.stderr)) if out.returncode else "")
         except subprocess.TimeoutExpired as exc:
             result["status"] = f"timeout after {timeout:.0f} s"
-            result["output"] = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            result["output"] = (
+                (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            )
         result["seconds"] = time.perf_counter() - start
         data = None
         if json_path.exists():
@@ -186,15 +224,26 @@ def _tail(text: str, lines: int = 30) -> str:
 def figures(name: str, data, output: str) -> list[dict]:
     """Records ``{benchmark, metric, value, unit, note}`` from a script's JSON or printed output."""
     if isinstance(data, list) and all(isinstance(r, dict) and {"metric", "value"} <= set(r) for r in data):
-        return [{"benchmark": r.get("benchmark", name), "metric": r["metric"], "value": r["value"],
-                 "unit": r.get("unit", ""), "note": r.get("note", "")} for r in data]
+        return [
+            {
+                "benchmark": r.get("benchmark", name),
+                "metric": r["metric"],
+                "value": r["value"],
+                "unit": r.get("unit", ""),
+                "note": r.get("note", ""),
+            }
+            for r in data
+        ]
     if name == "model" and isinstance(data, dict) and "cases" in data:
         return model_records(data)
     if name == "topology":
         return topology_records(output)
     if isinstance(data, dict):
-        return [{"benchmark": name, "metric": key, "value": value, "unit": "", "note": ""}
-                for key, value in _flatten(data) if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        return [
+            {"benchmark": name, "metric": key, "value": value, "unit": "", "note": ""}
+            for key, value in _flatten(data)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
     return []
 
 
@@ -213,22 +262,44 @@ def model_records(data: dict) -> list[dict]:
     records = []
     for case in data["cases"]:
         size = f"{case.get('atoms')} atoms, {case.get('grid')}^3"
-        records.append({"benchmark": "model", "metric": f"time per frame ({size})", "value": case.get("total"),
-                        "unit": "s", "note": f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s"})
-        records.append({"benchmark": "model", "metric": f"throughput ({size})", "value": case.get("points_per_s"),
-                        "unit": "points/s", "note": f"{model} on {device}"})
+        records.append(
+            {
+                "benchmark": "model",
+                "metric": f"time per frame ({size})",
+                "value": case.get("total"),
+                "unit": "s",
+                "note": f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s",
+            }
+        )
+        records.append(
+            {
+                "benchmark": "model",
+                "metric": f"throughput ({size})",
+                "value": case.get("points_per_s"),
+                "unit": "points/s",
+                "note": f"{model} on {device}",
+            }
+        )
     if "speedup_vs_qe" in data:
         first = data["cases"][0]
-        records.append({"benchmark": "model", "metric": f"speed-up vs QE reference ({first.get('atoms')} atoms, "
-                        f"{first.get('grid')}^3)", "value": data["speedup_vs_qe"], "unit": "x",
-                        "note": f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} "
-                                "s, same structure and grid, same run"})
+        records.append(
+            {
+                "benchmark": "model",
+                "metric": f"speed-up vs QE reference ({first.get('atoms')} atoms, {first.get('grid')}^3)",
+                "value": data["speedup_vs_qe"],
+                "unit": "x",
+                "note": f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} "
+                "s, same structure and grid, same run",
+            }
+        )
     return records
 
 
-_TOPOLOGY_ROW = re.compile(r"^(?P<field>noise|atoms)\s+(?P<n>\d+)\s+(?P<wall>[\d.]+)s\s+(?P<cpu>[\d.]+)s\s+\S+\s+"
-                           r"(?:(?P<bwall>[\d.]+)s\s+(?P<bcpu>[\d.]+)s\s+(?P<calls>\d+)\s+(?P<speedup>[\d.]+)x\s+"
-                           r"(?P<agree>True|False))?")
+_TOPOLOGY_ROW = re.compile(
+    r"^(?P<field>noise|atoms)\s+(?P<n>\d+)\s+(?P<wall>[\d.]+)s\s+(?P<cpu>[\d.]+)s\s+\S+\s+"
+    r"(?:(?P<bwall>[\d.]+)s\s+(?P<bcpu>[\d.]+)s\s+(?P<calls>\d+)\s+(?P<speedup>[\d.]+)x\s+"
+    r"(?P<agree>True|False))?"
+)
 
 
 def topology_records(output: str) -> list[dict]:
@@ -239,13 +310,26 @@ def topology_records(output: str) -> list[dict]:
         if not match:
             continue
         size = f"{match['field']} field {match['n']}^3"
-        records.append({"benchmark": "topology", "metric": f"one-sweep analysis ({size})",
-                        "value": float(match["wall"]), "unit": "s", "note": f"cpu {match['cpu']} s"})
+        records.append(
+            {
+                "benchmark": "topology",
+                "metric": f"one-sweep analysis ({size})",
+                "value": float(match["wall"]),
+                "unit": "s",
+                "note": f"cpu {match['cpu']} s",
+            }
+        )
         if match["speedup"]:
-            records.append({"benchmark": "topology", "metric": f"speed-up vs bisection ({size})",
-                            "value": float(match["speedup"]), "unit": "x",
-                            "note": f"bisection {match['bwall']} s, {match['calls']} labellings; "
-                                    f"thresholds agree: {match['agree']}"})
+            records.append(
+                {
+                    "benchmark": "topology",
+                    "metric": f"speed-up vs bisection ({size})",
+                    "value": float(match["speedup"]),
+                    "unit": "x",
+                    "note": f"bisection {match['bwall']} s, {match['calls']} labellings; "
+                    f"thresholds agree: {match['agree']}",
+                }
+            )
     return records
 
 
@@ -266,7 +350,9 @@ def table_lines(results: list[dict]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = []
     for k, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip())
+        lines.append(
+            "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
+        )
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return lines
@@ -274,10 +360,16 @@ def table_lines(results: list[dict]) -> list[str]:
 
 def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, device: str) -> str:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = ["# elfviz benchmark results", "",
-           f"Latest run: {now}, `python benchmarks/run_all.py{' --quick' if quick else ''} --device {device}`.",
-           "Written by `benchmarks/run_all.py`; every figure below was measured in this one run, on this machine.",
-           "", "## Machine", ""]
+    out = [
+        "# elfviz benchmark results",
+        "",
+        f"Latest run: {now}, `python benchmarks/run_all.py{' --quick' if quick else ''} --device {device}`.",
+        "Written by `benchmarks/run_all.py`; every figure below was measured in this one run, "
+        "on this machine.",
+        "",
+        "## Machine",
+        "",
+    ]
     out += [f"- **{key}**: {value}" for key, value in machine.items()]
     warning = load_warning(machine)
     if warning:
@@ -288,12 +380,21 @@ def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, devic
             out.append(f"| {result['name']} | ({result['status']}; see output) | - | | |")
         for r in result["records"]:
             note = str(r["note"]).replace("|", "/")
-            out.append(f"| {r['benchmark']} | {r['metric']} | {format_value(r['value'])} | {r['unit']} | {note} |")
+            out.append(
+                f"| {r['benchmark']} | {r['metric']} | {format_value(r['value'])} | {r['unit']} | {note} |"
+            )
     out += ["", "## Runs", ""]
     for result in results:
-        out += [f"### {result['name']}: {result['status']}, {result['seconds']:.0f} s", "",
-                f"`{result['command'] or result['script']}`", "", "```", result["output"].rstrip() or "(no output)",
-                "```", ""]
+        out += [
+            f"### {result['name']}: {result['status']}, {result['seconds']:.0f} s",
+            "",
+            f"`{result['command'] or result['script']}`",
+            "",
+            "```",
+            result["output"].rstrip() or "(no output)",
+            "```",
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -301,32 +402,50 @@ def load_warning(machine: dict[str, str]) -> str | None:
     """A warning when other jobs used the cores during the run (absolute times are then inflated)."""
     try:
         cores = int(machine.get("cores", "0"))
-        load = max(float(machine.get("load average (1 min) at start", "0")),
-                   float(machine.get("load average (1 min) at end", "0")))
+        load = max(
+            float(machine.get("load average (1 min) at start", "0")),
+            float(machine.get("load average (1 min) at end", "0")),
+        )
     except ValueError:
         return None
     if cores and load > 0.75 * cores:
-        return (f"the machine was busy with other jobs (load average {load:.1f} on {cores} cores): absolute "
-                "times are inflated and parallel speed-ups cannot show; rerun on an idle machine for "
-                "figures to quote. Ratios measured side by side in one script are less affected.")
+        return (
+            f"the machine was busy with other jobs (load average {load:.1f} on {cores} cores): absolute "
+            "times are inflated and parallel speed-ups cannot show; rerun on an idle machine for "
+            "figures to quote. Ratios measured side by side in one script are less affected."
+        )
     return None
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     parser.add_argument("--quick", action="store_true", help="small cases, no DFT reference")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="device for the model benchmarks")
+    parser.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda"), help="device for the model benchmarks"
+    )
     parser.add_argument("--only", nargs="+", choices=[b.name for b in BENCHMARKS], help="run only these")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds per benchmark (default 900 with --quick, 7200 otherwise)")
-    parser.add_argument("--output", default=str(HERE / "RESULTS.md"), help="markdown report (default: RESULTS.md)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per benchmark (default 900 with --quick, 7200 otherwise)",
+    )
+    parser.add_argument(
+        "--output", default=str(HERE / "RESULTS.md"), help="markdown report (default: RESULTS.md)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
     timeout = args.timeout or (900.0 if args.quick else 7200.0)
     machine = machine_description()
-    results = [run_benchmark(b, quick=args.quick, device=args.device, timeout=timeout)
-               for b in BENCHMARKS if not args.only or b.name in args.only]
+    results = [
+        run_benchmark(b, quick=args.quick, device=args.device, timeout=timeout)
+        for b in BENCHMARKS
+        if not args.only or b.name in args.only
+    ]
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.1f}"
     print()
     print("\n".join(table_lines(results)))

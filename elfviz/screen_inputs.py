@@ -91,8 +91,14 @@ class ScreenItem:
 
     def payload(self) -> dict[str, Any]:
         """The picklable structure shipped to a worker (plain arrays and numbers)."""
-        return {"key": self.key, "cell": self.cell, "positions": self.positions, "numbers": self.numbers,
-                "pbc": self.pbc, "info": dict(self.info)}
+        return {
+            "key": self.key,
+            "cell": self.cell,
+            "positions": self.positions,
+            "numbers": self.numbers,
+            "pbc": self.pbc,
+            "info": dict(self.info),
+        }
 
 
 # ----------------------------------------------------------------------------- hashing
@@ -127,16 +133,24 @@ def make_key(source: str, frame: Any, content_hash: str) -> str:
     return f"{source}#{frame}@{content_hash[:16]}"
 
 
-def _item(source: str, frame: Any, cell: Any, positions: Any, numbers: Any,
-          info: Mapping[str, Any] | None = None, pbc: Any = (True, True, True)) -> ScreenItem:
+def _item(
+    source: str,
+    frame: Any,
+    cell: Any,
+    positions: Any,
+    numbers: Any,
+    info: Mapping[str, Any] | None = None,
+    pbc: Any = (True, True, True),
+) -> ScreenItem:
     cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
     positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
     digest = structure_hash(cell, positions, numbers)
     kept = {k: _plain(v) for k, v in (info or {}).items() if k in _KEPT_ATTRS and _plain(v) is not None}
     periodic = tuple(bool(p) for p in np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)))
-    return ScreenItem(make_key(source, frame, digest), source, str(frame), digest, cell, positions, numbers, kept,
-                      periodic)
+    return ScreenItem(
+        make_key(source, frame, digest), source, str(frame), digest, cell, positions, numbers, kept, periodic
+    )
 
 
 def _failed(source: str, frame: Any, exc: BaseException, path: str | None = None) -> ScreenItem:
@@ -158,7 +172,9 @@ def _plain(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- expansion
-def expand_paths(inputs: Iterable[str | os.PathLike], *, exclude: Iterable[str | os.PathLike] = ()) -> list[str]:
+def expand_paths(
+    inputs: Iterable[str | os.PathLike], *, exclude: Iterable[str | os.PathLike] = ()
+) -> list[str]:
     """Expand globs and check that every input exists; return absolute paths / special inputs in order.
 
     Paths in ``exclude`` (the run's own outputs, which a glob such as ``results/*`` may match) are dropped.
@@ -179,22 +195,28 @@ def expand_paths(inputs: Iterable[str | os.PathLike], *, exclude: Iterable[str |
 
             path = dataset_path()
             if not (path / "index.csv").exists():
-                raise FileFormatError(f"the bundled dataset is not installed at {path} (no index.csv); "
-                                      "build it with `elfviz dataset build` or give paths to structures")
+                raise FileFormatError(
+                    f"the bundled dataset is not installed at {path} (no index.csv); "
+                    "build it with `elfviz dataset build` or give paths to structures"
+                )
             out.append(str(path))
         elif text.startswith(PHASE_PREFIX):
             out.append(text)
         elif _GLOB_CHARS & set(text):
             matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
             if not matches:
-                raise FileFormatError(f"the pattern {text!r} matches no file; check the path (quote the pattern "
-                                      "so the shell does not expand it)")
+                raise FileFormatError(
+                    f"the pattern {text!r} matches no file; check the path (quote the pattern "
+                    "so the shell does not expand it)"
+                )
             out.extend(os.path.abspath(m) for m in matches)
         else:
             path = os.path.expanduser(text)
             if not os.path.exists(path):
-                raise FileFormatError(f"{text} does not exist; give structure files, globs, an ASE database, "
-                                      "elfviz netCDF files or a frame-collection folder")
+                raise FileFormatError(
+                    f"{text} does not exist; give structure files, globs, an ASE database, "
+                    "elfviz netCDF files or a frame-collection folder"
+                )
             out.append(os.path.abspath(path))
     out = [p for p in out if p not in excluded and not any(p.startswith(e + os.sep) for e in excluded)]
     if not out:
@@ -202,8 +224,12 @@ def expand_paths(inputs: Iterable[str | os.PathLike], *, exclude: Iterable[str |
     return out
 
 
-def iter_items(inputs: Iterable[str | os.PathLike], *, select: Mapping[str, Any] | None = None,
-               exclude: Iterable[str | os.PathLike] = ()) -> Iterator[ScreenItem]:
+def iter_items(
+    inputs: Iterable[str | os.PathLike],
+    *,
+    select: Mapping[str, Any] | None = None,
+    exclude: Iterable[str | os.PathLike] = (),
+) -> Iterator[ScreenItem]:
     """Expand inputs into items, one per structure, in input order (duplicates by key removed).
 
     Parameters
@@ -226,7 +252,8 @@ def iter_items(inputs: Iterable[str | os.PathLike], *, select: Mapping[str, Any]
     >>> import tempfile, ase.io
     >>> from ase import Atoms
     >>> path = os.path.join(tempfile.mkdtemp(), "two.extxyz")
-    >>> frames = [Atoms("H2", [[0, 0, 0], [0.74 + 0.01 * i, 0, 0]], cell=[3, 3, 3], pbc=True) for i in range(2)]
+    >>> frames = [Atoms("H2", [[0, 0, 0], [0.74 + 0.01 * i, 0, 0]], cell=[3, 3, 3], pbc=True)
+    ...           for i in range(2)]
     >>> ase.io.write(path, frames)
     >>> [item.frame for item in iter_items([path])]
     ['0', '1']
@@ -250,8 +277,10 @@ def _expand_one(source: str, select: Mapping[str, Any] | None) -> Iterator[Scree
         if (path / "index.csv").exists():
             yield from _collection_items(path, select)
             return
-        raise FileFormatError(f"{path} is a folder without index.csv (not a frame collection); give the files "
-                              f"inside it with a glob such as '{path}/*'")
+        raise FileFormatError(
+            f"{path} is a folder without index.csv (not a frame collection); give the files "
+            f"inside it with a glob such as '{path}/*'"
+        )
     suffix = path.suffix.lower()
     try:
         if suffix == ".nc":
@@ -281,14 +310,17 @@ def _ase_items(path: Path) -> Iterator[ScreenItem]:
         count = 0
         for index, atoms in enumerate(frames):
             count += 1
-            yield _item(source, index, atoms.cell.array, atoms.positions, atoms.numbers, _atoms_info(atoms),
-                        atoms.pbc)
+            yield _item(
+                source, index, atoms.cell.array, atoms.positions, atoms.numbers, _atoms_info(atoms), atoms.pbc
+            )
         if count == 0:
             raise FileFormatError(f"{path.name} holds no structure")
     except Exception as exc:  # ASE raises many types for unreadable files
         if isinstance(exc, ElfvizError):
             raise _ItemsFailed(_failed(source, "*", exc, source)) from None
-        hint = FileFormatError(f"{path.name} is not a structure file ASE can read ({type(exc).__name__}: {exc})")
+        hint = FileFormatError(
+            f"{path.name} is not a structure file ASE can read ({type(exc).__name__}: {exc})"
+        )
         raise _ItemsFailed(_failed(source, "*", hint, source)) from None
 
 
@@ -309,8 +341,14 @@ def _database_items(path: Path) -> Iterator[ScreenItem]:
         database = ase.db.connect(source)
         rows = list(database.select())
     except Exception as exc:
-        raise _ItemsFailed(_failed(source, "*", FileFormatError(
-            f"{path.name} is not a readable ASE database ({type(exc).__name__}: {exc})"), source)) from None
+        raise _ItemsFailed(
+            _failed(
+                source,
+                "*",
+                FileFormatError(f"{path.name} is not a readable ASE database ({type(exc).__name__}: {exc})"),
+                source,
+            )
+        ) from None
     for row in rows:
         try:
             atoms = row.toatoms()
@@ -378,7 +416,7 @@ def _collection_items(path: Path, select: Mapping[str, Any] | None) -> Iterator[
 
 
 def _phase_items(source: str) -> Iterator[ScreenItem]:
-    name = source[len(PHASE_PREFIX):]
+    name = source[len(PHASE_PREFIX) :]
     try:
         from .structures import build_phase
 

@@ -28,21 +28,68 @@ from .errors import FileFormatError, OutputExistsError
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "key", "source", "frame", "status", "error", "warnings",
-    "phase", "pressure_gpa", "temperature_k", "split",
-    "formula", "n_atoms", "volume_a3", "rs_bohr", "density_g_cm3",
-    "phi", "phi_star", "t1", "t2", "t3",
-    "tc_k", "tc_low_k", "tc_high_k", "tc_scatter_k", "tc_caveat",
-    "grid_a", "grid_b", "grid_c", "spacing_angstrom", "connectivity", "model", "device",
-    "worker", "t_setup_s", "t_predict_s", "t_topology_s", "t_total_s", "finished_utc", "content_hash",
+    "key",
+    "source",
+    "frame",
+    "status",
+    "error",
+    "warnings",
+    "phase",
+    "pressure_gpa",
+    "temperature_k",
+    "split",
+    "formula",
+    "n_atoms",
+    "volume_a3",
+    "rs_bohr",
+    "density_g_cm3",
+    "phi",
+    "phi_star",
+    "t1",
+    "t2",
+    "t3",
+    "tc_k",
+    "tc_low_k",
+    "tc_high_k",
+    "tc_scatter_k",
+    "tc_caveat",
+    "grid_a",
+    "grid_b",
+    "grid_c",
+    "spacing_angstrom",
+    "connectivity",
+    "model",
+    "device",
+    "worker",
+    "t_setup_s",
+    "t_predict_s",
+    "t_topology_s",
+    "t_total_s",
+    "finished_utc",
+    "content_hash",
 ]
 """Columns of the results table, in order."""
 
 CONFIG_COLUMNS = ("model", "spacing_angstrom", "connectivity")
 """Columns that must agree between a run and the table it resumes."""
 
-STRING_COLUMNS = ("key", "source", "frame", "status", "error", "warnings", "phase", "split", "formula", "tc_caveat",
-                  "model", "device", "worker", "finished_utc", "content_hash")
+STRING_COLUMNS = (
+    "key",
+    "source",
+    "frame",
+    "status",
+    "error",
+    "warnings",
+    "phase",
+    "split",
+    "formula",
+    "tc_caveat",
+    "model",
+    "device",
+    "worker",
+    "finished_utc",
+    "content_hash",
+)
 
 
 def format_row(row: Mapping[str, Any]) -> str:
@@ -86,9 +133,15 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     if header != COLUMNS:
         raise FileFormatError(
             f"{path} is not an elfviz screening table of this version (its columns are "
-            f"{(header or [])[:6]}...; expected {COLUMNS[:6]}...); give another -o file, or --force to replace it")
-    table = pd.read_csv(io.StringIO(text), dtype={c: "string" for c in STRING_COLUMNS}, keep_default_na=False,
-                        na_values={c: [""] for c in COLUMNS if c not in STRING_COLUMNS})
+            f"{(header or [])[:6]}...; expected {COLUMNS[:6]}...); give another -o file, "
+            "or --force to replace it"
+        )
+    table = pd.read_csv(
+        io.StringIO(text),
+        dtype={c: "string" for c in STRING_COLUMNS},
+        keep_default_na=False,
+        na_values={c: [""] for c in COLUMNS if c not in STRING_COLUMNS},
+    )
     for column in STRING_COLUMNS:
         table[column] = table[column].astype(object).where(table[column] != "", None)
     return table.drop_duplicates("key", keep="last").reset_index(drop=True)
@@ -121,8 +174,9 @@ class ResultsJournal:
     ['x#0@ab']
     """
 
-    def __init__(self, path: str | os.PathLike, config: Mapping[str, Any], *, resume: bool = True,
-                 force: bool = False):
+    def __init__(
+        self, path: str | os.PathLike, config: Mapping[str, Any], *, resume: bool = True, force: bool = False
+    ):
         self.path = Path(path)
         self.config = dict(config)
         self.resume = resume
@@ -144,8 +198,10 @@ class ResultsJournal:
             raise OutputExistsError(f"{self.path} is a folder; give a .csv file name for the results")
         exists = self.path.exists() and self.path.stat().st_size > 0
         if exists and not self.force and not self.resume:
-            raise OutputExistsError(f"{self.path} already exists; resume into it (the default), choose another "
-                                    "name, or pass --force / force=True to start over")
+            raise OutputExistsError(
+                f"{self.path} already exists; resume into it (the default), choose another "
+                "name, or pass --force / force=True to start over"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if exists:
             self._open_locked()  # refuses a table another run is writing to, before reading or replacing it
@@ -218,8 +274,10 @@ class ResultsJournal:
             data = handle.read()
             if data and not data.endswith(b"\n"):
                 keep = data.rfind(b"\n") + 1
-                log.warning("%s: dropping an incomplete last line (an interrupted write); that item is redone",
-                            self.path)
+                log.warning(
+                    "%s: dropping an incomplete last line (an interrupted write); that item is redone",
+                    self.path,
+                )
                 handle.truncate(keep)
 
     def _check_config(self, table: pd.DataFrame) -> None:
@@ -230,8 +288,10 @@ class ResultsJournal:
                 if not _same(value, wanted):
                     raise OutputExistsError(
                         f"{self.path} holds results of another run configuration ({column} = {value!r}, this "
-                        f"run has {wanted!r}); resuming would mix incomparable rows. Use another -o file, the "
-                        f"same settings as before, or --force to start over")
+                        f"run has {wanted!r}); resuming would mix incomparable rows. "
+                        "Use another -o file, the "
+                        f"same settings as before, or --force to start over"
+                    )
 
     def _open_locked(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
@@ -243,8 +303,10 @@ class ResultsJournal:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.close()
-            raise OutputExistsError(f"another elfviz screen run is writing to {self.path}; wait for it to finish "
-                                    "or choose another -o file") from None
+            raise OutputExistsError(
+                f"another elfviz screen run is writing to {self.path}; wait for it to finish "
+                "or choose another -o file"
+            ) from None
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -58,8 +58,10 @@ class BundledModel:
         try:
             from .model import Predictor
         except ImportError as exc:
-            raise ModelError(f"the elfviz model is not available ({exc}); install elfviz with its [ml] extra "
-                             "(torch) or pass another predictor") from None
+            raise ModelError(
+                f"the elfviz model is not available ({exc}); install elfviz with its [ml] extra "
+                "(torch) or pass another predictor"
+            ) from None
         predictor = Predictor(weights=self.weights, device=self.device, batch_points=self.batch_points)
         _PREDICTORS[self] = predictor
         return predictor
@@ -80,12 +82,14 @@ def predict_function(model: Any) -> Callable[..., Any]:
         return model.predict
     if callable(model):
         return model
-    raise ModelError(f"cannot predict with {model!r}: give a Predictor, a callable like promolecular_elf, "
-                     "or None for the bundled model")
+    raise ModelError(
+        f"cannot predict with {model!r}: give a Predictor, a callable like promolecular_elf, "
+        "or None for the bundled model"
+    )
 
 
 def model_label(model: Any) -> str:
-    """Name of a model for the results table (``model:<version>`` for Predictors, else the callable's path)."""
+    """Name of a model for the results table: ``model:<version>`` for Predictors, else the callable's path."""
     if isinstance(model, BundledModel):
         return f"model:{model.load().version}"
     version = getattr(model, "version", None)
@@ -120,8 +124,15 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def screen_one(payload: Mapping[str, Any], model: Any, *, spacing: float, connectivity: int = 6,
-               config: Mapping[str, Any] | None = None, keep_field: bool = False) -> dict[str, Any]:
+def screen_one(
+    payload: Mapping[str, Any],
+    model: Any,
+    *,
+    spacing: float,
+    connectivity: int = 6,
+    config: Mapping[str, Any] | None = None,
+    keep_field: bool = False,
+) -> dict[str, Any]:
     """Screen one structure: ELF prediction, percolation thresholds, phi, phi*, Tc estimate, timings.
 
     Parameters
@@ -157,8 +168,13 @@ def screen_one(payload: Mapping[str, Any], model: Any, *, spacing: float, connec
 
     start = time.perf_counter()
     info = dict(payload.get("info") or {})
-    row: dict[str, Any] = {"key": payload["key"], "status": "error", "worker": _worker_name(),
-                           "spacing_angstrom": float(spacing), "connectivity": int(connectivity)}
+    row: dict[str, Any] = {
+        "key": payload["key"],
+        "status": "error",
+        "worker": _worker_name(),
+        "spacing_angstrom": float(spacing),
+        "connectivity": int(connectivity),
+    }
     row.update(config or {})
     for column in ("phase", "pressure_gpa", "temperature_k", "split"):
         if info.get(column) is not None:
@@ -177,18 +193,31 @@ def screen_one(payload: Mapping[str, Any], model: Any, *, spacing: float, connec
         numbers = np.asarray(payload["numbers"], dtype=np.int64)
         pbc = tuple(bool(p) for p in payload.get("pbc", (True, True, True)))
         if not all(pbc) and np.abs(np.linalg.det(np.asarray(payload["cell"], dtype=float))) > 1e-6:
-            raise StructureError(f"the structure is periodic only along {list(pbc)}; elfviz needs periodic "
-                                 "boundary conditions in all three directions (pbc=True in the file or atoms)")
+            raise StructureError(
+                f"the structure is periodic only along {list(pbc)}; elfviz needs periodic "
+                "boundary conditions in all three directions (pbc=True in the file or atoms)"
+            )
         row["n_atoms"] = int(len(numbers))
         row["formula"] = Symbols(numbers).get_chemical_formula()
-        structure = grid.make_dataset(payload["cell"], payload["positions"], numbers, spacing=spacing,
-                                      source="structure", attrs={k: v for k, v in info.items()
-                                                                 if k in ("pressure_gpa", "temperature_k")})
+        structure = grid.make_dataset(
+            payload["cell"],
+            payload["positions"],
+            numbers,
+            spacing=spacing,
+            source="structure",
+            attrs={k: v for k, v in info.items() if k in ("pressure_gpa", "temperature_k")},
+        )
         shape = grid.grid_shape(structure)
-        row.update({"grid_a": shape[0], "grid_b": shape[1], "grid_c": shape[2],
-                    "volume_a3": grid.cell_volume(payload["cell"]),
-                    "rs_bohr": _finite(structure.attrs.get("rs_bohr")),
-                    "density_g_cm3": grid.mass_density_g_cm3(payload["cell"], numbers)})
+        row.update(
+            {
+                "grid_a": shape[0],
+                "grid_b": shape[1],
+                "grid_c": shape[2],
+                "volume_a3": grid.cell_volume(payload["cell"]),
+                "rs_bohr": _finite(structure.attrs.get("rs_bohr")),
+                "density_g_cm3": grid.mass_density_g_cm3(payload["cell"], numbers),
+            }
+        )
 
         stage = "predict"
         t0 = time.perf_counter()
@@ -213,9 +242,20 @@ def screen_one(payload: Mapping[str, Any], model: Any, *, spacing: float, connec
         analysis = networking_analysis(predicted, field="elf", connectivity=connectivity)
         tc = tc_estimate(analysis.phi)
         row["t_topology_s"] = time.perf_counter() - t0
-        row.update({"phi": analysis.phi, "phi_star": _finite(analysis.phi_star), "t1": analysis.t1,
-                    "t2": analysis.t2, "t3": analysis.t3, "tc_k": tc.tc_k, "tc_low_k": tc.low_k,
-                    "tc_high_k": tc.high_k, "tc_scatter_k": tc.scatter_k, "tc_caveat": tc.caveat})
+        row.update(
+            {
+                "phi": analysis.phi,
+                "phi_star": _finite(analysis.phi_star),
+                "t1": analysis.t1,
+                "t2": analysis.t2,
+                "t3": analysis.t3,
+                "tc_k": tc.tc_k,
+                "tc_low_k": tc.low_k,
+                "tc_high_k": tc.high_k,
+                "tc_scatter_k": tc.scatter_k,
+                "tc_caveat": tc.caveat,
+            }
+        )
         row["status"] = "ok"
         if keep_field:
             result["dataset"] = predicted

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import ase.io
 import numpy as np
 import pandas as pd
 import pytest
 from ase import Atoms
+from test_screen_support import SPACING, h2_frames, write_trajectory
 
-import ase.io
 from elfviz import grid
 from elfviz.cli import main
 from elfviz.errors import ElfvizError, GridError, OutputExistsError
@@ -18,7 +19,6 @@ from elfviz.screen import read_results_netcdf, results_to_dataset, screen
 from elfviz.screen_journal import COLUMNS, read_results
 from elfviz.store import FrameCollection
 from elfviz.topology import networking_analysis, tc_estimate
-from test_screen_support import SPACING, h2_frames, write_trajectory
 
 
 def inline(inputs, **kwargs):
@@ -31,7 +31,7 @@ def test_results_match_a_direct_computation(tmp_path):
     path = write_trajectory(tmp_path / "md.extxyz", 2)
     table = inline([path])
     assert table["status"].tolist() == ["ok", "ok"]
-    for frame, (_, row) in zip(ase.io.read(path, ":"), table.iterrows()):
+    for frame, (_, row) in zip(ase.io.read(path, ":"), table.iterrows(), strict=True):
         shape = grid.shape_for_spacing(frame.cell.array, SPACING)
         ds = promolecular_elf(grid.from_atoms(frame, shape=shape), shape=shape)
         expected = networking_analysis(ds)
@@ -113,8 +113,13 @@ def test_netcdf_view_and_fields(tmp_path):
 
 
 def test_results_dataset_keeps_strings_and_missing_values():
-    table = pd.DataFrame([{"key": "a", "status": "error", "error": "boom"},
-                          {"key": "b", "status": "ok", "phi": 0.4, "phase": "liquid"}], columns=COLUMNS)
+    table = pd.DataFrame(
+        [
+            {"key": "a", "status": "error", "error": "boom"},
+            {"key": "b", "status": "ok", "phi": 0.4, "phase": "liquid"},
+        ],
+        columns=COLUMNS,
+    )
     ds = results_to_dataset(table)
     assert ds["status"].values.tolist() == ["error", "ok"] and ds["phase"].values.tolist() == ["", "liquid"]
     assert math.isnan(ds["phi"].values[0]) and ds["phi"].values[1] == 0.4
@@ -149,8 +154,20 @@ def test_default_model_is_the_bundled_predictor(tmp_path):
 def test_cli_inline_run_and_resume(tmp_path, capsys):
     path = write_trajectory(tmp_path / "md.extxyz", 2)
     out = tmp_path / "r.csv"
-    argv = ["screen", path, "-o", str(out), "--scheduler", "inline", "--model", "promolecular",
-            "--spacing", str(SPACING), "--netcdf", str(tmp_path / "r.nc")]
+    argv = [
+        "screen",
+        path,
+        "-o",
+        str(out),
+        "--scheduler",
+        "inline",
+        "--model",
+        "promolecular",
+        "--spacing",
+        str(SPACING),
+        "--netcdf",
+        str(tmp_path / "r.nc"),
+    ]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "2 item(s): 2 ok, 0 failed; computed 2, skipped 0" in text and "Belli" in text
@@ -181,8 +198,16 @@ def test_non_periodic_structure_with_a_cell_is_refused(tmp_path):
     assert table.loc[0, "status"] == "error" and "periodic only along" in table.loc[0, "error"]
 
 
-@pytest.mark.parametrize("module_name", ["elfviz.screen", "elfviz.screen_inputs", "elfviz.screen_journal",
-                                         "elfviz.screen_worker"])
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "elfviz.screen",
+        "elfviz.screen_inputs",
+        "elfviz.screen_journal",
+        "elfviz.screen_outputs",
+        "elfviz.screen_worker",
+    ],
+)
 def test_docstring_examples_run(module_name):
     import doctest
     import importlib

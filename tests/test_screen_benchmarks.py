@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 
@@ -28,46 +27,70 @@ def test_unsupported_options_are_dropped_with_their_values(run_all):
     args = ["--sizes", "64", "128", "--quick", "--json", "x.json"]
     assert run_all.keep_supported(args, {"--sizes", "--json"}) == ["--sizes", "64", "128", "--json", "x.json"]
     bench = run_all.Benchmark("model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64"])
-    quick = run_all.command_for(bench, quick=True, device="cuda", json_path=Path("o.json"),
-                                options={"--cases", "--device", "--json", "--qe"})
+    quick = run_all.command_for(
+        bench,
+        quick=True,
+        device="cuda",
+        json_path=Path("o.json"),
+        options={"--cases", "--device", "--json", "--qe"},
+    )
     assert quick[2:] == ["--cases", "64:64", "--device", "cuda", "--json", "o.json"]
     full = run_all.command_for(bench, quick=False, device="cpu", json_path=Path("o.json"), options={"--qe"})
     assert full[2:] == ["--qe"]
 
 
 def test_topology_table_is_parsed(run_all):
-    output = ("cores: 2, load average: 1.0\n"
-              "noise     64      0.120s     0.110s    no       2.400s      2.300s     60     20.0x  True  0.5 / ...\n"
-              "atoms    128      1.500s     1.400s   yes            -           -      -         -     -  0.4 / ...\n")
+    output = (
+        "cores: 2, load average: 1.0\n"
+        "noise     64      0.120s     0.110s    no       2.400s      2.300s     60     20.0x  True  0.5\n"
+        "atoms    128      1.500s     1.400s   yes            -           -      -         -     -  0.4\n"
+    )
     records = run_all.topology_records(output)
     assert [(r["metric"], r["value"]) for r in records] == [
-        ("one-sweep analysis (noise field 64^3)", 0.12), ("speed-up vs bisection (noise field 64^3)", 20.0),
-        ("one-sweep analysis (atoms field 128^3)", 1.5)]
+        ("one-sweep analysis (noise field 64^3)", 0.12),
+        ("speed-up vs bisection (noise field 64^3)", 20.0),
+        ("one-sweep analysis (atoms field 128^3)", 1.5),
+    ]
 
 
 def test_model_json_and_record_lists(run_all):
-    data = {"device": "CPU, 2 threads", "model": "elfnet-fft@1.0", "qe_seconds": 300.0, "speedup_vs_qe": 600.0,
-            "cases": [{"atoms": 64, "grid": 64, "descriptors": 0.2, "total": 0.5, "points_per_s": 5.2e5}]}
+    data = {
+        "device": "CPU, 2 threads",
+        "model": "elfnet-fft@1.0",
+        "qe_seconds": 300.0,
+        "speedup_vs_qe": 600.0,
+        "cases": [{"atoms": 64, "grid": 64, "descriptors": 0.2, "total": 0.5, "points_per_s": 5.2e5}],
+    }
     records = run_all.figures("model", data, "")
     assert [r["unit"] for r in records] == ["s", "points/s", "x"] and records[2]["value"] == 600.0
     listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
     assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
     assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [
-        {"benchmark": "other", "metric": "a.b", "value": 1.5, "unit": "", "note": ""}]
+        {"benchmark": "other", "metric": "a.b", "value": 1.5, "unit": "", "note": ""}
+    ]
 
 
 def test_scripts_run_as_subprocesses_and_report(run_all, tmp_path, monkeypatch):
     (tmp_path / "bench_good.py").write_text(
         "import argparse, json\n"
-        "p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true'); p.add_argument('--json')\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true')\n"
+        "p.add_argument('--json')\n"
         "a = p.parse_args()\n"
         "print('fast enough', a.quick)\n"
-        "json.dump([{'metric': 'speed', 'value': 3.0, 'unit': 'items/s', 'note': 'n|a'}], open(a.json, 'w'))\n")
+        "record = {'metric': 'speed', 'value': 3.0, 'unit': 'items/s', 'note': 'n|a'}\n"
+        "json.dump([record], open(a.json, 'w'))\n"
+    )
     (tmp_path / "bench_bad.py").write_text("import sys\nprint('partial')\nsys.exit(3)\n")
     monkeypatch.setattr(run_all, "HERE", tmp_path)
-    monkeypatch.setattr(run_all, "BENCHMARKS", [run_all.Benchmark("good", "bench_good.py"),
-                                                run_all.Benchmark("bad", "bench_bad.py"),
-                                                run_all.Benchmark("absent", "bench_absent.py")])
+    monkeypatch.setattr(
+        run_all,
+        "BENCHMARKS",
+        [
+            run_all.Benchmark("good", "bench_good.py"),
+            run_all.Benchmark("bad", "bench_bad.py"),
+            run_all.Benchmark("absent", "bench_absent.py"),
+        ],
+    )
     out = tmp_path / "RESULTS.md"
     code = run_all.main(["--quick", "--output", str(out)])
     assert code == 1  # one script failed
@@ -80,8 +103,13 @@ def test_scripts_run_as_subprocesses_and_report(run_all, tmp_path, monkeypatch):
 
 
 def test_busy_machine_is_flagged(run_all):
-    busy = run_all.load_warning({"cores": "2", "load average (1 min) at start": "15.7",
-                                 "load average (1 min) at end": "3.0"})
+    busy = run_all.load_warning(
+        {"cores": "2", "load average (1 min) at start": "15.7", "load average (1 min) at end": "3.0"}
+    )
     assert busy and "15.7 on 2 cores" in busy
-    assert run_all.load_warning({"cores": "16", "load average (1 min) at start": "1.0",
-                                 "load average (1 min) at end": "2.0"}) is None
+    assert (
+        run_all.load_warning(
+            {"cores": "16", "load average (1 min) at start": "1.0", "load average (1 min) at end": "2.0"}
+        )
+        is None
+    )

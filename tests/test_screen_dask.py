@@ -17,12 +17,12 @@ from pathlib import Path
 import ase.io
 import pytest
 from ase import Atoms
+from test_screen_support import SPACING, failing_model, slow_promolecular, write_trajectory
 
 from elfviz.cli import main
 from elfviz.reference.promolecular import promolecular_elf
 from elfviz.screen import screen
 from elfviz.screen_journal import read_results
-from test_screen_support import SPACING, failing_model, slow_promolecular, write_trajectory
 
 TESTS_DIR = str(Path(__file__).resolve().parent)
 STARTUP_TIMEOUT_S = 180  # generous: the CI machine may be busy
@@ -61,9 +61,24 @@ def dask_address(tmp_path_factory):
     scheduler_file = folder / "scheduler.json"
     log = open(folder / "cluster.log", "w")
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(scheduler_file)], stdout=log, stderr=subprocess.STDOUT, env=_env(),
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "dask",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+        start_new_session=True,
+    )
     worker = None
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -74,9 +89,26 @@ def dask_address(tmp_path_factory):
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
         worker = subprocess.Popen(
-            [sys.executable, "-m", "dask", "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
-             "--nworkers", "1", "--no-dashboard", "--local-directory", str(folder / "worker")],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "dask",
+                "worker",
+                "--scheduler-file",
+                str(scheduler_file),
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-dashboard",
+                "--local-directory",
+                str(folder / "worker"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            start_new_session=True,
+        )
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(1, timeout=STARTUP_TIMEOUT_S)
         yield address
@@ -105,8 +137,9 @@ def _check_complete(path: Path, n_items: int, before) -> None:
     table = read_results(path)
     assert len(lines) == n_items + 1 and len(table) == n_items  # no duplicate rows
     assert table["key"].is_unique and (table["status"] == "ok").all()
-    assert table["frame"].tolist() == [str(i) for i in range(n_items)] or \
-        sorted(table["frame"].astype(int)) == list(range(n_items))
+    assert table["frame"].tolist() == [str(i) for i in range(n_items)] or sorted(
+        table["frame"].astype(int)
+    ) == list(range(n_items))
     kept = table.set_index("key").loc[before["key"], ["finished_utc", "worker", "phi"]]
     assert kept.to_numpy().tolist() == before[["finished_utc", "worker", "phi"]].to_numpy().tolist()
 
@@ -115,8 +148,13 @@ def test_remote_scheduler_gives_the_inline_results(dask_address, tmp_path):
     path = write_trajectory(tmp_path / "md.extxyz", 3)
     triple = tmp_path / "h3.extxyz"  # failing_model raises for > 2 atoms: an exception on the worker
     ase.io.write(triple, Atoms("H3", [[0, 0, 0], [0.8, 0, 0], [1.6, 0.2, 0]], cell=[3, 3, 3], pbc=True))
-    table = screen([path, triple], scheduler=dask_address, model=failing_model, spacing=SPACING,
-                   out_csv=tmp_path / "r.csv")
+    table = screen(
+        [path, triple],
+        scheduler=dask_address,
+        model=failing_model,
+        spacing=SPACING,
+        out_csv=tmp_path / "r.csv",
+    )
     reference = screen([path], scheduler="inline", model=promolecular_elf, spacing=SPACING)
     assert table["status"].tolist() == ["ok"] * 3 + ["error"] and table.attrs["workers"] == 1
     assert table.loc[3, "error"].startswith("predict:") and "synthetic model failure" in table.loc[3, "error"]
@@ -133,10 +171,25 @@ def test_remote_scheduler_gives_the_inline_results(dask_address, tmp_path):
 def test_cli_on_remote_scheduler_records_a_bad_file(dask_address, tmp_path, capsys):
     path = write_trajectory(tmp_path / "md.extxyz", 2)
     bad = tmp_path / "broken.extxyz"
-    bad.write_text("2\nLattice=\"oops\n")
+    bad.write_text('2\nLattice="oops\n')
     out = tmp_path / "r.csv"
-    code = main(["screen", path, str(bad), "-o", str(out), "--scheduler", dask_address, "--model",
-                 "promolecular", "--spacing", str(SPACING), "--netcdf", str(tmp_path / "r.nc")])
+    code = main(
+        [
+            "screen",
+            path,
+            str(bad),
+            "-o",
+            str(out),
+            "--scheduler",
+            dask_address,
+            "--model",
+            "promolecular",
+            "--spacing",
+            str(SPACING),
+            "--netcdf",
+            str(tmp_path / "r.nc"),
+        ]
+    )
     assert code == 1
     status = read_results(out).set_index("frame")  # the CSV is in completion order
     assert status["status"].to_dict() == {"0": "ok", "1": "ok", "*": "error"}
@@ -146,26 +199,57 @@ def test_cli_on_remote_scheduler_records_a_bad_file(dask_address, tmp_path, caps
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("elfviz.screen.CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setattr("elfviz.screen_cluster.CONNECT_TIMEOUT_S", 2.0)
     path = write_trajectory(tmp_path / "md.extxyz", 1)
-    code = main(["screen", path, "-o", str(tmp_path / "r.csv"), "--scheduler", "tcp://127.0.0.1:9",
-                 "--model", "promolecular", "--spacing", str(SPACING)])
+    code = main(
+        [
+            "screen",
+            path,
+            "-o",
+            str(tmp_path / "r.csv"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--model",
+            "promolecular",
+            "--spacing",
+            str(SPACING),
+        ]
+    )
     assert code == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
 
 
 def _screen_command(inputs, out, *extra):
-    return [sys.executable, "-m", "elfviz", "screen", *inputs, "-o", str(out), "--model",
-            "test_screen_support:slow_promolecular", "--spacing", str(SPACING), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "elfviz",
+        "screen",
+        *inputs,
+        "-o",
+        str(out),
+        "--model",
+        "test_screen_support:slow_promolecular",
+        "--spacing",
+        str(SPACING),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def test_ctrl_c_mid_batch_then_resume(dask_address, tmp_path, monkeypatch):
     n_items = 10
     path = write_trajectory(tmp_path / "md.extxyz", n_items)
     out = tmp_path / "r.csv"
-    process = subprocess.Popen(_screen_command([path], out, "--scheduler", dask_address),
-                               env=_env(ELFVIZ_TEST_DELAY="0.5"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True, preexec_fn=_default_sigint)
+    process = subprocess.Popen(
+        _screen_command([path], out, "--scheduler", dask_address),
+        env=_env(ELFVIZ_TEST_DELAY="0.5"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
     try:
         _wait_for_rows(out, 2, process)
         process.send_signal(signal.SIGINT)
@@ -188,8 +272,13 @@ def test_killed_process_with_embedded_cluster_then_resume(tmp_path, monkeypatch)
     n_items = 8
     path = write_trajectory(tmp_path / "md.extxyz", n_items)
     out = tmp_path / "r.csv"
-    process = subprocess.Popen(_screen_command([path], out, "--workers", "2"), env=_env(ELFVIZ_TEST_DELAY="0.5"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        _screen_command([path], out, "--workers", "2"),
+        env=_env(ELFVIZ_TEST_DELAY="0.5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait_for_rows(out, 2, process)
         os.killpg(process.pid, signal.SIGKILL)  # the client, its scheduler and workers die at once

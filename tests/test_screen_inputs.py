@@ -9,12 +9,12 @@ import ase.io
 import numpy as np
 import pytest
 from ase import Atoms
+from test_screen_support import h2_frames, write_trajectory
 
 from elfviz import grid
 from elfviz.errors import FileFormatError
 from elfviz.screen_inputs import expand_paths, iter_items, parse_select, structure_hash
 from elfviz.store import FrameCollection, write_netcdf
-from test_screen_support import h2_frames, write_trajectory
 
 
 def test_trajectory_frames_are_items_with_metadata(tmp_path):
@@ -77,7 +77,14 @@ def test_unreadable_file_becomes_a_failed_item(tmp_path):
     # the key of a failed file follows its bytes: fixing the file gives a new item
     key = items[0].key
     write_trajectory(bad, 1)
-    assert next(iter_items([bad], )).key != key
+    assert (
+        next(
+            iter_items(
+                [bad],
+            )
+        ).key
+        != key
+    )
 
 
 def test_ase_database_rows_are_items(tmp_path):
@@ -99,8 +106,9 @@ def test_netcdf_and_collection_inputs(tmp_path):
 
     collection = FrameCollection(tmp_path / "coll")
     for i, frame in enumerate(h2_frames(3)):
-        collection.add(grid.from_atoms(frame, shape=(6, 6, 6)), f"f{i}", phase="liquid",
-                       split="test" if i else "train")
+        collection.add(
+            grid.from_atoms(frame, shape=(6, 6, 6)), f"f{i}", phase="liquid", split="test" if i else "train"
+        )
     items = list(iter_items([tmp_path / "coll"]))
     assert [item.frame for item in items] == ["f0", "f1", "f2"]
     assert items[0].info["split"] == "train" and items[0].info["phase"] == "liquid"

@@ -17,7 +17,7 @@ SPACING = 0.3
 
 
 def slow_promolecular(structure, *, shape=None, spacing=0.12, like=None):
-    """The promolecular ELF after a pause (``ELFVIZ_TEST_DELAY`` s, default 0.4) so a batch can be interrupted."""
+    """Promolecular ELF after a pause (``ELFVIZ_TEST_DELAY`` s, default 0.4): a test can interrupt a batch."""
     from elfviz.reference.promolecular import promolecular_elf
 
     time.sleep(float(os.environ.get("ELFVIZ_TEST_DELAY", "0.4")))
@@ -56,7 +56,7 @@ def write_trajectory(path, n: int, **kwargs) -> str:
 
 
 def tiny_weights(folder) -> str:
-    """Save an untrained 8-unit network with the default descriptors as a weights file (for plumbing tests)."""
+    """Save an untrained 8-unit network with the default descriptors as weights (for plumbing tests)."""
     import torch
 
     from elfviz.model.descriptors import DescriptorSpec
@@ -65,5 +65,10 @@ def tiny_weights(folder) -> str:
     torch.manual_seed(0)
     spec = DescriptorSpec()
     net = ElfNet(spec.n_features, hidden=(8,))
-    return str(save_model(os.path.join(str(folder), "tiny"), net,
-                          {"descriptors": spec.to_dict(), "version": "tiny-untrained@0"}))
+    return str(
+        save_model(
+            os.path.join(str(folder), "tiny"),
+            net,
+            {"descriptors": spec.to_dict(), "version": "tiny-untrained@0"},
+        )
+    )

@@ -54,35 +54,82 @@ def _spacing(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUTS",
-                        help="structure files, quoted globs, .db, .nc, collection folders, @dataset, phase:NAME")
-    parser.add_argument("-o", "--output", required=True, metavar="CSV",
-                        help="results table (CSV); re-running with the same file resumes")
-    parser.add_argument("--netcdf", metavar="NC", help="also write the results as a netCDF Dataset over items")
-    parser.add_argument("--fields", metavar="DIR",
-                        help="also store every predicted ELF field in this frame-collection folder")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="Dask scheduler address (tcp://host:port) of an existing cluster; 'inline' runs "
-                             "in this process; default: a local cluster")
-    parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="worker processes of the local cluster (default: CPU cores; 1 with --device cuda)")
-    parser.add_argument("--spacing", type=_spacing, default=0.12, metavar="Å",
-                        help="largest grid spacing along each lattice vector, Å (default 0.12)")
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
-                        help="device of the model on the workers (default cpu)")
-    parser.add_argument("--model", metavar="WEIGHTS|promolecular|MODULE:FUNCTION",
-                        help="model weights file (default: the bundled model), 'promolecular' for the "
-                             "training-free baseline, or an importable function f(structure, *, shape) -> "
-                             "Dataset with 'elf' (e.g. mypackage.models:predict_elf)")
-    parser.add_argument("--connectivity", type=int, choices=(6, 18, 26), default=6,
-                        help="voxel neighbours in the percolation analysis (default 6)")
-    parser.add_argument("--select", action="append", default=[], metavar="KEY=VALUE",
-                        help="only frames of collection folders whose index matches, e.g. split=test "
-                             "(repeatable; VALUE may be a comma-separated list)")
-    parser.add_argument("--retry-errors", action="store_true",
-                        help="recompute items recorded as failed in the CSV (default: skip them)")
-    parser.add_argument("--force", action="store_true",
-                        help="start over: replace an existing CSV (and --netcdf file) instead of resuming")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUTS",
+        help="structure files, quoted globs, .db, .nc, collection folders, @dataset, phase:NAME",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="CSV",
+        help="results table (CSV); re-running with the same file resumes",
+    )
+    parser.add_argument(
+        "--netcdf", metavar="NC", help="also write the results as a netCDF Dataset over items"
+    )
+    parser.add_argument(
+        "--fields", metavar="DIR", help="also store every predicted ELF field in this frame-collection folder"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:port) of an existing cluster; 'inline' runs "
+        "in this process; default: a local cluster",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes of the local cluster (default: CPU cores; 1 with --device cuda)",
+    )
+    parser.add_argument(
+        "--spacing",
+        type=_spacing,
+        default=0.12,
+        metavar="Å",
+        help="largest grid spacing along each lattice vector, Å (default 0.12)",
+    )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        choices=("cpu", "cuda", "auto"),
+        help="device of the model on the workers (default cpu)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="WEIGHTS|promolecular|MODULE:FUNCTION",
+        help="model weights file (default: the bundled model), 'promolecular' for the "
+        "training-free baseline, or an importable function f(structure, *, shape) -> "
+        "Dataset with 'elf' (e.g. mypackage.models:predict_elf)",
+    )
+    parser.add_argument(
+        "--connectivity",
+        type=int,
+        choices=(6, 18, 26),
+        default=6,
+        help="voxel neighbours in the percolation analysis (default 6)",
+    )
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only frames of collection folders whose index matches, e.g. split=test "
+        "(repeatable; VALUE may be a comma-separated list)",
+    )
+    parser.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="recompute items recorded as failed in the CSV (default: skip them)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="start over: replace an existing CSV (and --netcdf file) instead of resuming",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -104,8 +151,10 @@ def _model(name: str | None):
         try:
             function = getattr(importlib.import_module(module_name), function_name)
         except (ImportError, AttributeError) as exc:
-            raise ModelError(f"cannot import the model function {name!r} ({exc}); give MODULE:FUNCTION of an "
-                             "importable module (on PYTHONPATH, also on remote Dask workers)") from None
+            raise ModelError(
+                f"cannot import the model function {name!r} ({exc}); give MODULE:FUNCTION of an "
+                "importable module (on PYTHONPATH, also on remote Dask workers)"
+            ) from None
         if not callable(function):
             raise ModelError(f"{name!r} is not a function")
         return function
@@ -126,8 +175,10 @@ def summary_lines(table, limit: int = 20) -> list[str]:
         name = name if len(name) <= 34 else "..." + name[-31:]
         if row["status"] == "ok":
             star = "-" if row["phi_star"] is None or math.isnan(row["phi_star"]) else f"{row['phi_star']:.3f}"
-            lines.append(f"{name:<34} {'ok':<6} {int(row['n_atoms']):>4} {row['rs_bohr']:>6.3f} "
-                         f"{row['phi']:>7.3f} {star:>7} {row['tc_k']:>5.0f}±{row['tc_scatter_k']:.0f}")
+            lines.append(
+                f"{name:<34} {'ok':<6} {int(row['n_atoms']):>4} {row['rs_bohr']:>6.3f} "
+                f"{row['phi']:>7.3f} {star:>7} {row['tc_k']:>5.0f}±{row['tc_scatter_k']:.0f}"
+            )
         else:
             lines.append(f"{name:<34} {'error':<6} {str(row['error'])[:60]}")
     if len(table) > limit:
@@ -141,14 +192,28 @@ def run(args: argparse.Namespace) -> int:
 
     select = parse_select(args.select) if args.select else None
     try:
-        table = screen(args.inputs, out_csv=args.output, out_netcdf=args.netcdf, fields_dir=args.fields,
-                       scheduler=args.scheduler, workers=args.workers, spacing=args.spacing, device=args.device,
-                       force=args.force, model=_model(args.model), connectivity=args.connectivity,
-                       select=select, retry_errors=args.retry_errors,
-                       progress=not args.no_progress and sys.stderr.isatty())
+        table = screen(
+            args.inputs,
+            out_csv=args.output,
+            out_netcdf=args.netcdf,
+            fields_dir=args.fields,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            spacing=args.spacing,
+            device=args.device,
+            force=args.force,
+            model=_model(args.model),
+            connectivity=args.connectivity,
+            select=select,
+            retry_errors=args.retry_errors,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
     except KeyboardInterrupt:
-        print(f"elfviz screen: stopped; the finished items are saved in {args.output}. Run the same command "
-              "again (without --force) to resume.", file=sys.stderr)
+        print(
+            f"elfviz screen: stopped; the finished items are saved in {args.output}. Run the same command "
+            "again (without --force) to resume.",
+            file=sys.stderr,
+        )
         raise
     figures = table.attrs
     n_ok = int((table["status"] == "ok").sum())
@@ -156,11 +221,19 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     rate = figures.get("items_per_s", float("nan"))
     rate_text = "" if rate != rate else f", {rate:.2f} items/s on {figures.get('workers', 0)} worker(s)"
-    print(f"{len(table)} item(s): {n_ok} ok, {len(table) - n_ok} failed; computed {figures.get('n_computed', 0)}, "
-          f"skipped {figures.get('n_skipped', 0)} already in {args.output}{rate_text}")
+    print(
+        f"{len(table)} item(s): {n_ok} ok, {len(table) - n_ok} failed; "
+        f"computed {figures.get('n_computed', 0)}, "
+        f"skipped {figures.get('n_skipped', 0)} already in {args.output}{rate_text}"
+    )
     if n_ok:
-        print("Tc: empirical correlation Tc ~ 750 phi - 85 K (Belli et al. 2021, pure H), ~60 K scatter; "
-              "not a model prediction.")
-    print(f"results: {args.output}" + (f", {args.netcdf}" if args.netcdf else "")
-          + (f", fields in {args.fields}" if args.fields else ""))
+        print(
+            "Tc: empirical correlation Tc ~ 750 phi - 85 K (Belli et al. 2021, pure H), ~60 K scatter; "
+            "not a model prediction."
+        )
+    print(
+        f"results: {args.output}"
+        + (f", {args.netcdf}" if args.netcdf else "")
+        + (f", fields in {args.fields}" if args.fields else "")
+    )
     return 0 if n_ok == len(table) else 1
