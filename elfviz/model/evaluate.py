@@ -90,8 +90,12 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
 
 
 def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str = "auto",
-             topology: bool = True, max_frames: int | None = None, progress: bool = False) -> dict[str, Any]:
+             topology: bool = True, max_frames: int | None = None, per_group: int | None = None,
+             progress: bool = False) -> dict[str, Any]:
     """Evaluate a model on the test split of a FrameCollection.
+
+    ``per_group`` keeps at most that many frames of every (phase, rs) group (a quicker card);
+    ``max_frames`` caps the total.
 
     Returns
     -------
@@ -104,6 +108,17 @@ def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str
     predictor = Predictor(weights, device=device)
     coll = FrameCollection(data)
     ids, scheme = held_out_frames(coll, predictor.card)
+    if per_group:
+        table = coll.index.set_index(coll.index["frame_id"].astype(str))
+        counts: dict[tuple, int] = {}
+        kept = []
+        for frame_id in ids:
+            key = (str(table.loc[frame_id, "phase"]), round(float(table.loc[frame_id, "rs_bohr"]), 2))
+            counts[key] = counts.get(key, 0) + 1
+            if counts[key] <= per_group:
+                kept.append(frame_id)
+        ids = kept
+        scheme += f" (at most {per_group} frames per phase and density)"
     ids = ids[:max_frames] if max_frames else ids
     iterator = ids
     if progress:
@@ -179,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--card", default=None, help="model card to write (default: MODEL_CARD.md next to "
                                                         "the bundled model, or WEIGHTS_CARD.md)")
     parser.add_argument("--json", default=None, help="also write all per-frame results to this JSON file")
-    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--max-frames", type=int, default=None, help="evaluate at most this many frames")
+    parser.add_argument("--per-group", type=int, default=None,
+                        help="at most this many frames per phase and density (quicker)")
     parser.add_argument("--no-topology", action="store_true")
     parser.add_argument("--no-update", action="store_true", help="do not write the metrics into the weights JSON")
     args = parser.parse_args(argv)
@@ -189,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
     data = Path(args.data) if args.data else dataset_path()
     result = evaluate(data, weights, device=args.device, topology=not args.no_topology,
-                      max_frames=args.max_frames, progress=True)
+                      max_frames=args.max_frames, per_group=args.per_group, progress=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=float))
     if not args.no_update:

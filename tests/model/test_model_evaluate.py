@@ -50,8 +50,10 @@ def test_evaluate_command_writes_card(synthetic_collection, synthetic_weights, t
         weights.with_suffix(suffix).write_bytes(synthetic_weights[0].with_suffix(suffix).read_bytes())
     card = tmp_path / "CARD.md"
     assert main(["--weights", str(weights), "--data", str(synthetic_collection.root), "--card", str(card),
-                 "--device", "cpu", "--max-frames", "1", "--no-topology"]) == 0
+                 "--device", "cpu", "--per-group", "1", "--no-topology", "--json", str(tmp_path / "r.json")]) == 0
     assert "# Model card: elfnet-fft@" in card.read_text()
+    frames = json.loads((tmp_path / "r.json").read_text())["frames"]
+    assert sorted(round(f["rs_bohr"], 2) for f in frames) == [1.35, 1.6]
 
 
 def _bundled_test_frame():
