@@ -312,7 +312,7 @@ def proxy_structure(rs: float = 1.2, seed: int = 7) -> xr.Dataset:
     return grid.make_dataset(cell, positions, np.ones(8, dtype=int), shape=(4, 4, 4))
 
 
-def crystal_structure(phase: str = "C2c-24", rs: float = 1.38) -> xr.Dataset:
+def crystal_structure(phase: str = "C2c-12", rs: float = 1.38) -> xr.Dataset:
     from ..structures import build_phase
 
     return grid.from_atoms(build_phase(phase, rs=rs), shape=(4, 4, 4), source="structure")
@@ -347,10 +347,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="what to run, in this order")
     parser.add_argument("--frame", default=None, help="liquid frame id (default: nearest rs 1.38)")
     parser.add_argument("--rs", type=float, default=1.38, help="density of the liquid frame and crystal, bohr")
-    parser.add_argument("--crystal", default="C2c-24", help="crystal phase")
+    parser.add_argument("--crystal", default="C2c-12", help="crystal phase (one bundled in elfviz.structures)")
     parser.add_argument("--np", type=int, default=None, dest="n_processes", help="MPI processes for QE")
     parser.add_argument("--pyscf-basis", default="gth-dzvp")
     parser.add_argument("--out", default="convergence.json", help="results (JSON)")
+    parser.add_argument("--crystal-kspacings", nargs="+", type=float, default=[0.8, 0.5, 0.35, 0.3],
+                        help="k-spacings (1/Å) of the crystal series; the last is the reference")
     parser.add_argument("--rs-proxy", type=float, default=1.2, help="density of the 8-atom proxy cell, bohr")
     parser.add_argument("--cache", default=None, help="folder keeping every run (the study resumes from it)")
     parser.add_argument("--liquid-kmeshes", nargs="+", default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
@@ -372,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     all_liquid_k = {"Gamma": {"kmesh": (1, 1, 1), "kshift": False}, "2x2x2": {"kmesh": (2, 2, 2), "kshift": False},
                     "2x2x2s": {"kmesh": (2, 2, 2), "kshift": True}, "3x3x3s": {"kmesh": (3, 3, 3), "kshift": True}}
     liquid_k = [(name, all_liquid_k[name]) for name in args.liquid_kmeshes]
-    crystal_k = [(f"ks{ks:g}", {"kspacing": ks, "kmesh": None}) for ks in (0.8, 0.5, 0.35, 0.3)]
+    crystal_k = [(f"ks{ks:g}", {"kspacing": ks, "kmesh": None}) for ks in args.crystal_kspacings]
     crystal_base = base.replace(kspacing=0.5)  # the dataset's crystal k-spacing
     liquid = crystal = None
     for section in args.sections:
