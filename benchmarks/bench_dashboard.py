@@ -44,10 +44,11 @@ def field_dataset(size: int):
         structure = coll.read(coll.frame_ids()[0])
         label = f"bundled frame {coll.frame_ids()[0]}"
     except Exception:
-        from elfviz.structures import build_phase
+        from elfviz.structures import available_phases, build_phase
 
-        structure = grid.from_atoms(build_phase("C2c-24"), spacing=0.12)
-        label = "C2c-24 crystal"
+        name = available_phases()[0]
+        structure = grid.from_atoms(build_phase(name), spacing=0.12)
+        label = f"{name} crystal"
     ds = promolecular_elf(grid.structure_only(structure), shape=(size, size, size))
     return ds, f"{label}, promolecular ELF on {size}^3"
 
