@@ -17,6 +17,7 @@ examples:
   elfviz train bundled -o mymodel --seed 0
   elfviz train /data/h_frames -o mymodel --epochs 40 --device cuda
   elfviz train bundled -o mymodel --resume
+  elfviz train bundled -o mymodel --export-checkpoint --force   # best epoch so far
 """
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
     parser.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per split")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--export-checkpoint", action="store_true",
+                        help="do not train: write the best epoch of OUT.ckpt.pt (e.g. of a run still going or "
+                             "interrupted) as OUT.pt + OUT.json")
 
 
 def run(args) -> int:
     from ..errors import ModelError
-    from ..model.training import train
+    from ..model.training import export_checkpoint, train
+
+    if args.export_checkpoint:
+        meta = export_checkpoint(args.output, force=args.force)
+        card = meta["card"]
+        print(f"exported {args.output}.pt: best epoch {card['best_epoch']} of {card['epochs_run']} run, "
+              f"validation R^2 {card['validation']['r2']:.4f}")
+        return 0
 
     data = args.data
     if data == "bundled":

@@ -14,6 +14,7 @@ Protocol
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import platform
@@ -29,7 +30,7 @@ import torch
 from ..errors import FileFormatError, ModelError, OutputExistsError
 from ..store import FrameCollection
 from .descriptors import DEFAULT_WIDTHS, DescriptorSpec, compute_descriptors
-from .network import ElfNet, save_model, weight_paths
+from .network import ElfNet, build_network, save_model, weight_paths
 from .predictor import resolve_device
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,64 @@ def _checkpoint_path(out: Path) -> Path:
     return pt.with_name(pt.stem + ".ckpt.pt")
 
 
+def _static_meta(config: TrainConfig, spec: DescriptorSpec, split: dict[str, Any], train_pool: dict[str, Any],
+                 val_pool: dict[str, Any], t_data: float, dev: torch.device) -> dict[str, Any]:
+    """Metadata known before the first epoch (stored in every checkpoint, completed at the end)."""
+    rs_values = [f["rs_bohr"] for f in train_pool["info"]]
+    conventions = sorted({f["source"] for f in train_pool["info"]})
+    cfg = asdict(config)
+    cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
+    return {
+        "version": f"{MODEL_NAME}@{config.version}",
+        "descriptors": spec.to_dict(), "hidden": list(config.hidden), "transform": config.transform,
+        "card": {
+            "training_rs_bohr": [min(rs_values), max(rs_values)],
+            "reference_convention": "; ".join(conventions),
+            "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+            "validation_scheme": split["scheme"],
+            "train_frame_ids": list(split["train"]), "validation_frame_ids": list(split["validation"]),
+            "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
+            "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
+            "train_points": int(len(train_pool["y"])), "validation_points": int(len(val_pool["y"])),
+            "hyperparameters": cfg, "descriptor_seconds": round(t_data, 1),
+            "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
+        },
+    }
+
+
+def _final_meta(static_meta: dict[str, Any], history: list[dict[str, Any]], best: dict[str, Any],
+                train_seconds: float) -> dict[str, Any]:
+    meta = json.loads(json.dumps(static_meta))
+    meta["card"].update({"best_epoch": best["epoch"], "epochs_run": len(history), "validation": best,
+                         "history": history, "training_seconds": round(train_seconds, 1)})
+    return meta
+
+
+def export_checkpoint(out: str | Path, *, force: bool = False) -> dict[str, Any]:
+    """Write the best epoch so far of an (interrupted or running) training as ``OUT.pt`` + ``OUT.json``.
+
+    Uses the checkpoint ``OUT.ckpt.pt`` alone (no data, no descriptors); the card records how many epochs
+    had run.
+    """
+    ckpt_path = _checkpoint_path(Path(out))
+    if not ckpt_path.exists():
+        raise ModelError(f"no checkpoint {ckpt_path} to export")
+    pt, js = weight_paths(out)
+    if (pt.exists() or js.exists()) and not force:
+        raise OutputExistsError(f"{pt} already exists; pass --force to overwrite it")
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    if "meta_json" not in ckpt:
+        raise ModelError(f"{ckpt_path} was written by an older elfviz without metadata; it cannot be exported")
+    meta = _final_meta(json.loads(ckpt["meta_json"]), ckpt["history"], ckpt["best"], ckpt["train_seconds"])
+    meta["card"]["exported_from_checkpoint"] = True
+    net = build_network(meta)
+    net.load_state_dict(ckpt["best_state"])
+    save_model(out, net, meta)
+    log.info("exported epoch %d of %s to %s", ckpt["best"]["epoch"], ckpt_path, pt)
+    return meta
+
+
 def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs: int | None = None,
           device: str = "auto", resume: bool = False, force: bool = False, progress: bool = False,
           config: TrainConfig | None = None, **overrides: Any) -> dict[str, Any]:
@@ -238,6 +297,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
                           dev, progress=progress, label="validation")
     t_data = time.perf_counter() - t_start
 
+    static_meta = _static_meta(config, spec, split, train_pool, val_pool, t_data, dev)
     net = ElfNet(spec.n_features, hidden=config.hidden, transform=config.transform)
     net.fit_standardisation(train_pool["x"])
     net.to(dev)
@@ -297,7 +357,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
                  record["train_rmse"], val["r2"], val["mae"], val["rmse"], "  *" if improved else "", seconds)
         torch.save({"model": net.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch,
                     "history": history, "best": best, "best_state": best_state,
-                    "train_seconds": train_seconds}, ckpt_path)
+                    "train_seconds": train_seconds, "meta_json": json.dumps(static_meta)}, ckpt_path)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(val_r2=f"{val['r2']:.4f}", best=best["epoch"])
@@ -305,29 +365,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
         bar.close()
 
     net.load_state_dict(best_state)
-    rs_values = [f["rs_bohr"] for f in train_pool["info"]]
-    conventions = sorted({f["source"] for f in train_pool["info"]})
-    cfg = asdict(config)
-    cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
-    meta = {
-        "version": f"{MODEL_NAME}@{config.version}",
-        "descriptors": spec.to_dict(),
-        "card": {
-            "training_rs_bohr": [min(rs_values), max(rs_values)],
-            "reference_convention": "; ".join(conventions),
-            "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
-            "validation_scheme": split["scheme"],
-            "train_frame_ids": list(split["train"]), "validation_frame_ids": list(split["validation"]),
-            "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
-            "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
-            "train_points": int(n), "validation_points": int(len(val_pool["y"])),
-            "hyperparameters": cfg, "best_epoch": best["epoch"], "epochs_run": len(history),
-            "validation": best, "history": history,
-            "descriptor_seconds": round(t_data, 1), "training_seconds": round(train_seconds, 1),
-            "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(),
-        },
-    }
+    meta = _final_meta(static_meta, history, best, train_seconds)
     save_model(out, net.cpu(), meta)
     log.info("wrote %s (best epoch %d, validation R2 %.4f)", pt, best["epoch"], best.get("r2", float("nan")))
     return meta

@@ -70,4 +70,12 @@ def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
     assert main(resumed + ["--resume"]) == 0
     meta = json.loads((tmp_path / "m.json").read_text())
     assert [h["epoch"] for h in meta["card"]["history"]] == [0, 1]
+    # export the checkpoint without training
+    (tmp_path / "m.pt").unlink()
+    (tmp_path / "m.json").unlink()
+    assert main(["train", str(synthetic_collection.root), "-o", str(out), "--export-checkpoint"]) == 0
+    exported = json.loads((tmp_path / "m.json").read_text())
+    assert exported["card"]["epochs_run"] == 2 and exported["card"]["exported_from_checkpoint"]
+    assert exported["card"]["train_frame_ids"] == meta["card"]["train_frame_ids"]
+    assert main(["train", str(synthetic_collection.root), "-o", str(out), "--export-checkpoint"]) == 2
     assert main(["train", str(tmp_path / "nothing"), "-o", str(tmp_path / "x")]) == 2
