@@ -12,6 +12,7 @@ distances between molecules change. The output is never overwritten unless --for
 examples:
   elfviz phase C2c-24 --rs 1.38 -o c2c.cif
   elfviz phase C2c-24 --pressure 250 --supercell 2,2,1 -o POSCAR
+  elfviz phase I41amd --rs 1.2 --cell conventional -o i41amd.xsf
 """
 
 
@@ -22,6 +23,12 @@ def add_arguments(parser) -> None:
     density.add_argument("--pressure", type=float, default=None, help="pressure in GPa (converted to rs)")
     parser.add_argument(
         "--supercell", default="1,1,1", help="repetitions along a,b,c, e.g. 2,2,2 (default 1,1,1)"
+    )
+    parser.add_argument(
+        "--cell",
+        choices=("primitive", "conventional"),
+        default="primitive",
+        help="primitive cell (default; as many atoms as the name says) or the conventional centred cell",
     )
     parser.add_argument("-o", "--output", required=True, help="output file")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite the output if it exists")
@@ -59,13 +66,17 @@ def run(args) -> int:
             f"{output} already exists; choose another name or pass --force to overwrite it"
         )
     atoms = build_phase(
-        args.name, rs=args.rs, pressure_gpa=args.pressure, supercell=parse_supercell(args.supercell)
+        args.name,
+        rs=args.rs,
+        pressure_gpa=args.pressure,
+        supercell=parse_supercell(args.supercell),
+        cell=args.cell,
     )
     ds = grid.from_atoms(atoms, spacing=io.DEFAULT_SPACING, source=f"phase:{atoms.info['phase']}")
     io.write(ds, output, force=args.force)
     extra = f", P = {args.pressure:g} GPa" if args.pressure is not None else ""
     print(
-        f"wrote {output}: {atoms.info['phase']}, {len(atoms)} atoms, "
+        f"wrote {output}: {atoms.info['phase']}, {len(atoms)} atoms ({args.cell} cell), "
         f"rs = {atoms.info['rs_bohr']:.4f} bohr{extra}"
     )
     return 0

@@ -1,0 +1,126 @@
+"""elfviz.structures_fit: the recipes behind the DFT-derived phase data (cells, pw.x inputs, fits)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from elfviz import grid, structures, structures_fit
+from elfviz.errors import EngineError
+
+spglib = pytest.importorskip("spglib")
+
+
+def symmetry(atoms, symprec):
+    cell = (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers)
+    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    return int(dataset.number), len(spglib.find_primitive(cell, symprec=symprec)[2])
+
+
+@pytest.mark.parametrize("c_over_a", [2.0, 2.6, 3.1])
+@pytest.mark.parametrize("rs", [1.1, 1.23])
+def test_i41amd_cell(c_over_a, rs):
+    atoms = structures_fit.i41amd_cell(c_over_a, rs)
+    assert len(atoms) == 2
+    assert grid.rs_bohr(atoms.cell.array, 2) == pytest.approx(rs, rel=1e-12)
+    assert symmetry(atoms, 1e-4) == (141, 2)
+    lengths = atoms.cell.lengths()  # body-centred primitive vectors: (±a/2, ±a/2, ±c/2)
+    a = math.sqrt(2) * np.linalg.norm(atoms.cell.array[0, :2])
+    assert 2 * abs(atoms.cell.array[0, 2]) / a == pytest.approx(c_over_a)
+    np.testing.assert_allclose(lengths, lengths[0])
+    with pytest.raises(EngineError, match="positive"):
+        structures_fit.i41amd_cell(-1.0)
+
+
+def test_fit_minimum_finds_the_vertex_and_refuses_unbracketed_scans():
+    x = np.array([2.5, 2.3, 2.7, 2.4, 2.6])  # order does not matter
+    xmin, emin = structures_fit.fit_minimum(x, 0.8 * (x - 2.52) ** 2 - 13.4)
+    assert xmin == pytest.approx(2.52, abs=1e-12) and emin == pytest.approx(-13.4, abs=1e-12)
+    # a cubic term: the parabola through the lowest points still lands near the minimum
+    energies = 0.8 * (x - 2.52) ** 2 + 0.3 * (x - 2.52) ** 3
+    assert structures_fit.fit_minimum(x, energies)[0] == pytest.approx(2.52, abs=0.01)
+    with pytest.raises(EngineError, match="end of the scan"):
+        structures_fit.fit_minimum(x, -x)
+    with pytest.raises(EngineError, match="not convex"):
+        structures_fit.fit_minimum([1.0, 2.0, 3.0, 4.0, 5.0], [0.0, -1.0, 0.0, -0.99, -0.99], n_points=3)
+
+
+def test_pw_text_uses_symmetry_the_kspacing_mesh_and_the_reference_settings():
+    atoms = structures_fit.i41amd_cell(2.5)
+    text = structures_fit.pw_text(atoms, kspacing=0.25)
+    assert "nosym" not in text and "ecutwfc = 60" in text and "ecutrho = 240" in text
+    assert "smearing = 'fd', degauss = 0.02" in text and "tstress = .true." in text
+    lengths = np.linalg.norm(grid.reciprocal_cell(atoms.cell.array), axis=1)
+    mesh = " ".join(str(math.ceil(b / 0.25 - 1e-9)) for b in lengths)
+    assert f"K_POINTS automatic\n{mesh} 0 0 0" in text
+    assert "&IONS" not in text
+    relax = structures_fit.pw_text(structures_fit.c2c24_start(), kspacing=0.4, calculation="relax")
+    assert "calculation = 'relax'" in relax and "ion_dynamics = 'bfgs'" in relax
+    assert "forc_conv_thr = 1.000e-03" in relax and "nat = 24" in relax
+    rows = relax.split("ATOMIC_POSITIONS crystal\n")[1].splitlines()[:24]
+    np.testing.assert_allclose(
+        [[float(v) for v in row.split()[1:]] for row in rows],
+        structures_fit.c2c24_start().get_scaled_positions(),
+        atol=1e-11,
+    )
+
+
+@pytest.mark.parametrize("rs", [1.3, 1.38, 1.5])
+def test_c2c24_start_is_c2c_with_24_atoms_per_primitive_cell(rs):
+    atoms = structures_fit.c2c24_start(rs)
+    assert len(atoms) == 24 and grid.rs_bohr(atoms.cell.array, 24) == pytest.approx(rs, rel=1e-12)
+    for symprec in (1e-3, 0.05):
+        assert symmetry(atoms, symprec) == (15, 24)
+    pairs = structures.find_molecules(atoms)
+    np.testing.assert_allclose([np.linalg.norm(v) for _, _, v in pairs], 0.74, atol=1e-9)
+    centres_z = np.unique(np.round(atoms.positions[:, 2], 6))
+    assert len(centres_z) == 4  # four layers of flat-lying molecules
+    with pytest.raises(EngineError):
+        structures_fit.c2c24_start(1.38, bond=-0.7)
+
+
+def test_wyckoff_record_round_trips_through_ase_crystal():
+    from ase.spacegroup import crystal
+
+    atoms = structures_fit.c2c24_start(1.38)
+    record = structures_fit.wyckoff_record(atoms, 15)
+    assert record["wyckoffs"] == "f" * 6  # 6 x 8f = 48 atoms in the conventional cell
+    rebuilt = crystal(["H"] * 6, basis=list(record["basis"]), spacegroup=15, cellpar=list(record["cellpar"]))
+    assert len(rebuilt) == 48
+    assert rebuilt.cell.volume == pytest.approx(2 * atoms.cell.volume, rel=1e-5)
+    assert symmetry(rebuilt, 1e-3) == (15, 24)
+    with pytest.raises(EngineError, match="not space group 64"):
+        structures_fit.wyckoff_record(atoms, 64)
+
+
+def test_pressure_and_energy_parsers():
+    text = (
+        "!    total energy              =      -1.97469708 Ry\n"
+        "  total   stress  (Ry/bohr**3) (kbar)     P=     4912.35\n"
+    )
+    assert structures_fit._energy_ry(text) == pytest.approx(-1.97469708)
+    assert structures_fit.pressure_gpa(text) == pytest.approx(491.235)
+    with pytest.raises(EngineError):
+        structures_fit.pressure_gpa("no stress")
+    with pytest.raises(EngineError):
+        structures_fit._energy_ry("convergence NOT achieved")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pw.x") is None, reason="Quantum ESPRESSO (pw.x) is not installed")
+def test_i41amd_energy_is_lower_near_the_bundled_c_over_a():
+    """Two coarse-k pw.x runs (about a minute): the bundled c/a beats a squashed cell by > 10 meV/atom."""
+    from elfviz.structures_data import I41AMD_C_OVER_A
+
+    energies = structures_fit.scan_i41amd([2.0, I41AMD_C_OVER_A], kspacing=0.5)
+    assert energies[1] < energies[0] - 0.01
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(structures_fit, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 4
