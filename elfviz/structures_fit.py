@@ -55,14 +55,20 @@ C2C24_RS = 1.38
 C2C24_KSPACING = 0.4
 
 
-def i41amd_cell(c_over_a: float, rs: float = I41AMD_RS):
-    """The 2-atom primitive cell of I4_1/amd hydrogen (Cs-IV type, 4a) at a given c/a and rs (bohr).
+def i41amd_cell(c_over_a: float, rs: float = I41AMD_RS, *, conventional: bool = False):
+    """I4_1/amd hydrogen (Cs-IV type, 4a) at a given c/a and rs (bohr).
+
+    The 2-atom primitive cell, or with ``conventional`` the 4-atom tetragonal cell, whose k-meshes
+    from a k-spacing keep the tetragonal symmetry (pw.x then needs far fewer k-points than for the
+    body-centred primitive cell with an uneven mesh).
 
     Examples
     --------
     >>> atoms = i41amd_cell(2.5, rs=1.23)
     >>> len(atoms), round(float(atoms.cell.volume) / 2, 4)   # Å^3 per atom = 4/3 π (1.23 bohr)^3
     (2, 1.1551)
+    >>> len(i41amd_cell(2.5, conventional=True))
+    4
     """
     from ase.spacegroup import crystal
 
@@ -78,7 +84,7 @@ def i41amd_cell(c_over_a: float, rs: float = I41AMD_RS):
         spacegroup=141,
         setting=2,
         cellpar=[a, a, c_over_a * a, 90, 90, 90],
-        primitive_cell=True,
+        primitive_cell=not conventional,
     )
     for key in ("spacegroup", "unit_cell"):
         atoms.info.pop(key, None)
@@ -270,7 +276,7 @@ def scan_i41amd(c_over_a_values, *, rs: float = I41AMD_RS, kspacing: float = I41
     """Total (free) energies in eV per atom of I4_1/amd hydrogen at fixed rs over c/a values."""
     energies = []
     for ratio in c_over_a_values:
-        atoms = i41amd_cell(float(ratio), rs)
+        atoms = i41amd_cell(float(ratio), rs, conventional=True)
         energy = _energy_ry(run_pw(pw_text(atoms, kspacing=kspacing))) * RY_EV / len(atoms)
         log.info("I4_1/amd c/a = %.4f: E = %.6f eV/atom", ratio, energy)
         print(f"c/a = {ratio:.4f}  k-spacing {kspacing} 1/Å  E = {energy:.6f} eV/atom", flush=True)
@@ -352,13 +358,17 @@ def main(argv=None) -> int:
         fine = np.round(guess + np.array([-0.1, -0.05, 0.0, 0.05, 0.1]), 3)
         energies = scan_i41amd(fine, kspacing=I41AMD_KSPACING)
         xmin, emin = fit_minimum(fine, energies, n_points=5)
-        print(f"I4_1/amd PBE minimum at rs {I41AMD_RS}: c/a = {xmin:.4f} (E = {emin:.6f} eV/atom)")
+        cell = i41amd_cell(round(xmin, 4), conventional=True)
+        at_minimum = run_pw(pw_text(cell, kspacing=I41AMD_KSPACING))
+        print(
+            f"I4_1/amd PBE minimum at rs {I41AMD_RS}: c/a = {xmin:.4f} (E = {emin:.6f} eV/atom), "
+            f"pressure there {pressure_gpa(at_minimum):.1f} GPa"
+        )
         return 0
     start = c2c24_start(C2C24_RS)
     relaxed, output = relax_positions(start)
-    final = run_pw(pw_text(relaxed, kspacing=C2C24_KSPACING))
     record = wyckoff_record(relaxed, 15, symprec=0.01)
-    print(f"C2/c-24 relaxed at rs {C2C24_RS}: PBE pressure {pressure_gpa(final):.1f} GPa")
+    print(f"C2/c-24 relaxed at rs {C2C24_RS}: PBE pressure {pressure_gpa(output):.1f} GPa")
     print(record)
     return 0
 

@@ -31,6 +31,11 @@ def test_i41amd_cell(c_over_a, rs):
     a = math.sqrt(2) * np.linalg.norm(atoms.cell.array[0, :2])
     assert 2 * abs(atoms.cell.array[0, 2]) / a == pytest.approx(c_over_a)
     np.testing.assert_allclose(lengths, lengths[0])
+    conventional = structures_fit.i41amd_cell(c_over_a, rs, conventional=True)
+    assert len(conventional) == 4 and symmetry(conventional, 1e-4) == (141, 2)
+    a, b, c = conventional.cell.lengths()
+    assert a == pytest.approx(b) and c / a == pytest.approx(c_over_a)
+    assert conventional.cell.volume == pytest.approx(2 * atoms.cell.volume)
     with pytest.raises(EngineError, match="positive"):
         structures_fit.i41amd_cell(-1.0)
 
