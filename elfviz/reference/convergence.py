@@ -100,7 +100,7 @@ def bond_centre_elf(ds: xr.Dataset, i: int = 0, j: int = 1) -> float:
     mid = (frac[i] + d / 2) % 1.0
     elf = ds["elf"].values.astype(np.float64)
     coords = (mid * np.array(elf.shape))[:, None]
-    return float(ndimage.map_coordinates(elf, coords, order=3, mode="grid-wrap")[0])
+    return float(np.clip(ndimage.map_coordinates(elf, coords, order=3, mode="grid-wrap")[0], 0.0, 1.0))
 
 
 # ----------------------------------------------------------------------------- runs
