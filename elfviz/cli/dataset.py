@@ -20,13 +20,16 @@ from ..errors import ElfvizError
 
 NAME = "dataset"
 HELP = "build (resumable, parallel) or summarise a dense-hydrogen ELF dataset"
-DESCRIPTION = HELP + """.
+DESCRIPTION = (
+    HELP
+    + """.
 
 `build` runs the Born-Oppenheimer MD trajectories and the Quantum ESPRESSO ELF labels described by a TOML
 config (see elfviz/data/dataset.toml). It resumes: finished trajectories (md/*.npz) and labelled frames
 (index.csv) are skipped, and an interrupted run loses at most the frames in progress. With --workers N,
 N QE runs go side by side, each with cores/N MPI processes.
 `info` prints frames per split, phase and density, pressures, MD settings, wall times and size on disk."""
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +38,45 @@ def add_arguments(parser: ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     build = sub.add_parser("build", help="build or resume a dataset from a TOML config")
     build.add_argument("config", help="TOML build config (e.g. elfviz/data/dataset.toml)")
-    build.add_argument("-o", "--output", required=True, help="dataset directory (created; resumed if it exists)")
-    build.add_argument("--only", action="append", metavar="NAME", default=None,
-                       help="build only this trajectory (repeatable; no crystals)")
+    build.add_argument(
+        "-o", "--output", required=True, help="dataset directory (created; resumed if it exists)"
+    )
+    build.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        default=None,
+        help="build only this trajectory (repeatable; no crystals)",
+    )
     build.add_argument("--crystals-only", action="store_true", help="label only the crystal phases")
     build.add_argument("--skip-crystals", action="store_true", help="leave out the crystal phases")
     build.add_argument("--workers", type=int, default=1, help="QE runs side by side (default 1)")
-    build.add_argument("--work-dir", default=None, help="scratch folder for QE runs (default DIR/../.dataset-work)")
-    build.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
-                       help="start no new QE run after this many seconds (rerun to resume)")
+    build.add_argument(
+        "--work-dir", default=None, help="scratch folder for QE runs (default DIR/../.dataset-work)"
+    )
+    build.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="start no new QE run after this many seconds (rerun to resume)",
+    )
     info = sub.add_parser("info", help="summarise a dataset directory")
     info.add_argument("directory", help="dataset directory (with index.csv)")
     info.add_argument("--config", default=None, help="its build config (for the equilibration length)")
     info.add_argument("--markdown", action="store_true", help="Markdown tables (as in DATASHEET.md)")
-    info.add_argument("--no-elf", action="store_true", help="skip reading the ELF fields (faster, no median ELF)")
+    info.add_argument(
+        "--no-elf", action="store_true", help="skip reading the ELF fields (faster, no median ELF)"
+    )
 
 
-def expected_frame_ids(config, *, only: list[str] | None = None, crystals_only: bool = False,
-                       skip_crystals: bool = False) -> list[str]:
-    """The frame ids a build of ``config`` produces (liquid ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``)."""
+def expected_frame_ids(
+    config, *, only: list[str] | None = None, crystals_only: bool = False, skip_crystals: bool = False
+) -> list[str]:
+    """The frame ids a build of ``config`` produces.
+
+    Liquid frames are ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``.
+    """
     ids: list[str] = []
     if not crystals_only:
         for spec in config.trajectories:
@@ -77,27 +100,52 @@ def run_build(args: Namespace) -> int:
     if args.only:
         unknown = sorted(set(args.only) - {t["name"] for t in config.trajectories})
         if unknown:
-            raise ElfvizError(f"--only names unknown trajectories {unknown}; the config has "
-                              f"{[t['name'] for t in config.trajectories]}")
+            raise ElfvizError(
+                f"--only names unknown trajectories {unknown}; the config has "
+                f"{[t['name'] for t in config.trajectories]}"
+            )
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise ElfvizError(f"{out} exists and is not a directory; give a dataset directory")
-    expected = expected_frame_ids(config, only=args.only, crystals_only=args.crystals_only,
-                                  skip_crystals=args.skip_crystals)
+    expected = expected_frame_ids(
+        config, only=args.only, crystals_only=args.crystals_only, skip_crystals=args.skip_crystals
+    )
     done = set(FrameCollection(out).frame_ids()) & set(expected) if out.exists() else set()
-    log.info("dataset %s: %d of %d frames already built; %d to go with %d worker(s)", out, len(done), len(expected),
-             len(expected) - len(done), args.workers)
+    log.info(
+        "dataset %s: %d of %d frames already built; %d to go with %d worker(s)",
+        out,
+        len(done),
+        len(expected),
+        len(expected) - len(done),
+        args.workers,
+    )
     from tqdm import tqdm
 
-    with tqdm(total=len(expected), initial=len(done), unit="frame", desc="elfviz dataset", file=sys.stderr,
-              disable=None, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=len(expected),
+        initial=len(done),
+        unit="frame",
+        desc="elfviz dataset",
+        file=sys.stderr,
+        disable=None,
+        dynamic_ncols=True,
+    ) as bar:
+
         def on_frame(frame_id: str) -> None:
             bar.set_postfix_str(frame_id, refresh=False)
             bar.update(1)
 
-        collection = build(config, out, work_dir=args.work_dir, only=args.only, skip_crystals=args.skip_crystals,
-                           crystals_only=args.crystals_only, workers=args.workers, deadline_s=args.deadline,
-                           on_frame=on_frame)
+        collection = build(
+            config,
+            out,
+            work_dir=args.work_dir,
+            only=args.only,
+            skip_crystals=args.skip_crystals,
+            crystals_only=args.crystals_only,
+            workers=args.workers,
+            deadline_s=args.deadline,
+            on_frame=on_frame,
+        )
     finished = set(collection.frame_ids()) & set(expected)
     print(f"{out}: {len(finished)} of {len(expected)} frames built ({len(collection)} in the collection)")
     if len(finished) < len(expected):

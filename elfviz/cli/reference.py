@@ -23,41 +23,72 @@ from ..errors import ElfvizError, FileFormatError, StructureError
 
 NAME = "reference"
 HELP = "first-principles reference ELF of a hydrogen structure (Quantum ESPRESSO or PySCF)"
-DESCRIPTION = HELP + """.
+DESCRIPTION = (
+    HELP
+    + """.
 
 Defaults follow the reference convention: PBE, norm-conserving H_HSCV_PBE-1.0 pseudopotential, 60 Ry,
 Fermi-Dirac smearing 0.02 Ry, Monkhorst-Pack k-mesh from a k-spacing of 0.8 1/Angstrom (shifted). Without
 --spacing/--grid/--like the ELF is delivered on QE's FFT grid for the cutoff (about 0.1 Angstrom at 60 Ry);
 both engines use that same grid, so their results compare point by point.
 A non-converged SCF is an error unless --allow-unconverged (then scf_converged = 0 in the attrs)."""
+)
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: ArgumentParser) -> None:
-    parser.add_argument("structure", help="structure file (any format elfviz reads: .nc, cube, XSF, POSCAR, "
-                                          "extxyz, cif, QE input ...)")
-    parser.add_argument("-o", "--output", required=True, help="output file (.nc; other field formats via elfviz.io)")
-    parser.add_argument("--index", default=None, help="frame of a multi-frame structure file (ASE index, e.g. -1)")
+    parser.add_argument(
+        "structure",
+        help="structure file (any format elfviz reads: .nc, cube, XSF, POSCAR, extxyz, cif, QE input ...)",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, help="output file (.nc; other field formats via elfviz.io)"
+    )
+    parser.add_argument(
+        "--index", default=None, help="frame of a multi-frame structure file (ASE index, e.g. -1)"
+    )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--spacing", type=float, default=None, help="largest grid spacing of the ELF, Angstrom")
-    where.add_argument("--like", metavar="FIELD", default=None,
-                       help="deliver on the grid of this file (same cell required)")
+    where.add_argument(
+        "--spacing", type=float, default=None, help="largest grid spacing of the ELF, Angstrom"
+    )
+    where.add_argument(
+        "--like", metavar="FIELD", default=None, help="deliver on the grid of this file (same cell required)"
+    )
     where.add_argument("--grid", metavar="NA,NB,NC", default=None, help="deliver on exactly this grid")
     kpts = parser.add_mutually_exclusive_group()
-    kpts.add_argument("--kspacing", type=float, default=None,
-                      help="largest k-point spacing, 1/Angstrom with 2 pi (default 0.8: 2x2x2 at 64 atoms)")
-    kpts.add_argument("--kmesh", metavar="K1,K2,K3", default=None, help="explicit Monkhorst-Pack mesh, e.g. 2,2,2")
-    parser.add_argument("--gamma", action="store_true", help="Gamma point only (not converged below ~100 atoms)")
+    kpts.add_argument(
+        "--kspacing",
+        type=float,
+        default=None,
+        help="largest k-point spacing, 1/Angstrom with 2 pi (default 0.8: 2x2x2 at 64 atoms)",
+    )
+    kpts.add_argument(
+        "--kmesh", metavar="K1,K2,K3", default=None, help="explicit Monkhorst-Pack mesh, e.g. 2,2,2"
+    )
+    parser.add_argument(
+        "--gamma", action="store_true", help="Gamma point only (not converged below ~100 atoms)"
+    )
     parser.add_argument("--no-kshift", action="store_true", help="unshifted mesh (contains Gamma)")
-    parser.add_argument("--ecutwfc", type=float, default=None, metavar="RY",
-                        help="wave-function cutoff, Ry (QE; default 60)")
+    parser.add_argument(
+        "--ecutwfc", type=float, default=None, metavar="RY", help="wave-function cutoff, Ry (QE; default 60)"
+    )
     parser.add_argument("--engine", choices=("qe", "pyscf"), default="qe", help="DFT engine (default qe)")
-    parser.add_argument("--np", type=int, default=None, dest="n_processes",
-                        help="MPI processes for QE / OpenMP threads for PySCF (default: all cores, at most 4)")
-    parser.add_argument("--allow-unconverged", action="store_true",
-                        help="keep a non-converged SCF (flagged scf_converged = 0) instead of failing")
-    parser.add_argument("--keep-files", action="store_true", help="keep QE's working directory (path in attrs)")
+    parser.add_argument(
+        "--np",
+        type=int,
+        default=None,
+        dest="n_processes",
+        help="MPI processes for QE / OpenMP threads for PySCF (default: all cores, at most 4)",
+    )
+    parser.add_argument(
+        "--allow-unconverged",
+        action="store_true",
+        help="keep a non-converged SCF (flagged scf_converged = 0) instead of failing",
+    )
+    parser.add_argument(
+        "--keep-files", action="store_true", help="keep QE's working directory (path in attrs)"
+    )
     parser.add_argument("--timeout", type=float, default=None, help="wall-time limit per QE program, s")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
 
@@ -104,8 +135,10 @@ def read_structure(path: str, index: Any = None):
     try:
         atoms = ase.io.read(str(file), index=_ase_index(index) if index is not None else -1)
     except Exception as exc:  # ASE raises many types for unreadable files
-        raise FileFormatError(f"cannot read a structure from {path} ({type(exc).__name__}: {exc}); give a "
-                              "format ASE knows (extxyz, POSCAR, cif, pw.x input ...) or an elfviz .nc file") from None
+        raise FileFormatError(
+            f"cannot read a structure from {path} ({type(exc).__name__}: {exc}); give a "
+            "format ASE knows (extxyz, POSCAR, cif, pw.x input ...) or an elfviz .nc file"
+        ) from None
     return grid.from_atoms(atoms, shape=(4, 4, 4), source=f"file:{file.name}")
 
 
@@ -150,8 +183,10 @@ def target_grid(args: Namespace, structure) -> tuple[float | None, tuple[int, in
     if args.like is not None:
         like = read_like(args.like)
         if not np.allclose(like["cell"].values, structure["cell"].values, atol=1e-4):
-            raise StructureError(f"--like {args.like} has a different cell from {args.structure}; its grid would "
-                                 "not describe the same points. Give --grid or --spacing instead")
+            raise StructureError(
+                f"--like {args.like} has a different cell from {args.structure}; its grid would "
+                "not describe the same points. Give --grid or --spacing instead"
+            )
         return None, grid.grid_shape(like)
     if args.spacing is not None:
         grid.shape_for_spacing(structure["cell"].values, args.spacing)  # validates the spacing
@@ -172,7 +207,9 @@ def read_like(path: str):
     if reader is not None:
         return reader(str(file))
     if file.suffix != ".nc":
-        raise FileFormatError(f"--like needs an elfviz .nc file here (got {file.name}); elfviz.io is not available")
+        raise FileFormatError(
+            f"--like needs an elfviz .nc file here (got {file.name}); elfviz.io is not available"
+        )
     from ..store import read_netcdf
 
     return read_netcdf(file)
@@ -226,11 +263,16 @@ def run(args: Namespace) -> int:
         if args.n_processes:
             options["threads"] = args.n_processes
     log.info("reference ELF of %s (%d atoms) with %s", args.structure, structure.sizes["atom"], args.engine)
-    ds = reference_elf(structure, engine=args.engine, settings=settings, spacing=spacing, shape=shape, **options)
+    ds = reference_elf(
+        structure, engine=args.engine, settings=settings, spacing=spacing, shape=shape, **options
+    )
     out = write_result(ds, args.output, args.force)
     attrs = ds.attrs
-    print(f"wrote {out}: ELF on a {'x'.join(map(str, ds['elf'].shape))} grid, k-mesh "
-          f"{'x'.join(map(str, attrs.get('kmesh', [])))}, E = {attrs.get('total_energy_ev', float('nan')):.4f} eV, "
-          f"P = {attrs.get('pressure_gpa', float('nan')):.1f} GPa"
-          + ("" if attrs.get("scf_converged", 1) else "  (SCF NOT converged)"))
+    print(
+        f"wrote {out}: ELF on a {'x'.join(map(str, ds['elf'].shape))} grid, k-mesh "
+        f"{'x'.join(map(str, attrs.get('kmesh', [])))}, "
+        f"E = {attrs.get('total_energy_ev', float('nan')):.4f} eV, "
+        f"P = {attrs.get('pressure_gpa', float('nan')):.1f} GPa"
+        + ("" if attrs.get("scf_converged", 1) else "  (SCF NOT converged)")
+    )
     return 0

@@ -47,7 +47,7 @@ def common_points(coarse_shape: tuple[int, ...], fine_shape: tuple[int, ...]) ->
     slice(None, None, 2)
     """
     steps = []
-    for n_coarse, n_fine in zip(coarse_shape, fine_shape):
+    for n_coarse, n_fine in zip(coarse_shape, fine_shape, strict=True):
         if n_fine % n_coarse:
             raise ValueError(f"grid {fine_shape} is not a refinement of {coarse_shape}")
         steps.append(slice(None, None, n_fine // n_coarse))
@@ -68,14 +68,18 @@ def field_difference(reference: np.ndarray, other: np.ndarray) -> dict[str, floa
     reference = np.asarray(reference, dtype=np.float64)
     other = np.asarray(other, dtype=np.float64)
     if reference.shape != other.shape:
-        if all(o >= r for o, r in zip(other.shape, reference.shape)):
+        if all(o >= r for o, r in zip(other.shape, reference.shape, strict=True)):
             other = other[common_points(reference.shape, other.shape)]
         else:
             reference = reference[common_points(other.shape, reference.shape)]
     diff = other - reference
     pearson = float(np.corrcoef(reference.ravel(), other.ravel())[0, 1]) if reference.std() > 0 else math.nan
-    return {"mae": float(np.abs(diff).mean()), "max_abs": float(np.abs(diff).max()),
-            "rmse": float(np.sqrt(np.mean(diff**2))), "pearson": pearson}
+    return {
+        "mae": float(np.abs(diff).mean()),
+        "max_abs": float(np.abs(diff).max()),
+        "rmse": float(np.sqrt(np.mean(diff**2))),
+        "pearson": pearson,
+    }
 
 
 def network_values(ds: xr.Dataset) -> dict[str, float | None]:
@@ -105,11 +109,18 @@ def bond_centre_elf(ds: xr.Dataset, i: int = 0, j: int = 1) -> float:
 
 # ----------------------------------------------------------------------------- runs
 CACHE_DIR: Path | None = None
-"""When set (``--cache``), every run's Dataset is stored here and reused: the study resumes after interruption."""
+"""When set (``--cache``), every run's Dataset is stored here and reused, so the study resumes after an
+interruption."""
 
 
-def _run(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, int] | None, label: str,
-         engine: str = "qe", **kwargs: Any) -> tuple[xr.Dataset, float]:
+def _run(
+    structure: xr.Dataset,
+    settings: DFTSettings,
+    shape: tuple[int, int, int] | None,
+    label: str,
+    engine: str = "qe",
+    **kwargs: Any,
+) -> tuple[xr.Dataset, float]:
     from ..store import read_netcdf, write_netcdf
     from . import reference_elf
 
@@ -154,16 +165,33 @@ def dataset_label_run(frame_id: str) -> tuple[xr.Dataset, float]:
     return ds, float(ds.attrs.get("pw_seconds", math.nan)) + float(ds.attrs.get("pp_seconds", math.nan))
 
 
-def _record(rows: list[dict[str, Any]], system: str, series: str, variant: str, ds: xr.Dataset,
-            seconds: float) -> dict[str, Any]:
-    row = {"system": system, "series": series, "variant": variant, "n_atoms": int(ds.sizes["atom"]),
-           "grid": list(ds["elf"].shape), "kmesh": ds.attrs.get("kmesh"), "kshift": ds.attrs.get("kshift"),
-           "n_kpoints": ds.attrs.get("n_kpoints"), "ecutwfc_ry": ds.attrs["settings"]["ecutwfc_ry"],
-           "wall_seconds": seconds, "pressure_gpa": ds.attrs.get("pressure_gpa"),
-           "energy_ev_per_atom": ds.attrs.get("total_energy_ev", math.nan) / ds.sizes["atom"],
-           **network_values(ds)}
-    log.info("%s %s %s: %.1f s, P = %.1f GPa, phi = %s", system, series, variant, seconds,
-             row["pressure_gpa"] or math.nan, row["phi"])
+def _record(
+    rows: list[dict[str, Any]], system: str, series: str, variant: str, ds: xr.Dataset, seconds: float
+) -> dict[str, Any]:
+    row = {
+        "system": system,
+        "series": series,
+        "variant": variant,
+        "n_atoms": int(ds.sizes["atom"]),
+        "grid": list(ds["elf"].shape),
+        "kmesh": ds.attrs.get("kmesh"),
+        "kshift": ds.attrs.get("kshift"),
+        "n_kpoints": ds.attrs.get("n_kpoints"),
+        "ecutwfc_ry": ds.attrs["settings"]["ecutwfc_ry"],
+        "wall_seconds": seconds,
+        "pressure_gpa": ds.attrs.get("pressure_gpa"),
+        "energy_ev_per_atom": ds.attrs.get("total_energy_ev", math.nan) / ds.sizes["atom"],
+        **network_values(ds),
+    }
+    log.info(
+        "%s %s %s: %.1f s, P = %.1f GPa, phi = %s",
+        system,
+        series,
+        variant,
+        seconds,
+        row["pressure_gpa"] or math.nan,
+        row["phi"],
+    )
     rows.append(row)
     return row
 
@@ -181,14 +209,19 @@ def _compare_to_last(series: list[tuple[dict[str, Any], xr.Dataset]], shared: bo
             row["dphi"] = row["phi"] - ref_row["phi"]
 
 
-def kmesh_series(structure: xr.Dataset, system: str, base: DFTSettings,
-                 kmeshes: list[tuple[str, dict[str, Any]]],
-                 known: dict[str, tuple[xr.Dataset, float]] | None = None) -> list[dict[str, Any]]:
+def kmesh_series(
+    structure: xr.Dataset,
+    system: str,
+    base: DFTSettings,
+    kmeshes: list[tuple[str, dict[str, Any]]],
+    known: dict[str, tuple[xr.Dataset, float]] | None = None,
+) -> list[dict[str, Any]]:
     """Vary the k-mesh on QE's minimum grid; the last entry is the reference.
 
     ``kmeshes`` holds (name, settings changes), e.g. ``("2x2x2s", {"kmesh": (2, 2, 2), "kshift": True})`` or
     ``("ks0.5", {"kspacing": 0.5, "kmesh": None})``; ``known`` maps names to finished runs (e.g. the dataset's
-    own label of the frame) that are used instead of recomputing. Returns one row per run: system, series, variant,
+    own label of the frame) that are used instead of recomputing. Returns one row per run: system, series,
+    variant,
     wall seconds, pressure, phi, phi*, and MAE / max / RMSE / Pearson against the reference.
     """
     rows: list[dict[str, Any]] = []
@@ -203,7 +236,9 @@ def kmesh_series(structure: xr.Dataset, system: str, base: DFTSettings,
     return rows
 
 
-def cutoff_series(structure: xr.Dataset, system: str, base: DFTSettings, cutoffs: list[float]) -> list[dict[str, Any]]:
+def cutoff_series(
+    structure: xr.Dataset, system: str, base: DFTSettings, cutoffs: list[float]
+) -> list[dict[str, Any]]:
     """Vary the wave-function cutoff (Ry), all runs on the minimum grid of the highest cutoff."""
     from .qe import minimum_fft_shape
 
@@ -217,7 +252,9 @@ def cutoff_series(structure: xr.Dataset, system: str, base: DFTSettings, cutoffs
     return rows
 
 
-def grid_series(structure: xr.Dataset, system: str, base: DFTSettings, factors: list[float]) -> list[dict[str, Any]]:
+def grid_series(
+    structure: xr.Dataset, system: str, base: DFTSettings, factors: list[float]
+) -> list[dict[str, Any]]:
     """Refine QE's FFT grid at fixed settings: the ELF is compared at the points the grids share (it is a
     pointwise quantity); phi is computed on each grid (its discretisation is what the grid changes)."""
     from .qe import minimum_fft_shape
@@ -235,7 +272,7 @@ def grid_series(structure: xr.Dataset, system: str, base: DFTSettings, factors: 
 
 def _shared_grid_difference(fine: np.ndarray, other: np.ndarray) -> dict[str, float]:
     """Differences at the points two grids share (their gcd grid)."""
-    gcd = tuple(math.gcd(a, b) for a, b in zip(fine.shape, other.shape))
+    gcd = tuple(math.gcd(a, b) for a, b in zip(fine.shape, other.shape, strict=True))
     a = fine[common_points(gcd, fine.shape)]
     b = other[common_points(gcd, other.shape)]
     out = field_difference(a, b)
@@ -249,11 +286,19 @@ def h2_bond_centre(box: float = 10.0, ecutwfc_ry: float = 60.0) -> dict[str, Any
     centre = np.array([length / 2 + 0.013, length / 2 - 0.021, length / 2 + 0.007])
     positions = [centre - [0.37, 0, 0], centre + [0.37, 0, 0]]
     structure = grid.make_dataset(np.eye(3) * length, positions, [1, 1], shape=(4, 4, 4))
-    ds, seconds = _run(structure, DFTSettings(ecutwfc_ry=ecutwfc_ry, kmesh=(1, 1, 1), kshift=False), None, "H2")
+    ds, seconds = _run(
+        structure, DFTSettings(ecutwfc_ry=ecutwfc_ry, kmesh=(1, 1, 1), kshift=False), None, "H2"
+    )
     elf = ds["elf"].values
-    return {"box": length, "ecutwfc_ry": ecutwfc_ry, "elf_bond_centre": bond_centre_elf(ds),
-            "elf_min": float(elf.min()), "elf_max": float(elf.max()), "wall_seconds": seconds,
-            "grid": list(elf.shape)}
+    return {
+        "box": length,
+        "ecutwfc_ry": ecutwfc_ry,
+        "elf_bond_centre": bond_centre_elf(ds),
+        "elf_min": float(elf.min()),
+        "elf_max": float(elf.max()),
+        "wall_seconds": seconds,
+        "grid": list(elf.shape),
+    }
 
 
 def crosscheck_structure(n_molecules: int = 4, rs: float = 1.5, seed: int = 3) -> xr.Dataset:
@@ -264,16 +309,25 @@ def crosscheck_structure(n_molecules: int = 4, rs: float = 1.5, seed: int = 3) -
     return grid.make_dataset(cell, positions, np.ones(len(positions), dtype=int), shape=(4, 4, 4))
 
 
-def qe_pyscf_crosscheck(structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, int],
-                        **pyscf_options: Any) -> dict[str, Any]:
+def qe_pyscf_crosscheck(
+    structure: xr.Dataset, settings: DFTSettings, shape: tuple[int, int, int], **pyscf_options: Any
+) -> dict[str, Any]:
     """Run both engines on the same structure and grid; ELF differences and timings."""
     qe, qe_seconds = _run(structure, settings, shape, "crosscheck qe")
     py, py_seconds = _run(structure, settings, shape, "crosscheck pyscf", engine="pyscf", **pyscf_options)
-    return {"n_atoms": int(structure.sizes["atom"]), "rs_bohr": float(structure.attrs["rs_bohr"]),
-            "kmesh": list(qe.attrs["kmesh"]), "kshift": int(settings.kshift), "grid": list(shape),
-            "qe_seconds": qe_seconds, "pyscf_seconds": py_seconds, "basis": py.attrs["basis"],
-            "qe_pressure_gpa": qe.attrs.get("pressure_gpa"), "pyscf_pressure_gpa": py.attrs.get("pressure_gpa"),
-            **field_difference(qe["elf"].values, py["elf"].values)}
+    return {
+        "n_atoms": int(structure.sizes["atom"]),
+        "rs_bohr": float(structure.attrs["rs_bohr"]),
+        "kmesh": list(qe.attrs["kmesh"]),
+        "kshift": int(settings.kshift),
+        "grid": list(shape),
+        "qe_seconds": qe_seconds,
+        "pyscf_seconds": py_seconds,
+        "basis": py.attrs["basis"],
+        "qe_pressure_gpa": qe.attrs.get("pressure_gpa"),
+        "pyscf_pressure_gpa": py.attrs.get("pressure_gpa"),
+        **field_difference(qe["elf"].values, py["elf"].values),
+    }
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -296,8 +350,12 @@ def liquid_frame(frame_id: str | None = None, rs: float = 1.38) -> xr.Dataset:
     return out
 
 
-PROXY_K = [("2x2x2", {"kmesh": (2, 2, 2), "kshift": False}), ("4x4x4s", {"kmesh": (4, 4, 4), "kshift": True}),
-            ("6x6x6s", {"kmesh": (6, 6, 6), "kshift": True}), ("8x8x8s", {"kmesh": (8, 8, 8), "kshift": True})]
+PROXY_K = [
+    ("2x2x2", {"kmesh": (2, 2, 2), "kshift": False}),
+    ("4x4x4s", {"kmesh": (4, 4, 4), "kshift": True}),
+    ("6x6x6s", {"kmesh": (6, 6, 6), "kshift": True}),
+    ("8x8x8s", {"kmesh": (8, 8, 8), "kshift": True}),
+]
 """k-meshes of the 8-atom proxy. An 8-atom cell has half the edge of the 64-atom cell at the same density, so
 its n x n x n mesh samples the Brillouin zone as densely as (n/2)^3 does for 64 atoms: 2x2x2 (with Gamma)
 ~ 64-atom Gamma, 4x4x4 shifted ~ 2x2x2 shifted (the dataset), 6x6x6 shifted ~ 3x3x3 shifted, 8x8x8 ~ 4x4x4."""
@@ -319,11 +377,35 @@ def crystal_structure(phase: str = "C2c-12", rs: float = 1.38) -> xr.Dataset:
 
 
 # ----------------------------------------------------------------------------- report
-SECTIONS = ("proxy-k", "proxy-cutoff", "proxy-grid", "liquid-k", "crystal-k", "liquid-cutoff", "crystal-cutoff", "liquid-grid", "crystal-grid", "h2",
-            "crosscheck")
+SECTIONS = (
+    "proxy-k",
+    "proxy-cutoff",
+    "proxy-grid",
+    "liquid-k",
+    "crystal-k",
+    "liquid-cutoff",
+    "crystal-cutoff",
+    "liquid-grid",
+    "crystal-grid",
+    "h2",
+    "crosscheck",
+)
 
-COLUMNS = ["system", "series", "variant", "n_kpoints", "grid", "wall_seconds", "pressure_gpa", "mae", "max_abs",
-           "pearson", "phi", "dphi", "phi_star"]
+COLUMNS = [
+    "system",
+    "series",
+    "variant",
+    "n_kpoints",
+    "grid",
+    "wall_seconds",
+    "pressure_gpa",
+    "mae",
+    "max_abs",
+    "pearson",
+    "phi",
+    "dphi",
+    "phi_star",
+]
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> str:
@@ -342,21 +424,37 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m elfviz.reference.convergence", description=__doc__.split("\n")[0])
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                        help="what to run, in this order")
+    parser = argparse.ArgumentParser(
+        prog="python -m elfviz.reference.convergence", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to run, in this order"
+    )
     parser.add_argument("--frame", default=None, help="liquid frame id (default: nearest rs 1.38)")
-    parser.add_argument("--rs", type=float, default=1.38, help="density of the liquid frame and crystal, bohr")
-    parser.add_argument("--crystal", default="C2c-12", help="crystal phase (one bundled in elfviz.structures)")
+    parser.add_argument(
+        "--rs", type=float, default=1.38, help="density of the liquid frame and crystal, bohr"
+    )
+    parser.add_argument(
+        "--crystal", default="C2c-12", help="crystal phase (one bundled in elfviz.structures)"
+    )
     parser.add_argument("--np", type=int, default=None, dest="n_processes", help="MPI processes for QE")
     parser.add_argument("--pyscf-basis", default="gth-dzvp")
     parser.add_argument("--out", default="convergence.json", help="results (JSON)")
-    parser.add_argument("--crystal-kspacings", nargs="+", type=float, default=[0.8, 0.5, 0.35, 0.3],
-                        help="k-spacings (1/Å) of the crystal series; the last is the reference")
+    parser.add_argument(
+        "--crystal-kspacings",
+        nargs="+",
+        type=float,
+        default=[0.8, 0.5, 0.35, 0.3],
+        help="k-spacings (1/Å) of the crystal series; the last is the reference",
+    )
     parser.add_argument("--rs-proxy", type=float, default=1.2, help="density of the 8-atom proxy cell, bohr")
     parser.add_argument("--cache", default=None, help="folder keeping every run (the study resumes from it)")
-    parser.add_argument("--liquid-kmeshes", nargs="+", default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
-                        help="k-meshes of the liquid series (the last is the reference)")
+    parser.add_argument(
+        "--liquid-kmeshes",
+        nargs="+",
+        default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
+        help="k-meshes of the liquid series (the last is the reference)",
+    )
     args = parser.parse_args(argv)
     global CACHE_DIR
     if args.cache:
@@ -371,8 +469,12 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(results, indent=1, default=str))
 
     rows: list[dict[str, Any]] = results.setdefault("series", [])
-    all_liquid_k = {"Gamma": {"kmesh": (1, 1, 1), "kshift": False}, "2x2x2": {"kmesh": (2, 2, 2), "kshift": False},
-                    "2x2x2s": {"kmesh": (2, 2, 2), "kshift": True}, "3x3x3s": {"kmesh": (3, 3, 3), "kshift": True}}
+    all_liquid_k = {
+        "Gamma": {"kmesh": (1, 1, 1), "kshift": False},
+        "2x2x2": {"kmesh": (2, 2, 2), "kshift": False},
+        "2x2x2s": {"kmesh": (2, 2, 2), "kshift": True},
+        "3x3x3s": {"kmesh": (3, 3, 3), "kshift": True},
+    }
     liquid_k = [(name, all_liquid_k[name]) for name in args.liquid_kmeshes]
     crystal_k = [(f"ks{ks:g}", {"kspacing": ks, "kmesh": None}) for ks in args.crystal_kspacings]
     crystal_base = base.replace(kspacing=0.5)  # the dataset's crystal k-spacing
@@ -399,25 +501,39 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "crystal-grid":
             rows += grid_series(crystal, name_c, crystal_base, [1.0, 2.0])
         elif section == "proxy-k":
-            rows += kmesh_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}", base, PROXY_K)
+            rows += kmesh_series(
+                proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}", base, PROXY_K
+            )
         elif section == "proxy-cutoff":
-            rows += cutoff_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}",
-                                  base.replace(kmesh=(4, 4, 4), kshift=True), [45.0, 60.0, 80.0])
+            rows += cutoff_series(
+                proxy_structure(args.rs_proxy),
+                f"8-atom proxy rs {args.rs_proxy:g}",
+                base.replace(kmesh=(4, 4, 4), kshift=True),
+                [45.0, 60.0, 80.0],
+            )
         elif section == "proxy-grid":
-            rows += grid_series(proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}",
-                                base.replace(kmesh=(4, 4, 4), kshift=True), [1.0, 1.5, 2.0])
+            rows += grid_series(
+                proxy_structure(args.rs_proxy),
+                f"8-atom proxy rs {args.rs_proxy:g}",
+                base.replace(kmesh=(4, 4, 4), kshift=True),
+                [1.0, 1.5, 2.0],
+            )
         elif section == "h2":
             results["h2"] = h2_bond_centre()
             print(f"H2 in a 10 Å box: ELF at the bond centre {results['h2']['elf_bond_centre']:.4f}")
         elif section == "crosscheck":
             structure = crosscheck_structure()
             results["crosscheck"] = [
-                qe_pyscf_crosscheck(structure, base.replace(kmesh=k, kshift=s), (30, 30, 30),
-                                    basis=args.pyscf_basis)
-                for k, s in [((1, 1, 1), False), ((2, 2, 2), True)]]
+                qe_pyscf_crosscheck(
+                    structure, base.replace(kmesh=k, kshift=s), (30, 30, 30), basis=args.pyscf_basis
+                )
+                for k, s in [((1, 1, 1), False), ((2, 2, 2), True)]
+            ]
             for row in results["crosscheck"]:
-                print(f"QE vs PySCF ({row['n_atoms']} atoms, k {row['kmesh']}): Pearson {row['pearson']:.5f}, "
-                      f"MAE {row['mae']:.4f}, max {row['max_abs']:.3f}")
+                print(
+                    f"QE vs PySCF ({row['n_atoms']} atoms, k {row['kmesh']}): Pearson {row['pearson']:.5f}, "
+                    f"MAE {row['mae']:.4f}, max {row['max_abs']:.3f}"
+                )
         save()
     if rows:
         print(markdown_table(rows))

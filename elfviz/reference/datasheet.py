@@ -43,7 +43,8 @@ class DatasetSummary:
     counts_by_split : DataFrame
         Frames per split and phase.
     liquid_by_density : DataFrame
-        Liquid frames per nominal rs (bohr): mass density (g/cm^3), frames per split, pressure (GPa) mean / std /
+        Liquid frames per nominal rs (bohr): mass density (g/cm^3), frames per split, pressure (GPa) mean /
+        std /
         min / max, temperature (K) mean / std, median ELF.
     crystals : DataFrame
         Crystal frames: phase, rs (bohr), pressure (GPa), k-mesh, median ELF.
@@ -126,8 +127,9 @@ def rms_displacement(positions: np.ndarray, cell: np.ndarray, lag: int) -> float
     return float(np.sqrt(np.mean(np.sum(d**2, axis=-1))))
 
 
-def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int = 0,
-                     frame_interval_steps: int = 0) -> pd.DataFrame:
+def trajectory_table(
+    root: Path, frames: pd.DataFrame, equilibration_steps: int = 0, frame_interval_steps: int = 0
+) -> pd.DataFrame:
     """One row per MD trajectory stored in ``root/md``: mean temperature after ``equilibration_steps`` and the
     RMS displacement of the atoms between kept frames (``frame_interval_steps`` apart)."""
     from .md import MDTrajectory
@@ -141,27 +143,34 @@ def trajectory_table(root: Path, frames: pd.DataFrame, equilibration_steps: int 
         if wall is None:  # runs stopped by a time limit record seconds per step only
             wall = float(settings.get("seconds_per_step") or np.nan) * traj.n_steps
         wall = float(wall)
-        rows.append({
-            "trajectory": path.stem,
-            "split": settings.get("split", ""),
-            "rs": float(settings.get("rs", np.nan)),
-            "n_atoms": int(traj.positions.shape[1]),
-            "steps": traj.n_steps,
-            "steps_planned": int(settings.get("n_steps_planned", settings.get("n_steps", traj.n_steps))),
-            "dt_fs": traj.dt_fs,
-            "wall_seconds": wall,
-            "seconds_per_step": wall / max(traj.n_steps, 1),
-            "decorrelation_steps": settings.get("decorrelation_steps", np.nan),
-            "mean_temperature_k": float(np.mean(traj.temperature_k[n_eq:])) if len(traj.temperature_k) else np.nan,
-            "rms_displacement_between_frames_A": rms_displacement(traj.positions[n_eq:].astype(np.float64),
-                                                                  traj.cell, frame_interval_steps),
-            "frames_labelled": int((frames["trajectory"] == path.stem).sum()) if len(frames) else 0,
-            "machine": "device" if str(settings.get("machine", "")).startswith("device") else "2-core",
-        })
+        rows.append(
+            {
+                "trajectory": path.stem,
+                "split": settings.get("split", ""),
+                "rs": float(settings.get("rs", np.nan)),
+                "n_atoms": int(traj.positions.shape[1]),
+                "steps": traj.n_steps,
+                "steps_planned": int(settings.get("n_steps_planned", settings.get("n_steps", traj.n_steps))),
+                "dt_fs": traj.dt_fs,
+                "wall_seconds": wall,
+                "seconds_per_step": wall / max(traj.n_steps, 1),
+                "decorrelation_steps": settings.get("decorrelation_steps", np.nan),
+                "mean_temperature_k": float(np.mean(traj.temperature_k[n_eq:]))
+                if len(traj.temperature_k)
+                else np.nan,
+                "rms_displacement_between_frames_A": rms_displacement(
+                    traj.positions[n_eq:].astype(np.float64), traj.cell, frame_interval_steps
+                ),
+                "frames_labelled": int((frames["trajectory"] == path.stem).sum()) if len(frames) else 0,
+                "machine": "device" if str(settings.get("machine", "")).startswith("device") else "2-core",
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def dataset_summary(root: str | Path, *, with_elf: bool = True, config: str | Path | None = None) -> DatasetSummary:
+def dataset_summary(
+    root: str | Path, *, with_elf: bool = True, config: str | Path | None = None
+) -> DatasetSummary:
     """Summary of a dataset directory (see :class:`DatasetSummary`).
 
     Parameters
@@ -181,37 +190,60 @@ def dataset_summary(root: str | Path, *, with_elf: bool = True, config: str | Pa
     root = Path(root)
     collection = FrameCollection(root)
     if not collection.index_path.exists():
-        raise FileFormatError(f"{root} is not a dataset: it has no index.csv (build one with `elfviz dataset build`)")
+        raise FileFormatError(
+            f"{root} is not a dataset: it has no index.csv (build one with `elfviz dataset build`)"
+        )
     frames = frame_table(collection, with_elf=with_elf)
     if frames.empty:
-        frames = pd.DataFrame(columns=["frame_id", "phase", "trajectory", "split", "rs_nominal", "pressure_gpa",
-                                       "temperature_k", "pw_seconds", "pp_seconds", "density_g_cm3", "kmesh"])
-    counts = (frames.groupby(["split", "phase"]).size().rename("frames").reset_index()
-              if len(frames) else pd.DataFrame(columns=["split", "phase", "frames"]))
+        frames = pd.DataFrame(
+            columns=[
+                "frame_id",
+                "phase",
+                "trajectory",
+                "split",
+                "rs_nominal",
+                "pressure_gpa",
+                "temperature_k",
+                "pw_seconds",
+                "pp_seconds",
+                "density_g_cm3",
+                "kmesh",
+            ]
+        )
+    counts = (
+        frames.groupby(["split", "phase"]).size().rename("frames").reset_index()
+        if len(frames)
+        else pd.DataFrame(columns=["split", "phase", "frames"])
+    )
     liquid = frames[frames["phase"] == "liquid"]
     by_density = pd.DataFrame()
     if len(liquid):
         grouped = liquid.groupby("rs_nominal")
-        by_density = pd.DataFrame({
-            "density_g_cm3": grouped["density_g_cm3"].mean(),
-            "train": grouped["split"].apply(lambda s: int((s == "train").sum())),
-            "validation": grouped["split"].apply(lambda s: int((s == "validation").sum())),
-            "test": grouped["split"].apply(lambda s: int((s == "test").sum())),
-            "pressure_mean_gpa": grouped["pressure_gpa"].mean(),
-            "pressure_std_gpa": grouped["pressure_gpa"].std(ddof=0),
-            "pressure_min_gpa": grouped["pressure_gpa"].min(),
-            "pressure_max_gpa": grouped["pressure_gpa"].max(),
-            "temperature_mean_k": grouped["temperature_k"].mean(),
-            "temperature_std_k": grouped["temperature_k"].std(ddof=0),
-        })
+        by_density = pd.DataFrame(
+            {
+                "density_g_cm3": grouped["density_g_cm3"].mean(),
+                "train": grouped["split"].apply(lambda s: int((s == "train").sum())),
+                "validation": grouped["split"].apply(lambda s: int((s == "validation").sum())),
+                "test": grouped["split"].apply(lambda s: int((s == "test").sum())),
+                "pressure_mean_gpa": grouped["pressure_gpa"].mean(),
+                "pressure_std_gpa": grouped["pressure_gpa"].std(ddof=0),
+                "pressure_min_gpa": grouped["pressure_gpa"].min(),
+                "pressure_max_gpa": grouped["pressure_gpa"].max(),
+                "temperature_mean_k": grouped["temperature_k"].mean(),
+                "temperature_std_k": grouped["temperature_k"].std(ddof=0),
+            }
+        )
         if "elf_median" in liquid:
             by_density["elf_median"] = grouped["elf_median"].median()
         by_density = by_density.reset_index()
     crystal_columns = ["frame_id", "phase", "n_atoms", "rs_bohr", "pressure_gpa", "kmesh", "grid"]
     if "elf_median" in frames:
         crystal_columns.append("elf_median")
-    crystals = frames[frames["phase"] != "liquid"][crystal_columns].reset_index(drop=True) if len(frames) else \
-        pd.DataFrame(columns=crystal_columns)
+    crystals = (
+        frames[frames["phase"] != "liquid"][crystal_columns].reset_index(drop=True)
+        if len(frames)
+        else pd.DataFrame(columns=crystal_columns)
+    )
     config_path = Path(config) if config is not None else root.parent / "dataset.toml"
     equilibration = interval = 0
     if config_path.is_file():
@@ -224,22 +256,37 @@ def dataset_summary(root: str | Path, *, with_elf: bool = True, config: str | Pa
     timings = {
         "pw_seconds_total": float(np.nansum(frames["pw_seconds"])) if len(frames) else 0.0,
         "pp_seconds_total": float(np.nansum(frames["pp_seconds"])) if len(frames) else 0.0,
-        "label_seconds_mean_liquid": float((liquid["pw_seconds"] + liquid["pp_seconds"]).mean()) if len(liquid) else np.nan,
+        "label_seconds_mean_liquid": float((liquid["pw_seconds"] + liquid["pp_seconds"]).mean())
+        if len(liquid)
+        else np.nan,
         "md_seconds_total": float(np.nansum(trajectories["wall_seconds"])) if len(trajectories) else 0.0,
     }
-    sizes = {"frames": _directory_bytes(root / "frames"), "md": _directory_bytes(root / "md"),
-             "index": collection.index_path.stat().st_size}
+    sizes = {
+        "frames": _directory_bytes(root / "frames"),
+        "md": _directory_bytes(root / "md"),
+        "index": collection.index_path.stat().st_size,
+    }
     sizes["total"] = sizes["frames"] + sizes["md"] + sizes["index"]
     settings = {}
     if len(frames):
-        settings = {"liquid_kmesh": sorted(set(liquid["kmesh"])) if len(liquid) else [],
-                    "crystal_kmesh": sorted(set(frames[frames["phase"] != "liquid"]["kmesh"])),
-                    "ecutwfc_ry": sorted(set(float(x) for x in frames["ecutwfc_ry"].dropna())),
-                    "grids": sorted(set(frames["grid"])),
-                    "sources": sorted(set(frames["source"]))}
-    return DatasetSummary(root=root, n_frames=len(frames), counts_by_split=counts, liquid_by_density=by_density,
-                          crystals=crystals, trajectories=trajectories, timings=timings, sizes=sizes,
-                          label_settings=settings)
+        settings = {
+            "liquid_kmesh": sorted(set(liquid["kmesh"])) if len(liquid) else [],
+            "crystal_kmesh": sorted(set(frames[frames["phase"] != "liquid"]["kmesh"])),
+            "ecutwfc_ry": sorted(set(float(x) for x in frames["ecutwfc_ry"].dropna())),
+            "grids": sorted(set(frames["grid"])),
+            "sources": sorted(set(frames["source"])),
+        }
+    return DatasetSummary(
+        root=root,
+        n_frames=len(frames),
+        counts_by_split=counts,
+        liquid_by_density=by_density,
+        crystals=crystals,
+        trajectories=trajectories,
+        timings=timings,
+        sizes=sizes,
+        label_settings=settings,
+    )
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -270,12 +317,17 @@ def summary_markdown(summary: DatasetSummary) -> str:
     parts = [
         f"Frames: {summary.n_frames} ({_megabytes(summary.sizes['total'])} on disk: frames "
         f"{_megabytes(summary.sizes['frames'])}, MD trajectories {_megabytes(summary.sizes['md'])}).\n",
-        "### Frames per split and phase\n", _markdown(summary.counts_by_split),
-        "\n### Liquid frames per density\n", _markdown(summary.liquid_by_density),
-        "\n### Crystal frames (test only)\n", _markdown(summary.crystals),
-        "\n### MD trajectories\n", _markdown(summary.trajectories),
+        "### Frames per split and phase\n",
+        _markdown(summary.counts_by_split),
+        "\n### Liquid frames per density\n",
+        _markdown(summary.liquid_by_density),
+        "\n### Crystal frames (test only)\n",
+        _markdown(summary.crystals),
+        "\n### MD trajectories\n",
+        _markdown(summary.trajectories),
         "\n### Wall time (as recorded by the runs; labels on the 2-core machine with `mpirun -np 2`)\n",
-        f"- labels: pw.x {t['pw_seconds_total'] / 3600:.2f} h + pp.x {t['pp_seconds_total'] / 3600:.2f} h in total; "
+        f"- labels: pw.x {t['pw_seconds_total'] / 3600:.2f} h + pp.x {t['pp_seconds_total'] / 3600:.2f} h "
+        "in total; "
         f"{t['label_seconds_mean_liquid']:.1f} s per liquid frame on average\n",
         f"- MD: {t['md_seconds_total'] / 3600:.2f} h in total\n",
         "\n### Label settings found in the frames\n",
@@ -287,19 +339,28 @@ def summary_markdown(summary: DatasetSummary) -> str:
 def summary_text(summary: DatasetSummary) -> str:
     """Plain-text summary for the terminal (``elfviz dataset info``)."""
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
-        parts = [f"{summary.root}: {summary.n_frames} frames, {_megabytes(summary.sizes['total'])} on disk "
-                 f"(frames {_megabytes(summary.sizes['frames'])}, md {_megabytes(summary.sizes['md'])})"]
+        parts = [
+            f"{summary.root}: {summary.n_frames} frames, {_megabytes(summary.sizes['total'])} on disk "
+            f"(frames {_megabytes(summary.sizes['frames'])}, md {_megabytes(summary.sizes['md'])})"
+        ]
         if not summary.counts_by_split.empty:
             parts += ["", "frames per split and phase:", summary.counts_by_split.to_string(index=False)]
         if not summary.liquid_by_density.empty:
-            parts += ["", "liquid frames per density (rs in bohr):", summary.liquid_by_density.to_string(index=False)]
+            parts += [
+                "",
+                "liquid frames per density (rs in bohr):",
+                summary.liquid_by_density.to_string(index=False),
+            ]
         if not summary.crystals.empty:
             parts += ["", "crystals:", summary.crystals.to_string(index=False)]
         if not summary.trajectories.empty:
             parts += ["", "MD trajectories:", summary.trajectories.to_string(index=False)]
         t = summary.timings
-        parts += ["", f"label wall time: pw.x {t['pw_seconds_total']:.0f} s, pp.x {t['pp_seconds_total']:.0f} s; "
-                      f"MD {t['md_seconds_total']:.0f} s"]
+        parts += [
+            "",
+            f"label wall time: pw.x {t['pw_seconds_total']:.0f} s, pp.x {t['pp_seconds_total']:.0f} s; "
+            f"MD {t['md_seconds_total']:.0f} s",
+        ]
     return "\n".join(parts)
 
 
@@ -328,13 +389,19 @@ def replace_generated_section(document: str, tables: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m elfviz.reference.datasheet",
-                                     description="Print the tables of the dataset's datasheet.")
+    parser = argparse.ArgumentParser(
+        prog="python -m elfviz.reference.datasheet",
+        description="Print the tables of the dataset's datasheet.",
+    )
     parser.add_argument("root", nargs="?", default=None, help="dataset directory (default: the bundled one)")
     parser.add_argument("--markdown", action="store_true", help="Markdown tables (for DATASHEET.md)")
     parser.add_argument("--json", action="store_true", help="timings, sizes and settings as JSON")
-    parser.add_argument("--update", metavar="DATASHEET", default=None,
-                        help="replace the generated section of this Markdown file (between the markers)")
+    parser.add_argument(
+        "--update",
+        metavar="DATASHEET",
+        default=None,
+        help="replace the generated section of this Markdown file (between the markers)",
+    )
     args = parser.parse_args(argv)
     if args.root is None:
         from ..data import dataset_path
@@ -346,8 +413,18 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(replace_generated_section(path.read_text(), summary_markdown(summary)))
         print(f"updated {path} ({summary.n_frames} frames)")
     elif args.json:
-        print(json.dumps({"n_frames": summary.n_frames, "timings": summary.timings, "sizes": summary.sizes,
-                          "label_settings": summary.label_settings}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "n_frames": summary.n_frames,
+                    "timings": summary.timings,
+                    "sizes": summary.sizes,
+                    "label_settings": summary.label_settings,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     elif args.markdown:
         print(summary_markdown(summary))
     else:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from typing import Any
 
@@ -134,13 +133,22 @@ def _import_pyscf():
         import pyscf  # noqa: F401
         from pyscf.pbc import dft, gto
     except ImportError as exc:  # pragma: no cover - pyscf is installed in the dev environment
-        raise EngineError(f"the PySCF backend needs pyscf ({exc}); install it with `pip install pyscf` "
-                          "or `pip install elfviz[dft]`") from None
+        raise EngineError(
+            f"the PySCF backend needs pyscf ({exc}); install it with `pip install pyscf` "
+            "or `pip install elfviz[dft]`"
+        ) from None
     return gto, dft
 
 
-def build_cell(cell: np.ndarray, positions: np.ndarray, *, basis: str = DEFAULT_BASIS,
-               pseudo: str = DEFAULT_PSEUDO, ke_cutoff_ha: float = DEFAULT_KE_CUTOFF_HA, verbose: int = 0):
+def build_cell(
+    cell: np.ndarray,
+    positions: np.ndarray,
+    *,
+    basis: str = DEFAULT_BASIS,
+    pseudo: str = DEFAULT_PSEUDO,
+    ke_cutoff_ha: float = DEFAULT_KE_CUTOFF_HA,
+    verbose: int = 0,
+):
     """A ``pyscf.pbc.gto.Cell`` for hydrogen atoms (cell and positions in Å)."""
     gto, _ = _import_pyscf()
     pcell = gto.Cell()
@@ -163,19 +171,24 @@ def _smear(mf, settings: DFTSettings):
     if settings.smearing == "none":
         return mf
     if settings.smearing not in _SMEARING:
-        raise EngineError(f"the PySCF backend supports Fermi-Dirac and Gaussian smearing, not {settings.smearing!r}")
+        raise EngineError(
+            f"the PySCF backend supports Fermi-Dirac and Gaussian smearing, not {settings.smearing!r}"
+        )
     from pyscf.pbc.scf.addons import smearing_
 
     return smearing_(mf, sigma=settings.degauss_ry / 2.0, method=_SMEARING[settings.smearing])
 
 
-def run_scf(pcell, settings: DFTSettings, kmesh: tuple[int, int, int], *, multigrid: bool,
-            label: str = "pyscf"):
+def run_scf(
+    pcell, settings: DFTSettings, kmesh: tuple[int, int, int], *, multigrid: bool, label: str = "pyscf"
+):
     """Converge a k-point PBE calculation; returns the mean-field object (converged or not)."""
     _, dft = _import_pyscf()
     kpts = pcell.get_abs_kpts(monkhorst_pack_scaled(kmesh, settings.kshift))
     if pcell.spin and settings.smearing == "none":
-        raise EngineError("an odd number of electrons needs smearing (spin-unpolarised, as in the QE reference)")
+        raise EngineError(
+            "an odd number of electrons needs smearing (spin-unpolarised, as in the QE reference)"
+        )
     mf = dft.KRKS(pcell, kpts)
     mf.xc = "pbe,pbe"
     mf.conv_tol = max(settings.conv_thr_ry_per_atom * pcell.natm / 2.0, 1e-12)
@@ -187,7 +200,9 @@ def run_scf(pcell, settings: DFTSettings, kmesh: tuple[int, int, int], *, multig
 
     def callback(env):
         cycles.append(env.get("cycle", len(cycles)))
-        log.info("%s: SCF cycle %d, E = %.8f Ha", label, int(env.get("cycle", 0)) + 1, float(env.get("e_tot", 0.0)))
+        log.info(
+            "%s: SCF cycle %d, E = %.8f Ha", label, int(env.get("cycle", 0)) + 1, float(env.get("e_tot", 0.0))
+        )
 
     mf.callback = callback
     mf.kernel()
@@ -195,8 +210,9 @@ def run_scf(pcell, settings: DFTSettings, kmesh: tuple[int, int, int], *, multig
     return mf
 
 
-def elf_on_grid(pcell, dm_kpts: np.ndarray, kpts: np.ndarray, shape: tuple[int, int, int], *,
-                block_points: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+def elf_on_grid(
+    pcell, dm_kpts: np.ndarray, kpts: np.ndarray, shape: tuple[int, int, int], *, block_points: int = 8192
+) -> tuple[np.ndarray, np.ndarray]:
     """ELF and density on the periodic grid ``shape`` (fractional ``i/N``) from k-point density matrices.
 
     Parameters
@@ -248,7 +264,9 @@ def elf_on_grid(pcell, dm_kpts: np.ndarray, kpts: np.ndarray, shape: tuple[int, 
 
 
 # ----------------------------------------------------------------------------- grids
-def choose_shape(cell: np.ndarray, settings: DFTSettings, spacing: float | None, shape: Any) -> tuple[int, int, int]:
+def choose_shape(
+    cell: np.ndarray, settings: DFTSettings, spacing: float | None, shape: Any
+) -> tuple[int, int, int]:
     """Delivery grid: ``shape`` if given, else the spacing's grid, else QE's minimum FFT grid for the settings
     (so that both engines deliver the same grid by default)."""
     if shape is not None:
@@ -261,11 +279,22 @@ def choose_shape(cell: np.ndarray, settings: DFTSettings, spacing: float | None,
 
 
 # ----------------------------------------------------------------------------- public entry point
-def pyscf_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacing: float | None = None,
-              shape: Any = None, basis: str = DEFAULT_BASIS, pseudo: str = DEFAULT_PSEUDO,
-              ke_cutoff_ha: float = DEFAULT_KE_CUTOFF_HA, multigrid: bool | None = None,
-              compute_pressure: bool = False, allow_unconverged: bool = False, threads: int | None = None,
-              label: str = "pyscf", **ignored: Any) -> xr.Dataset:
+def pyscf_elf(
+    structure: xr.Dataset,
+    settings: DFTSettings | None = None,
+    *,
+    spacing: float | None = None,
+    shape: Any = None,
+    basis: str = DEFAULT_BASIS,
+    pseudo: str = DEFAULT_PSEUDO,
+    ke_cutoff_ha: float = DEFAULT_KE_CUTOFF_HA,
+    multigrid: bool | None = None,
+    compute_pressure: bool = False,
+    allow_unconverged: bool = False,
+    threads: int | None = None,
+    label: str = "pyscf",
+    **ignored: Any,
+) -> xr.Dataset:
     """Reference ELF of a hydrogen structure from PySCF periodic DFT.
 
     Parameters
@@ -313,8 +342,10 @@ def pyscf_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spa
     grid.validate(structure)
     numbers = structure["numbers"].values
     if np.any(numbers != 1):
-        raise SpeciesError("the PySCF reference supports hydrogen only; found atomic numbers "
-                           f"{sorted(set(numbers.tolist()))}")
+        raise SpeciesError(
+            "the PySCF reference supports hydrogen only; found atomic numbers "
+            f"{sorted(set(numbers.tolist()))}"
+        )
     import pyscf
     from pyscf import lib
 
@@ -326,20 +357,32 @@ def pyscf_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spa
     target = choose_shape(cell, settings, spacing, shape)
     kmesh = settings.kpoint_mesh(cell)
     if compute_pressure and multigrid:
-        raise EngineError("PySCF's stress tensor needs FFT density fitting: use multigrid=False with compute_pressure")
+        raise EngineError(
+            "PySCF's stress tensor needs FFT density fitting: use multigrid=False with compute_pressure"
+        )
     multigrid = (not compute_pressure) if multigrid is None else bool(multigrid)
 
     pcell = build_cell(cell, positions, basis=basis, pseudo=pseudo, ke_cutoff_ha=ke_cutoff_ha)
-    log.info("%s: PySCF PBE/%s for %d atoms, k-mesh %s%s, %d AOs, density mesh %s%s", label, basis, n_atoms, kmesh,
-             " shifted" if settings.kshift else "", pcell.nao_nr(), list(pcell.mesh),
-             ", multigrid" if multigrid else "")
+    log.info(
+        "%s: PySCF PBE/%s for %d atoms, k-mesh %s%s, %d AOs, density mesh %s%s",
+        label,
+        basis,
+        n_atoms,
+        kmesh,
+        " shifted" if settings.kshift else "",
+        pcell.nao_nr(),
+        list(pcell.mesh),
+        ", multigrid" if multigrid else "",
+    )
     start = time.perf_counter()
     mf = run_scf(pcell, settings, kmesh, multigrid=multigrid, label=label)
     scf_seconds = time.perf_counter() - start
     converged = bool(mf.converged)
     if not converged and not allow_unconverged:
-        raise EngineError(f"the PySCF SCF did not converge in {settings.max_scf_steps} cycles; try more SCF steps "
-                          "(DFTSettings(max_scf_steps=...)), or pass --allow-unconverged to keep the result flagged")
+        raise EngineError(
+            f"the PySCF SCF did not converge in {settings.max_scf_steps} cycles; try more SCF steps "
+            "(DFTSettings(max_scf_steps=...)), or pass --allow-unconverged to keep the result flagged"
+        )
 
     attrs: dict[str, Any] = {
         "engine": "pyscf",
@@ -368,8 +411,10 @@ def pyscf_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spa
         attrs["pressure_gpa"] = pressure_gpa(mf)
         attrs["stress_seconds"] = time.perf_counter() - start
     else:
-        attrs["pressure_note"] = ("pressure not computed: PySCF's analytic stress needs FFT density fitting "
-                                  "(no multigrid) and costs about half an SCF more; pass compute_pressure=True")
+        attrs["pressure_note"] = (
+            "pressure not computed: PySCF's analytic stress needs FFT density fitting "
+            "(no multigrid) and costs about half an SCF more; pass compute_pressure=True"
+        )
 
     start = time.perf_counter()
     elf, rho = elf_on_grid(pcell, mf.make_rdm1(), mf.kpts, target)
@@ -377,17 +422,33 @@ def pyscf_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spa
     n_electrons = float(rho.mean() * pcell.vol)
     attrs["electrons_on_grid"] = n_electrons
     if abs(n_electrons - n_atoms) > 0.02 * n_atoms:
-        log.warning("%s: the density integrates to %.3f electrons on the %s grid (expected %d); the grid is too "
-                    "coarse for a faithful ELF", label, n_electrons, target, n_atoms)
+        log.warning(
+            "%s: the density integrates to %.3f electrons on the %s grid (expected %d); the grid is too "
+            "coarse for a faithful ELF",
+            label,
+            n_electrons,
+            target,
+            n_atoms,
+        )
     elf = np.clip(elf, 0.0, 1.0).astype(np.float32)
-    extra = {k: v for k, v in structure.attrs.items()
-             if k in ("phase", "trajectory", "frame_id", "temperature_k", "md_step", "md_time_fs")}
-    source = (f"dft:pyscf-{pyscf.__version__} PBE {pseudo} {basis} ke_cutoff={ke_cutoff_ha:g}Ha "
-              f"k={'x'.join(map(str, kmesh))}{'s' if settings.kshift else ''}")
+    extra = {
+        k: v
+        for k, v in structure.attrs.items()
+        if k in ("phase", "trajectory", "frame_id", "temperature_k", "md_step", "md_time_fs")
+    }
+    source = (
+        f"dft:pyscf-{pyscf.__version__} PBE {pseudo} {basis} ke_cutoff={ke_cutoff_ha:g}Ha "
+        f"k={'x'.join(map(str, kmesh))}{'s' if settings.kshift else ''}"
+    )
     ds = grid.make_dataset(cell, positions, numbers, elf, source=source, attrs={**extra, **attrs})
-    log.info("%s: done in %.1f s (SCF %.1f s, ELF %.1f s)%s", label, scf_seconds + attrs["elf_seconds"],
-             scf_seconds, attrs["elf_seconds"],
-             f", P = {attrs['pressure_gpa']:.1f} GPa" if "pressure_gpa" in attrs else "")
+    log.info(
+        "%s: done in %.1f s (SCF %.1f s, ELF %.1f s)%s",
+        label,
+        scf_seconds + attrs["elf_seconds"],
+        scf_seconds,
+        attrs["elf_seconds"],
+        f", P = {attrs['pressure_gpa']:.1f} GPa" if "pressure_gpa" in attrs else "",
+    )
     return ds
 
 
@@ -396,7 +457,9 @@ def pressure_gpa(mf) -> float:
     try:
         sigma = np.asarray(mf.Gradients().get_stress())
     except Exception as exc:  # stress is not implemented for every combination (multigrid, smearing variants)
-        raise EngineError(f"PySCF could not compute the stress tensor ({exc}); pass compute_pressure=False") from None
+        raise EngineError(
+            f"PySCF could not compute the stress tensor ({exc}); pass compute_pressure=False"
+        ) from None
     return float(-np.trace(sigma) / 3.0 * HARTREE_PER_BOHR3_GPA)
 
 
@@ -407,4 +470,3 @@ def available() -> bool:
         return True
     except EngineError:
         return False
-

@@ -17,7 +17,10 @@ from elfviz.reference.datasheet import dataset_summary, summary_markdown
 from elfviz.reference.md import MDTrajectory, parse_md_output
 from elfviz.store import FrameCollection
 
-pytestmark = [pytest.mark.dft, pytest.mark.skipif(not qe.is_available(), reason="Quantum ESPRESSO is not installed")]
+pytestmark = [
+    pytest.mark.dft,
+    pytest.mark.skipif(not qe.is_available(), reason="Quantum ESPRESSO is not installed"),
+]
 
 CONFIG = """
 [md]
@@ -89,9 +92,14 @@ def test_second_build_does_nothing(built, monkeypatch):
 
 def _fake_label(structure, config, frame_id, work_dir, settings=None):
     shape = (6, 6, 6)
-    return grid.make_dataset(structure["cell"].values, structure["positions"].values, structure["numbers"].values,
-                             np.full(shape, 0.4, dtype=np.float32), source="test",
-                             attrs={k: v for k, v in structure.attrs.items() if k not in ("rs_bohr",)})
+    return grid.make_dataset(
+        structure["cell"].values,
+        structure["positions"].values,
+        structure["numbers"].values,
+        np.full(shape, 0.4, dtype=np.float32),
+        source="test",
+        attrs={k: v for k, v in structure.attrs.items() if k not in ("rs_bohr",)},
+    )
 
 
 def test_interrupted_write_leaves_no_half_frame(built, tmp_path, monkeypatch):
@@ -147,7 +155,9 @@ def test_datasheet_tables(built):
     assert row["rs_nominal"] == pytest.approx(1.5) and row["train"] == 2 and row["test"] == 0
     traj = summary.trajectories.iloc[0]
     assert traj["trajectory"] == "tiny" and traj["steps"] == 4 and traj["frames_labelled"] == 2
-    assert summary.sizes["total"] == summary.sizes["frames"] + summary.sizes["md"] + summary.sizes["index"] > 0
+    assert (
+        summary.sizes["total"] == summary.sizes["frames"] + summary.sizes["md"] + summary.sizes["index"] > 0
+    )
     assert summary.timings["pw_seconds_total"] > 0
     assert summary.label_settings["liquid_kmesh"] == ["1x1x1"]
     markdown = summary_markdown(summary)

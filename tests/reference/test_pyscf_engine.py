@@ -41,8 +41,15 @@ def test_elf_of_one_orbital_is_one_and_vanishing_density_is_zero():
     assert np.all(values < 1) and np.all(values > 0)
 
 
-@pytest.mark.parametrize("n, shift, expected", [(2, True, [0.25, -0.25]), (3, False, [0.0, 1 / 3, -1 / 3]),
-                                                (3, True, [1 / 6, -0.5, -1 / 6]), (1, False, [0.0])])
+@pytest.mark.parametrize(
+    "n, shift, expected",
+    [
+        (2, True, [0.25, -0.25]),
+        (3, False, [0.0, 1 / 3, -1 / 3]),
+        (3, True, [1 / 6, -0.5, -1 / 6]),
+        (1, False, [0.0]),
+    ],
+)
 def test_monkhorst_pack_points_match_qe(n, shift, expected):
     points = monkhorst_pack_scaled((n, 1, 1), shift)[:, 0]
     np.testing.assert_allclose(sorted(points), sorted(expected), atol=1e-12)
@@ -132,6 +139,6 @@ def test_pyscf_agrees_with_qe_dzvp():
 @pytest.mark.dft
 @pytest.mark.slow
 def test_pyscf_agrees_with_qe_tzv2p():
-    """With the larger gth-tzv2p basis the two codes agree at Pearson >= 0.998 (measured 0.9991, MAE 0.009)."""
+    """With the larger gth-tzv2p basis the codes agree at Pearson >= 0.998 (measured 0.9991, MAE 0.009)."""
     result = _crosscheck("gth-tzv2p")
     assert result["pearson"] >= 0.998 and result["mae"] < 0.012

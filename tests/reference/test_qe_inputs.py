@@ -36,14 +36,23 @@ def cubic(length, positions, numbers=None):
 # ----------------------------------------------------------------------------- inputs
 def test_pw_input_has_reference_settings_and_shifted_mesh():
     settings = DFTSettings()
-    text = qe.pw_input(np.diag([3.0, 3.5, 4.0]), np.array([[0.1, 0.2, 0.3], [0.8, 0.2, 0.3]]), settings,
-                       fft_shape=(30, 36, 40), kmesh=(2, 2, 2), pseudo_file="H_HSCV_PBE-1.0.UPF")
+    text = qe.pw_input(
+        np.diag([3.0, 3.5, 4.0]),
+        np.array([[0.1, 0.2, 0.3], [0.8, 0.2, 0.3]]),
+        settings,
+        fft_shape=(30, 36, 40),
+        kmesh=(2, 2, 2),
+        pseudo_file="H_HSCV_PBE-1.0.UPF",
+    )
     assert "nat = 2" in text and "ecutwfc = 60" in text and "ecutrho = 240" in text
     assert "nr1 = 30, nr2 = 36, nr3 = 40" in text
     assert "smearing = 'fd', degauss = 0.02" in text
     assert "tstress = .true." in text
     assert "K_POINTS automatic\n2 2 2 1 1 1" in text
-    assert "CELL_PARAMETERS angstrom\n  3.0000000000 0.0000000000 0.0000000000\n  0.0000000000 3.5000000000" in text
+    assert (
+        "CELL_PARAMETERS angstrom\n  3.0000000000 0.0000000000 0.0000000000\n  0.0000000000 3.5000000000"
+        in text
+    )
     assert "H 0.8000000000 0.2000000000 0.3000000000" in text
     # conv_thr scales with the number of atoms
     assert "conv_thr = 2.000e-09" in text
@@ -51,14 +60,32 @@ def test_pw_input_has_reference_settings_and_shifted_mesh():
 
 def test_pw_input_gamma_and_unshifted_and_fixed_occupations():
     pos = np.array([[0.0, 0.0, 0.0]])
-    gamma = qe.pw_input(np.eye(3) * 3, pos, DFTSettings(kmesh=(1, 1, 1), kshift=False), fft_shape=(24, 24, 24),
-                        kmesh=(1, 1, 1), pseudo_file="H.UPF")
+    gamma = qe.pw_input(
+        np.eye(3) * 3,
+        pos,
+        DFTSettings(kmesh=(1, 1, 1), kshift=False),
+        fft_shape=(24, 24, 24),
+        kmesh=(1, 1, 1),
+        pseudo_file="H.UPF",
+    )
     assert gamma.rstrip().endswith("K_POINTS gamma")
-    unshifted = qe.pw_input(np.eye(3) * 3, pos, DFTSettings(kshift=False), fft_shape=(24, 24, 24), kmesh=(3, 3, 3),
-                            pseudo_file="H.UPF")
+    unshifted = qe.pw_input(
+        np.eye(3) * 3,
+        pos,
+        DFTSettings(kshift=False),
+        fft_shape=(24, 24, 24),
+        kmesh=(3, 3, 3),
+        pseudo_file="H.UPF",
+    )
     assert "3 3 3 0 0 0" in unshifted
-    fixed = qe.pw_input(np.eye(3) * 3, pos, DFTSettings(smearing="none"), fft_shape=(24, 24, 24), kmesh=(1, 1, 1),
-                        pseudo_file="H.UPF")
+    fixed = qe.pw_input(
+        np.eye(3) * 3,
+        pos,
+        DFTSettings(smearing="none"),
+        fft_shape=(24, 24, 24),
+        kmesh=(1, 1, 1),
+        pseudo_file="H.UPF",
+    )
     assert "occupations = 'fixed'" in fixed and "degauss" not in fixed
 
 
@@ -79,13 +106,17 @@ def test_parse_pw_output_units():
 
 
 def test_parse_pw_output_not_converged():
-    text = PW_OUTPUT.replace("convergence has been achieved in   9 iterations", "convergence NOT achieved after 9")
+    text = PW_OUTPUT.replace(
+        "convergence has been achieved in   9 iterations", "convergence NOT achieved after 9"
+    )
     assert qe.parse_pw_output(text)["scf_converged"] is False
 
 
 def test_qe_error_message_is_extracted():
-    text = "blah\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n     Error in routine cdiaghg (12):\n     " \
-           "problems computing cholesky\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n"
+    text = (
+        "blah\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n     Error in routine cdiaghg (12):\n     "
+        "problems computing cholesky\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n"
+    )
     assert qe._qe_error_message(text) == "Error in routine cdiaghg (12): problems computing cholesky"
 
 
@@ -126,8 +157,17 @@ def test_kpoint_mesh_follows_cell_shape_and_explicit_mesh():
     assert DFTSettings(kmesh=(3, 1, 2)).kpoint_mesh(np.eye(3)) == (3, 1, 2)
 
 
-@pytest.mark.parametrize("changes", [dict(functional="LDA"), dict(ecutwfc_ry=0), dict(smearing="cold"),
-                                     dict(kspacing=-1), dict(kmesh=(2, 0, 2)), dict(kmesh=(2, 2))])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(functional="LDA"),
+        dict(ecutwfc_ry=0),
+        dict(smearing="cold"),
+        dict(kspacing=-1),
+        dict(kmesh=(2, 0, 2)),
+        dict(kmesh=(2, 2)),
+    ],
+)
 def test_invalid_settings_raise(changes):
     with pytest.raises(EngineError):
         DFTSettings(**changes)
@@ -204,7 +244,7 @@ def test_pseudopotential_explicit_and_environment(monkeypatch, tmp_path):
     with pytest.raises(EngineError, match="does not exist"):
         pseudo.find_pseudopotential(tmp_path / "nope.UPF")
     upf = tmp_path / pseudo.PSEUDO_NAME
-    upf.write_text("<UPF version=\"2.0.1\">\n")
+    upf.write_text('<UPF version="2.0.1">\n')
     monkeypatch.setenv("ELFVIZ_PSEUDO_DIR", str(tmp_path))
     assert pseudo.find_pseudopotential() == upf
 
@@ -248,10 +288,19 @@ def _no_system_path(path_type):
 
 def test_pw_input_lets_an_unconverged_scf_finish_only_when_asked():
     pos = np.array([[0.0, 0.0, 0.0]])
-    strict = qe.pw_input(np.eye(3) * 3, pos, DFTSettings(), fft_shape=(24, 24, 24), kmesh=(1, 1, 1), pseudo_file="H")
+    strict = qe.pw_input(
+        np.eye(3) * 3, pos, DFTSettings(), fft_shape=(24, 24, 24), kmesh=(1, 1, 1), pseudo_file="H"
+    )
     assert "scf_must_converge" not in strict
-    lenient = qe.pw_input(np.eye(3) * 3, pos, DFTSettings(), fft_shape=(24, 24, 24), kmesh=(1, 1, 1), pseudo_file="H",
-                          scf_must_converge=False)
+    lenient = qe.pw_input(
+        np.eye(3) * 3,
+        pos,
+        DFTSettings(),
+        fft_shape=(24, 24, 24),
+        kmesh=(1, 1, 1),
+        pseudo_file="H",
+        scf_must_converge=False,
+    )
     assert "scf_must_converge = .false." in lenient
 
 

@@ -15,17 +15,23 @@ from elfviz.reference import qe
 from elfviz.reference.convergence import bond_centre_elf
 from elfviz.reference.settings import DFTSettings
 
-pytestmark = [pytest.mark.dft, pytest.mark.skipif(not qe.is_available(), reason="Quantum ESPRESSO is not installed")]
+pytestmark = [
+    pytest.mark.dft,
+    pytest.mark.skipif(not qe.is_available(), reason="Quantum ESPRESSO is not installed"),
+]
 
-COARSE = DFTSettings(ecutwfc_ry=30.0, kmesh=(1, 1, 1), kshift=False, mpi_processes=1, conv_thr_ry_per_atom=1e-7)
+COARSE = DFTSettings(
+    ecutwfc_ry=30.0, kmesh=(1, 1, 1), kshift=False, mpi_processes=1, conv_thr_ry_per_atom=1e-7
+)
 
 
 @pytest.fixture(scope="module")
 def h2_box():
     """H2 (0.74 Å) off-centre in a 6 Å box, Gamma point, 30 Ry."""
     centre = np.array([2.2, 3.4, 2.9])
-    structure = grid.make_dataset(np.eye(3) * 6.0, [centre - [0.37, 0, 0], centre + [0.37, 0, 0]], [1, 1],
-                                  shape=(4, 4, 4))
+    structure = grid.make_dataset(
+        np.eye(3) * 6.0, [centre - [0.37, 0, 0], centre + [0.37, 0, 0]], [1, 1], shape=(4, 4, 4)
+    )
     return qe.qe_elf(structure, COARSE)
 
 
@@ -46,9 +52,18 @@ def test_h2_bond_centre_is_localised(h2_box):
 # Four H2 molecules at rs 1.5 bohr in an orthorhombic cell with different lengths along a, b, c (dense enough
 # that ELF is low between the molecules: median ~0.35, only ~11 % of the voxels above 0.9).
 DENSE_CELL = np.diag([2.1752, 2.5591, 2.943])
-DENSE_POSITIONS = np.array([[0.0026, 0.7484, 2.054], [1.5142, 0.0225, 1.3494], [0.1303, 2.0839, 0.854],
-                            [1.3086, 1.2918, 0.2075], [0.37, 0.4637, 2.6622], [1.0185, 0.4592, 1.1999],
-                            [0.5063, 1.4907, 0.8645], [1.4048, 1.8144, 2.5622]])
+DENSE_POSITIONS = np.array(
+    [
+        [0.0026, 0.7484, 2.054],
+        [1.5142, 0.0225, 1.3494],
+        [0.1303, 2.0839, 0.854],
+        [1.3086, 1.2918, 0.2075],
+        [0.37, 0.4637, 2.6622],
+        [1.0185, 0.4592, 1.1999],
+        [0.5063, 1.4907, 0.8645],
+        [1.4048, 1.8144, 2.5622],
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +100,9 @@ def test_explicit_grid_is_resampled_and_flagged(asymmetric):
     assert (workdir / "pw.out").is_file() and (workdir / "elf.cube").is_file()
     shutil.rmtree(workdir)
     # resampling the native ELF to the same small grid agrees with the returned field
-    np.testing.assert_allclose(small["elf"].values, qe.resample_periodic(asymmetric["elf"].values, (12, 12, 12)),
-                               atol=2e-3)
+    np.testing.assert_allclose(
+        small["elf"].values, qe.resample_periodic(asymmetric["elf"].values, (12, 12, 12)), atol=2e-3
+    )
 
 
 def test_unconverged_scf_is_an_error_unless_allowed(asymmetric):

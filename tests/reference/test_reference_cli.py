@@ -85,9 +85,18 @@ def test_non_hydrogen_structure_is_refused(tmp_path):
         reference_cli.run(parse([str(path), "-o", str(tmp_path / "o.nc"), "--engine", "qe"]))
 
 
-@pytest.mark.parametrize("option", [["--kmesh", "2,2"], ["--kmesh", "2,0,2"], ["--kmesh", "a,b,c"],
-                                    ["--grid", "10,10"], ["--spacing", "-0.1"], ["--np", "0"],
-                                    ["--gamma", "--kmesh", "2,2,2"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--kmesh", "2,2"],
+        ["--kmesh", "2,0,2"],
+        ["--kmesh", "a,b,c"],
+        ["--grid", "10,10"],
+        ["--spacing", "-0.1"],
+        ["--np", "0"],
+        ["--gamma", "--kmesh", "2,2,2"],
+    ],
+)
 def test_bad_options_are_elfviz_errors(h2_file, tmp_path, option):
     with pytest.raises(ElfvizError):
         reference_cli.run(parse([str(h2_file), "-o", str(tmp_path / "o.nc"), *option]))

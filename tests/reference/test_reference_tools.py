@@ -9,8 +9,13 @@ import pytest
 
 from elfviz import grid
 from elfviz.reference import convergence, datasheet
-from elfviz.reference.convergence import (bond_centre_elf, common_points, field_difference, markdown_table,
-                                          network_values)
+from elfviz.reference.convergence import (
+    bond_centre_elf,
+    common_points,
+    field_difference,
+    markdown_table,
+    network_values,
+)
 from elfviz.reference.datasheet import BEGIN_MARKER, END_MARKER, replace_generated_section, rms_displacement
 
 
@@ -71,9 +76,19 @@ def test_network_values_returns_phi():
 
 
 def test_markdown_table_formats():
-    text = markdown_table([{"system": "x", "variant": "2x2x2s", "grid": [40, 40, 40], "mae": 0.01234,
-                            "pressure_gpa": 612.3, "phi": None}], ["system", "variant", "grid", "mae",
-                                                                   "pressure_gpa", "phi"])
+    text = markdown_table(
+        [
+            {
+                "system": "x",
+                "variant": "2x2x2s",
+                "grid": [40, 40, 40],
+                "mae": 0.01234,
+                "pressure_gpa": 612.3,
+                "phi": None,
+            }
+        ],
+        ["system", "variant", "grid", "mae", "pressure_gpa", "phi"],
+    )
     assert "| x | 2x2x2s | 40x40x40 | 0.0123 | 612.3 |  |" in text
 
 
@@ -90,7 +105,9 @@ def test_replace_generated_section_is_idempotent():
     doc = f"# Title\n\n{BEGIN_MARKER}\nold\n{END_MARKER}\n\nafter\n"
     once = replace_generated_section(doc, "| a |")
     twice = replace_generated_section(once, "| a |")
-    assert once.split("_Snapshot")[0] == twice.split("_Snapshot")[0] and "| a |" in twice and "old" not in twice
+    assert (
+        once.split("_Snapshot")[0] == twice.split("_Snapshot")[0] and "| a |" in twice and "old" not in twice
+    )
     assert twice.endswith("after\n") and twice.count(BEGIN_MARKER) == 1
     assert BEGIN_MARKER in replace_generated_section("no markers", "t")
 
@@ -104,9 +121,13 @@ def test_cached_run_is_reused_only_for_the_same_settings(tmp_path, monkeypatch):
 
     def fake_reference_elf(structure, *, engine, settings, shape, label, **kwargs):
         calls.append(settings.kmesh)
-        return grid.make_dataset(structure["cell"].values, structure["positions"].values, [1, 1],
-                                 np.full((6, 6, 6), 0.3), attrs={"settings": settings.to_dict(),
-                                                                 "kmesh": list(settings.kmesh)})
+        return grid.make_dataset(
+            structure["cell"].values,
+            structure["positions"].values,
+            [1, 1],
+            np.full((6, 6, 6), 0.3),
+            attrs={"settings": settings.to_dict(), "kmesh": list(settings.kmesh)},
+        )
 
     monkeypatch.setattr("elfviz.reference.reference_elf", fake_reference_elf)
     monkeypatch.setattr(convergence, "CACHE_DIR", tmp_path)
