@@ -70,26 +70,9 @@ def add_arguments(parser: ArgumentParser) -> None:
     )
 
 
-def expected_frame_ids(
-    config, *, only: list[str] | None = None, crystals_only: bool = False, skip_crystals: bool = False
-) -> list[str]:
-    """The frame ids a build of ``config`` produces.
-
-    Liquid frames are ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``.
-    """
-    ids: list[str] = []
-    if not crystals_only:
-        for spec in config.trajectories:
-            if only and spec["name"] not in only:
-                continue
-            ids += [f"{spec['name']}-f{k:03d}" for k in range(int(spec["n_frames"]))]
-    if not skip_crystals and not only:
-        ids += [f"{spec['phase']}-rs{rs:.2f}" for spec in config.crystals for rs in spec["rs"]]
-    return ids
-
-
 def run_build(args: Namespace) -> int:
     from ..reference.dataset import DatasetConfig, build
+    from ..reference.datasheet import expected_frame_ids
     from ..store import FrameCollection
 
     if args.workers < 1:

@@ -68,6 +68,25 @@ class DatasetSummary:
     timings: dict[str, float]
     sizes: dict[str, int]
     label_settings: dict[str, Any] = field(default_factory=dict)
+    planned_frames: int | None = None
+
+
+def expected_frame_ids(
+    config: Any, *, only: list[str] | None = None, crystals_only: bool = False, skip_crystals: bool = False
+) -> list[str]:
+    """The frame ids a build of ``config`` produces.
+
+    Liquid frames are ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``.
+    """
+    ids: list[str] = []
+    if not crystals_only:
+        for spec in config.trajectories:
+            if only and spec["name"] not in only:
+                continue
+            ids += [f"{spec['name']}-f{k:03d}" for k in range(int(spec["n_frames"]))]
+    if not skip_crystals and not only:
+        ids += [f"{spec['phase']}-rs{rs:.2f}" for spec in config.crystals for rs in spec["rs"]]
+    return ids
 
 
 def _directory_bytes(path: Path) -> int:
@@ -246,10 +265,13 @@ def dataset_summary(
     )
     config_path = Path(config) if config is not None else root.parent / "dataset.toml"
     equilibration = interval = 0
+    planned = None
     if config_path.is_file():
         from .dataset import DatasetConfig
 
-        md = DatasetConfig.from_toml(config_path).md
+        build_config = DatasetConfig.from_toml(config_path)
+        planned = len(expected_frame_ids(build_config))
+        md = build_config.md
         equilibration = int(md.get("equilibration_steps", 0))
         interval = int(md.get("frame_interval_steps", 0))
     trajectories = trajectory_table(root, frames, equilibration, interval)
@@ -286,6 +308,7 @@ def dataset_summary(
         timings=timings,
         sizes=sizes,
         label_settings=settings,
+        planned_frames=planned,
     )
 
 
@@ -315,7 +338,9 @@ def summary_markdown(summary: DatasetSummary) -> str:
     """The datasheet's generated tables as Markdown."""
     t = summary.timings
     parts = [
-        f"Frames: {summary.n_frames} ({_megabytes(summary.sizes['total'])} on disk: frames "
+        f"Frames: {summary.n_frames}"
+        + (f" of {summary.planned_frames} planned by the config" if summary.planned_frames else "")
+        + f" ({_megabytes(summary.sizes['total'])} on disk: frames "
         f"{_megabytes(summary.sizes['frames'])}, MD trajectories {_megabytes(summary.sizes['md'])}).\n",
         "### Frames per split and phase\n",
         _markdown(summary.counts_by_split),
@@ -339,8 +364,10 @@ def summary_markdown(summary: DatasetSummary) -> str:
 def summary_text(summary: DatasetSummary) -> str:
     """Plain-text summary for the terminal (``elfviz dataset info``)."""
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
+        planned = f" (of {summary.planned_frames} planned)" if summary.planned_frames else ""
         parts = [
-            f"{summary.root}: {summary.n_frames} frames, {_megabytes(summary.sizes['total'])} on disk "
+            f"{summary.root}: {summary.n_frames} frames{planned}, "
+            f"{_megabytes(summary.sizes['total'])} on disk "
             f"(frames {_megabytes(summary.sizes['frames'])}, md {_megabytes(summary.sizes['md'])})"
         ]
         if not summary.counts_by_split.empty:

@@ -148,7 +148,7 @@ def test_dataset_cli_build_resume_and_info(built, capsys):
 def test_datasheet_tables(built):
     config_path, _, out, _, _ = built
     summary = dataset_summary(out, config=config_path)
-    assert summary.n_frames == 2
+    assert summary.n_frames == 2 and summary.planned_frames == 2
     counts = summary.counts_by_split.set_index(["split", "phase"])["frames"]
     assert counts[("train", "liquid")] == 2
     row = summary.liquid_by_density.iloc[0]
@@ -161,4 +161,4 @@ def test_datasheet_tables(built):
     assert summary.timings["pw_seconds_total"] > 0
     assert summary.label_settings["liquid_kmesh"] == ["1x1x1"]
     markdown = summary_markdown(summary)
-    assert "| train | liquid | 2 |" in markdown and "tiny" in markdown
+    assert "| train | liquid | 2 |" in markdown and "tiny" in markdown and "2 of 2 planned" in markdown
