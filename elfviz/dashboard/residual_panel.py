@@ -138,7 +138,11 @@ class ResidualPanel(param.Parameterized):
             return False
         finally:
             self._progress.visible = False
+        import holoviews.plotting.bokeh  # noqa: F401  (plots.spectra_plot needs the backend's option builders)
+
         from ..viz.plots import spectra_plot
+
+        hv.Store.set_current_backend("bokeh")  # fills hv.opts.<Element> builders (idempotent)
 
         self._frames_plot.object = spectra_plot(self.spectra, color_by="pressure_gpa")
         return True
