@@ -162,3 +162,30 @@ def test_datasheet_tables(built):
     assert summary.label_settings["liquid_kmesh"] == ["1x1x1"]
     markdown = summary_markdown(summary)
     assert "| train | liquid | 2 |" in markdown and "tiny" in markdown and "2 of 2 planned" in markdown
+
+
+def test_dataset_cli_parallel_workers(built, tmp_path, capsys):
+    """--workers 2: the two frames are labelled side by side (one MPI process each), trajectory reused."""
+    from elfviz.cli import main
+
+    config_path, _, out, _, _ = built
+    fresh = tmp_path / "parallel"
+    (fresh / "md").mkdir(parents=True)
+    shutil.copy(out / "md" / "tiny.npz", fresh / "md" / "tiny.npz")
+    argv = [
+        "dataset",
+        "build",
+        str(config_path),
+        "-o",
+        str(fresh),
+        "--work-dir",
+        str(tmp_path / "w"),
+        "--workers",
+        "2",
+    ]
+    assert main(argv) == 0
+    assert "2 of 2 frames built" in capsys.readouterr().out
+    collection = FrameCollection(fresh)
+    assert sorted(collection.frame_ids()) == ["tiny-f000", "tiny-f001"]
+    serial = FrameCollection(out).read("tiny-f001")["elf"].values
+    np.testing.assert_allclose(collection.read("tiny-f001")["elf"].values, serial, atol=1e-3)

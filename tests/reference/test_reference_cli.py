@@ -120,3 +120,19 @@ def test_like_requires_the_same_cell(h2_file, tmp_path):
     write_netcdf(other, like)
     with pytest.raises(StructureError, match="different cell"):
         reference_cli.run(parse([str(h2_file), "-o", str(tmp_path / "o.nc"), "--like", str(like)]))
+
+
+@pytest.mark.dft
+def test_reference_with_the_pyscf_engine(h2_file, tmp_path):
+    from elfviz.reference.pyscf_engine import available
+
+    if not available():
+        pytest.skip("PySCF is not installed")
+    out = tmp_path / "pyscf.nc"
+    args = parse(
+        [str(h2_file), "-o", str(out), "--engine", "pyscf", "--gamma", "--grid", "8,8,8", "--np", "1"]
+    )
+    assert reference_cli.run(args) == 0
+    ds = read_netcdf(out)
+    assert ds.attrs["engine"] == "pyscf" and ds["elf"].shape == (8, 8, 8)
+    assert float(ds["elf"].min()) > 0.99  # one orbital: ELF = 1 where there is density
