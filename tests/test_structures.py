@@ -34,7 +34,7 @@ BUNDLED = structures.available_phases()
 
 def test_phase_table_lists_the_phases_and_bundles_only_checked_data():
     assert list(structures.PHASES) == ["C2c-12", "C2c-24", "Cmca-12", "Cmca-4", "P63m-16", "I41amd"]
-    assert BUNDLED == ["C2c-12"]
+    assert BUNDLED == ["C2c-12", "I41amd"]
     for phase in structures.PHASES.values():
         assert "Pickard" in phase.source
         assert phase.space_group_number in (15, 64, 176, 141)
@@ -120,9 +120,32 @@ def test_unbundled_phases_refuse_with_the_reason(name):
     assert phase.rs_reference is None
 
 
-def test_c2c24_refusal_points_to_the_bundled_c2c12():
-    with pytest.raises(StructureError, match="use 'C2c-12'"):
-        structures.build_phase("C2/c-24")
+def test_i41amd_is_the_four_coordinated_cs_iv_cell_with_the_fitted_c_over_a():
+    from elfviz.structures_data import I41AMD_C_OVER_A
+
+    assert 2.0 < I41AMD_C_OVER_A < 3.2
+    for rs in (1.1, 1.23, 1.3):
+        conventional = structures.build_phase("I41amd", rs=rs, cell="conventional")
+        a, b, c = conventional.cell.lengths()
+        assert len(conventional) == 4 and a == pytest.approx(b) and c / a == pytest.approx(I41AMD_C_OVER_A)
+        primitive = structures.build_phase("I41amd", rs=rs) * (3, 3, 3)
+        distances = np.sort(primitive.get_distances(0, range(1, len(primitive)), mic=True))
+        assert distances[3] == pytest.approx(distances[0], rel=1e-9)  # four nearest neighbours
+        assert distances[4] > 1.1 * distances[0]  # then a clear gap to the next shell
+        assert distances[0] > 0.8  # no H2 bond (0.70-0.80 Å) in the atomic phase
+
+
+def test_i41amd_recipe_and_bundled_cell_agree():
+    """The bundled cell is exactly what structures_fit builds at the fitted c/a and rs 1.23."""
+    from elfviz import structures_fit
+    from elfviz.structures_data import I41AMD_C_OVER_A
+
+    bundled = structures.build_phase("I41amd", rs=1.23)
+    recipe = structures_fit.i41amd_cell(I41AMD_C_OVER_A, rs=1.23)
+    assert structures.get_phase("I41amd").rs_reference == pytest.approx(1.23, rel=1e-12)
+    np.testing.assert_allclose(np.sort(bundled.cell.lengths()), np.sort(recipe.cell.lengths()), rtol=1e-12)
+    assert bundled.cell.volume == pytest.approx(recipe.cell.volume, rel=1e-12)
+    assert space_group_number(recipe) == 141
 
 
 def test_records_are_complete():
