@@ -20,12 +20,18 @@ The records, with their sources and checks, live in :mod:`elfviz.structures_data
     own prototype list says 12): it is not the 24-atom C2/c-24 of Pickard & Needs, so elfviz names it by
     what it is. H2 bonds 0.751 and 0.757 Å, rs = 1.329 bohr.
 
+``C2c-24``
+    The 24-atom C2/c phase III candidate of Pickard & Needs: four layers of flat-lying H2 molecules,
+    built as in the public builder ``make_c2c`` of Paul-St-Young/solid_hydrogen (``qharv_db/ase_md.py``),
+    with the atomic positions relaxed at fixed cell by our own PBE calculation at rs 1.38 bohr
+    (``python -m elfviz.structures_fit c2c24``). Not a published coordinate set: see its record.
+
 ``I41amd``
     Atomic Cs-IV-type I4_1/amd (H on 4a, 2 atoms per primitive cell, each 4-coordinated; McMahon &
     Ceperley 2011). Its only free parameter, c/a, is our own PBE energy minimum at rs 1.23 bohr
     (``python -m elfviz.structures_fit i41amd``); the cell scales uniformly, keeping c/a.
 
-``C2c-24``, ``Cmca-12``, ``Cmca-4``, ``P63m-16``
+``Cmca-12``, ``Cmca-4``, ``P63m-16``
     Listed (space group, source) but **not bundled**: their Wyckoff parameters could not be checked
     against a publication, and elfviz does not ship unchecked coordinates. :func:`build_phase` says so
     and what was searched; add data with :func:`register_phase` (or read a CIF with

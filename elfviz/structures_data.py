@@ -10,9 +10,11 @@ Every bundled record was checked (tests/test_structures.py): spglib finds the sp
 0.70-0.80 Å and no two atoms of different molecules are closer than 1.0 Å at the source density, and
 the rs of the source cell matches the pressure-density table of :mod:`elfviz.eos` within 5 %.
 
-One record is not copied from a publication but computed by a recipe of
-:mod:`elfviz.structures_fit` (PBE, Quantum ESPRESSO, the elfviz reference settings), which reproduces
-it: the c/a of I4_1/amd (energy minimum at fixed rs 1.23 bohr). Its ``source`` and ``notes`` say so.
+Two records are not copied from a publication but computed by the recipes of
+:mod:`elfviz.structures_fit` (PBE, Quantum ESPRESSO, the elfviz reference settings), which reproduce
+them: the c/a of I4_1/amd (energy minimum at fixed rs 1.23 bohr) and the relaxed positions of
+C2/c-24 (idealised layered start after a public builder, fixed-cell BFGS at rs 1.38 bohr). Their
+``source`` and ``notes`` say so.
 
 Records with ``missing`` set are listed (``elfviz phases`` shows them) but carry no coordinates:
 elfviz does not ship coordinates it could not check against a publication. The text says why and
@@ -39,6 +41,33 @@ I41AMD_SCAN = (
 I41AMD_PRESSURE_GPA = 477.8  # PBE pressure of that cell (pw.x stress, same settings)
 _I41AMD_RS = 1.23
 
+# ----------------------------------------------------------------------------- C2/c-24 (our PBE positions)
+C2C24_SOURCE = (
+    "Pickard & Needs, Nat. Phys. 3, 473 (2007) (phase); layered construction after make_c2c in "
+    "github.com/Paul-St-Young/solid_hydrogen, qharv_db/ase_md.py (commit 02bec487); positions: our PBE "
+    "relaxation at fixed cell, rs 1.38 bohr (python -m elfviz.structures_fit c2c24)"
+)
+C2C24_PRESSURE_GPA = 223.3  # PBE static pressure of the relaxed cell (pw.x stress, same settings)
+C2C24_CELLPAR = (2.960806, 5.128266, 5.156916, 90.0, 90.0, 90.0)
+# 6 x 8f, spglib-standardised (symmetrised at 0.01 Å) from the relaxed positions
+C2C24_BASIS = (
+    (0.637624, 0.837043, 0.628559),
+    (0.389439, 0.322374, 0.641092),
+    (0.430919, 0.094436, 0.624448),
+    (0.287182, 0.974429, 0.625903),
+    (0.817912, 0.200279, 0.608301),
+    (0.934648, 0.070554, 0.621717),
+)
+C2C24_NOTES = (
+    "four layers of flat-lying H2 molecules on a triangular net, three per layer (12 molecules; 6 x 8f, "
+    "48 atoms in the C-centred conventional cell, 24 in the primitive cell). Start: make_c2c's example "
+    "cell (a = 1.79 Å, c = 2.7 Å, bonds 0.74 Å) scaled uniformly to rs 1.38 bohr; the cell shape was NOT "
+    "optimised (beta = 90°, orthogonal stacking). Positions relaxed at fixed cell with pw.x BFGS (PBE, "
+    "60 Ry, Fermi-Dirac 0.02 Ry, k-spacing 0.4 1/Å, 7x7x4 mesh, symmetry kept): converged in 16 BFGS "
+    "steps, largest force component 8.2e-4 Ry/bohr, 88 meV/atom below the start; PBE pressure "
+    "223.3 GPa (stress diagonal 219-230 GPa: the unoptimised cell is nearly hydrostatic). Relaxed: C2/c "
+    "at 1e-4 to 0.05 Å, bonds 0.748-0.753 Å, closest intermolecular distance 1.155 Å (Nov 2026)"
+)
 # conventional cell (4 atoms) of volume 4 x 4/3 pi rs^3 with the fitted c/a
 _I41AMD_A = (4 * 4 / 3 * math.pi * (_I41AMD_RS * _BOHR_ANGSTROM) ** 3 / I41AMD_C_OVER_A) ** (1 / 3)
 
@@ -86,13 +115,12 @@ PHASE_RECORDS: tuple[dict, ...] = (
         "space_group_number": 15,
         "n_atoms": 24,
         "molecular": True,
-        "source": _PICKARD_NEEDS,
-        "pressure_range_gpa": None,
-        "missing": (
-            "the published C2/c-24 (24 atoms in the primitive cell, phase III candidate) Wyckoff data were "
-            "not found in a checkable form. Earlier elfviz versions bundled AFLOW's H-III cell under this "
-            "name, but that cell has 12 atoms per primitive cell: use 'C2c-12'"
-        ),
+        "source": C2C24_SOURCE,
+        "pressure_gpa": C2C24_PRESSURE_GPA,
+        "cellpar": C2C24_CELLPAR,
+        "basis": C2C24_BASIS,
+        "setting": 1,
+        "notes": C2C24_NOTES,
     },
     {
         "name": "Cmca-12",

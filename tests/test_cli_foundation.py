@@ -41,7 +41,11 @@ def test_done_when_phase_then_info(tmp_path, capsys, monkeypatch):
     assert info["rs_bohr"] == pytest.approx(1.38, abs=1e-6)
     assert info["species"] == {"H": 24}
     assert info["grid"] is None
-    assert info["min_distance_A"] == pytest.approx(0.7511, abs=1e-4)
+    from elfviz.structures import build_phase
+
+    expected = build_phase("C2c-24", rs=1.38).get_all_distances(mic=True)
+    assert info["min_distance_A"] == pytest.approx(expected[np.triu_indices(24, 1)].min(), abs=1e-4)
+    assert 0.70 <= info["min_distance_A"] <= 0.80  # an H2 bond
 
 
 def test_phase_never_overwrites_without_force(tmp_path, capsys):
@@ -81,8 +85,23 @@ def test_phases_lists_all(capsys):
     code, out, _ = run_cli(capsys, "phases", "--json")
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["C2c-24"]["available"] and rows["C2c-24"]["n_atoms"] == 24
-    assert rows["C2c-24"]["rs_reference_bohr"] == pytest.approx(1.3295, abs=1e-4)
-    assert rows["I41amd"]["kind"] == "atomic" and not rows["I41amd"]["available"]
+    assert rows["C2c-24"]["rs_reference_bohr"] == pytest.approx(1.38, abs=1e-4)
+    assert rows["C2c-12"]["available"] and rows["C2c-12"]["n_atoms"] == 12
+    assert rows["I41amd"]["kind"] == "atomic" and rows["I41amd"]["available"]
+    assert rows["I41amd"]["rs_reference_bohr"] == pytest.approx(1.23, abs=1e-4)
+    assert not rows["Cmca-4"]["available"] and not rows["P63m-16"]["available"]
+
+
+@pytest.mark.parametrize(("name", "primitive", "conventional"), [("C2c-24", 24, 48), ("I41amd", 2, 4)])
+def test_phase_primitive_or_conventional_cell(tmp_path, capsys, name, primitive, conventional):
+    for cell, count in (("primitive", primitive), ("conventional", conventional)):
+        path = tmp_path / f"{name}-{cell}.xyz"
+        code, out, _ = run_cli(capsys, "phase", name, "--rs", "1.3", "--cell", cell, "-o", str(path))
+        assert code == 0 and f"{count} atoms ({cell} cell)" in out
+        ds = io.read(path)
+        assert ds.sizes["atom"] == count and ds.attrs["rs_bohr"] == pytest.approx(1.3, rel=1e-6)
+    with pytest.raises(SystemExit):
+        main(["phase", name, "--cell", "unit", "-o", str(tmp_path / "x.xyz")])
 
 
 def test_info_on_field_file(elf_file, capsys):

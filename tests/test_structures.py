@@ -34,7 +34,7 @@ BUNDLED = structures.available_phases()
 
 def test_phase_table_lists_the_phases_and_bundles_only_checked_data():
     assert list(structures.PHASES) == ["C2c-12", "C2c-24", "Cmca-12", "Cmca-4", "P63m-16", "I41amd"]
-    assert BUNDLED == ["C2c-12", "I41amd"]
+    assert BUNDLED == ["C2c-12", "C2c-24", "I41amd"]
     for phase in structures.PHASES.values():
         assert "Pickard" in phase.source
         assert phase.space_group_number in (15, 64, 176, 141)
@@ -146,6 +146,34 @@ def test_i41amd_recipe_and_bundled_cell_agree():
     np.testing.assert_allclose(np.sort(bundled.cell.lengths()), np.sort(recipe.cell.lengths()), rtol=1e-12)
     assert bundled.cell.volume == pytest.approx(recipe.cell.volume, rel=1e-12)
     assert space_group_number(recipe) == 141
+
+
+def test_c2c24_is_the_24_atom_layered_c2c():
+    atoms = structures.build_phase("C2/c-24", rs=1.38)
+    assert len(atoms) == 24 and len(structures.build_phase("C2c-24", cell="conventional")) == 48
+    for symprec in (0.01, 0.05):
+        assert space_group_number(atoms, symprec) == 15 and primitive_atom_count(atoms, symprec) == 24
+    bonds = bond_lengths(atoms)
+    assert len(bonds) == 12 and bonds.min() >= 0.70 and bonds.max() <= 0.80
+    phase = structures.get_phase("C2c-24")
+    assert phase.rs_reference == pytest.approx(1.38, rel=1e-6)
+    assert "solid_hydrogen" in phase.source and "structures_fit" in phase.source
+
+
+def test_c2c24_is_the_relaxed_idealised_start_in_the_same_cell():
+    from elfviz import structures_fit
+
+    start = structures_fit.c2c24_start(1.38)
+    relaxed = structures.build_phase("C2c-24", rs=1.38)
+    conventional = structures.build_phase("C2c-24", rs=1.38, cell="conventional")
+    assert conventional.cell.volume == pytest.approx(2 * start.cell.volume, rel=1e-6)
+    a, b, c = conventional.cell.lengths()  # the fixed start cell in its C-centred orthogonal setting
+    np.testing.assert_allclose(
+        [a, b, c], np.array([1, math.sqrt(3), 1]) * start.cell.lengths()[[0, 0, 2]], rtol=1e-6
+    )
+    np.testing.assert_allclose(bond_lengths(start), 0.74, atol=1e-9)
+    assert bond_lengths(relaxed).min() > 0.745  # PBE stretched the bonds: the positions were relaxed
+    assert molecules.closest_intermolecular(relaxed, structures.find_molecules(relaxed)) > 1.1
 
 
 def test_records_are_complete():
