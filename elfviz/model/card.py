@@ -105,7 +105,10 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
               "- The network is local (neighbour densities out to ~2.5 s_max); long-wavelength residual structure "
               "is only captured through the widest Gaussian channels. A Fourier correction "
               "(`Predictor(correction=...)`) can be plugged in after the network.",
-              "- Hydrogen only: structures with other elements are refused.", ""]
+              "- Hydrogen only: structures with other elements are refused."]
+    if evaluation and evaluation.get("note"):
+        lines.append(f"- {evaluation['note']}")
+    lines.append("")
     return "\n".join(lines)
 
 

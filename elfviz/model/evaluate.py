@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="at most this many frames per phase and density (quicker)")
     parser.add_argument("--no-topology", action="store_true")
     parser.add_argument("--no-update", action="store_true", help="do not write the metrics into the weights JSON")
+    parser.add_argument("--note", default=None, help="a sentence for the card's limitations (e.g. how the "
+                                                       "weights were trained)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from ..data import dataset_path
@@ -207,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data) if args.data else dataset_path()
     result = evaluate(data, weights, device=args.device, topology=not args.no_topology,
                       max_frames=args.max_frames, per_group=args.per_group, progress=True)
+    if data.resolve() == dataset_path().resolve():
+        result["data"] = "bundled dataset (elfviz.data.dataset_path())"
+    if args.note:
+        result["note"] = args.note
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=float))
     if not args.no_update:
