@@ -62,7 +62,7 @@ def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
             t1 = time.perf_counter()
             flat = feats.reshape(feats.shape[0], -1)
             for start in range(0, flat.shape[1], predictor.batch_points):
-                predictor.network(flat[:, start:start + predictor.batch_points].T)
+                predictor.network(flat[:, start : start + predictor.batch_points].T)
             sync(dev)
             t2 = time.perf_counter()
         del feats, flat
@@ -71,11 +71,19 @@ def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
         predictor.predict_values(atoms.positions, atoms.cell.array, shape)
         sync(dev)
         t4 = time.perf_counter()
-        best = {"descriptors": min(best["descriptors"], t1 - t0), "network": min(best["network"], t2 - t1),
-                "total": min(best["total"], t4 - t3)}
+        best = {
+            "descriptors": min(best["descriptors"], t1 - t0),
+            "network": min(best["network"], t2 - t1),
+            "total": min(best["total"], t4 - t3),
+        }
     spacing = float(np.linalg.norm(atoms.cell.array[0]) / n)
-    return {"atoms": n_atoms, "grid": n, "spacing_A": round(spacing, 4), **best,
-            "points_per_s": n**3 / best["total"]}
+    return {
+        "atoms": n_atoms,
+        "grid": n,
+        "spacing_A": round(spacing, 4),
+        **best,
+        "points_per_s": n**3 / best["total"],
+    }
 
 
 def main(argv=None) -> int:
@@ -83,7 +91,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cases", default="64:64,1000:128", help="atoms:grid,... (cubic grids)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--weights", default=None, help="weights stem (default: bundled; untrained if absent)")
+    parser.add_argument(
+        "--weights", default=None, help="weights stem (default: bundled; untrained if absent)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--qe", action="store_true", help="also time the QE reference on the first case")
     parser.add_argument("--json", default=None, help="write the results to this file")
@@ -103,7 +113,11 @@ def main(argv=None) -> int:
         predictor.network = ElfNet(predictor.spec.n_features).to(device).eval()
         predictor.batch_points = 2**21 if device.type == "cuda" else 2**17
         label = "untrained"
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
     print(f"model {label}; {predictor.spec.n_features} descriptors; device {name}; torch {torch.__version__}")
     rows = []
     header = f"{'atoms':>6} {'grid':>6} {'step Å':>7} {'descr s':>9} {'network s':>10} {'total s':>9} {'points/s':>10}"
@@ -112,8 +126,10 @@ def main(argv=None) -> int:
         n_atoms, n = (int(v) for v in case.split(":"))
         row = time_case(predictor, n_atoms, n, args.repeats)
         rows.append(row)
-        print(f"{row['atoms']:>6} {row['grid']:>5}^3 {row['spacing_A']:>7.3f} {row['descriptors']:>9.3f} "
-              f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}")
+        print(
+            f"{row['atoms']:>6} {row['grid']:>5}^3 {row['spacing_A']:>7.3f} {row['descriptors']:>9.3f} "
+            f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
+        )
     result = {"device": name, "model": label, "cases": rows}
     if args.qe:
         from elfviz.reference import reference_elf
@@ -125,8 +141,10 @@ def main(argv=None) -> int:
         t_qe = time.perf_counter() - t0
         result["qe_seconds"] = t_qe
         result["speedup_vs_qe"] = t_qe / first["total"]
-        print(f"QE reference on the same structure and grid: {t_qe:.1f} s -> model is "
-              f"{t_qe / first['total']:.0f}x faster")
+        print(
+            f"QE reference on the same structure and grid: {t_qe:.1f} s -> model is "
+            f"{t_qe / first['total']:.0f}x faster"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -23,7 +23,9 @@ import numpy as np
 from .grid import as_cell, cart_to_frac, check_shape, reciprocal_cell
 
 
-def frequency_indices(shape: Sequence[int], *, real: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def frequency_indices(
+    shape: Sequence[int], *, real: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer Miller indices of the FFT grid along a, b, c (NumPy FFT order).
 
     Parameters
@@ -56,8 +58,11 @@ def g_vectors(cell, shape: Sequence[int], *, real: bool = False) -> np.ndarray:
     """
     recip = reciprocal_cell(cell)
     ha, hb, hc = frequency_indices(shape, real=real)
-    return (ha[:, None, None, None] * recip[0] + hb[None, :, None, None] * recip[1]
-            + hc[None, None, :, None] * recip[2])
+    return (
+        ha[:, None, None, None] * recip[0]
+        + hb[None, :, None, None] * recip[1]
+        + hc[None, None, :, None] * recip[2]
+    )
 
 
 def nyquist_g(cell, shape: Sequence[int]) -> float:
@@ -72,8 +77,9 @@ def nyquist_g(cell, shape: Sequence[int]) -> float:
     return float(np.min(np.pi * na / lengths))
 
 
-def oversampling_for_width(cell, shape: Sequence[int], width: float, *, degree: int = 0,
-                           tolerance: float = 1e-8) -> int:
+def oversampling_for_width(
+    cell, shape: Sequence[int], width: float, *, degree: int = 0, tolerance: float = 1e-8
+) -> int:
     """Smallest integer factor m such that a Gaussian of width ``width`` (Å) is resolved on ``m * shape``.
 
     The transform of ``(r/s)^l exp(-r^2 / 2 s^2)`` falls like ``(sG)^l exp(-(sG)^2 / 2)``; m is chosen so
@@ -136,8 +142,15 @@ def structure_factor(positions, cell, shape: Sequence[int], *, weights=None, rea
     return (ab.T @ ec).reshape(len(ha), len(hb), len(hc))
 
 
-def convolve_sites(positions, cell, shape: Sequence[int], kernel_ft: Callable[[np.ndarray], np.ndarray], *,
-                   weights=None, oversample: int = 1) -> np.ndarray:
+def convolve_sites(
+    positions,
+    cell,
+    shape: Sequence[int],
+    kernel_ft: Callable[[np.ndarray], np.ndarray],
+    *,
+    weights=None,
+    oversample: int = 1,
+) -> np.ndarray:
     """Periodic sum of a radial kernel centred on every atom, sampled on the grid, by FFT.
 
     ``f(r_n) = Σ_j w_j Σ_L K(|r_n - R_j - L|)`` computed as ``(N_tot/V) irfftn(K̂(|G|) S(G))``.
@@ -208,7 +221,9 @@ def gradient(field, cell) -> np.ndarray:
     if shape[2] % 2 == 0:
         keep[:, :, hc == shape[2] // 2] = False
     spectrum = np.fft.rfftn(field) * keep
-    return np.stack([np.fft.irfftn(1j * g[..., d] * spectrum, s=shape, axes=(0, 1, 2)) for d in range(3)], axis=-1)
+    return np.stack(
+        [np.fft.irfftn(1j * g[..., d] * spectrum, s=shape, axes=(0, 1, 2)) for d in range(3)], axis=-1
+    )
 
 
 def laplacian(field, cell) -> np.ndarray:

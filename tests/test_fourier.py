@@ -37,8 +37,9 @@ def test_structure_factor_matches_direct_sum():
     np.testing.assert_allclose(half[:, :, :4], direct[:, :, :4], atol=1e-10)
     # the rfft half stores the Nyquist plane as h_c = +4 (fftn order calls it -4)
     g_nyq = fourier.g_vectors(TRICLINIC, shape, real=True)[:, :, 4]
-    np.testing.assert_allclose(half[:, :, 4], np.exp(-1j * np.einsum("abx,jx->abj", g_nyq, pos)).sum(-1),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        half[:, :, 4], np.exp(-1j * np.einsum("abx,jx->abj", g_nyq, pos)).sum(-1), atol=1e-10
+    )
 
 
 def test_structure_factor_weights():

@@ -48,15 +48,21 @@ def compare_datasets(ref, pred, *, field: str = "elf", topology: bool = True) ->
         if field not in ds:
             raise GridError(f"the {name} has no field '{field}' (fields: {list(ds.data_vars)})")
     if ref[field].shape != pred[field].shape:
-        raise GridError(f"the grids differ: reference {ref[field].shape}, prediction {pred[field].shape}; "
-                        "predict with `elfviz predict ... --like REF` to use the reference grid")
+        raise GridError(
+            f"the grids differ: reference {ref[field].shape}, prediction {pred[field].shape}; "
+            "predict with `elfviz predict ... --like REF` to use the reference grid"
+        )
     if not np.allclose(ref["cell"].values, pred["cell"].values, atol=1e-3):
         raise GridError("the two files have different cells; they must describe the same structure")
     from ..analysis import field_metrics
 
-    out: dict[str, Any] = {"grid": list(ref[field].shape), "n_atoms": int(ref.sizes["atom"]),
-                           "rs_bohr": ref.attrs.get("rs_bohr"),
-                           "source_reference": ref.attrs.get("source"), "source_prediction": pred.attrs.get("source")}
+    out: dict[str, Any] = {
+        "grid": list(ref[field].shape),
+        "n_atoms": int(ref.sizes["atom"]),
+        "rs_bohr": ref.attrs.get("rs_bohr"),
+        "source_reference": ref.attrs.get("source"),
+        "source_prediction": pred.attrs.get("source"),
+    }
     out.update({k: float(v) for k, v in field_metrics(ref[field].values, pred[field].values).items()})
     if topology:
         from ..topology import networking_analysis
@@ -70,18 +76,24 @@ def compare_datasets(ref, pred, *, field: str = "elf", topology: bool = True) ->
 
 
 def format_text(result: dict[str, Any]) -> str:
-    lines = [f"grid {tuple(result['grid'])}, {result['n_atoms']} atoms"
-             + (f", rs {result['rs_bohr']:.3f} bohr" if result.get("rs_bohr") else ""),
-             f"R^2          {result['r2']:.4f}",
-             f"MAE          {result['mae']:.4f}",
-             f"RMSE         {result['rmse']:.4f}",
-             f"max |error|  {result['max_abs_error']:.4f}"]
+    lines = [
+        f"grid {tuple(result['grid'])}, {result['n_atoms']} atoms"
+        + (f", rs {result['rs_bohr']:.3f} bohr" if result.get("rs_bohr") else ""),
+        f"R^2          {result['r2']:.4f}",
+        f"MAE          {result['mae']:.4f}",
+        f"RMSE         {result['rmse']:.4f}",
+        f"max |error|  {result['max_abs_error']:.4f}",
+    ]
     if "phi_reference" in result:
-        lines.append(f"phi          reference {result['phi_reference']:.4f}  prediction {result['phi_prediction']:.4f}"
-                     f"  difference {result['phi_error']:+.4f}")
+        lines.append(
+            f"phi          reference {result['phi_reference']:.4f}  prediction {result['phi_prediction']:.4f}"
+            f"  difference {result['phi_error']:+.4f}"
+        )
         ps_r, ps_p = result["phi_star_reference"], result["phi_star_prediction"]
         if ps_r is not None and ps_p is not None:
-            lines.append(f"phi*         reference {ps_r:.4f}  prediction {ps_p:.4f}  difference {ps_p - ps_r:+.4f}")
+            lines.append(
+                f"phi*         reference {ps_r:.4f}  prediction {ps_p:.4f}  difference {ps_p - ps_r:+.4f}"
+            )
     return "\n".join(lines)
 
 
@@ -92,8 +104,15 @@ def run(args) -> int:
     pred = io.read(args.prediction, field=args.field)
     result = compare_datasets(ref, pred, field=args.field, topology=not args.no_topology)
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in result.items()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in result.items()
+                },
+                indent=2,
+            )
+        )
     else:
         print(format_text(result))
     return 0

@@ -36,15 +36,23 @@ def parse_grid(text: str) -> tuple[int, int, int]:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("structure", help="structure or field file (POSCAR, CIF, xyz, pw.x input, cube, .nc ...)")
+    parser.add_argument(
+        "structure", help="structure or field file (POSCAR, CIF, xyz, pw.x input, cube, .nc ...)"
+    )
     parser.add_argument("-o", "--output", required=True, help="output file (.nc, .cube, .xsf, ELFCAR)")
     grid = parser.add_mutually_exclusive_group()
     grid.add_argument("--spacing", type=float, default=None, help="largest grid spacing in Å (default 0.12)")
     grid.add_argument("--grid", default=None, metavar="NA,NB,NC", help="grid shape, e.g. 48,48,48")
-    grid.add_argument("--like", default=None, metavar="FIELD_FILE",
-                      help="predict on exactly the grid of this field file (same structure)")
+    grid.add_argument(
+        "--like",
+        default=None,
+        metavar="FIELD_FILE",
+        help="predict on exactly the grid of this field file (same structure)",
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
-    parser.add_argument("--weights", default=None, help="weights written by `elfviz train` (default: bundled)")
+    parser.add_argument(
+        "--weights", default=None, help="weights written by `elfviz train` (default: bundled)"
+    )
     parser.add_argument("--batch-points", type=int, default=None, help="grid points per network batch")
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame structure file")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
@@ -65,7 +73,9 @@ def run(args) -> int:
     ds = predictor.predict(structure, shape=shape, spacing=args.spacing or 0.12, like=like)
     io.write(ds, out, force=args.force)
     elf = ds["elf"].values
-    print(f"{out}: ELF on {tuple(elf.shape)} grid, {ds.sizes['atom']} atoms, rs {ds.attrs['rs_bohr']:.3f} bohr, "
-          f"{predictor.version} on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
-          f"(min {elf.min():.3f}, mean {elf.mean():.3f}, max {elf.max():.3f})")
+    print(
+        f"{out}: ELF on {tuple(elf.shape)} grid, {ds.sizes['atom']} atoms, rs {ds.attrs['rs_bohr']:.3f} bohr, "
+        f"{predictor.version} on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
+        f"(min {elf.min():.3f}, mean {elf.mean():.3f}, max {elf.max():.3f})"
+    )
     return 0

@@ -31,14 +31,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT.ckpt.pt")
     parser.add_argument("--force", action="store_true", help="overwrite existing weights")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--points-per-frame", type=int, default=None, help="random grid points per training frame")
+    parser.add_argument(
+        "--points-per-frame", type=int, default=None, help="random grid points per training frame"
+    )
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
     parser.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per split")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--export-checkpoint", action="store_true",
-                        help="do not train: write the best epoch of OUT.ckpt.pt (e.g. of a run still going or "
-                             "interrupted) as OUT.pt + OUT.json")
+    parser.add_argument(
+        "--export-checkpoint",
+        action="store_true",
+        help="do not train: write the best epoch of OUT.ckpt.pt (e.g. of a run still going or "
+        "interrupted) as OUT.pt + OUT.json",
+    )
 
 
 def run(args) -> int:
@@ -48,8 +53,10 @@ def run(args) -> int:
     if args.export_checkpoint:
         meta = export_checkpoint(args.output, force=args.force)
         card = meta["card"]
-        print(f"exported {args.output}.pt: best epoch {card['best_epoch']} of {card['epochs_run']} run, "
-              f"validation R^2 {card['validation']['r2']:.4f}")
+        print(
+            f"exported {args.output}.pt: best epoch {card['best_epoch']} of {card['epochs_run']} run, "
+            f"validation R^2 {card['validation']['r2']:.4f}"
+        )
         return 0
 
     data = args.data
@@ -69,11 +76,22 @@ def run(args) -> int:
         overrides["lmax"] = args.lmax
     if args.max_frames:
         overrides["max_frames"] = args.max_frames
-    meta = train(data, args.output, seed=args.seed, epochs=args.epochs, device=args.device, resume=args.resume,
-                 force=args.force, progress=not args.no_progress, **overrides)
+    meta = train(
+        data,
+        args.output,
+        seed=args.seed,
+        epochs=args.epochs,
+        device=args.device,
+        resume=args.resume,
+        force=args.force,
+        progress=not args.no_progress,
+        **overrides,
+    )
     card = meta["card"]
     best = card["validation"]
-    print(f"wrote {args.output}.pt: {meta['version']}, best epoch {card['best_epoch']} of {card['epochs_run']}, "
-          f"validation R^2 {best['r2']:.4f}, MAE {best['mae']:.4f}, RMSE {best['rmse']:.4f}; "
-          f"training {card['training_seconds']:.0f} s + descriptors {card['descriptor_seconds']:.0f} s")
+    print(
+        f"wrote {args.output}.pt: {meta['version']}, best epoch {card['best_epoch']} of {card['epochs_run']}, "
+        f"validation R^2 {best['r2']:.4f}, MAE {best['mae']:.4f}, RMSE {best['rmse']:.4f}; "
+        f"training {card['training_seconds']:.0f} s + descriptors {card['descriptor_seconds']:.0f} s"
+    )
     return 0

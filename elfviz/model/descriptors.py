@@ -72,7 +72,9 @@ class DescriptorSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> DescriptorSpec:
-        return cls(widths=tuple(data["widths"]), lmax=int(data["lmax"]), tolerance=float(data.get("tolerance", 1e-6)))
+        return cls(
+            widths=tuple(data["widths"]), lmax=int(data["lmax"]), tolerance=float(data.get("tolerance", 1e-6))
+        )
 
 
 def feature_names(widths: Sequence[float], lmax: int) -> list[str]:
@@ -97,33 +99,57 @@ def solid_harmonics(x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lmax: int
         out.append([c1 * y, c1 * z, c1 * x])
     if lmax >= 2:
         c = 0.5 * math.sqrt(15.0 / math.pi)
-        out.append([c * x * y, c * y * z, 0.25 * math.sqrt(5.0 / math.pi) * (2 * z * z - x * x - y * y),
-                    c * x * z, 0.5 * c * (x * x - y * y)])
+        out.append(
+            [
+                c * x * y,
+                c * y * z,
+                0.25 * math.sqrt(5.0 / math.pi) * (2 * z * z - x * x - y * y),
+                c * x * z,
+                0.5 * c * (x * x - y * y),
+            ]
+        )
     if lmax >= 3:
         a = 0.25 * math.sqrt(35.0 / (2.0 * math.pi))
         b = 0.5 * math.sqrt(105.0 / math.pi)
         d = 0.25 * math.sqrt(21.0 / (2.0 * math.pi))
         e = 0.25 * math.sqrt(7.0 / math.pi)
         rho2 = x * x + y * y
-        out.append([a * y * (3 * x * x - y * y), b * x * y * z, d * y * (4 * z * z - rho2),
-                    e * z * (2 * z * z - 3 * rho2), d * x * (4 * z * z - rho2), 0.5 * b * z * (x * x - y * y),
-                    a * x * (x * x - 3 * y * y)])
+        out.append(
+            [
+                a * y * (3 * x * x - y * y),
+                b * x * y * z,
+                d * y * (4 * z * z - rho2),
+                e * z * (2 * z * z - 3 * rho2),
+                d * x * (4 * z * z - rho2),
+                0.5 * b * z * (x * x - y * y),
+                a * x * (x * x - 3 * y * y),
+            ]
+        )
     return out
 
 
 # ----------------------------------------------------------------------------- structure factor
-def structure_factor_torch(frac: torch.Tensor, shape: Sequence[int], *, dtype=torch.complex64,
-                           atom_chunk: int = 256) -> torch.Tensor:
+def structure_factor_torch(
+    frac: torch.Tensor, shape: Sequence[int], *, dtype=torch.complex64, atom_chunk: int = 256
+) -> torch.Tensor:
     """``S(G) = Σ_j exp(-2πi h·f_j)`` on the rfft half grid, ``(na, nb, nc//2+1)``, on ``frac``'s device."""
     device = frac.device
-    ha, hb, hc = (torch.as_tensor(h, device=device, dtype=torch.float64) for h in frequency_indices(shape, real=True))
+    ha, hb, hc = (
+        torch.as_tensor(h, device=device, dtype=torch.float64) for h in frequency_indices(shape, real=True)
+    )
     frac = frac.to(torch.float64)
     out = torch.zeros((len(ha) * len(hb), len(hc)), dtype=dtype, device=device)
     for start in range(0, frac.shape[0], atom_chunk):
-        f = frac[start:start + atom_chunk]
-        ea = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 0:1] * ha).to(dtype)
-        eb = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 1:2] * hb).to(dtype)
-        ec = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 2:3] * hc).to(dtype)
+        f = frac[start : start + atom_chunk]
+        ea = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 0:1] * ha).to(
+            dtype
+        )
+        eb = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 1:2] * hb).to(
+            dtype
+        )
+        ec = torch.polar(torch.ones(1, device=device, dtype=torch.float64), -2 * math.pi * f[:, 2:3] * hc).to(
+            dtype
+        )
         ab = (ea[:, :, None] * eb[:, None, :]).reshape(f.shape[0], -1)
         out += ab.transpose(0, 1) @ ec
     return out.reshape(len(ha), len(hb), len(hc))
@@ -132,14 +158,24 @@ def structure_factor_torch(frac: torch.Tensor, shape: Sequence[int], *, dtype=to
 def _g_components(cell: np.ndarray, shape, device, dtype):
     recip = torch.as_tensor(reciprocal_cell(cell), dtype=dtype, device=device)
     ha, hb, hc = (torch.as_tensor(h, device=device, dtype=dtype) for h in frequency_indices(shape, real=True))
-    g = (ha[:, None, None, None] * recip[0] + hb[None, :, None, None] * recip[1]
-         + hc[None, None, :, None] * recip[2])
+    g = (
+        ha[:, None, None, None] * recip[0]
+        + hb[None, :, None, None] * recip[1]
+        + hc[None, None, :, None] * recip[2]
+    )
     return g[..., 0], g[..., 1], g[..., 2]
 
 
 # ----------------------------------------------------------------------------- channels and invariants
-def density_channels(positions, cell, shape: Sequence[int], spec: DescriptorSpec = DescriptorSpec(), *,
-                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def density_channels(
+    positions,
+    cell,
+    shape: Sequence[int],
+    spec: DescriptorSpec = DescriptorSpec(),
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """Neighbour-density expansion coefficients ``c_slm`` on the grid.
 
     Parameters
@@ -163,8 +199,11 @@ def density_channels(positions, cell, shape: Sequence[int], spec: DescriptorSpec
     cell = as_cell(cell)
     shape = check_shape(shape)
     complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    frac = torch.as_tensor(np.asarray(positions, dtype=float).reshape(-1, 3) @ np.linalg.inv(cell),
-                           device=device, dtype=torch.float64)
+    frac = torch.as_tensor(
+        np.asarray(positions, dtype=float).reshape(-1, 3) @ np.linalg.inv(cell),
+        device=device,
+        dtype=torch.float64,
+    )
     volume = abs(float(np.linalg.det(cell)))
     nl = (spec.lmax + 1) ** 2
     out = torch.empty((len(spec.widths), nl) + tuple(shape), dtype=dtype, device=device)
@@ -178,9 +217,11 @@ def density_channels(positions, cell, shape: Sequence[int], spec: DescriptorSpec
             cache[m] = (fine, sfac, gx, gy, gz, solid_harmonics(gx, gy, gz, spec.lmax))
         fine, sfac, gx, gy, gz, harmonics = cache[m]
         g2 = gx * gx + gy * gy + gz * gz
-        radial = sfac * (torch.exp(-0.5 * s * s * g2) * ((2 * math.pi) ** 1.5 * s**3 * math.prod(fine) / volume))
-        re_im = torch.view_as_real(radial)                                # (..., 2)
-        times_i = torch.stack((-re_im[..., 1], re_im[..., 0]), dim=-1)     # i * radial
+        radial = sfac * (
+            torch.exp(-0.5 * s * s * g2) * ((2 * math.pi) ** 1.5 * s**3 * math.prod(fine) / volume)
+        )
+        re_im = torch.view_as_real(radial)  # (..., 2)
+        times_i = torch.stack((-re_im[..., 1], re_im[..., 0]), dim=-1)  # i * radial
         spectra = torch.empty((nl,) + tuple(re_im.shape), dtype=dtype, device=device)
         for l in range(spec.lmax + 1):
             # coefficient i^l s^l: real for even l (sign (-1)^(l/2)), i times (-1)^((l-1)/2) s^l for odd l
@@ -205,7 +246,7 @@ def invariants(channels: torch.Tensor, lmax: int) -> torch.Tensor:
     feats = [channels[:, 0]]
     iu = torch.triu_indices(n_widths, n_widths, device=channels.device)
     for l in range(1, lmax + 1):
-        block = channels[:, l * l:(l + 1) * (l + 1)]  # (S, 2l+1, ...)
+        block = channels[:, l * l : (l + 1) * (l + 1)]  # (S, 2l+1, ...)
         flat = block.reshape(n_widths, 2 * l + 1, -1)
         # Σ_m c_slm c_tlm for all (s, t); keep s <= t
         gram = torch.einsum("smp,tmp->stp", flat, flat)
@@ -213,8 +254,15 @@ def invariants(channels: torch.Tensor, lmax: int) -> torch.Tensor:
     return torch.cat(feats, dim=0)
 
 
-def compute_descriptors(positions, cell, shape: Sequence[int], spec: DescriptorSpec = DescriptorSpec(), *,
-                        device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def compute_descriptors(
+    positions,
+    cell,
+    shape: Sequence[int],
+    spec: DescriptorSpec = DescriptorSpec(),
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """Rotation-invariant descriptors at every grid point, ``(n_features, na, nb, nc)`` (feature-major, so
     that batches of points are cheap column slices of ``.reshape(n_features, -1)``).
 

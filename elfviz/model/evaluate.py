@@ -42,10 +42,14 @@ def frame_report(ref, predictor, *, topology: bool = True) -> dict[str, Any]:
     t_model = time.perf_counter() - t0
     pro = promolecular_elf(ref, like=ref)
     out: dict[str, Any] = {
-        "frame_id": str(ref.attrs.get("frame_id", "")), "phase": str(ref.attrs.get("phase", "")),
-        "trajectory": str(ref.attrs.get("trajectory", "")), "rs_bohr": float(ref.attrs["rs_bohr"]),
-        "pressure_gpa": float(ref.attrs.get("pressure_gpa", float("nan"))), "n_atoms": int(ref.sizes["atom"]),
-        "grid": list(ref["elf"].shape), "predict_seconds": t_model,
+        "frame_id": str(ref.attrs.get("frame_id", "")),
+        "phase": str(ref.attrs.get("phase", "")),
+        "trajectory": str(ref.attrs.get("trajectory", "")),
+        "rs_bohr": float(ref.attrs["rs_bohr"]),
+        "pressure_gpa": float(ref.attrs.get("pressure_gpa", float("nan"))),
+        "n_atoms": int(ref.sizes["atom"]),
+        "grid": list(ref["elf"].shape),
+        "predict_seconds": t_model,
     }
     out["model"] = field_metrics(ref["elf"].values, pred["elf"].values)
     out["promolecular"] = field_metrics(ref["elf"].values, pro["elf"].values)
@@ -73,7 +77,7 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
     rows = []
     for key in sorted(groups):
         members = groups[key]
-        row: dict[str, Any] = dict(zip(keys, key))
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row["n_frames"] = len(members)
         row["pressure_gpa"] = _mean(m["pressure_gpa"] for m in members)
         for who in ("model", "promolecular"):
@@ -83,15 +87,23 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
             row["phi_reference"] = _mean(m["phi_reference"] for m in members)
             row["phi_model"] = _mean(m["phi_model"] for m in members)
             row["phi_abs_error"] = _mean(abs(m["phi_model"] - m["phi_reference"]) for m in members)
-            row["phi_promolecular_abs_error"] = _mean(abs(m["phi_promolecular"] - m["phi_reference"])
-                                                      for m in members)
+            row["phi_promolecular_abs_error"] = _mean(
+                abs(m["phi_promolecular"] - m["phi_reference"]) for m in members
+            )
         rows.append(row)
     return rows
 
 
-def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str = "auto",
-             topology: bool = True, max_frames: int | None = None, per_group: int | None = None,
-             progress: bool = False) -> dict[str, Any]:
+def evaluate(
+    data: str | Path,
+    weights: str | Path | None = None,
+    *,
+    device: str = "auto",
+    topology: bool = True,
+    max_frames: int | None = None,
+    per_group: int | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Evaluate a model on the test split of a FrameCollection.
 
     ``per_group`` keeps at most that many frames of every (phase, rs) group (a quicker card);
@@ -128,13 +140,21 @@ def evaluate(data: str | Path, weights: str | Path | None = None, *, device: str
     frames = []
     for frame_id in iterator:
         report = frame_report(coll.read(frame_id), predictor, topology=topology)
-        log.info("%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f", frame_id, report["model"]["r2"],
-                 report["model"]["mae"], report["promolecular"]["r2"])
+        log.info(
+            "%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f",
+            frame_id,
+            report["model"]["r2"],
+            report["model"]["mae"],
+            report["promolecular"]["r2"],
+        )
         frames.append(report)
     liquid = [f for f in frames if f["phase"] == "liquid"]
     crystals = [f for f in frames if f["phase"] != "liquid"]
     return {
-        "model_version": predictor.version, "device": predictor.device, "data": str(data), "scheme": scheme,
+        "model_version": predictor.version,
+        "device": predictor.device,
+        "data": str(data),
+        "scheme": scheme,
         "training_rs_bohr": predictor.card.get("training_rs_bohr"),
         "frames": frames,
         "liquid_by_rs": aggregate(liquid, ("rs_bohr",)) if liquid else [],
@@ -163,16 +183,23 @@ def held_out_frames(coll: FrameCollection, card: dict[str, Any]) -> tuple[list[s
         return test, "test split: held-out liquid trajectories and crystal phases"
     used = set(card.get("train_frame_ids", [])) | set(card.get("validation_frame_ids", []))
     if not used:
-        raise ModelError(f"{coll.root} has no test frames and the model card does not list its training frames; "
-                         "nothing provably held out to evaluate on")
+        raise ModelError(
+            f"{coll.root} has no test frames and the model card does not list its training frames; "
+            "nothing provably held out to evaluate on"
+        )
     liquid = coll.select(phase="liquid")["frame_id"].astype(str).tolist()
     unseen = [f for f in liquid if f not in used]
     if not unseen:
         raise ModelError(f"{coll.root} has no test frames and every liquid frame was used in training")
-    log.warning("no test split in %s: evaluating on %d liquid frames not used in training or validation",
-                coll.root, len(unseen))
-    return unseen, ("liquid frames not used in training or validation (no test split yet): later frames of "
-                    "the training trajectories, and densities never trained on")
+    log.warning(
+        "no test split in %s: evaluating on %d liquid frames not used in training or validation",
+        coll.root,
+        len(unseen),
+    )
+    return unseen, (
+        "liquid frames not used in training or validation (no test split yet): later frames of "
+        "the training trajectories, and densities never trained on"
+    )
 
 
 def update_weights_card(weights: str | Path, evaluation: dict[str, Any]) -> None:
@@ -187,28 +214,46 @@ def main(argv: list[str] | None = None) -> int:
     from .card import write_card
     from .predictor import BUNDLED_WEIGHTS
 
-    parser = argparse.ArgumentParser(prog="python -m elfviz.model.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m elfviz.model.evaluate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--weights", default=None, help="weights stem (default: bundled)")
     parser.add_argument("--data", default=None, help="FrameCollection (default: bundled dataset)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--card", default=None, help="model card to write (default: MODEL_CARD.md next to "
-                                                        "the bundled model, or WEIGHTS_CARD.md)")
+    parser.add_argument(
+        "--card",
+        default=None,
+        help="model card to write (default: MODEL_CARD.md next to the bundled model, or WEIGHTS_CARD.md)",
+    )
     parser.add_argument("--json", default=None, help="also write all per-frame results to this JSON file")
     parser.add_argument("--max-frames", type=int, default=None, help="evaluate at most this many frames")
-    parser.add_argument("--per-group", type=int, default=None,
-                        help="at most this many frames per phase and density (quicker)")
+    parser.add_argument(
+        "--per-group", type=int, default=None, help="at most this many frames per phase and density (quicker)"
+    )
     parser.add_argument("--no-topology", action="store_true")
-    parser.add_argument("--no-update", action="store_true", help="do not write the metrics into the weights JSON")
-    parser.add_argument("--note", default=None, help="a sentence for the card's limitations (e.g. how the "
-                                                       "weights were trained)")
+    parser.add_argument(
+        "--no-update", action="store_true", help="do not write the metrics into the weights JSON"
+    )
+    parser.add_argument(
+        "--note",
+        default=None,
+        help="a sentence for the card's limitations (e.g. how the weights were trained)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from ..data import dataset_path
 
     weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
     data = Path(args.data) if args.data else dataset_path()
-    result = evaluate(data, weights, device=args.device, topology=not args.no_topology,
-                      max_frames=args.max_frames, per_group=args.per_group, progress=True)
+    result = evaluate(
+        data,
+        weights,
+        device=args.device,
+        topology=not args.no_topology,
+        max_frames=args.max_frames,
+        per_group=args.per_group,
+        progress=True,
+    )
     if data.resolve() == dataset_path().resolve():
         result["data"] = "bundled dataset (elfviz.data.dataset_path())"
     if args.note:
@@ -217,16 +262,24 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=2, default=float))
     if not args.no_update:
         update_weights_card(weights, result)
-    card = Path(args.card) if args.card else (
-        Path(__file__).resolve().parent / "MODEL_CARD.md" if weights == BUNDLED_WEIGHTS
-        else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md"))
+    card = (
+        Path(args.card)
+        if args.card
+        else (
+            Path(__file__).resolve().parent / "MODEL_CARD.md"
+            if weights == BUNDLED_WEIGHTS
+            else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md")
+        )
+    )
     _, js = weight_paths(weights)
     write_card(card, json.loads(js.read_text()), result)
     print(f"wrote {card}")
     overall = result["overall_liquid"]
     if overall:
-        print(f"liquid test frames: model R^2 {overall['model_r2']:.4f} MAE {overall['model_mae']:.4f}; "
-              f"promolecular R^2 {overall['promolecular_r2']:.3f}")
+        print(
+            f"liquid test frames: model R^2 {overall['model_r2']:.4f} MAE {overall['model_mae']:.4f}; "
+            f"promolecular R^2 {overall['promolecular_r2']:.3f}"
+        )
     return 0
 
 

@@ -104,8 +104,13 @@ def save_model(path: str | Path, net: ElfNet, meta: dict[str, Any]) -> Path:
     """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (metadata); returns the ``.pt`` path."""
     pt, js = weight_paths(path)
     pt.parent.mkdir(parents=True, exist_ok=True)
-    meta = {**meta, "format": FORMAT, "hidden": list(net.hidden), "transform": net.transform,
-            "n_features": net.n_features}
+    meta = {
+        **meta,
+        "format": FORMAT,
+        "hidden": list(net.hidden),
+        "transform": net.transform,
+        "n_features": net.n_features,
+    }
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     tmp_pt, tmp_js = pt.with_name(pt.name + ".part"), js.with_name(js.name + ".part")
     torch.save(state, tmp_pt)
@@ -125,20 +130,24 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[El
     """
     pt, js = weight_paths(path)
     if not pt.exists() or not js.exists():
-        raise ModelError(f"model weights need both {pt.name} and {js.name} in {pt.parent}; "
-                         "train a model with `elfviz train` or reinstall elfviz to restore the bundled weights")
+        raise ModelError(
+            f"model weights need both {pt.name} and {js.name} in {pt.parent}; "
+            "train a model with `elfviz train` or reinstall elfviz to restore the bundled weights"
+        )
     try:
         meta = json.loads(js.read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"{js} is not valid JSON ({exc})") from None
     if meta.get("format") != FORMAT:
-        raise ModelError(f"{js} is not an elfviz model description (format {meta.get('format')!r}, "
-                         f"expected {FORMAT!r})")
+        raise ModelError(
+            f"{js} is not an elfviz model description (format {meta.get('format')!r}, expected {FORMAT!r})"
+        )
     try:
         state = torch.load(pt, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/unsafe files
-        raise ModelError(f"cannot read the weights {pt} ({exc}); the file may be truncated or not a "
-                         "plain state_dict") from None
+        raise ModelError(
+            f"cannot read the weights {pt} ({exc}); the file may be truncated or not a plain state_dict"
+        ) from None
     net = build_network(meta)
     try:
         net.load_state_dict(state)

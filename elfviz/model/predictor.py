@@ -71,8 +71,13 @@ class Predictor:
     'model:elfnet-fft@1.0'
     """
 
-    def __init__(self, weights: str | Path | None = None, device: str = "auto", batch_points: int | None = None,
-                 correction: Callable[[xr.Dataset], xr.Dataset] | None = None):
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        batch_points: int | None = None,
+        correction: Callable[[xr.Dataset], xr.Dataset] | None = None,
+    ):
         self.device_obj = resolve_device(device)
         self.weights_path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
         self.network, self.meta = load_model(self.weights_path, device=self.device_obj)
@@ -117,8 +122,10 @@ class Predictor:
             return True
         if rng[0] - RS_MARGIN <= rs <= rng[1] + RS_MARGIN:
             return True
-        message = (f"rs = {rs:.3f} bohr is outside the model's training range {rng[0]:.2f}-{rng[1]:.2f} bohr "
-                   f"({self.version}); the prediction is an extrapolation, check it against a reference")
+        message = (
+            f"rs = {rs:.3f} bohr is outside the model's training range {rng[0]:.2f}-{rng[1]:.2f} bohr "
+            f"({self.version}); the prediction is an extrapolation, check it against a reference"
+        )
         log.warning(message)
         warnings.warn(message, DensityRangeWarning, stacklevel=3)
         return False
@@ -134,7 +141,9 @@ class Predictor:
             out[start:stop] = self.network(flat[:, start:stop].T)
         return out.reshape(tuple(shape)).cpu().numpy()
 
-    def predict(self, structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None) -> xr.Dataset:
+    def predict(
+        self, structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None
+    ) -> xr.Dataset:
         """Predicted ELF of a hydrogen structure.
 
         Parameters
@@ -167,11 +176,22 @@ class Predictor:
         seconds = time.perf_counter() - t0
         out = target.copy()
         out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
-        out.attrs.update({"source": f"model:{self.version}", "device": self.device,
-                          "model_version": self.version, "predict_seconds": round(seconds, 4),
-                          "reference_convention": self.card.get("reference_convention", "")})
-        log.info("predicted ELF on %s grid (%d atoms) in %.3f s on %s", grid_shape(target),
-                 target.sizes["atom"], seconds, self.device)
+        out.attrs.update(
+            {
+                "source": f"model:{self.version}",
+                "device": self.device,
+                "model_version": self.version,
+                "predict_seconds": round(seconds, 4),
+                "reference_convention": self.card.get("reference_convention", ""),
+            }
+        )
+        log.info(
+            "predicted ELF on %s grid (%d atoms) in %.3f s on %s",
+            grid_shape(target),
+            target.sizes["atom"],
+            seconds,
+            self.device,
+        )
         if self.correction is not None:
             out = self.correction(out)
             if not isinstance(out, xr.Dataset) or "elf" not in out:

@@ -64,8 +64,9 @@ class TrainConfig:
 
 
 # ----------------------------------------------------------------------------- data
-def split_frames(collection: FrameCollection, max_frames: int | None = None,
-                 holdout_fraction: float = 0.2) -> dict[str, Any]:
+def split_frames(
+    collection: FrameCollection, max_frames: int | None = None, holdout_fraction: float = 0.2
+) -> dict[str, Any]:
     """Frame ids of the liquid training and validation splits (test and crystal frames excluded).
 
     If the collection has no ``validation`` frames (e.g. while a dataset is still being generated), the
@@ -74,7 +75,9 @@ def split_frames(collection: FrameCollection, max_frames: int | None = None,
     """
     table = collection.index
     if table.empty:
-        raise FileFormatError(f"{collection.root} holds no frames (no index.csv rows); build the dataset first")
+        raise FileFormatError(
+            f"{collection.root} holds no frames (no index.csv rows); build the dataset first"
+        )
     for column in ("split", "phase", "trajectory"):
         if column not in table:
             raise FileFormatError(f"{collection.index_path} has no '{column}' column")
@@ -90,22 +93,34 @@ def split_frames(collection: FrameCollection, max_frames: int | None = None,
         for _, group in rows.groupby("trajectory", sort=True):
             ids = group["frame_id"].astype(str).tolist()
             n_val = max(1, int(round(holdout_fraction * len(ids)))) if len(ids) > 1 else 0
-            train += ids[:len(ids) - n_val]
-            val += ids[len(ids) - n_val:]
+            train += ids[: len(ids) - n_val]
+            val += ids[len(ids) - n_val :]
         if not val:
-            raise FileFormatError(f"{collection.root} has no 'validation' frames and too few training frames "
-                                  "to hold some out")
-        log.warning("no validation trajectories in %s: holding out the last %.0f%% of every training "
-                    "trajectory (%d frames) for early stopping", collection.root, 100 * holdout_fraction, len(val))
-        out.update({"train": train, "validation": val,
-                    "scheme": f"last {100 * holdout_fraction:.0f}% of each training trajectory"})
+            raise FileFormatError(
+                f"{collection.root} has no 'validation' frames and too few training frames to hold some out"
+            )
+        log.warning(
+            "no validation trajectories in %s: holding out the last %.0f%% of every training "
+            "trajectory (%d frames) for early stopping",
+            collection.root,
+            100 * holdout_fraction,
+            len(val),
+        )
+        out.update(
+            {
+                "train": train,
+                "validation": val,
+                "scheme": f"last {100 * holdout_fraction:.0f}% of each training trajectory",
+            }
+        )
     if max_frames is not None:
         out["train"], out["validation"] = out["train"][:max_frames], out["validation"][:max_frames]
     return out
 
 
-def sample_frame(ds, spec: DescriptorSpec, n_points: int, rng: np.random.Generator,
-                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_frame(
+    ds, spec: DescriptorSpec, n_points: int, rng: np.random.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Descriptors ``(n, F)`` and reference ELF ``(n,)`` (float32, CPU) at random grid points of one frame."""
     if "elf" not in ds:
         raise FileFormatError(f"frame {ds.attrs.get('frame_id', '?')} has no 'elf' field to train on")
@@ -120,8 +135,17 @@ def sample_frame(ds, spec: DescriptorSpec, n_points: int, rng: np.random.Generat
     return x, y
 
 
-def build_pool(collection: FrameCollection, frame_ids: Sequence[str], spec: DescriptorSpec, n_points: int,
-               seed: int, device: torch.device, *, progress: bool = False, label: str = "frames") -> dict[str, Any]:
+def build_pool(
+    collection: FrameCollection,
+    frame_ids: Sequence[str],
+    spec: DescriptorSpec,
+    n_points: int,
+    seed: int,
+    device: torch.device,
+    *,
+    progress: bool = False,
+    label: str = "frames",
+) -> dict[str, Any]:
     """Random-point samples of many frames: ``x``, ``y``, ``frame`` (index into ``ids``), per-frame info."""
     rng = np.random.default_rng(seed)
     xs, ys, owners, info = [], [], [], []
@@ -136,8 +160,14 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], spec: Desc
         xs.append(x)
         ys.append(y)
         owners.append(torch.full((len(y),), k, dtype=torch.int32))
-        info.append({"frame_id": frame_id, "rs_bohr": float(ds.attrs.get("rs_bohr", float("nan"))),
-                     "trajectory": str(ds.attrs.get("trajectory", "")), "source": str(ds.attrs.get("source", ""))})
+        info.append(
+            {
+                "frame_id": frame_id,
+                "rs_bohr": float(ds.attrs.get("rs_bohr", float("nan"))),
+                "trajectory": str(ds.attrs.get("trajectory", "")),
+                "source": str(ds.attrs.get("source", "")),
+            }
+        )
     return {"x": torch.cat(xs), "y": torch.cat(ys), "frame": torch.cat(owners), "info": info}
 
 
@@ -148,19 +178,28 @@ def regression_metrics(ref: torch.Tensor, pred: torch.Tensor) -> dict[str, float
     err = pred.double() - ref
     ss_res = float((err * err).sum())
     ss_tot = float(((ref - ref.mean()) ** 2).sum())
-    return {"r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"), "mae": float(err.abs().mean()),
-            "rmse": math.sqrt(ss_res / len(ref)), "max_abs_error": float(err.abs().max())}
+    return {
+        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "mae": float(err.abs().mean()),
+        "rmse": math.sqrt(ss_res / len(ref)),
+        "max_abs_error": float(err.abs().max()),
+    }
 
 
 @torch.no_grad()
-def evaluate_pool(net: ElfNet, pool: dict[str, Any], device: torch.device, batch: int = 65536) -> dict[str, Any]:
+def evaluate_pool(
+    net: ElfNet, pool: dict[str, Any], device: torch.device, batch: int = 65536
+) -> dict[str, Any]:
     """Metrics of ``net`` on a pool: overall and per density (rs rounded to 0.01 bohr)."""
     net.eval()
-    preds = torch.cat([net(pool["x"][i:i + batch].to(device)).cpu() for i in range(0, len(pool["y"]), batch)])
+    preds = torch.cat(
+        [net(pool["x"][i : i + batch].to(device)).cpu() for i in range(0, len(pool["y"]), batch)]
+    )
     out = regression_metrics(pool["y"], preds)
     rs = torch.as_tensor([round(f["rs_bohr"], 2) for f in pool["info"]])[pool["frame"].long()]
-    out["per_rs"] = {f"{float(v):.2f}": regression_metrics(pool["y"][rs == v], preds[rs == v])
-                     for v in torch.unique(rs)}
+    out["per_rs"] = {
+        f"{float(v):.2f}": regression_metrics(pool["y"][rs == v], preds[rs == v]) for v in torch.unique(rs)
+    }
     return out
 
 
@@ -168,7 +207,8 @@ def evaluate_pool(net: ElfNet, pool: dict[str, Any], device: torch.device, batch
 def _lr_at(config: TrainConfig, epoch: int) -> float:
     frac = min(epoch / max(config.epochs - 1, 1), 1.0)
     return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
-        1 + math.cos(math.pi * frac))
+        1 + math.cos(math.pi * frac)
+    )
 
 
 def _checkpoint_path(out: Path) -> Path:
@@ -176,8 +216,15 @@ def _checkpoint_path(out: Path) -> Path:
     return pt.with_name(pt.stem + ".ckpt.pt")
 
 
-def _static_meta(config: TrainConfig, spec: DescriptorSpec, split: dict[str, Any], train_pool: dict[str, Any],
-                 val_pool: dict[str, Any], t_data: float, dev: torch.device) -> dict[str, Any]:
+def _static_meta(
+    config: TrainConfig,
+    spec: DescriptorSpec,
+    split: dict[str, Any],
+    train_pool: dict[str, Any],
+    val_pool: dict[str, Any],
+    t_data: float,
+    dev: torch.device,
+) -> dict[str, Any]:
     """Metadata known before the first epoch (stored in every checkpoint, completed at the end)."""
     rs_values = [f["rs_bohr"] for f in train_pool["info"]]
     conventions = sorted({f["source"] for f in train_pool["info"]})
@@ -185,28 +232,44 @@ def _static_meta(config: TrainConfig, spec: DescriptorSpec, split: dict[str, Any
     cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
     return {
         "version": f"{MODEL_NAME}@{config.version}",
-        "descriptors": spec.to_dict(), "hidden": list(config.hidden), "transform": config.transform,
+        "descriptors": spec.to_dict(),
+        "hidden": list(config.hidden),
+        "transform": config.transform,
         "card": {
             "training_rs_bohr": [min(rs_values), max(rs_values)],
             "reference_convention": "; ".join(conventions),
-            "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+            "train_frames": len(split["train"]),
+            "validation_frames": len(split["validation"]),
             "validation_scheme": split["scheme"],
-            "train_frame_ids": list(split["train"]), "validation_frame_ids": list(split["validation"]),
+            "train_frame_ids": list(split["train"]),
+            "validation_frame_ids": list(split["validation"]),
             "train_trajectories": sorted({f["trajectory"] for f in train_pool["info"]}),
             "validation_trajectories": sorted({f["trajectory"] for f in val_pool["info"]}),
-            "train_points": int(len(train_pool["y"])), "validation_points": int(len(val_pool["y"])),
-            "hyperparameters": cfg, "descriptor_seconds": round(t_data, 1),
-            "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "train_points": int(len(train_pool["y"])),
+            "validation_points": int(len(val_pool["y"])),
+            "hyperparameters": cfg,
+            "descriptor_seconds": round(t_data, 1),
+            "device": str(dev),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(),
         },
     }
 
 
-def _final_meta(static_meta: dict[str, Any], history: list[dict[str, Any]], best: dict[str, Any],
-                train_seconds: float) -> dict[str, Any]:
+def _final_meta(
+    static_meta: dict[str, Any], history: list[dict[str, Any]], best: dict[str, Any], train_seconds: float
+) -> dict[str, Any]:
     meta = json.loads(json.dumps(static_meta))
-    meta["card"].update({"best_epoch": best["epoch"], "epochs_run": len(history), "validation": best,
-                         "history": history, "training_seconds": round(train_seconds, 1)})
+    meta["card"].update(
+        {
+            "best_epoch": best["epoch"],
+            "epochs_run": len(history),
+            "validation": best,
+            "history": history,
+            "training_seconds": round(train_seconds, 1),
+        }
+    )
     return meta
 
 
@@ -224,7 +287,9 @@ def export_checkpoint(out: str | Path, *, force: bool = False) -> dict[str, Any]
         raise OutputExistsError(f"{pt} already exists; pass --force to overwrite it")
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     if "meta_json" not in ckpt:
-        raise ModelError(f"{ckpt_path} was written by an older elfviz without metadata; it cannot be exported")
+        raise ModelError(
+            f"{ckpt_path} was written by an older elfviz without metadata; it cannot be exported"
+        )
     meta = _final_meta(json.loads(ckpt["meta_json"]), ckpt["history"], ckpt["best"], ckpt["train_seconds"])
     meta["card"]["exported_from_checkpoint"] = True
     net = build_network(meta)
@@ -234,9 +299,19 @@ def export_checkpoint(out: str | Path, *, force: bool = False) -> dict[str, Any]
     return meta
 
 
-def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs: int | None = None,
-          device: str = "auto", resume: bool = False, force: bool = False, progress: bool = False,
-          config: TrainConfig | None = None, **overrides: Any) -> dict[str, Any]:
+def train(
+    collection_dir: str | Path,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    config: TrainConfig | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
     """Train an ELF network on a FrameCollection and write the best epoch's weights.
 
     Parameters
@@ -288,13 +363,33 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
     spec = config.spec()
     collection = FrameCollection(collection_dir)
     split = split_frames(collection, config.max_frames)
-    log.info("training on %d frames, validating on %d (device %s)", len(split["train"]), len(split["validation"]),
-             dev)
+    log.info(
+        "training on %d frames, validating on %d (device %s)",
+        len(split["train"]),
+        len(split["validation"]),
+        dev,
+    )
     t_start = time.perf_counter()
-    train_pool = build_pool(collection, split["train"], spec, config.points_per_frame, config.seed, dev,
-                            progress=progress, label="train")
-    val_pool = build_pool(collection, split["validation"], spec, config.val_points_per_frame, config.seed + 1,
-                          dev, progress=progress, label="validation")
+    train_pool = build_pool(
+        collection,
+        split["train"],
+        spec,
+        config.points_per_frame,
+        config.seed,
+        dev,
+        progress=progress,
+        label="train",
+    )
+    val_pool = build_pool(
+        collection,
+        split["validation"],
+        spec,
+        config.val_points_per_frame,
+        config.seed + 1,
+        dev,
+        progress=progress,
+        label="validation",
+    )
     t_data = time.perf_counter() - t_start
 
     static_meta = _static_meta(config, spec, split, train_pool, val_pool, t_data, dev)
@@ -312,8 +407,12 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
         optimiser.load_state_dict(ckpt["optimiser"])
         history, best, best_state = ckpt["history"], ckpt["best"], ckpt["best_state"]
         start_epoch, train_seconds = int(ckpt["epoch"]) + 1, float(ckpt["train_seconds"])
-        log.info("resuming at epoch %d (best so far: epoch %d, RMSE %.4f)", start_epoch, best["epoch"],
-                 best["rmse"])
+        log.info(
+            "resuming at epoch %d (best so far: epoch %d, RMSE %.4f)",
+            start_epoch,
+            best["epoch"],
+            best["rmse"],
+        )
 
     x_train, y_train = train_pool["x"].to(dev), train_pool["y"].to(dev)
     n = len(y_train)
@@ -335,7 +434,7 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
         net.train()
         total = 0.0
         for i in range(0, n, config.batch_size):
-            idx = order[i:i + config.batch_size]
+            idx = order[i : i + config.batch_size]
             pred = net(x_train[idx])
             loss = torch.mean((pred - y_train[idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
@@ -345,19 +444,50 @@ def train(collection_dir: str | Path, out: str | Path, *, seed: int = 0, epochs:
         val = evaluate_pool(net, val_pool, dev)
         seconds = time.perf_counter() - t0
         train_seconds += seconds
-        record = {"epoch": epoch, "lr": lr, "train_rmse": math.sqrt(total / n), "val_r2": val["r2"],
-                  "val_mae": val["mae"], "val_rmse": val["rmse"], "seconds": seconds}
+        record = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_rmse": math.sqrt(total / n),
+            "val_r2": val["r2"],
+            "val_mae": val["mae"],
+            "val_rmse": val["rmse"],
+            "seconds": seconds,
+        }
         history.append(record)
         improved = val["rmse"] < best["rmse"]
         if improved:
-            best = {"rmse": val["rmse"], "epoch": epoch, "r2": val["r2"], "mae": val["mae"],
-                    "per_rs": {k: v["r2"] for k, v in val["per_rs"].items()}}
+            best = {
+                "rmse": val["rmse"],
+                "epoch": epoch,
+                "r2": val["r2"],
+                "mae": val["mae"],
+                "per_rs": {k: v["r2"] for k, v in val["per_rs"].items()},
+            }
             best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-        log.info("epoch %3d  lr %.2e  train RMSE %.4f  val R2 %.4f  MAE %.4f  RMSE %.4f%s  (%.1f s)", epoch, lr,
-                 record["train_rmse"], val["r2"], val["mae"], val["rmse"], "  *" if improved else "", seconds)
-        torch.save({"model": net.state_dict(), "optimiser": optimiser.state_dict(), "epoch": epoch,
-                    "history": history, "best": best, "best_state": best_state,
-                    "train_seconds": train_seconds, "meta_json": json.dumps(static_meta)}, ckpt_path)
+        log.info(
+            "epoch %3d  lr %.2e  train RMSE %.4f  val R2 %.4f  MAE %.4f  RMSE %.4f%s  (%.1f s)",
+            epoch,
+            lr,
+            record["train_rmse"],
+            val["r2"],
+            val["mae"],
+            val["rmse"],
+            "  *" if improved else "",
+            seconds,
+        )
+        torch.save(
+            {
+                "model": net.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "epoch": epoch,
+                "history": history,
+                "best": best,
+                "best_state": best_state,
+                "train_seconds": train_seconds,
+                "meta_json": json.dumps(static_meta),
+            },
+            ckpt_path,
+        )
         if bar is not None:
             bar.update(1)
             bar.set_postfix(val_r2=f"{val['r2']:.4f}", best=best["epoch"])

@@ -40,8 +40,9 @@ D0_PREFACTOR = 0.3 * (3.0 * math.pi**2) ** (2.0 / 3.0)
 
 
 # ----------------------------------------------------------------------------- target grid
-def structure_on_grid(structure: Any, *, shape: Any = None, spacing: float | None = 0.12,
-                      like: Any = None) -> xr.Dataset:
+def structure_on_grid(
+    structure: Any, *, shape: Any = None, spacing: float | None = 0.12, like: Any = None
+) -> xr.Dataset:
     """The structure as an elfviz Dataset on the requested grid (no fields).
 
     Parameters
@@ -96,8 +97,10 @@ def structure_on_grid(structure: Any, *, shape: Any = None, spacing: float | Non
             raise GridError(f"'like' must be an elfviz Dataset or a field file, got {type(like).__name__}")
         like_cell = like["cell"].values
         if not np.allclose(like_cell, as_cell(cell), atol=1e-4):
-            raise GridError("the 'like' field's cell differs from the structure's cell; "
-                            "predict on the structure that the field belongs to")
+            raise GridError(
+                "the 'like' field's cell differs from the structure's cell; "
+                "predict on the structure that the field belongs to"
+            )
         shape = grid_shape(like)
     elif shape is not None:
         shape = check_shape(shape)
@@ -117,8 +120,10 @@ def require_hydrogen(numbers: Any, what: str = "the promolecular ELF") -> None:
         from ase.data import chemical_symbols
 
         others = sorted({chemical_symbols[int(z)] for z in numbers if int(z) != 1})
-        raise SpeciesError(f"{what} is for pure hydrogen, but the structure contains {', '.join(others)}; "
-                           "remove the other species or use a first-principles reference (elfviz reference)")
+        raise SpeciesError(
+            f"{what} is for pure hydrogen, but the structure contains {', '.join(others)}; "
+            "remove the other species or use a first-principles reference (elfviz reference)"
+        )
 
 
 # ----------------------------------------------------------------------------- kernel
@@ -173,7 +178,9 @@ def _make_scatter():
 _SCATTER = None
 
 
-def promolecular_terms(positions: Any, cell: Any, shape: Any, *, tolerance: float = 1e-12) -> dict[str, np.ndarray]:
+def promolecular_terms(
+    positions: Any, cell: Any, shape: Any, *, tolerance: float = 1e-12
+) -> dict[str, np.ndarray]:
     """Promolecular density, its gradient and ``τ - τ_W`` on the grid (Hartree atomic units).
 
     Parameters
@@ -204,8 +211,9 @@ def promolecular_terms(positions: Any, cell: Any, shape: Any, *, tolerance: floa
     cutoff = max(0.5 * math.log(1.0 / (math.pi * tolerance)), 1.0)  # bohr
     recip_norm = np.linalg.norm(np.linalg.inv(cell_bohr).T, axis=1)  # 1 / (distance between lattice planes)
     reach = cutoff * recip_norm * shape  # grid steps along each axis covering the cutoff sphere
-    rho, vec, on_nucleus = _SCATTER(np.ascontiguousarray(frac), np.ascontiguousarray(cell_bohr), shape,
-                                    float(cutoff), reach.astype(float))
+    rho, vec, on_nucleus = _SCATTER(
+        np.ascontiguousarray(frac), np.ascontiguousarray(cell_bohr), shape, float(cutoff), reach.astype(float)
+    )
     v2 = np.sum(vec * vec, axis=-1) + on_nucleus
     with np.errstate(divide="ignore", invalid="ignore"):
         pauli = np.where(rho > 0, np.maximum(rho * rho - v2, 0.0) / (2.0 * rho), 0.0)
@@ -228,8 +236,15 @@ def elf_from_terms(rho: np.ndarray, pauli: np.ndarray, *, density_floor: float =
     return np.where(rho >= density_floor, 1.0 / (1.0 + chi * chi), 0.0)
 
 
-def promolecular_elf(structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None,
-                     tolerance: float = 1e-12, density_floor: float = 1e-8) -> xr.Dataset:
+def promolecular_elf(
+    structure: Any,
+    *,
+    shape: Any = None,
+    spacing: float = 0.12,
+    like: Any = None,
+    tolerance: float = 1e-12,
+    density_floor: float = 1e-8,
+) -> xr.Dataset:
     """Promolecular ELF of a hydrogen structure on a grid (no training, any cell shape).
 
     Parameters
@@ -275,6 +290,9 @@ def promolecular_elf(structure: Any, *, shape: Any = None, spacing: float = 0.12
     out.attrs["source"] = SOURCE
     out.attrs["promolecular_tolerance"] = tolerance
     n_electrons = float(terms["rho"].mean() * abs(np.linalg.det(target["cell"].values)) / BOHR_ANGSTROM**3)
-    log.debug("promolecular ELF on %s: %.4f electrons per atom on the grid", shape,
-              n_electrons / max(len(target["numbers"]), 1))
+    log.debug(
+        "promolecular ELF on %s: %.4f electrons per atom on the grid",
+        shape,
+        n_electrons / max(len(target["numbers"]), 1),
+    )
     return validate(out)

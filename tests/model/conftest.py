@@ -35,8 +35,13 @@ def make_collection(root, n_per_traj=2, rs_values=(1.35, 1.6), shape=(18, 18, 18
                 atoms = random_hydrogen(rs=rs, seed=seed)
                 ds = promolecular_elf(atoms, shape=shape)
                 ds.attrs["source"] = "synthetic:promolecular"
-                coll.add(ds, frame_id=f"rs{rs}-{traj}-{k}", phase="liquid", trajectory=f"rs{rs}-{traj}",
-                         split=split)
+                coll.add(
+                    ds,
+                    frame_id=f"rs{rs}-{traj}-{k}",
+                    phase="liquid",
+                    trajectory=f"rs{rs}-{traj}",
+                    split=split,
+                )
     return coll
 
 
@@ -51,7 +56,17 @@ def synthetic_weights(synthetic_collection, tmp_path_factory):
     from elfviz.model.training import train
 
     out = tmp_path_factory.mktemp("synthetic-weights") / "net"
-    meta = train(synthetic_collection.root, out, seed=0, epochs=10, device="cpu", points_per_frame=2500,
-                 val_points_per_frame=2000, hidden=(48, 48), widths=(0.3, 0.6, 1.2, 2.0), lmax=2,
-                 learning_rate=4e-3)
+    meta = train(
+        synthetic_collection.root,
+        out,
+        seed=0,
+        epochs=10,
+        device="cpu",
+        points_per_frame=2500,
+        val_points_per_frame=2000,
+        hidden=(48, 48),
+        widths=(0.3, 0.6, 1.2, 2.0),
+        lmax=2,
+        learning_rate=4e-3,
+    )
     return out, meta

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from elfviz import io
@@ -19,8 +18,23 @@ def reference_file(synthetic_collection, tmp_path_factory):
 
 def test_predict_like_then_compare(reference_file, synthetic_weights, tmp_path, capsys):
     pred = tmp_path / "pred.nc"
-    assert main(["predict", str(reference_file), "-o", str(pred), "--like", str(reference_file),
-                 "--weights", str(synthetic_weights[0]), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(reference_file),
+                "-o",
+                str(pred),
+                "--like",
+                str(reference_file),
+                "--weights",
+                str(synthetic_weights[0]),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     ds = io.read(pred)
     assert ds["elf"].shape == io.read(reference_file)["elf"].shape
     assert ds.attrs["source"].startswith("model:elfnet-fft@")
@@ -36,8 +50,18 @@ def test_predict_like_then_compare(reference_file, synthetic_weights, tmp_path, 
 
 def test_predict_grid_and_refuses_overwrite(reference_file, synthetic_weights, tmp_path, capsys):
     out = tmp_path / "p.cube"
-    args = ["predict", str(reference_file), "-o", str(out), "--grid", "8,10,12", "--weights",
-            str(synthetic_weights[0]), "--device", "cpu"]
+    args = [
+        "predict",
+        str(reference_file),
+        "-o",
+        str(out),
+        "--grid",
+        "8,10,12",
+        "--weights",
+        str(synthetic_weights[0]),
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     assert io.read(out)["elf"].shape == (8, 10, 12)
     assert main(args) == 2
@@ -48,8 +72,23 @@ def test_predict_grid_and_refuses_overwrite(reference_file, synthetic_weights, t
 
 def test_compare_rejects_different_grids(reference_file, synthetic_weights, tmp_path, capsys):
     out = tmp_path / "coarse.nc"
-    assert main(["predict", str(reference_file), "-o", str(out), "--grid", "6,6,6", "--weights",
-                 str(synthetic_weights[0]), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(reference_file),
+                "-o",
+                str(out),
+                "--grid",
+                "6,6,6",
+                "--weights",
+                str(synthetic_weights[0]),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["compare", str(reference_file), str(out)]) == 2
     assert "--like" in capsys.readouterr().err
@@ -57,8 +96,25 @@ def test_compare_rejects_different_grids(reference_file, synthetic_weights, tmp_
 
 def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
     out = tmp_path / "m"
-    base = ["train", str(synthetic_collection.root), "-o", str(out), "--epochs", "1", "--device", "cpu",
-            "--points-per-frame", "300", "--hidden", "8", "--lmax", "1", "--max-frames", "2", "--no-progress"]
+    base = [
+        "train",
+        str(synthetic_collection.root),
+        "-o",
+        str(out),
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--points-per-frame",
+        "300",
+        "--hidden",
+        "8",
+        "--lmax",
+        "1",
+        "--max-frames",
+        "2",
+        "--no-progress",
+    ]
     assert main(base) == 0
     assert (tmp_path / "m.pt").exists() and (tmp_path / "m.ckpt.pt").exists()
     meta = json.loads((tmp_path / "m.json").read_text())

@@ -110,11 +110,15 @@ def test_equivalent_cell_choice_gives_the_same_field():
     out = compute_descriptors(pos, other, shape, SPEC, dtype=torch.float64).numpy()
     # point (i, j, k) of the new cell is at i a + j (a + b) = (i + j) a + j b of the old one
     i, j, k = np.meshgrid(*[np.arange(12)] * 3, indexing="ij")
-    np.testing.assert_allclose(out, ref[:, (i + j) % 12, j, k], atol=1e-6 * np.abs(ref).max())  # aliasing tolerance
+    np.testing.assert_allclose(
+        out, ref[:, (i + j) % 12, j, k], atol=1e-6 * np.abs(ref).max()
+    )  # aliasing tolerance
 
 
 def test_feature_names_match_count():
-    assert len(feature_names((1.0, 2.0), 2)) == DescriptorSpec(widths=(1.0, 2.0), lmax=2).n_features == 2 + 2 * 3
+    assert (
+        len(feature_names((1.0, 2.0), 2)) == DescriptorSpec(widths=(1.0, 2.0), lmax=2).n_features == 2 + 2 * 3
+    )
     with pytest.raises(ValueError):
         DescriptorSpec(lmax=4)
 

@@ -21,8 +21,9 @@ def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
     for row in result["liquid_by_rs"]:
         members = [f for f in result["frames"] if round(f["rs_bohr"], 2) == row["rs_bohr"]]
         assert row["model_r2"] == pytest.approx(np.mean([m["model"]["r2"] for m in members]))
-        assert row["phi_abs_error"] == pytest.approx(np.mean([abs(m["phi_model"] - m["phi_reference"])
-                                                              for m in members]))
+        assert row["phi_abs_error"] == pytest.approx(
+            np.mean([abs(m["phi_model"] - m["phi_reference"]) for m in members])
+        )
     # the synthetic target *is* the promolecular ELF: the baseline must be exact there
     assert result["overall_liquid"]["promolecular_r2"] == pytest.approx(1.0, abs=1e-6)
     update_weights_card(weights, result)
@@ -35,11 +36,25 @@ def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
 def test_aggregate_groups_crystals_by_phase_and_density():
     def frame(phase, rs, r2, phi_ref, phi_model):
         m = {"r2": r2, "mae": 0.1, "rmse": 0.1, "max_abs_error": 0.3}
-        return {"phase": phase, "rs_bohr": rs, "pressure_gpa": 100.0, "model": m, "promolecular": m,
-                "phi_reference": phi_ref, "phi_model": phi_model, "phi_promolecular": 0.5}
+        return {
+            "phase": phase,
+            "rs_bohr": rs,
+            "pressure_gpa": 100.0,
+            "model": m,
+            "promolecular": m,
+            "phi_reference": phi_ref,
+            "phi_model": phi_model,
+            "phi_promolecular": 0.5,
+        }
 
-    rows = aggregate([frame("Cmca-4", 1.3, 0.9, 0.5, 0.52), frame("Cmca-4", 1.301, 0.8, 0.5, 0.46),
-                      frame("C2c-24", 1.3, 0.7, 0.4, 0.4)], ("phase", "rs_bohr"))
+    rows = aggregate(
+        [
+            frame("Cmca-4", 1.3, 0.9, 0.5, 0.52),
+            frame("Cmca-4", 1.301, 0.8, 0.5, 0.46),
+            frame("C2c-24", 1.3, 0.7, 0.4, 0.4),
+        ],
+        ("phase", "rs_bohr"),
+    )
     assert [(r["phase"], r["n_frames"]) for r in rows] == [("C2c-24", 1), ("Cmca-4", 2)]
     assert rows[1]["model_r2"] == pytest.approx(0.85) and rows[1]["phi_abs_error"] == pytest.approx(0.03)
 
@@ -49,8 +64,26 @@ def test_evaluate_command_writes_card(synthetic_collection, synthetic_weights, t
     for suffix in (".pt", ".json"):
         weights.with_suffix(suffix).write_bytes(synthetic_weights[0].with_suffix(suffix).read_bytes())
     card = tmp_path / "CARD.md"
-    assert main(["--weights", str(weights), "--data", str(synthetic_collection.root), "--card", str(card),
-                 "--device", "cpu", "--per-group", "1", "--no-topology", "--json", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(
+            [
+                "--weights",
+                str(weights),
+                "--data",
+                str(synthetic_collection.root),
+                "--card",
+                str(card),
+                "--device",
+                "cpu",
+                "--per-group",
+                "1",
+                "--no-topology",
+                "--json",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     assert "# Model card: elfnet-fft@" in card.read_text()
     frames = json.loads((tmp_path / "r.json").read_text())["frames"]
     assert sorted(round(f["rs_bohr"], 2) for f in frames) == [1.35, 1.6]
@@ -114,7 +147,10 @@ def test_held_out_frames_without_a_test_split(tmp_path):
     table[table["split"] != "test"].to_csv(coll.index_path, index=False)
     with pytest.raises(ModelError, match="does not list its training frames"):
         held_out_frames(coll, {})
-    card = {"train_frame_ids": ["rs1.5-t0-0", "rs1.5-t0-1", "rs1.5-t1-0"], "validation_frame_ids": ["rs1.5-t2-0"]}
+    card = {
+        "train_frame_ids": ["rs1.5-t0-0", "rs1.5-t0-1", "rs1.5-t1-0"],
+        "validation_frame_ids": ["rs1.5-t2-0"],
+    }
     ids, scheme = held_out_frames(coll, card)
     assert ids == ["rs1.5-t1-1", "rs1.5-t2-1"] and "not used in training" in scheme
     card["train_frame_ids"] += ids

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
+from conftest import random_hydrogen
 from scipy.spatial.transform import Rotation
 
 from elfviz.errors import ModelError, SpeciesError
 from elfviz.grid import make_dataset
 from elfviz.model.predictor import DensityRangeWarning, Predictor
-
-from conftest import random_hydrogen
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +66,9 @@ def test_supercell_gives_the_tiled_field(predictor, atoms):
 
 
 def test_batched_equals_unbatched(synthetic_weights, atoms):
-    whole = Predictor(synthetic_weights[0], device="cpu", batch_points=10**7).predict(atoms, shape=(12, 12, 12))
+    whole = Predictor(synthetic_weights[0], device="cpu", batch_points=10**7).predict(
+        atoms, shape=(12, 12, 12)
+    )
     small = Predictor(synthetic_weights[0], device="cpu", batch_points=97).predict(atoms, shape=(12, 12, 12))
     np.testing.assert_allclose(small["elf"].values, whole["elf"].values, atol=1e-6)
 
@@ -83,7 +84,9 @@ def test_correction_hook_is_applied(synthetic_weights, atoms):
         return ds.assign(elf=ds["elf"] * 0.5)
 
     plain = Predictor(synthetic_weights[0], device="cpu").predict(atoms, shape=(8, 8, 8))
-    corrected = Predictor(synthetic_weights[0], device="cpu", correction=halve).predict(atoms, shape=(8, 8, 8))
+    corrected = Predictor(synthetic_weights[0], device="cpu", correction=halve).predict(
+        atoms, shape=(8, 8, 8)
+    )
     np.testing.assert_allclose(corrected["elf"].values, 0.5 * plain["elf"].values, atol=1e-7)
 
 

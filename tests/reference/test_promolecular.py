@@ -61,7 +61,10 @@ def test_single_atom_is_one_everywhere():
     # (10 Å box, 7 Å cutoff: within 3 Å of the atom no periodic image contributes)
     atom = Atoms("H", [[5.03, 4.97, 5.11]], cell=[10, 10, 10], pbc=True)
     ds = promolecular_elf(atom, spacing=0.4)
-    near = np.linalg.norm(grid_points_cartesian(atom.cell.array, ds["elf"].shape) - atom.positions[0], axis=-1) < 3
+    near = (
+        np.linalg.norm(grid_points_cartesian(atom.cell.array, ds["elf"].shape) - atom.positions[0], axis=-1)
+        < 3
+    )
     assert near.sum() > 1000
     np.testing.assert_allclose(ds["elf"].values[near], 1.0, atol=1e-6)
 
