@@ -134,9 +134,23 @@ def load_predictor(device: str = "auto", weights: str | None = None):
     return Predictor(weights=weights, device=device)
 
 
+def model_tag(predictor) -> str:
+    """Cache tag of a predictor: its version plus a hash of its weights file (retrained weights often keep
+    the version string, and their cached predictions must not be reused)."""
+    import hashlib
+
+    weights = getattr(predictor, "weights_path", None)
+    digest = ""
+    if weights is not None:
+        pt = Path(weights) if Path(weights).suffix == ".pt" else Path(weights).with_suffix(".pt")
+        if pt.exists():
+            digest = "-" + hashlib.sha256(pt.read_bytes()).hexdigest()[:12]
+    return f"model-{predictor.version}{digest}"
+
+
 def model_transform(predictor, cache_dir=None) -> Callable[[xr.Dataset], xr.Dataset]:
-    """``reference -> prediction on the reference's grid`` for a Predictor, cached per version."""
-    return cached(lambda ds: predictor.predict(ds, like=ds), cache_dir, f"model-{predictor.version}")
+    """``reference -> prediction on the reference's grid`` for a Predictor, cached per version and weights."""
+    return cached(lambda ds: predictor.predict(ds, like=ds), cache_dir, model_tag(predictor))
 
 
 def promolecular_transform(cache_dir=None) -> Callable[[xr.Dataset], xr.Dataset]:

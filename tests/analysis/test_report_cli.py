@@ -232,3 +232,14 @@ def test_correction_without_validation_trajectories_holds_out_trajectory_tails(t
     assert corr.metadata["validation_frames"] == ["t0-4", "t1-4"]
     assert "t0-4" not in corr.metadata["train_frames"]
     assert corr.metadata["validation_r2_after"] > corr.metadata["validation_r2_before"]
+
+
+def test_model_cache_tag_changes_with_the_weights(tmp_path):
+    model = FakePredictor()
+    assert report_module.model_tag(model) == "model-synthetic@0"  # no weights file: version only
+    weights = tmp_path / "net.pt"
+    weights.write_bytes(b"first")
+    model.weights_path = tmp_path / "net"
+    first = report_module.model_tag(model)
+    weights.write_bytes(b"second")
+    assert report_module.model_tag(model) != first and first.startswith("model-synthetic@0-")
