@@ -64,3 +64,14 @@ def test_corrected_prediction_stays_in_unit_interval(structure):
     values = wild.predict(structure, like=structure)["elf"].values
     assert values.min() >= 0.0 and values.max() <= 1.0
     assert np.mean((values == 0.0) | (values == 1.0)) > 0.1  # the huge correction really was clipped
+
+
+def test_shipped_correction_for_the_bundled_model(bundled, structure):
+    from elfviz.analysis import bundled_correction
+
+    corr = bundled_correction(bundled.version)
+    assert corr.metadata["validation_r2_after"] > corr.metadata["validation_r2_before"]
+    out = predictor_module.Predictor(device="cpu", correction=corr).predict(structure, like=structure)
+    values = out["elf"].values
+    assert values.min() >= 0.0 and values.max() <= 1.0
+    assert out.attrs["correction"].startswith("fourier-ridge")
