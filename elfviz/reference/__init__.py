@@ -11,6 +11,7 @@ from typing import Any
 
 import xarray as xr
 
+from .. import grid
 from ..errors import EngineError
 from .settings import DEFAULT_KSPACING, DFTSettings
 
@@ -23,8 +24,8 @@ def reference_elf(structure: xr.Dataset, *, engine: str = "qe", settings: DFTSet
 
     Parameters
     ----------
-    structure : xarray.Dataset
-        Data-layer Dataset of the structure (fields, if any, are ignored).
+    structure : xarray.Dataset or ase.Atoms
+        Data-layer Dataset of the structure (fields, if any, are ignored), or a periodic ``ase.Atoms``.
     engine : {"qe", "pyscf"}
         Quantum ESPRESSO (default) or PySCF.
     settings : DFTSettings, optional
@@ -36,6 +37,11 @@ def reference_elf(structure: xr.Dataset, *, engine: str = "qe", settings: DFTSet
     **kwargs
         Passed to the engine (``allow_unconverged``, ``timeout``, ``workdir`` ...).
     """
+    if not isinstance(structure, xr.Dataset):
+        if not hasattr(structure, "get_positions"):
+            raise EngineError(f"expected an elfviz Dataset or an ase.Atoms structure, got {type(structure).__name__}")
+        # the placeholder grid is replaced by the engine's own grid
+        structure = grid.from_atoms(structure, shape=(4, 4, 4), source="structure")
     if engine == "qe":
         from .qe import qe_elf
 
