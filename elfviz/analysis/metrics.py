@@ -41,8 +41,8 @@ def _as_array(values, name: str) -> np.ndarray:
     return arr
 
 
-def field_sums(ref, pred) -> dict[str, float]:
-    """Additive sums from which the metrics of any union of fields follow (see :func:`metrics_from_sums`)."""
+def _paired_arrays(ref, pred) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and prediction as float arrays of one shape (GridError otherwise)."""
     ref_arr = _as_array(ref, "reference")
     pred_arr = _as_array(pred, "prediction")
     if ref_arr.shape != pred_arr.shape:
@@ -50,6 +50,12 @@ def field_sums(ref, pred) -> dict[str, float]:
             f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
             "compare fields on the same grid"
         )
+    return ref_arr, pred_arr
+
+
+def field_sums(ref, pred) -> dict[str, float]:
+    """Additive sums from which the metrics of any union of fields follow (see :func:`metrics_from_sums`)."""
+    ref_arr, pred_arr = _paired_arrays(ref, pred)
     diff = ref_arr - pred_arr
     return {
         "n_points": float(ref_arr.size),
@@ -88,13 +94,7 @@ def field_metrics(ref, pred) -> dict[str, float]:
     >>> round(m["r2"], 6), round(m["mae"], 6), round(m["max_abs_error"], 6)
     (0.9, 0.1, 0.2)
     """
-    ref_arr = _as_array(ref, "reference")
-    pred_arr = _as_array(pred, "prediction")
-    if ref_arr.shape != pred_arr.shape:
-        raise GridError(
-            f"reference shape {ref_arr.shape} and prediction shape {pred_arr.shape} differ; "
-            "compare fields on the same grid"
-        )
+    ref_arr, pred_arr = _paired_arrays(ref, pred)
     diff = ref_arr - pred_arr
     ss_tot = float(((ref_arr - ref_arr.mean()) ** 2).sum())
     ss_res = float((diff**2).sum())
