@@ -188,7 +188,8 @@ class FrameCollection:
         frame_id = str(frame_id)
         if not frame_id or any(ch in frame_id for ch in "/\\") or frame_id.startswith("."):
             raise FileFormatError(f"invalid frame id {frame_id!r}: use letters, digits, '-', '_' and '.'")
-        if frame_id in self and not force:
+        table = self.index
+        if frame_id in set(table["frame_id"].astype(str)) and not force:
             raise OutputExistsError(f"frame {frame_id!r} is already in {self.root}; pass force=True to replace it")
         rel = Path("frames") / f"{frame_id}.nc"
         write_netcdf(ds, self.root / rel, force=True, quantize=quantize)
@@ -199,11 +200,11 @@ class FrameCollection:
             if key in ds.attrs:
                 row[key] = ds.attrs[key]
         row.update(columns)
-        self._write_row(row)
+        self._write_row(row, table)
         return self.root / rel
 
-    def _write_row(self, row: Mapping[str, Any]) -> None:
-        table = self.index
+    def _write_row(self, row: Mapping[str, Any], table: pd.DataFrame) -> None:
+        """Replace or append ``row`` in the index ``table`` (as read before the frame was written)."""
         table = table[table["frame_id"].astype(str) != row["frame_id"]]
         table = pd.concat([table, pd.DataFrame([row])], ignore_index=True) if len(table) else pd.DataFrame([row])
         columns = INDEX_COLUMNS + [c for c in table.columns if c not in INDEX_COLUMNS]

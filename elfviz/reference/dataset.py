@@ -140,6 +140,7 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
             _trajectory(spec, md_cfg.md, md_cfg, out_dir, work_dir)
         return collection
     # 2. frames to label
+    labelled = set(collection.frame_ids())
     jobs = []
     for spec in specs:
         if expired():
@@ -147,13 +148,13 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
         traj = _trajectory(spec, md_cfg.md, md_cfg, out_dir, work_dir)
         for k, (step, positions) in enumerate(trajectory_frames(traj, spec, config.md)):
             frame_id = f"{spec['name']}-f{k:03d}"
-            if frame_id not in collection:
+            if frame_id not in labelled:
                 jobs.append((_liquid_structure(traj, spec, step, positions, frame_id), frame_id,
                              {"phase": "liquid", "trajectory": spec["name"], "split": spec["split"]},
                              {"target_temperature_k": float(config.md["temperature_k"]), "split": spec["split"],
                               "rs_nominal": float(spec["rs"])}, None))
     if not skip_crystals and not only:
-        jobs += _crystal_jobs(config, collection)
+        jobs += _crystal_jobs(config, labelled)
     _run_label_jobs(jobs, label_cfg, collection, work_dir, workers, expired, on_frame)
     return collection
 
@@ -232,14 +233,14 @@ def _label(structure, config: DatasetConfig, frame_id: str, work_dir: Path, sett
     return ds
 
 
-def _crystal_jobs(config: DatasetConfig, collection: FrameCollection) -> list:
+def _crystal_jobs(config: DatasetConfig, labelled: set[str]) -> list:
     from ..structures import build_phase
 
     jobs = []
     for spec in config.crystals:
         for rs in spec["rs"]:
             frame_id = f"{spec['phase']}-rs{rs:.2f}"
-            if frame_id in collection:
+            if frame_id in labelled:
                 continue
             atoms = build_phase(spec["phase"], rs=rs)
             structure = grid.from_atoms(atoms, shape=(4, 4, 4), source="structure")
