@@ -163,9 +163,33 @@ def mass_density_g_cm3(cell: Any, numbers: Iterable[int]) -> float:
 
 
 # ----------------------------------------------------------------------------- grids
-def _is_fft_friendly(n: int) -> bool:
+def is_fft_friendly(n: int) -> bool:
+    """Whether the grid size ``n`` has no prime factors other than 2, 3 and 5.
+
+    FFTs of such sizes are fast, and they are the only sizes Quantum ESPRESSO accepts for its FFT grid
+    (``nr1, nr2, nr3``).
+
+    Parameters
+    ----------
+    n : int
+        Number of grid points along one axis.
+
+    Returns
+    -------
+    bool
+        True for 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, ...; False for sizes with another prime factor and for
+        ``n < 1``.
+
+    Examples
+    --------
+    >>> [n for n in range(40, 50) if is_fft_friendly(n)]
+    [40, 45, 48]
+    """
+    n = int(n)
+    if n < 1:
+        return False
     for p in _FFT_PRIMES:
-        while n % p == 0 and n > 1:
+        while n % p == 0:
             n //= p
     return n == 1
 
@@ -173,7 +197,7 @@ def _is_fft_friendly(n: int) -> bool:
 def next_fft_size(n: int) -> int:
     """Smallest integer >= n whose only prime factors are 2, 3 and 5."""
     n = max(int(n), 1)
-    while not _is_fft_friendly(n):
+    while not is_fft_friendly(n):
         n += 1
     return n
 
@@ -220,7 +244,8 @@ def check_shape(shape: Any) -> tuple[int, int, int]:
         sizes = tuple(int(n) for n in shape)
     except (TypeError, ValueError):
         raise GridError(f"a grid shape must be three integers like 48,48,48, got {shape!r}") from None
-    if len(sizes) != 3 or any(n < 2 for n in sizes) or any(float(n) != float(m) for n, m in zip(sizes, shape)):
+    if (len(sizes) != 3 or any(n < 2 for n in sizes)
+            or any(float(n) != float(m) for n, m in zip(sizes, shape, strict=False))):
         raise GridError(f"a grid shape must be three integers >= 2 (points along a, b, c), got {shape!r}")
     return sizes  # type: ignore[return-value]
 

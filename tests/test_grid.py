@@ -81,7 +81,7 @@ def test_shape_for_spacing():
     shape = grid.shape_for_spacing(CELL, 0.2)
     lengths = np.linalg.norm(CELL, axis=1)
     assert all(length / n <= 0.2 + 1e-12 for length, n in zip(lengths, shape, strict=True))
-    assert all(grid._is_fft_friendly(n) for n in shape)
+    assert all(grid.is_fft_friendly(n) for n in shape)
     for bad in (0, -0.1, float("nan"), float("inf"), "abc"):
         with pytest.raises(GridError, match="spacing"):
             grid.shape_for_spacing(CELL, bad)
@@ -91,6 +91,13 @@ def test_shape_for_spacing():
         make(shape=(4, 4, 4), spacing=0.5)
     with pytest.raises(GridError, match="three integers"):
         make(shape=(4, 1, 4))
+
+
+def test_is_fft_friendly_and_next_fft_size():
+    friendly = [n for n in range(1, 31) if grid.is_fft_friendly(n)]
+    assert friendly == [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 25, 27, 30]
+    assert not any(grid.is_fft_friendly(n) for n in (0, -8, 7, 14, 49, 2 * 3 * 5 * 11))
+    assert [grid.next_fft_size(n) for n in (7, 11, 13, 31, 49)] == [8, 12, 15, 32, 50]
 
 
 def test_structure_checks():

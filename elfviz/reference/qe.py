@@ -104,12 +104,12 @@ def choose_fft_shape(cell: Any, settings: DFTSettings, spacing: float | None = N
     minimum = minimum_fft_shape(cell, settings.ecutrho)
     if shape is not None:
         target = grid.check_shape(shape)
-        if all(grid._is_fft_friendly(n) for n in target) and all(t >= m for t, m in zip(target, minimum)):
+        if all(grid.is_fft_friendly(n) for n in target) and all(t >= m for t, m in zip(target, minimum, strict=True)):
             return target, target
         return minimum, target
     if spacing is not None:
         wanted = grid.shape_for_spacing(cell, spacing)
-        qe_shape = tuple(max(w, m) for w, m in zip(wanted, minimum))
+        qe_shape = tuple(max(w, m) for w, m in zip(wanted, minimum, strict=True))
         return qe_shape, qe_shape  # type: ignore[return-value]
     return minimum, minimum
 
@@ -282,7 +282,7 @@ def resample_periodic(field: np.ndarray, shape: tuple[int, int, int]) -> np.ndar
     """Periodic cubic-spline resampling of a grid field onto another grid (fractional i/N), clipped to [0, 1]."""
     from scipy import ndimage
 
-    axes = [np.arange(n) / n * m for n, m in zip(shape, field.shape)]
+    axes = [np.arange(n) / n * m for n, m in zip(shape, field.shape, strict=True)]
     coords = np.stack(np.meshgrid(*axes, indexing="ij"))
     values = ndimage.map_coordinates(field.astype(np.float64), coords, order=3, mode="grid-wrap")
     return np.clip(values, 0.0, 1.0).astype(np.float32)

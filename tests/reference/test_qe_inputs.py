@@ -127,7 +127,7 @@ def test_minimum_fft_shape_matches_pw_x():
     assert qe.minimum_fft_shape(cell, 240.0) == (40, 40, 40)
     # sizes only have the prime factors 2, 3, 5 and grow with the cutoff and the cell
     shape = qe.minimum_fft_shape(np.diag([3.1, 4.7, 7.3]), 320.0)
-    assert all(grid._is_fft_friendly(n) for n in shape) and shape[0] < shape[1] < shape[2]
+    assert all(grid.is_fft_friendly(n) for n in shape) and shape[0] < shape[1] < shape[2]
 
 
 def test_choose_fft_shape():
