@@ -482,7 +482,8 @@ def test_format_block_matches_numpy_text():
 
 
 @pytest.mark.parametrize(
-    "module", ["elfviz.io", "elfviz.io.cube", "elfviz.io.xsf", "elfviz.io.vasp", "elfviz.io.formats"]
+    "module",
+    ["elfviz.io", "elfviz.io.cube", "elfviz.io.xsf", "elfviz.io.vasp", "elfviz.io.formats", "elfviz.io._text"],
 )
 def test_docstring_examples(module):
     import doctest

@@ -103,6 +103,44 @@ def parse_floats(block: str, what: str) -> np.ndarray:
     return out
 
 
+def check_value_count(n_values: int, shape, name: str, *, header: str = "the header",
+                      where: str = "the file") -> None:
+    """Check that a parsed grid block holds exactly the ``na * nb * nc`` values its header declares.
+
+    Parameters
+    ----------
+    n_values : int
+        Number of values found in the block.
+    shape : (int, int, int)
+        Grid shape the header declares.
+    name : str
+        File name for the message.
+    header, where : str
+        What declared the shape and what holds the values, for the message (e.g. ``"the datagrid
+        header"``, ``"block 2"``).
+
+    Raises
+    ------
+    FileFormatError
+        Naming the declared grid, both counts, and the two likely causes (truncated file, wrong header).
+
+    Examples
+    --------
+    >>> check_value_count(24, (2, 3, 4), "x.cube")
+    >>> check_value_count(20, (2, 3, 4), "x.cube")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    elfviz.errors.FileFormatError: x.cube: the header declares a 2x3x4 grid (24 values) ... holds only 20; ...
+    """
+    expected = int(np.prod(shape))
+    if n_values != expected:
+        na, nb, nc = shape
+        raise FileFormatError(
+            f"{name}: {header} declares a {na}x{nb}x{nc} grid ({expected} values) but {where} holds "
+            f"{'only ' if n_values < expected else ''}{n_values}; the file is truncated or its header is wrong"
+        )
+
+
 def numbers_in(line: str) -> list[float] | None:
     """The numbers on one line, or ``None`` if any token is not a number."""
     try:

@@ -23,7 +23,16 @@ import numpy as np
 
 from ..errors import FileFormatError
 from ..grid import BOHR_ANGSTROM
-from ._text import VolumetricData, format_rows, format_vector, ints_in, iter_lines, numbers_in, parse_floats
+from ._text import (
+    VolumetricData,
+    check_value_count,
+    format_rows,
+    format_vector,
+    ints_in,
+    iter_lines,
+    numbers_in,
+    parse_floats,
+)
 
 
 def looks_like_cube(text: str) -> bool:
@@ -127,13 +136,7 @@ def read_cube(text: str, name: str = "cube file") -> VolumetricData:
     positions = atoms[:, 2:5] * to_angstrom
 
     values = parse_floats(text[end:], f"{name} (grid values)")
-    expected = int(np.prod(shape))
-    if values.size != expected:
-        raise FileFormatError(
-            f"{name}: the header declares a {shape[0]}x{shape[1]}x{shape[2]} grid ({expected} values) "
-            "but the file "
-            f"holds {values.size}; the file is truncated or its header is wrong"
-        )
+    check_value_count(values.size, shape, name)
     comment = " | ".join(h.strip() for h in header[:2] if h.strip())
     return VolumetricData(
         cell=cell,

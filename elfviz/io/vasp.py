@@ -30,7 +30,16 @@ import re
 import numpy as np
 
 from ..errors import FileFormatError
-from ._text import VolumetricData, format_block, format_vector, ints_in, iter_lines, numbers_in, parse_floats
+from ._text import (
+    VolumetricData,
+    check_value_count,
+    format_block,
+    format_vector,
+    ints_in,
+    iter_lines,
+    numbers_in,
+    parse_floats,
+)
 
 
 def looks_like_vasp(text: str) -> bool:
@@ -198,17 +207,10 @@ def _read_one_block(text: str, lines, name: str, shape, which: int = 1) -> np.nd
     values = parse_floats(text[start:end], f"{name} (grid block {which})")
     if values.size != expected:
         # irregular line lengths: fall back to counting tokens
-        tokens = text[start:].split(maxsplit=expected)
-        if len(tokens) < expected:
-            raise FileFormatError(
-                f"{name}: the grid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values "
-                "but block "
-                f"{which} holds only {min(len(tokens), expected)}; "
-                "the file is truncated or its header is wrong"
-            )
+        tokens = text[start:].split(maxsplit=expected)  # the values, then the rest of the file
+        check_value_count(min(len(tokens), expected), shape, name, header="the grid header", where=f"block {which}")
         values = parse_floats(" ".join(tokens[:expected]), f"{name} (grid block {which})")
-        if values.size != expected:
-            raise FileFormatError(f"{name}: block {which} does not hold {expected} numbers")
+        check_value_count(values.size, shape, name, header="the grid header", where=f"block {which}")
         end = len(text) - len(tokens[expected]) if len(tokens) > expected else len(text)
     lines.pos = end
     return values.reshape(tuple(shape), order="F")

@@ -18,7 +18,15 @@ import re
 import numpy as np
 
 from ..errors import FileFormatError, StructureError
-from ._text import VolumetricData, format_block, format_vector, iter_lines, numbers_in, parse_floats
+from ._text import (
+    VolumetricData,
+    check_value_count,
+    format_block,
+    format_vector,
+    iter_lines,
+    numbers_in,
+    parse_floats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +194,7 @@ def _read_grid(text, lines, name, cell, next_data_line) -> tuple[np.ndarray, np.
     if match is None:
         raise FileFormatError(f"{name}: datagrid without END_DATAGRID_3D; the file is truncated")
     values = parse_floats(text[pos : match.start()], f"{name} (datagrid values)")
-    expected = int(np.prod(shape))
-    if values.size != expected:
-        raise FileFormatError(
-            f"{name}: the datagrid header declares {shape[0]}x{shape[1]}x{shape[2]} = {expected} values "
-            "but the "
-            f"block holds {values.size}; the file is truncated or its header is wrong"
-        )
+    check_value_count(values.size, shape, name, header="the datagrid header", where="the block")
     lines.pos = match.end()  # skip the data block in the shared line cursor
     data = values.reshape(shape[::-1]).transpose()  # Fortran order: first index fastest
     if cell is None:
