@@ -23,7 +23,7 @@ import torch
 from elfviz.grid import cell_for_rs
 from elfviz.model.descriptors import DescriptorSpec, compute_descriptors
 from elfviz.model.network import ElfNet
-from elfviz.model.predictor import BUNDLED_WEIGHTS, Predictor, resolve_device
+from elfviz.model.predictor import BUNDLED_WEIGHTS, DEFAULT_BATCH_POINTS, Predictor, resolve_device
 
 
 def liquid_like(n_atoms: int, rs: float = 1.4, seed: int = 0):
@@ -86,6 +86,36 @@ def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
     }
 
 
+def eval_power(text: str) -> int:
+    """``"2**14"`` or ``"16384"`` -> 16384 (no eval)."""
+    base, _, exponent = text.strip().partition("**")
+    return int(base) ** int(exponent) if exponent else int(base)
+
+
+def batch_sweep(predictor: Predictor, case: dict, sizes: list[int], repeats: int) -> list[dict]:
+    """Network time of one case at several batch sizes, side by side in one run (same descriptors)."""
+    atoms = liquid_like(case["atoms"])
+    device = predictor.device_obj
+    feats = compute_descriptors(atoms.positions, atoms.cell.array, (case["grid"],) * 3, predictor.spec, device=device)
+    flat = feats.reshape(feats.shape[0], -1)
+    out = []
+    print(f"network time of the {case['atoms']}-atom {case['grid']}^3 case by batch size (best of {repeats}):")
+    for size in sizes:
+        best = math.inf
+        with torch.inference_mode():
+            for _ in range(repeats + 1):
+                sync(device)
+                t0 = time.perf_counter()
+                for start in range(0, flat.shape[1], size):
+                    predictor.network(flat[:, start : start + size].T)
+                sync(device)
+                best = min(best, time.perf_counter() - t0)
+        default = " (default)" if size == predictor.batch_points else ""
+        print(f"  batch {size:>8}: {best:.3f} s{default}")
+        out.append({"batch_points": size, "network_s": best})
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto")
@@ -97,6 +127,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--qe", action="store_true", help="also time the QE reference on the first case")
     parser.add_argument("--json", default=None, help="write the results to this file")
+    parser.add_argument(
+        "--batch-sweep",
+        default=None,
+        help="also time the network of the first case at these batch sizes, e.g. 2**12,2**14,2**17",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -111,7 +146,7 @@ def main(argv=None) -> int:
         predictor.device_obj = device
         predictor.spec = DescriptorSpec()
         predictor.network = ElfNet(predictor.spec.n_features).to(device).eval()
-        predictor.batch_points = 2**21 if device.type == "cuda" else 2**17
+        predictor.batch_points = DEFAULT_BATCH_POINTS.get(device.type, DEFAULT_BATCH_POINTS["cpu"])
         label = "untrained"
     name = (
         torch.cuda.get_device_name(device)
@@ -131,6 +166,9 @@ def main(argv=None) -> int:
             f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
         )
     result = {"device": name, "model": label, "cases": rows}
+    if args.batch_sweep:
+        sizes = [eval_power(b) for b in args.batch_sweep.split(",")]
+        result["batch_sweep"] = batch_sweep(predictor, rows[0], sizes, args.repeats)
     if args.qe:
         from elfviz.reference import reference_elf
 
