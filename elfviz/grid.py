@@ -17,6 +17,14 @@ attrs
     ``source`` (e.g. ``"model:elfnet-fft@1.0"``, ``"dft:qe ..."``, ``"file:ELFCAR"``), ``rs_bohr``,
     ``density_g_cm3``, ``n_atoms``, ``pressure_gpa`` where known, ``provenance`` (a JSON string).
 
+Structure Datasets
+------------------
+A structure without a grid (the input of the DFT engines, which choose their own grid) is the same
+Dataset without the ``a, b, c`` dims and without fields: ``cell``, ``positions``, ``numbers``, the
+``vector``/``xyz`` coords and the same attrs. Build one with :func:`make_structure` or
+:func:`structure_from_atoms`, check it with :func:`validate_structure` (which also accepts a Dataset with
+a grid); :func:`has_grid` tells the two apart, and :func:`validate` requires the grid.
+
 netCDF cannot store nested attributes, so anything that is not a string or a number is stored as a
 JSON string (see :func:`encode_attrs`).
 
@@ -382,13 +390,7 @@ def make_dataset(cell: Any, positions: Any, numbers: Any, elf: Any = None, *, sh
     >>> dict(ds.sizes)["a"], round(ds.attrs["rs_bohr"], 3)  # one H in 27 Å^3
     (6, 3.517)
     """
-    cell_arr = as_cell(cell)
-    pos = check_positions(positions, cell_arr, min_distance=MIN_INTERATOMIC_DISTANCE if check_overlap else 0.0)
-    nums = np.asarray(numbers, dtype=np.int64).reshape(-1)
-    if len(nums) != len(pos):
-        raise StructureError(f"{len(pos)} positions but {len(nums)} atomic numbers; they must match")
-    if np.any(nums < 1) or np.any(nums > 118):
-        raise StructureError(f"atomic numbers must be 1..118, got {sorted(set(nums.tolist()))}")
+    cell_arr, pos, nums = _checked_structure(cell, positions, numbers, check_overlap)
 
     all_fields: dict[str, Any] = {}
     if elf is not None:
@@ -420,11 +422,7 @@ def make_dataset(cell: Any, positions: Any, numbers: Any, elf: Any = None, *, sh
         raise GridError(f"the requested grid {tuple(shape)} does not match the field's shape {grid_shape}")
 
     fa, fb, fc = fractional_axes(grid_shape)
-    data_vars: dict[str, Any] = {
-        "cell": (("vector", "xyz"), cell_arr, {"units": "angstrom", "description": "lattice vectors as rows"}),
-        "positions": (("atom", "xyz"), pos, {"units": "angstrom"}),
-        "numbers": (("atom",), nums, {"description": "atomic numbers"}),
-    }
+    data_vars = _structure_variables(cell_arr, pos, nums)
     for name, values in all_fields.items():
         data_vars[name] = (GRID_DIMS, np.asarray(values, dtype=np.float32), field_attrs(name))
     ds = xr.Dataset(
@@ -439,6 +437,71 @@ def make_dataset(cell: Any, positions: Any, numbers: Any, elf: Any = None, *, sh
     ds.attrs["source"] = str(source) if source else ds.attrs.get("source", "unknown")
     update_derived_attrs(ds)
     return validate(ds)
+
+
+def make_structure(cell: Any, positions: Any, numbers: Any, *, source: str = "structure",
+                   attrs: Mapping[str, Any] | None = None, check_overlap: bool = True) -> xr.Dataset:
+    """Build the Dataset of a structure without a grid (no ``a, b, c`` dims, no fields).
+
+    The input of the DFT engines (:func:`elfviz.reference.reference_elf`), which choose their own grid
+    (or take the grid they are asked for), so no grid has to be made up. Same checks and attrs as
+    :func:`make_dataset`.
+
+    Parameters
+    ----------
+    cell : array_like, (3, 3)
+        Lattice vectors as rows, Å.
+    positions : array_like, (N, 3)
+        Cartesian positions, Å.
+    numbers : array_like, (N,)
+        Atomic numbers.
+    source : str
+        Where the structure comes from (``md``, ``file:...``, ``structure``).
+    attrs : mapping, optional
+        Extra attributes (``phase``, ``frame_id``, ``temperature_k`` ...).
+    check_overlap : bool
+        Reject atoms closer than 0.3 Å (default).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``cell``, ``positions``, ``numbers`` and the derived attrs (``n_atoms``, ``rs_bohr``,
+        ``density_g_cm3``); checked with :func:`validate_structure`.
+
+    Examples
+    --------
+    >>> ds = make_structure(np.eye(3) * 3.0, [[0, 0, 0]], [1])
+    >>> has_grid(ds), int(ds.sizes["atom"]), round(ds.attrs["rs_bohr"], 3)
+    (False, 1, 3.517)
+    """
+    cell_arr, pos, nums = _checked_structure(cell, positions, numbers, check_overlap)
+    ds = xr.Dataset(_structure_variables(cell_arr, pos, nums),
+                    coords={"vector": ("vector", np.arange(3)), "xyz": ("xyz", np.arange(3))})
+    ds.attrs.update(attrs or {})
+    ds.attrs["source"] = str(source) if source else ds.attrs.get("source", "unknown")
+    update_derived_attrs(ds)
+    return validate_structure(ds)
+
+
+def _checked_structure(cell: Any, positions: Any, numbers: Any,
+                       check_overlap: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked cell (3, 3), positions (N, 3) in Å and atomic numbers (N,) int64."""
+    cell_arr = as_cell(cell)
+    pos = check_positions(positions, cell_arr, min_distance=MIN_INTERATOMIC_DISTANCE if check_overlap else 0.0)
+    nums = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    if len(nums) != len(pos):
+        raise StructureError(f"{len(pos)} positions but {len(nums)} atomic numbers; they must match")
+    if np.any(nums < 1) or np.any(nums > 118):
+        raise StructureError(f"atomic numbers must be 1..118, got {sorted(set(nums.tolist()))}")
+    return cell_arr, pos, nums
+
+
+def _structure_variables(cell: np.ndarray, positions: np.ndarray, numbers: np.ndarray) -> dict[str, Any]:
+    return {
+        "cell": (("vector", "xyz"), cell, {"units": "angstrom", "description": "lattice vectors as rows"}),
+        "positions": (("atom", "xyz"), positions, {"units": "angstrom"}),
+        "numbers": (("atom",), numbers, {"description": "atomic numbers"}),
+    }
 
 
 def field_attrs(name: str) -> dict[str, str]:
@@ -483,8 +546,22 @@ def with_field(ds: xr.Dataset, name: str, values: Any, *, attrs: Mapping[str, An
 
 
 def grid_shape(ds: xr.Dataset) -> tuple[int, int, int]:
-    """Grid shape ``(na, nb, nc)`` of a Dataset."""
+    """Grid shape ``(na, nb, nc)`` of a Dataset.
+
+    Raises
+    ------
+    GridError
+        If ``ds`` is a structure without a grid (see :func:`make_structure`).
+    """
+    if not has_grid(ds):
+        raise GridError("the Dataset holds a structure without a grid (no a, b, c dims); give a grid shape or "
+                        "spacing where one is needed, or build it with elfviz.grid.make_dataset")
     return (int(ds.sizes["a"]), int(ds.sizes["b"]), int(ds.sizes["c"]))
+
+
+def has_grid(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` has the ``a, b, c`` grid (False for a structure from :func:`make_structure`)."""
+    return all(dim in ds.dims for dim in GRID_DIMS)
 
 
 def field_names(ds: xr.Dataset) -> list[str]:
@@ -507,8 +584,10 @@ def validate_field(ds: xr.Dataset, name: str) -> None:
                 "is it a density or a CHGCAR? Load it under another name (e.g. field_name='density')")
 
 
-def validate(ds: xr.Dataset) -> xr.Dataset:
-    """Check that ``ds`` follows the elfviz schema; return it unchanged or raise with a clear message.
+def validate_structure(ds: xr.Dataset) -> xr.Dataset:
+    """Check the structure part of ``ds`` (``cell``, ``positions``, ``numbers``), with or without a grid.
+
+    What the DFT engines check: they use only the structure. Returns ``ds`` unchanged.
 
     Raises
     ------
@@ -523,6 +602,18 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
         if ds[name].dims != dims:
             raise StructureError(f"'{name}' must have dims {dims}, got {ds[name].dims}")
     as_cell(ds["cell"].values)
+    return ds
+
+
+def validate(ds: xr.Dataset) -> xr.Dataset:
+    """Check that ``ds`` follows the elfviz schema, grid included; return it unchanged or raise with a clear message.
+
+    Raises
+    ------
+    GridError, StructureError
+        Describing the first problem found.
+    """
+    validate_structure(ds)
     for dim in GRID_DIMS:
         if dim not in ds.dims:
             raise GridError(f"the Dataset has no grid dimension '{dim}'")
@@ -553,6 +644,30 @@ def from_atoms(atoms, *, elf: Any = None, shape: Any = None, spacing: float | No
     StructureError
         If the structure has no cell or is not periodic in all three directions.
     """
+    merged = _periodic_atoms_attrs(atoms, attrs)
+    return make_dataset(atoms.cell.array, atoms.positions, atoms.numbers, elf, shape=shape, spacing=spacing,
+                        source=source or "structure", attrs=merged, **kwargs)
+
+
+def structure_from_atoms(atoms, *, source: str | None = None, attrs: Mapping[str, Any] | None = None,
+                         **kwargs) -> xr.Dataset:
+    """The structure of an ``ase.Atoms`` as a Dataset without a grid (see :func:`make_structure`).
+
+    Same checks and attrs (``pressure_gpa``, ``temperature_k``, ``phase`` ... from ``atoms.info``) as
+    :func:`from_atoms`; ``kwargs`` go to :func:`make_structure` (``check_overlap``).
+
+    Raises
+    ------
+    StructureError
+        If the structure has no cell or is not periodic in all three directions.
+    """
+    merged = _periodic_atoms_attrs(atoms, attrs)
+    return make_structure(atoms.cell.array, atoms.positions, atoms.numbers, source=source or "structure",
+                          attrs=merged, **kwargs)
+
+
+def _periodic_atoms_attrs(atoms, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check that ``atoms`` is 3-D periodic with a full cell; ``attrs`` completed from ``atoms.info``."""
     if len(atoms.cell.array) != 3 or abs(atoms.cell.volume) < 1e-6:
         raise StructureError("the structure has no cell (or a zero-volume cell); elfviz needs a 3-D periodic "
                              "cell: give lattice vectors in the file (CELL_PARAMETERS, Lattice=, _cell_length_a ...)")
@@ -565,10 +680,13 @@ def from_atoms(atoms, *, elf: Any = None, shape: Any = None, spacing: float | No
     for key in ("pressure_gpa", "temperature_k", "phase", "frame", "trajectory"):
         if key in info and key not in merged:
             merged[key] = info[key]
-    return make_dataset(atoms.cell.array, atoms.positions, atoms.numbers, elf, shape=shape, spacing=spacing,
-                        source=source or "structure", attrs=merged, **kwargs)
+    return merged
 
 
 def structure_only(ds: xr.Dataset) -> xr.Dataset:
-    """Copy of ``ds`` without any grid fields (structure, grid coordinates and attrs kept)."""
+    """Copy of ``ds`` without any grid fields (structure, grid coordinates and attrs kept).
+
+    The grid stays, so a result can be delivered on it; :func:`make_structure` builds a structure that
+    has none.
+    """
     return ds.drop_vars(field_names(ds))

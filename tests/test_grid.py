@@ -149,6 +149,40 @@ def test_with_field_and_structure_only():
     assert grid.field_names(stripped) == []
 
 
+def test_structure_without_grid():
+    from ase import Atoms
+
+    pos = [[0.1, 0.2, 0.3], [1.5, 1.0, 1.6]]
+    structure = grid.make_structure(CELL, pos, [1, 1], attrs={"phase": "liquid"})
+    with_grid = make()
+    assert not grid.has_grid(structure) and grid.has_grid(with_grid)
+    assert set(structure.dims) == {"vector", "xyz", "atom"} and grid.field_names(structure) == []
+    assert grid.validate_structure(structure) is structure and grid.validate_structure(with_grid) is with_grid
+    for key in ("n_atoms", "rs_bohr", "density_g_cm3"):
+        assert structure.attrs[key] == with_grid.attrs[key]
+    assert structure.attrs["source"] == "structure" and structure.attrs["phase"] == "liquid"
+    np.testing.assert_allclose(grid.to_atoms(structure).positions, pos)
+    with pytest.raises(GridError, match="grid dimension"):
+        grid.validate(structure)
+    with pytest.raises(GridError, match="without a grid"):
+        grid.grid_shape(structure)
+    with pytest.raises(StructureError, match="closer than"):
+        grid.make_structure(CELL, [[0, 0, 0], [0.1, 0, 0]], [1, 1])
+    with pytest.raises(StructureError, match="must match"):
+        grid.make_structure(CELL, pos, [1])
+    with pytest.raises(StructureError, match="'positions'"):
+        grid.validate_structure(structure.drop_vars("positions"))
+
+    atoms = Atoms("H2", positions=pos, cell=CELL, pbc=True, info={"pressure_gpa": 250.0})
+    from_atoms = grid.structure_from_atoms(atoms, source="file:x.xyz")
+    assert not grid.has_grid(from_atoms) and from_atoms.attrs["pressure_gpa"] == 250.0
+    assert from_atoms.attrs["source"] == "file:x.xyz"
+    with pytest.raises(StructureError, match="periodic only along"):
+        grid.structure_from_atoms(Atoms("H", positions=[[0, 0, 0]], cell=np.eye(3) * 3, pbc=[True, True, False]))
+    with pytest.raises(StructureError, match="no cell"):
+        grid.structure_from_atoms(Atoms("H", positions=[[0, 0, 0]]))
+
+
 def test_to_and_from_ase_atoms():
     from ase import Atoms
 

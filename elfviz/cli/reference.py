@@ -110,7 +110,8 @@ def read_structure(path: str, index: Any = None):
     """The structure of a file as a data-layer Dataset (fields dropped).
 
     Uses ``elfviz.io.read`` when available (every format elfviz reads); otherwise netCDF via
-    :func:`elfviz.store.read_netcdf` and anything ASE reads via :func:`elfviz.grid.from_atoms`.
+    :func:`elfviz.store.read_netcdf` and anything ASE reads via :func:`elfviz.grid.structure_from_atoms`
+    (no grid: the engine chooses it).
     """
     from .. import grid
 
@@ -139,7 +140,7 @@ def read_structure(path: str, index: Any = None):
             f"cannot read a structure from {path} ({type(exc).__name__}: {exc}); give a "
             "format ASE knows (extxyz, POSCAR, cif, pw.x input ...) or an elfviz .nc file"
         ) from None
-    return grid.from_atoms(atoms, shape=(4, 4, 4), source=f"file:{file.name}")
+    return grid.structure_from_atoms(atoms, source=f"file:{file.name}")
 
 
 def _ase_index(index: Any) -> Any:

@@ -1,8 +1,10 @@
 """First-principles reference ELF and the promolecular baseline.
 
 ``reference_elf`` dispatches to an engine: Quantum ESPRESSO (``"qe"``, the default and the reference
-convention) or PySCF (``"pyscf"``, pip-only cross-check). Engines take a data-layer Dataset and return it
-with the field ``elf`` and the calculation's settings, version, energy and pressure in the attrs.
+convention) or PySCF (``"pyscf"``, pip-only cross-check). Engines take a data-layer Dataset of the structure
+(with or without a grid: :func:`elfviz.grid.make_structure`), choose the grid themselves (or use the one asked
+for) and return the structure with the field ``elf`` and the calculation's settings, version, energy and
+pressure in the attrs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ def reference_elf(structure: xr.Dataset, *, engine: str = "qe", settings: DFTSet
     Parameters
     ----------
     structure : xarray.Dataset or ase.Atoms
-        Data-layer Dataset of the structure (fields, if any, are ignored), or a periodic ``ase.Atoms``.
+        Data-layer Dataset of the structure (with or without a grid; its grid and fields, if any, are
+        ignored), or a periodic ``ase.Atoms``.
     engine : {"qe", "pyscf"}
         Quantum ESPRESSO (default) or PySCF.
     settings : DFTSettings, optional
@@ -40,8 +43,7 @@ def reference_elf(structure: xr.Dataset, *, engine: str = "qe", settings: DFTSet
     if not isinstance(structure, xr.Dataset):
         if not hasattr(structure, "get_positions"):
             raise EngineError(f"expected an elfviz Dataset or an ase.Atoms structure, got {type(structure).__name__}")
-        # the placeholder grid is replaced by the engine's own grid
-        structure = grid.from_atoms(structure, shape=(4, 4, 4), source="structure")
+        structure = grid.structure_from_atoms(structure, source="structure")  # the engine chooses the grid
     if engine == "qe":
         from .qe import qe_elf
 

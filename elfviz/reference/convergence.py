@@ -285,7 +285,7 @@ def h2_bond_centre(box: float = 10.0, ecutwfc_ry: float = 60.0) -> dict[str, Any
     length = float(box)
     centre = np.array([length / 2 + 0.013, length / 2 - 0.021, length / 2 + 0.007])
     positions = [centre - [0.37, 0, 0], centre + [0.37, 0, 0]]
-    structure = grid.make_dataset(np.eye(3) * length, positions, [1, 1], shape=(4, 4, 4))
+    structure = grid.make_structure(np.eye(3) * length, positions, [1, 1])
     ds, seconds = _run(
         structure, DFTSettings(ecutwfc_ry=ecutwfc_ry, kmesh=(1, 1, 1), kshift=False), None, "H2"
     )
@@ -306,7 +306,7 @@ def crosscheck_structure(n_molecules: int = 4, rs: float = 1.5, seed: int = 3) -
     from .md import initial_configuration
 
     cell, positions = initial_configuration(rs, 2 * n_molecules, seed, molecular=True)
-    return grid.make_dataset(cell, positions, np.ones(len(positions), dtype=int), shape=(4, 4, 4))
+    return grid.make_structure(cell, positions, np.ones(len(positions), dtype=int))
 
 
 def qe_pyscf_crosscheck(
@@ -367,13 +367,13 @@ def proxy_structure(rs: float = 1.2, seed: int = 7) -> xr.Dataset:
     from .md import initial_configuration
 
     cell, positions = initial_configuration(rs, 8, seed, molecular=False)
-    return grid.make_dataset(cell, positions, np.ones(8, dtype=int), shape=(4, 4, 4))
+    return grid.make_structure(cell, positions, np.ones(8, dtype=int))
 
 
 def crystal_structure(phase: str = "C2c-12", rs: float = 1.38) -> xr.Dataset:
     from ..structures import build_phase
 
-    return grid.from_atoms(build_phase(phase, rs=rs), shape=(4, 4, 4), source="structure")
+    return grid.structure_from_atoms(build_phase(phase, rs=rs), source="structure")
 
 
 # ----------------------------------------------------------------------------- report

@@ -160,8 +160,7 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
 
 
 def _liquid_structure(traj: MDTrajectory, spec: dict[str, Any], step: int, positions: np.ndarray, frame_id: str):
-    structure = grid.make_dataset(traj.cell, positions, np.ones(len(positions), dtype=int), shape=(4, 4, 4),
-                                  source="md")
+    structure = grid.make_structure(traj.cell, positions, np.ones(len(positions), dtype=int), source="md")
     structure.attrs.update({"phase": "liquid", "trajectory": spec["name"], "frame_id": frame_id,
                             "temperature_k": float(traj.temperature_k[step]), "md_step": int(step),
                             "md_time_fs": float((step + 1) * traj.dt_fs)})
@@ -243,7 +242,7 @@ def _crystal_jobs(config: DatasetConfig, labelled: set[str]) -> list:
             if frame_id in labelled:
                 continue
             atoms = build_phase(spec["phase"], rs=rs)
-            structure = grid.from_atoms(atoms, shape=(4, 4, 4), source="structure")
+            structure = grid.structure_from_atoms(atoms, source="structure")
             structure.attrs.update({"phase": spec["phase"], "frame_id": frame_id})
             settings = label_settings(config, kspacing=float(config.labels.get("crystal_kspacing", 0.5)),
                                       kmesh=None)

@@ -300,7 +300,8 @@ def pyscf_elf(
     Parameters
     ----------
     structure : xarray.Dataset
-        Data-layer Dataset (only the structure is used).
+        Data-layer Dataset of the structure, with or without a grid (only the structure is used; see
+        :func:`elfviz.grid.make_structure`).
     settings : DFTSettings, optional
         Shared settings: k-mesh (``kpoint_mesh``, ``kshift``), smearing (``degauss_ry``), SCF threshold and
         steps. ``ecutwfc_ry`` does not apply (Gaussian basis); ``ke_cutoff_ha`` sets the density grid.
@@ -339,7 +340,7 @@ def pyscf_elf(
             raise EngineError(f"unknown option {key!r} for the PySCF engine")
         if ignored[key]:
             log.warning("%s: option %s applies to Quantum ESPRESSO only; ignored", label, key)
-    grid.validate(structure)
+    grid.validate_structure(structure)
     numbers = structure["numbers"].values
     if np.any(numbers != 1):
         raise SpeciesError(

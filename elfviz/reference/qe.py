@@ -297,7 +297,8 @@ def qe_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacin
     Parameters
     ----------
     structure : xarray.Dataset
-        Data-layer Dataset (only the structure is used).
+        Data-layer Dataset of the structure, with or without a grid (only the structure is used; see
+        :func:`elfviz.grid.make_structure`).
     settings : DFTSettings, optional
         Numerical settings (defaults: the reference convention).
     spacing : float, optional
@@ -320,7 +321,7 @@ def qe_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacin
         ``total_energy_ev``, ``pressure_gpa``, ``scf_converged``, ``kmesh``, timings.
     """
     settings = settings or DFTSettings()
-    grid.validate(structure)
+    grid.validate_structure(structure)
     numbers = structure["numbers"].values
     if np.any(numbers != 1):
         raise SpeciesError("the Quantum ESPRESSO reference supports hydrogen only (it ships the H pseudopotential); "

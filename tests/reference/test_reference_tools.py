@@ -115,7 +115,7 @@ def test_replace_generated_section_is_idempotent():
 def test_cached_run_is_reused_only_for_the_same_settings(tmp_path, monkeypatch):
     from elfviz.reference.settings import DFTSettings
 
-    structure = grid.make_dataset(np.eye(3) * 3.0, [[0, 0, 0], [0.74, 0, 0]], [1, 1], shape=(4, 4, 4))
+    structure = grid.make_structure(np.eye(3) * 3.0, [[0, 0, 0], [0.74, 0, 0]], [1, 1])
     settings = DFTSettings(kmesh=(2, 2, 2))
     calls = []
 
