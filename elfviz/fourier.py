@@ -102,11 +102,15 @@ def oversampling_for_width(
     return 64
 
 
-def structure_factor(positions, cell, shape: Sequence[int], *, weights=None, real: bool = True) -> np.ndarray:
+def structure_factor(
+    positions, cell, shape: Sequence[int], *, weights=None, real: bool = True, atom_chunk: int = 256
+) -> np.ndarray:
     """Periodic structure factor ``S(G) = Σ_j w_j exp(-i G·R_j)`` on the FFT grid's G vectors.
 
     Separable in fractional coordinates (any cell shape): ``exp(-2πi h·f_j)`` factorises per axis, so the
-    cost is ``N_atoms * na * nb * (nc/2 + 1)`` complex multiply-adds done as one matrix product.
+    cost is ``N_atoms * na * nb * (nc/2 + 1)`` complex multiply-adds done as one matrix product per chunk
+    of atoms. This is elfviz's one NumPy implementation (``elfviz.analysis.kspace`` uses it); the model's
+    torch version, :func:`elfviz.model.descriptors.structure_factor_torch`, is tested against it.
 
     Parameters
     ----------
@@ -120,6 +124,8 @@ def structure_factor(positions, cell, shape: Sequence[int], *, weights=None, rea
         Weight of each site (default 1).
     real : bool
         Return only the ``rfftn`` half of the last axis (default).
+    atom_chunk : int
+        Atoms per matrix product (bounds the temporary ``(atom_chunk, na * nb)`` array).
 
     Returns
     -------
@@ -135,11 +141,18 @@ def structure_factor(positions, cell, shape: Sequence[int], *, weights=None, rea
     frac = cart_to_frac(np.asarray(positions, dtype=float).reshape(-1, 3), cell)
     ha, hb, hc = frequency_indices(shape, real=real)
     w = np.ones(len(frac)) if weights is None else np.asarray(weights, dtype=float).reshape(-1)
-    ea = np.exp(-2j * np.pi * frac[:, 0:1] * ha[None, :]) * w[:, None]
-    eb = np.exp(-2j * np.pi * frac[:, 1:2] * hb[None, :])
-    ec = np.exp(-2j * np.pi * frac[:, 2:3] * hc[None, :])
-    ab = (ea[:, :, None] * eb[:, None, :]).reshape(len(frac), -1)
-    return (ab.T @ ec).reshape(len(ha), len(hb), len(hc))
+    w = np.broadcast_to(w, (len(frac),))  # one weight per site (or one for all)
+    chunk = max(int(atom_chunk), 1)
+    out = None
+    for start in range(0, max(len(frac), 1), chunk):  # one pass for no atoms: S = 0
+        f, wj = frac[start : start + chunk], w[start : start + chunk]
+        ea = np.exp(-2j * np.pi * f[:, 0:1] * ha[None, :]) * wj[:, None]
+        eb = np.exp(-2j * np.pi * f[:, 1:2] * hb[None, :])
+        ec = np.exp(-2j * np.pi * f[:, 2:3] * hc[None, :])
+        ab = (ea[:, :, None] * eb[:, None, :]).reshape(len(f), len(ha) * len(hb))
+        part = ab.T @ ec
+        out = part if out is None else out + part
+    return out.reshape(len(ha), len(hb), len(hc))
 
 
 def convolve_sites(

@@ -50,6 +50,15 @@ def test_structure_factor_weights():
     np.testing.assert_allclose(s, 2 * s1 - s2, atol=1e-12)
 
 
+def test_structure_factor_in_atom_chunks_and_without_atoms():
+    pos = np.random.default_rng(4).random((23, 3)) @ TRICLINIC
+    whole = fourier.structure_factor(pos, TRICLINIC, (7, 6, 9), weights=np.linspace(0.5, 2.0, 23))
+    chunked = fourier.structure_factor(pos, TRICLINIC, (7, 6, 9), weights=np.linspace(0.5, 2.0, 23), atom_chunk=5)
+    np.testing.assert_allclose(chunked, whole, atol=1e-12)
+    empty = fourier.structure_factor(np.zeros((0, 3)), TRICLINIC, (4, 4, 5))
+    assert empty.shape == (4, 4, 3) and not empty.any()
+
+
 @pytest.mark.parametrize("width", [0.35, 0.8])
 def test_convolution_matches_brute_force_periodic_sum(width):
     rng = np.random.default_rng(2)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import grid
+from .. import fourier, grid
 from ..errors import GridError
 
 
@@ -127,9 +127,9 @@ def from_fourier_coefficients(coeffs: np.ndarray, shape: Sequence[int]) -> np.nd
 def structure_factor(cell, positions, shape: Sequence[int]) -> np.ndarray:
     """Structure factor ``S(G) = sum_j exp(-i G.R_j)`` on the ``rfftn`` grid of ``shape`` (complex128).
 
-    Separable per axis in fractional coordinates, so any cell shape costs ``O(N_atoms * N_grid)`` in
-    small chunks. The phase convention matches :func:`fourier_coefficients` (a unit point at ``R_j``
-    sampled on the grid has coefficients ``exp(-i G.R_j) / N``).
+    :func:`elfviz.fourier.structure_factor` with this module's argument order (cell first); any cell shape,
+    ``O(N_atoms * N_grid)``. The phase convention matches :func:`fourier_coefficients` (a unit point at
+    ``R_j`` sampled on the grid has coefficients ``exp(-i G.R_j) / N``).
 
     Examples
     --------
@@ -137,19 +137,7 @@ def structure_factor(cell, positions, shape: Sequence[int]) -> np.ndarray:
     >>> round(float(abs(s[0, 0, 0])), 6), round(float(abs(s[1, 0, 0])), 6)   # the two atoms cancel at G = b1
     (2.0, 0.0)
     """
-    na, nb, nc = grid.check_shape(shape)
-    frac = grid.cart_to_frac(np.asarray(positions, dtype=float).reshape(-1, 3), cell)
-    m1 = signed_frequencies(na)
-    m2 = signed_frequencies(nb)
-    m3 = np.arange(nc // 2 + 1)
-    out = np.zeros((na, nb, nc // 2 + 1), dtype=np.complex128)
-    for start in range(0, len(frac), 32):
-        f = frac[start : start + 32]
-        pa = np.exp(-2j * np.pi * np.outer(f[:, 0], m1))  # (atoms, na)
-        pb = np.exp(-2j * np.pi * np.outer(f[:, 1], m2))
-        pc = np.exp(-2j * np.pi * np.outer(f[:, 2], m3))
-        out += np.einsum("ji,jk,jl->ikl", pa, pb, pc, optimize=True)
-    return out
+    return fourier.structure_factor(positions, cell, shape)
 
 
 def inscribed_k(cell, shape: Sequence[int]) -> float:

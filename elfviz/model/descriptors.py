@@ -132,7 +132,12 @@ def solid_harmonics(x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, lmax: int
 def structure_factor_torch(
     frac: torch.Tensor, shape: Sequence[int], *, dtype=torch.complex64, atom_chunk: int = 256
 ) -> torch.Tensor:
-    """``S(G) = Σ_j exp(-2πi h·f_j)`` on the rfft half grid, ``(na, nb, nc//2+1)``, on ``frac``'s device."""
+    """``S(G) = Σ_j exp(-2πi h·f_j)`` on the rfft half grid, ``(na, nb, nc//2+1)``, on ``frac``'s device.
+
+    The torch twin of :func:`elfviz.fourier.structure_factor` (NumPy; the one used everywhere else), kept so
+    that the descriptors run on CUDA; the model tests check that the two agree to 1e-10 in float64.
+    ``frac``: fractional coordinates ``(N, 3)``.
+    """
     device = frac.device
     ha, hb, hc = (
         torch.as_tensor(h, device=device, dtype=torch.float64) for h in frequency_indices(shape, real=True)

@@ -7,13 +7,15 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from elfviz.grid import grid_points_cartesian
+from elfviz.fourier import structure_factor
+from elfviz.grid import cart_to_frac, grid_points_cartesian
 from elfviz.model.descriptors import (
     DescriptorSpec,
     compute_descriptors,
     density_channels,
     feature_names,
     solid_harmonics,
+    structure_factor_torch,
 )
 
 SKEWED = np.array([[3.2, 0.0, 0.0], [0.8, 3.0, 0.0], [-0.5, 0.4, 3.4]])
@@ -48,6 +50,18 @@ def test_solid_harmonics_are_orthonormal_on_the_sphere():
     y = torch.stack(harm).numpy()
     gram = y @ y.T * 4 * np.pi / len(v)
     np.testing.assert_allclose(gram, np.eye(16), atol=0.02)
+
+
+@pytest.mark.parametrize("shape", [(20, 18, 24), (9, 10, 15)])
+@pytest.mark.parametrize("atom_chunk", [256, 4])
+def test_torch_structure_factor_matches_the_numpy_one(shape, atom_chunk):
+    """The model's torch S(G) (kept for CUDA) and elfviz.fourier's NumPy S(G) agree in float64."""
+    pos = atoms_in(SKEWED, n=11, seed=5)
+    frac = torch.as_tensor(cart_to_frac(pos, SKEWED), dtype=torch.float64)
+    got = structure_factor_torch(frac, shape, dtype=torch.complex128, atom_chunk=atom_chunk).numpy()
+    expected = structure_factor(pos, SKEWED, shape)
+    assert got.shape == expected.shape == (shape[0], shape[1], shape[2] // 2 + 1)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
 
 
 def test_channels_match_brute_force_periodic_sum():
