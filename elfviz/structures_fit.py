@@ -14,8 +14,13 @@ analysis on (unlike the ELF runs of :mod:`elfviz.reference.qe`), which makes the
     C2/c-24: relax the atomic positions of the idealised starting cell of :mod:`elfviz.structures_data`
     at fixed cell (BFGS, forces below 1e-3 Ry/bohr, k-spacing 0.4 Å^-1, rs 1.38): :func:`relax_positions`.
 
-Run ``python -m elfviz.structures_fit i41amd`` (a few minutes on one core) or ``... c2c24`` (longer);
-both print the numbers to paste into :mod:`elfviz.structures_data`.
+``cmca4``
+    Cmca-4 (Cmca, H on 8f (0, y, z), 4 atoms per primitive cell): relax the cell shape and the atomic
+    positions at fixed volume (ASE BFGS with the symmetry fixed, one pw.x scf per step, k-spacing
+    0.3 Å^-1, rs 1.30) from the layered herringbone start of :func:`cmca4_start`: :func:`relax_shape`.
+
+Run ``python -m elfviz.structures_fit i41amd`` (a few minutes on one core), ``... cmca4`` (similar) or
+``... c2c24`` (longer); each prints the numbers to paste into :mod:`elfviz.structures_data`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ __all__ = [
     "scan_i41amd",
     "fit_minimum",
     "relax_positions",
+    "cmca4_start",
+    "relax_shape",
     "main",
 ]
 
@@ -53,6 +60,8 @@ I41AMD_RS = 1.23
 I41AMD_KSPACING = 0.25
 C2C24_RS = 1.38
 C2C24_KSPACING = 0.4
+CMCA4_RS = 1.30
+CMCA4_KSPACING = 0.3
 
 
 def i41amd_cell(c_over_a: float, rs: float = I41AMD_RS, *, conventional: bool = False):
@@ -195,7 +204,14 @@ def pw_text(
     forc_conv_thr: float = 1e-3,
     pseudo_file: str = "H.UPF",
 ) -> str:
-    """pw.x input (symmetry on, fractional positions) for a hydrogen cell in the elfviz convention."""
+    """pw.x input (symmetry on, fractional positions) for a hydrogen cell in the elfviz convention.
+
+    ``calculation`` is ``"scf"`` (energy, forces and stress) or ``"relax"`` (positions, fixed cell). Cell
+    relaxations run in ASE on top of ``"scf"`` (:func:`relax_shape`): the ``vc-relax`` of Debian's
+    pw.x 6.7 crashes (SIGSEGV) when it rebuilds the cell.
+    """
+    if calculation not in ("scf", "relax"):
+        raise EngineError(f"calculation must be 'scf' or 'relax', got {calculation!r}")
     from .reference.settings import DFTSettings
 
     kmesh = DFTSettings(kspacing=kspacing).kpoint_mesh(atoms.cell.array)
@@ -336,12 +352,117 @@ def relax_positions(
     return relaxed, output
 
 
+def cmca4_start(rs: float = CMCA4_RS, bond: float = 0.74):
+    """Layered Cmca hydrogen (H on 8f, 4 atoms, primitive cell): the start of the bundled relaxation.
+
+    The structure type of solid iodine (Cmca, molecules centred on 4a and on (0, 1/2, 1/2), lying in the
+    mirror planes x = 0 and 1/2, herringbone within a layer). Start: conventional axes in the ratio
+    a : b : c = 1 : 0.66 : 1.36 with the molecular axis tilted 58° from b towards c (roughly iodine's), bond
+    ``bond`` (Å), volume for ``rs`` (bohr). Only the symmetry matters: the relaxation
+    (:func:`relax_shape`) decides the cell shape, y and z.
+
+    Examples
+    --------
+    >>> atoms = cmca4_start(1.30)
+    >>> len(atoms), round(_rs(atoms), 6)
+    (4, 1.3)
+    """
+    from ase.spacegroup import crystal
+
+    if not (rs > 0 and 0 < bond < 1.2):
+        raise EngineError(f"rs must be positive and the bond 0-1.2 Å, got {rs}, {bond}")
+    tilt = math.radians(58.0)
+
+    def build(a: float):
+        b, c = 0.66 * a, 1.36 * a
+        y, z = 0.5 * bond * math.cos(tilt) / b, 0.5 * bond * math.sin(tilt) / c
+        return crystal("H", [(0.0, y, z)], spacegroup=64, cellpar=[a, b, c, 90, 90, 90], primitive_cell=True)
+
+    a = 3.0
+    return build(a * rs / _rs(build(a)))
+
+
+RY_BOHR_EV_ANGSTROM = RY_EV / 0.529177210903
+RY_BOHR3_EV_ANGSTROM3 = RY_EV / 0.529177210903**3
+
+
+def parse_forces_stress(output: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """Free energy (eV), forces (eV/Å, Cartesian, ``(N, 3)``) and stress (eV/Å^3, ASE sign: negative
+    under compression, 3x3) from a pw.x ``scf`` output with ``tprnfor`` and ``tstress``."""
+    energy = _energy_ry(output) * RY_EV
+    forces = re.findall(
+        r"^\s*atom\s+\d+\s+type\s+\d+\s+force\s+=\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)", output, re.M
+    )
+    block = re.search(r"total\s+stress\s+\(Ry/bohr\*\*3\).*?\n((?:.*\n){3})", output)
+    if not forces or block is None:
+        raise EngineError("no forces or stress in the pw.x output (tprnfor/tstress off?)")
+    n_atoms = int(re.search(r"number of atoms/cell\s*=\s*(\d+)", output).group(1))
+    stress = np.array([[float(v) for v in row.split()[:3]] for row in block.group(1).splitlines()])
+    forces = np.array(forces[:n_atoms], dtype=float) * RY_BOHR_EV_ANGSTROM
+    return energy, forces, -stress * RY_BOHR3_EV_ANGSTROM3
+
+
+def pw_calculator(kspacing: float, workdir: str | Path | None = None):
+    """An ASE calculator that runs one pw.x ``scf`` (elfviz settings, symmetry on) per geometry."""
+    from ase.calculators.calculator import Calculator, all_changes
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    class PwScf(Calculator):
+        implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            output = run_pw(pw_text(self.atoms, kspacing=kspacing), workdir=workdir)
+            energy, forces, stress = parse_forces_stress(output)
+            self.results = {
+                "energy": energy,
+                "free_energy": energy,
+                "forces": forces,
+                "stress": full_3x3_to_voigt_6_stress(stress),
+            }
+
+    return PwScf()
+
+
+def relax_shape(
+    atoms,
+    *,
+    kspacing: float = CMCA4_KSPACING,
+    fmax: float = 0.01,
+    max_steps: int = 60,
+    workdir: str | Path | None = None,
+):
+    """Relax positions and cell shape at fixed volume (fixed rs), keeping the space group.
+
+    ASE BFGS on a :class:`ase.filters.FrechetCellFilter` (``constant_volume=True``) with
+    :class:`ase.constraints.FixSymmetry`; energies, forces and stresses from one pw.x ``scf`` per step
+    (:func:`pw_calculator`). Converged when every force and the deviatoric stress times the volume are
+    below ``fmax`` (eV/Å). Returns the relaxed copy, the PBE pressure (GPa) and the number of steps.
+    """
+    from ase import units
+    from ase.constraints import FixSymmetry
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+
+    relaxed = atoms.copy()
+    relaxed.set_constraint(FixSymmetry(relaxed, symprec=0.01))
+    relaxed.calc = pw_calculator(kspacing, workdir)
+    optimizer = BFGS(FrechetCellFilter(relaxed, constant_volume=True), logfile="-")
+    if not optimizer.run(fmax=fmax, steps=max_steps):
+        raise EngineError(f"the shape relaxation did not converge to {fmax} eV/Å in {max_steps} steps")
+    pressure = float(-np.trace(relaxed.get_stress(voigt=False, apply_constraint=False)) / 3 / units.GPa)
+    steps = optimizer.get_number_of_steps()
+    relaxed.set_constraint()
+    relaxed.calc = None
+    return relaxed, pressure, steps
+
+
 def main(argv=None) -> int:
-    """Command line: ``python -m elfviz.structures_fit i41amd`` (or ``c2c24``)."""
+    """Command line: ``python -m elfviz.structures_fit i41amd`` (or ``c2c24``, ``cmca4``)."""
     parser = argparse.ArgumentParser(
         prog="python -m elfviz.structures_fit", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("target", choices=["i41amd", "c2c24"])
+    parser.add_argument("target", choices=["i41amd", "c2c24", "cmca4"])
     parser.add_argument(
         "--c-over-a",
         type=float,
@@ -364,6 +485,12 @@ def main(argv=None) -> int:
             f"I4_1/amd PBE minimum at rs {I41AMD_RS}: c/a = {xmin:.4f} (E = {emin:.6f} eV/atom), "
             f"pressure there {pressure_gpa(at_minimum):.1f} GPa"
         )
+        return 0
+    if args.target == "cmca4":
+        relaxed, pressure, steps = relax_shape(cmca4_start(CMCA4_RS))
+        record = wyckoff_record(relaxed, 64, symprec=0.01)
+        print(f"Cmca-4 relaxed (shape, fixed volume) at rs {CMCA4_RS} in {steps} steps: {pressure:.1f} GPa (PBE)")
+        print(record)
         return 0
     start = c2c24_start(C2C24_RS)
     relaxed, output = relax_positions(start)

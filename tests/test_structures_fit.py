@@ -101,6 +101,69 @@ def test_wyckoff_record_round_trips_through_ase_crystal():
         structures_fit.wyckoff_record(atoms, 64)
 
 
+@pytest.mark.parametrize("rs", [1.25, 1.3, 1.45])
+def test_cmca4_start_is_cmca_on_8f_with_4_atoms_per_primitive_cell(rs):
+    atoms = structures_fit.cmca4_start(rs)
+    assert len(atoms) == 4 and grid.rs_bohr(atoms.cell.array, 4) == pytest.approx(rs, rel=1e-12)
+    for symprec in (1e-3, 0.05):
+        assert symmetry(atoms, symprec) == (64, 4)
+    assert structures_fit.wyckoff_record(atoms, 64)["wyckoffs"] == "f"
+    pairs = structures.find_molecules(atoms)
+    assert len(pairs) == 2
+    np.testing.assert_allclose([np.linalg.norm(v) for _, _, v in pairs], 0.74, atol=1e-9)
+    with pytest.raises(EngineError):
+        structures_fit.cmca4_start(1.3, bond=2.0)
+
+
+def test_pw_text_refuses_calculations_it_does_not_support():
+    with pytest.raises(EngineError, match="calculation must be"):
+        structures_fit.pw_text(structures_fit.cmca4_start(), kspacing=0.25, calculation="vc-relax")
+
+
+def test_parse_forces_stress_converts_units_and_sign():
+    text = (
+        "     number of atoms/cell      =            2\n"
+        "!    total energy              =      -2.00000000 Ry\n"
+        "     Forces acting on atoms (cartesian axes, Ry/au):\n\n"
+        "     atom    1 type  1   force =     0.01000000    0.00000000   -0.02000000\n"
+        "     atom    2 type  1   force =    -0.01000000    0.00000000    0.02000000\n"
+        "     The non-local contrib.  to forces\n"
+        "     atom    1 type  1   force =     9.00000000    9.00000000    9.00000000\n"
+        "          total   stress  (Ry/bohr**3)                   (kbar)     P=     2941.90\n"
+        "   0.02000000   0.00000000   0.00000000         2942.10        0.00        0.00\n"
+        "   0.00000000   0.02000000   0.00000000            0.00     2942.10        0.00\n"
+        "   0.00000000   0.00000000   0.02000000            0.00        0.00     2942.10\n"
+    )
+    from ase import units
+
+    energy, forces, stress = structures_fit.parse_forces_stress(text)
+    assert energy == pytest.approx(-2.0 * units.Ry, rel=1e-6)
+    np.testing.assert_allclose(forces[0], np.array([0.01, 0.0, -0.02]) * units.Ry / units.Bohr, rtol=1e-6)
+    assert forces.shape == (2, 3)  # the per-term breakdown that follows is not read
+    # compression: QE prints a positive stress, ASE's convention is negative; 0.02 Ry/bohr^3 = 294.2 GPa
+    np.testing.assert_allclose(np.diag(stress) / units.GPa, -294.21, rtol=1e-3)
+    with pytest.raises(EngineError, match="no forces or stress"):
+        structures_fit.parse_forces_stress(text.split("     Forces")[0])
+
+
+def test_relax_shape_keeps_volume_and_space_group(monkeypatch):
+    """The ASE driver of the shape relaxation, with a cheap stand-in for pw.x (a pair potential)."""
+    from ase.calculators.lj import LennardJones
+
+    def stand_in(kspacing, workdir=None):
+        return LennardJones(sigma=1.0, epsilon=0.1, rc=3.0)
+
+    monkeypatch.setattr(structures_fit, "pw_calculator", stand_in)
+    start = structures_fit.cmca4_start(1.45)
+    relaxed, pressure, steps = structures_fit.relax_shape(start, fmax=0.02, max_steps=200)
+    assert relaxed.cell.volume == pytest.approx(start.cell.volume, rel=1e-6)
+    assert symmetry(relaxed, 1e-3) == (64, 4)
+    assert steps > 0 and np.isfinite(pressure)
+    assert not np.allclose(relaxed.cell.cellpar(), start.cell.cellpar(), atol=1e-3)  # it did move
+    with pytest.raises(EngineError, match="did not converge"):
+        structures_fit.relax_shape(start, fmax=1e-6, max_steps=2)
+
+
 def test_pressure_and_energy_parsers():
     text = (
         "!    total energy              =      -1.97469708 Ry\n"
