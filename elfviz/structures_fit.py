@@ -352,7 +352,14 @@ def relax_positions(
     return relaxed, output
 
 
-def cmca4_start(rs: float = CMCA4_RS, bond: float = 0.74):
+def cmca4_start(
+    rs: float = CMCA4_RS,
+    bond: float = 0.74,
+    *,
+    tilt_deg: float = 58.0,
+    b_over_a: float = 0.66,
+    c_over_a: float = 1.36,
+):
     """Layered Cmca hydrogen (H on 8f, 4 atoms, primitive cell): the start of the bundled relaxation.
 
     The structure type of solid iodine (Cmca, molecules centred on 4a and on (0, 1/2, 1/2), lying in the
@@ -371,10 +378,10 @@ def cmca4_start(rs: float = CMCA4_RS, bond: float = 0.74):
 
     if not (rs > 0 and 0 < bond < 1.2):
         raise EngineError(f"rs must be positive and the bond 0-1.2 Å, got {rs}, {bond}")
-    tilt = math.radians(58.0)
+    tilt = math.radians(tilt_deg)
 
     def build(a: float):
-        b, c = 0.66 * a, 1.36 * a
+        b, c = b_over_a * a, c_over_a * a
         y, z = 0.5 * bond * math.cos(tilt) / b, 0.5 * bond * math.sin(tilt) / c
         return crystal("H", [(0.0, y, z)], spacegroup=64, cellpar=[a, b, c, 90, 90, 90], primitive_cell=True)
 
@@ -437,7 +444,8 @@ def relax_shape(
     ASE BFGS on a :class:`ase.filters.FrechetCellFilter` (``constant_volume=True``) with
     :class:`ase.constraints.FixSymmetry`; energies, forces and stresses from one pw.x ``scf`` per step
     (:func:`pw_calculator`). Converged when every force and the deviatoric stress times the volume are
-    below ``fmax`` (eV/Å). Returns the relaxed copy, the PBE pressure (GPa) and the number of steps.
+    below ``fmax`` (eV/Å). Returns the relaxed copy (its final energy in eV in ``info["energy_ev"]``), the
+    pressure (GPa) and the number of steps.
     """
     from ase import units
     from ase.constraints import FixSymmetry
@@ -452,6 +460,7 @@ def relax_shape(
         raise EngineError(f"the shape relaxation did not converge to {fmax} eV/Å in {max_steps} steps")
     pressure = float(-np.trace(relaxed.get_stress(voigt=False, apply_constraint=False)) / 3 / units.GPa)
     steps = optimizer.get_number_of_steps()
+    relaxed.info["energy_ev"] = float(relaxed.get_potential_energy())
     relaxed.set_constraint()
     relaxed.calc = None
     return relaxed, pressure, steps

@@ -113,6 +113,8 @@ def test_cmca4_start_is_cmca_on_8f_with_4_atoms_per_primitive_cell(rs):
     np.testing.assert_allclose([np.linalg.norm(v) for _, _, v in pairs], 0.74, atol=1e-9)
     with pytest.raises(EngineError):
         structures_fit.cmca4_start(1.3, bond=2.0)
+    other = structures_fit.cmca4_start(rs, tilt_deg=30.0, b_over_a=0.9, c_over_a=1.2)
+    assert symmetry(other, 1e-3) == (64, 4) and grid.rs_bohr(other.cell.array, 4) == pytest.approx(rs)
 
 
 def test_pw_text_refuses_calculations_it_does_not_support():
@@ -158,7 +160,8 @@ def test_relax_shape_keeps_volume_and_space_group(monkeypatch):
     relaxed, pressure, steps = structures_fit.relax_shape(start, fmax=0.02, max_steps=200)
     assert relaxed.cell.volume == pytest.approx(start.cell.volume, rel=1e-6)
     assert symmetry(relaxed, 1e-3) == (64, 4)
-    assert steps > 0 and np.isfinite(pressure)
+    assert steps > 0 and np.isfinite(pressure) and np.isfinite(relaxed.info["energy_ev"])
+    assert relaxed.calc is None and not relaxed.constraints
     assert not np.allclose(relaxed.cell.cellpar(), start.cell.cellpar(), atol=1e-3)  # it did move
     with pytest.raises(EngineError, match="did not converge"):
         structures_fit.relax_shape(start, fmax=1e-6, max_steps=2)
