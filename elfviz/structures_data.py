@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["PHASE_RECORDS", "SEARCHED", "I41AMD_C_OVER_A"]
+__all__ = ["PHASE_RECORDS", "SEARCHED", "CMCA4_SEARCH", "I41AMD_C_OVER_A"]
 
 _BOHR_ANGSTROM = 0.529177210903
 
@@ -70,6 +70,15 @@ C2C24_NOTES = (
 )
 # conventional cell (4 atoms) of volume 4 x 4/3 pi rs^3 with the fitted c/a
 _I41AMD_A = (4 * 4 / 3 * math.pi * (_I41AMD_RS * _BOHR_ANGSTROM) ** 3 / I41AMD_C_OVER_A) ** (1 / 3)
+
+CMCA4_SEARCH = (
+    "PBE relaxations of cell shape and positions at fixed rs 1.30 bohr within Cmca (8f) from six layered "
+    "starts (python -m elfviz.structures_fit cmca4; k-spacing 0.3 1/Å, forces and deviatoric stress below "
+    "0.01 eV/Å) end, five of six, 0.01-0.05 Å from the higher symmetry Fmmm (two variants 1.8 meV/atom "
+    "apart, closest intermolecular distance 1.01-1.02 Å, 343-344 GPa); the one minimum that stays Cmca "
+    "at 0.05 Å is 34 meV/atom higher. Which of them (if any) is the Cmca-4 of the literature cannot be "
+    "checked without its published parameters (Nov 2026)"
+)
 
 SEARCHED = (
     "searched (Nov 2026): the AFLOW prototype encyclopedia and the AFLOW source prototype list (the only "
@@ -138,7 +147,10 @@ PHASE_RECORDS: tuple[dict, ...] = (
         "n_atoms": 4,
         "molecular": True,
         "source": _PICKARD_NEEDS,
-        "missing": "no checkable Wyckoff data for Cmca-4 (H on 8f, 4 atoms per primitive cell) were found",
+        "missing": (
+            "no checkable Wyckoff data for Cmca-4 (H on 8f, 4 atoms per primitive cell) were found, and our own "
+            "search does not pin it down: " + CMCA4_SEARCH
+        ),
     },
     {
         "name": "P63m-16",

@@ -15,9 +15,11 @@ analysis on (unlike the ELF runs of :mod:`elfviz.reference.qe`), which makes the
     at fixed cell (BFGS, forces below 1e-3 Ry/bohr, k-spacing 0.4 Å^-1, rs 1.38): :func:`relax_positions`.
 
 ``cmca4``
-    Cmca-4 (Cmca, H on 8f (0, y, z), 4 atoms per primitive cell): relax the cell shape and the atomic
-    positions at fixed volume (ASE BFGS with the symmetry fixed, one pw.x scf per step, k-spacing
-    0.3 Å^-1, rs 1.30) from the layered herringbone start of :func:`cmca4_start`: :func:`relax_shape`.
+    A search for Cmca-4 (Cmca, H on 8f (0, y, z), 4 atoms per primitive cell): relax the cell shape and the
+    atomic positions at fixed volume (ASE BFGS with the symmetry fixed, one pw.x scf per step, k-spacing
+    0.3 Å^-1, rs 1.30) from the layered starts :data:`CMCA4_STARTS` of :func:`cmca4_start`
+    (:func:`relax_shape`), and report energy and space group of each result. Its outcome (Nov 2026) is why
+    Cmca-4 is not bundled: see ``elfviz.structures_data``.
 
 Run ``python -m elfviz.structures_fit i41amd`` (a few minutes on one core), ``... cmca4`` (similar) or
 ``... c2c24`` (longer); each prints the numbers to paste into :mod:`elfviz.structures_data`.
@@ -62,6 +64,15 @@ C2C24_RS = 1.38
 C2C24_KSPACING = 0.4
 CMCA4_RS = 1.30
 CMCA4_KSPACING = 0.3
+CMCA4_STARTS = (
+    {"tilt_deg": 58.0, "b_over_a": 0.66, "c_over_a": 1.36},
+    {"tilt_deg": 30.0, "b_over_a": 0.66, "c_over_a": 1.36},
+    {"tilt_deg": 45.0, "b_over_a": 0.66, "c_over_a": 1.36},
+    {"tilt_deg": 58.0, "b_over_a": 1.36, "c_over_a": 0.66},
+    {"tilt_deg": 20.0, "b_over_a": 0.9, "c_over_a": 1.2},
+    {"tilt_deg": 70.0, "b_over_a": 0.8, "c_over_a": 1.6},
+)
+"""Starts of the Cmca-4 search (tilt of the molecules from b towards c in degrees, axis ratios)."""
 
 
 def i41amd_cell(c_over_a: float, rs: float = I41AMD_RS, *, conventional: bool = False):
@@ -496,10 +507,23 @@ def main(argv=None) -> int:
         )
         return 0
     if args.target == "cmca4":
-        relaxed, pressure, steps = relax_shape(cmca4_start(CMCA4_RS))
-        record = wyckoff_record(relaxed, 64, symprec=0.01)
-        print(f"Cmca-4 relaxed (shape, fixed volume) at rs {CMCA4_RS} in {steps} steps: {pressure:.1f} GPa (PBE)")
-        print(record)
+        import spglib
+
+        from .molecules import closest_intermolecular, find_molecules
+
+        print(f"Cmca (8f) starts relaxed at fixed volume, rs {CMCA4_RS}, k-spacing {CMCA4_KSPACING} 1/Å:")
+        for kwargs in CMCA4_STARTS:
+            relaxed, pressure, steps = relax_shape(cmca4_start(CMCA4_RS, **kwargs))
+            cell = (relaxed.cell.array, relaxed.get_scaled_positions(), relaxed.numbers)
+            groups = [spglib.get_spacegroup(cell, symprec=tol) for tol in (1e-3, 1e-2, 5e-2)]
+            pairs = find_molecules(relaxed)
+            print(
+                f"start {kwargs}: {steps} steps, E = {relaxed.info['energy_ev'] / len(relaxed):.5f} eV/atom, "
+                f"P = {pressure:.1f} GPa, space group at 0.001/0.01/0.05 Å: {groups}, "
+                f"bond {np.linalg.norm(pairs[0][2]):.4f} Å, closest intermolecular "
+                f"{closest_intermolecular(relaxed, pairs):.4f} Å",
+                flush=True,
+            )
         return 0
     start = c2c24_start(C2C24_RS)
     relaxed, output = relax_positions(start)
