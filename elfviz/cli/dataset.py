@@ -90,9 +90,9 @@ def run_build(args: Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise ElfvizError(f"{out} exists and is not a directory; give a dataset directory")
-    expected = expected_frame_ids(
-        config, only=args.only, crystals_only=args.crystals_only, skip_crystals=args.skip_crystals
-    )
+    selection = {"only": args.only, "crystals_only": args.crystals_only, "skip_crystals": args.skip_crystals}
+    planned = expected_frame_ids(config, **selection)
+    expected = expected_frame_ids(config, **selection, out_dir=out)
     done = set(FrameCollection(out).frame_ids()) & set(expected) if out.exists() else set()
     log.info(
         "dataset %s: %d of %d frames already built; %d to go with %d worker(s)",
@@ -129,10 +129,17 @@ def run_build(args: Namespace) -> int:
             deadline_s=args.deadline,
             on_frame=on_frame,
         )
+    expected = expected_frame_ids(config, **selection, out_dir=out)
     finished = set(collection.frame_ids()) & set(expected)
     print(f"{out}: {len(finished)} of {len(expected)} frames built ({len(collection)} in the collection)")
     if len(finished) < len(expected):
         print(f"{len(expected) - len(finished)} frames left: run the same command again to resume")
+    if len(expected) < len(planned):
+        print(
+            f"{len(planned) - len(expected)} planned frames lie beyond the end of trajectories that were stopped "
+            "early (truncated md/*.npz) and cannot be built from them; delete such a trajectory file to rerun "
+            "its dynamics, or lower its n_frames"
+        )
     return 0
 
 

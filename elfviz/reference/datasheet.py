@@ -72,18 +72,32 @@ class DatasetSummary:
 
 
 def expected_frame_ids(
-    config: Any, *, only: list[str] | None = None, crystals_only: bool = False, skip_crystals: bool = False
+    config: Any,
+    *,
+    only: list[str] | None = None,
+    crystals_only: bool = False,
+    skip_crystals: bool = False,
+    out_dir: str | Path | None = None,
 ) -> list[str]:
     """The frame ids a build of ``config`` produces.
 
-    Liquid frames are ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``.
+    Liquid frames are ``<trajectory>-fNNN``, crystals ``<phase>-rsX.XX``. With ``out_dir``, a trajectory whose
+    dynamics already exist there (``md/<name>.npz``) counts only the frames it actually holds: a trajectory
+    stopped early (``truncated``) yields fewer than ``n_frames``, and rerunning the build cannot add them.
     """
+    from .dataset import trajectory_frames
+    from .md import MDTrajectory
+
     ids: list[str] = []
     if not crystals_only:
         for spec in config.trajectories:
             if only and spec["name"] not in only:
                 continue
-            ids += [f"{spec['name']}-f{k:03d}" for k in range(int(spec["n_frames"]))]
+            n_frames = int(spec["n_frames"])
+            md_file = Path(out_dir) / "md" / f"{spec['name']}.npz" if out_dir is not None else None
+            if md_file is not None and md_file.exists():
+                n_frames = len(trajectory_frames(MDTrajectory.load(md_file), spec, config.md))
+            ids += [f"{spec['name']}-f{k:03d}" for k in range(n_frames)]
     if not skip_crystals and not only:
         ids += [f"{spec['phase']}-rs{rs:.2f}" for spec in config.crystals for rs in spec["rs"]]
     return ids

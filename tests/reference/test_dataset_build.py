@@ -189,3 +189,17 @@ def test_dataset_cli_parallel_workers(built, tmp_path, capsys):
     assert sorted(collection.frame_ids()) == ["tiny-f000", "tiny-f001"]
     serial = FrameCollection(out).read("tiny-f001")["elf"].values
     np.testing.assert_allclose(collection.read("tiny-f001")["elf"].values, serial, atol=1e-3)
+
+
+def test_dataset_cli_tells_frames_beyond_a_truncated_trajectory_apart(built, tmp_path, capsys):
+    """A config asking for more frames than an existing (stopped) trajectory holds: the build says those
+    frames cannot be made from it instead of promising them on the next run."""
+    from elfviz.cli import main
+
+    config_path, _, out, work, _ = built
+    longer = tmp_path / "longer.toml"
+    longer.write_text(config_path.read_text().replace("n_frames = 2", "n_frames = 5"))
+    assert main(["dataset", "build", str(longer), "-o", str(out), "--work-dir", str(work)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 of 2 frames built" in printed and "frames left" not in printed
+    assert "3 planned frames lie beyond the end of trajectories that were stopped early" in printed
