@@ -56,7 +56,7 @@ class TrainConfig:
     transform: str = "sqrt"
     patience: int = 15
     max_frames: int | None = None
-    version: str = "1.0"
+    version: str = "1.1"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> DescriptorSpec:
