@@ -72,6 +72,9 @@ def label_settings(config: DatasetConfig, **overrides: Any) -> DFTSettings:
     kmesh = labels.get("kmesh")
     values: dict[str, Any] = {"ecutwfc_ry": labels.get("ecutwfc_ry", 60.0), "kmesh": tuple(kmesh) if kmesh else None,
                               "kshift": labels.get("kshift", True), "kspacing": labels.get("kspacing", 0.8)}
+    for key in ("degauss_ry", "mixing_beta"):  # optional SCF knobs (the reference defaults otherwise)
+        if key in labels:
+            values[key] = float(labels[key])
     values.update(overrides)
     return DFTSettings(**values)
 

@@ -36,6 +36,7 @@ ecutwfc_ry = 20.0
 ecutwfc_ry = 20.0
 kmesh = [1, 1, 1]
 kshift = false
+mixing_beta = 0.3   # 4 atoms at Gamma can be metallic: gentler mixing keeps the tiny SCF robust
 
 [[trajectory]]
 name = "tiny"
@@ -55,6 +56,14 @@ def built(tmp_path_factory):
     out = root / "out"
     collection = build(config, out, work_dir=root / "work")
     return config_path, config, out, root / "work", collection
+
+
+def test_label_settings_take_optional_scf_knobs(built):
+    from elfviz.reference.dataset import label_settings
+
+    _, config, _, _, _ = built
+    assert label_settings(config).mixing_beta == 0.3
+    assert label_settings(config).degauss_ry == 0.02  # the reference default where the config is silent
 
 
 def test_tiny_build_frames_and_md(built):
