@@ -400,13 +400,11 @@ def cmca4_start(
     return build(a * rs / _rs(build(a)))
 
 
-RY_BOHR_EV_ANGSTROM = RY_EV / 0.529177210903
-RY_BOHR3_EV_ANGSTROM3 = RY_EV / 0.529177210903**3
-
-
 def parse_forces_stress(output: str) -> tuple[float, np.ndarray, np.ndarray]:
     """Free energy (eV), forces (eV/Å, Cartesian, ``(N, 3)``) and stress (eV/Å^3, ASE sign: negative
     under compression, 3x3) from a pw.x ``scf`` output with ``tprnfor`` and ``tstress``."""
+    from .grid import BOHR_ANGSTROM
+
     energy = _energy_ry(output) * RY_EV
     forces = re.findall(
         r"^\s*atom\s+\d+\s+type\s+\d+\s+force\s+=\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)", output, re.M
@@ -416,8 +414,8 @@ def parse_forces_stress(output: str) -> tuple[float, np.ndarray, np.ndarray]:
         raise EngineError("no forces or stress in the pw.x output (tprnfor/tstress off?)")
     n_atoms = int(re.search(r"number of atoms/cell\s*=\s*(\d+)", output).group(1))
     stress = np.array([[float(v) for v in row.split()[:3]] for row in block.group(1).splitlines()])
-    forces = np.array(forces[:n_atoms], dtype=float) * RY_BOHR_EV_ANGSTROM
-    return energy, forces, -stress * RY_BOHR3_EV_ANGSTROM3
+    forces = np.array(forces[:n_atoms], dtype=float) * (RY_EV / BOHR_ANGSTROM)
+    return energy, forces, -stress * (RY_EV / BOHR_ANGSTROM**3)
 
 
 def pw_calculator(kspacing: float, workdir: str | Path | None = None):
