@@ -61,8 +61,7 @@ def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
             sync(dev)
             t1 = time.perf_counter()
             flat = feats.reshape(feats.shape[0], -1)
-            for start in range(0, flat.shape[1], predictor.batch_points):
-                predictor.network(flat[:, start : start + predictor.batch_points].T)
+            predictor.evaluate_network(flat)
             sync(dev)
             t2 = time.perf_counter()
         del feats, flat
@@ -102,14 +101,12 @@ def batch_sweep(predictor: Predictor, case: dict, sizes: list[int], repeats: int
     print(f"network time of the {case['atoms']}-atom {case['grid']}^3 case by batch size (best of {repeats}):")
     for size in sizes:
         best = math.inf
-        with torch.inference_mode():
-            for _ in range(repeats + 1):
-                sync(device)
-                t0 = time.perf_counter()
-                for start in range(0, flat.shape[1], size):
-                    predictor.network(flat[:, start : start + size].T)
-                sync(device)
-                best = min(best, time.perf_counter() - t0)
+        for _ in range(repeats + 1):
+            sync(device)
+            t0 = time.perf_counter()
+            predictor.evaluate_network(flat, size)
+            sync(device)
+            best = min(best, time.perf_counter() - t0)
         default = " (default)" if size == predictor.batch_points else ""
         print(f"  batch {size:>8}: {best:.3f} s{default}")
         out.append({"batch_points": size, "network_s": best})

@@ -139,12 +139,18 @@ class Predictor:
     def predict_values(self, positions, cell, shape) -> np.ndarray:
         """ELF (float32, shape ``shape``) for positions (Å) in a cell (Å); no checks, no Dataset."""
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
-        flat = feats.reshape(feats.shape[0], -1)
-        out = torch.empty(flat.shape[1], dtype=torch.float32, device=self.device_obj)
-        for start in range(0, flat.shape[1], self.batch_points):
-            stop = min(start + self.batch_points, flat.shape[1])
-            out[start:stop] = self.network(flat[:, start:stop].T)
-        return out.reshape(tuple(shape)).cpu().numpy()
+        return self.evaluate_network(feats.reshape(feats.shape[0], -1)).reshape(tuple(shape)).cpu().numpy()
+
+    @torch.inference_mode()
+    def evaluate_network(self, features: torch.Tensor, batch_points: int | None = None) -> torch.Tensor:
+        """ELF (float32, ``(P,)``) from feature-major descriptors ``(n_features, P)``, in batches of
+        ``batch_points`` grid points (default: the predictor's)."""
+        batch = int(batch_points or self.batch_points)
+        out = torch.empty(features.shape[1], dtype=torch.float32, device=features.device)
+        for start in range(0, features.shape[1], batch):
+            stop = min(start + batch, features.shape[1])
+            out[start:stop] = self.network(features[:, start:stop].T)
+        return out
 
     def predict(
         self, structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None
