@@ -15,6 +15,7 @@ usable with `elfviz predict --weights WEIGHTS`. DATA 'bundled' means the dataset
 
 examples:
   elfviz train bundled -o mymodel --seed 0
+  elfviz train bundled -o mymodel --seed 0 --members 4   # ensemble of 4 networks (seeds 0-3)
   elfviz train /data/h_frames -o mymodel --epochs 40 --device cuda
   elfviz train bundled -o mymodel --resume
   elfviz train bundled -o mymodel --export-checkpoint --force   # best epoch so far
@@ -36,6 +37,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=None,
+        help="train an ensemble of this many networks (seeds SEED, SEED+1, ...) and average them",
+    )
     parser.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per split")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
@@ -74,6 +81,8 @@ def run(args) -> int:
             raise ModelError(f"--hidden must be integers like 128,128,64, got {args.hidden!r}") from None
     if args.lmax is not None:
         overrides["lmax"] = args.lmax
+    if args.members is not None:
+        overrides["members"] = args.members
     if args.max_frames:
         overrides["max_frames"] = args.max_frames
     meta = train(
@@ -89,6 +98,15 @@ def run(args) -> int:
     )
     card = meta["card"]
     best = card["validation"]
+    if card.get("members"):
+        print(
+            f"wrote {args.output}.pt: {meta['version']}, ensemble of {len(card['members'])} networks, "
+            f"validation R^2 {best['r2']:.4f} (members "
+            f"{', '.join(format(m['validation_r2'], '.4f') for m in card['members'])}), MAE {best['mae']:.4f}, "
+            f"RMSE {best['rmse']:.4f}; training {card['training_seconds']:.0f} s + descriptors "
+            f"{card['descriptor_seconds']:.0f} s; the members are kept in {args.output}.members/ for --resume"
+        )
+        return 0
     print(
         f"wrote {args.output}.pt: {meta['version']}, best epoch {card['best_epoch']} of {card['epochs_run']}, "
         f"validation R^2 {best['r2']:.4f}, MAE {best['mae']:.4f}, RMSE {best['rmse']:.4f}; "

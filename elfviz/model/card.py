@@ -37,12 +37,36 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _ensemble_lines(meta: dict[str, Any]) -> list[str]:
+    members = meta.get("card", {}).get("members") or []
+    if int(meta.get("members", 1)) < 2 or not members:
+        return []
+    seeds = ", ".join(str(m["seed"]) for m in members)
+    return [
+        f"- Ensemble: mean output of {len(members)} such networks trained alike from seeds {seeds} (each with its "
+        "own random points, initialisation and shuffling)"
+    ]
+
+
+def _selection_lines(card: dict[str, Any]) -> list[str]:
+    val = card.get("validation", {})
+    summary = f"validation R² {_f(val.get('r2'), 4)}, MAE {_f(val.get('mae'), 4)}, RMSE {_f(val.get('rmse'), 4)}"
+    members = card.get("members") or []
+    if not members:
+        return [f"- Best epoch {card.get('best_epoch')} of {card.get('epochs_run')}; {summary}"]
+    epochs = ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in members)
+    member_r2 = ", ".join(_f(m["validation_r2"], 4) for m in members)
+    return [
+        f"- Best epoch per member (of epochs run): {epochs}; validation R² per member {member_r2}",
+        f"- Ensemble: {summary}",
+    ]
+
+
 def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
     """Markdown text of the model card."""
     card = meta.get("card", {})
     hp = card.get("hyperparameters", {})
     spec = meta.get("descriptors", {})
-    val = card.get("validation", {})
     lines = [
         f"# Model card: {meta.get('version', '?')}",
         "",
@@ -69,11 +93,11 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         f"- Descriptors: widths {spec.get('widths')} Å, lmax {spec.get('lmax')}, "
         f"{meta.get('n_features', '?')} invariants, feature transform `{meta.get('transform')}`",
         f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output",
+        *_ensemble_lines(meta),
         f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
-        f"{hp.get('batch_size')}, up to {hp.get('epochs')} epochs, patience {hp.get('patience')}, "
-        f"seed {hp.get('seed')}",
-        f"- Best epoch {card.get('best_epoch')} of {card.get('epochs_run')}; validation R² {_f(val.get('r2'), 4)}, "
-        f"MAE {_f(val.get('mae'), 4)}, RMSE {_f(val.get('rmse'), 4)}",
+        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame, up to "
+        f"{hp.get('epochs')} epochs, patience {hp.get('patience')}, seed {hp.get('seed')}",
+        *_selection_lines(card),
         f"- Time: descriptors {_f(card.get('descriptor_seconds'), 0)} s + training "
         f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "
         f"torch {card.get('torch')})",

@@ -3,7 +3,9 @@
 ``ElfNet`` maps the descriptor vector of one grid point to the ELF there: a fixed feature transform
 (signed square root, which turns the quadratic power-spectrum invariants back into amplitudes), a
 standardisation whose mean and scale are buffers fitted on the training data, an MLP with SiLU
-activations, and a sigmoid so the output is always in [0, 1].
+activations, and a sigmoid so the output is always in [0, 1]. ``ElfEnsemble`` averages the outputs of
+several such networks trained from different seeds (a deep ensemble): the members' errors are partly
+independent, so the mean is more accurate than any member.
 
 Weights are stored as ``NAME.pt`` (a ``state_dict`` of tensors only, read with ``torch.load(...,
 weights_only=True)``, never unpickling code) next to ``NAME.json`` (version, descriptor settings, layer
@@ -87,10 +89,65 @@ class ElfNet(nn.Module):
         return torch.sigmoid(self.logits(x))
 
 
-def build_network(meta: dict[str, Any]) -> ElfNet:
-    """An untrained network with the architecture recorded in ``meta``."""
+class ElfEnsemble(nn.Module):
+    """Mean ELF of several :class:`ElfNet` members with the same inputs: ``(P, F)`` -> ``(P,)`` in [0, 1].
+
+    The members' outputs (not logits) are averaged, so the ensemble is the mean prediction and stays in
+    [0, 1]. ``state_dict`` keys are ``members.<i>.<member key>``.
+
+    Parameters
+    ----------
+    members : sequence of ElfNet
+        Trained networks with the same number of features and the same feature transform.
+
+    Examples
+    --------
+    >>> a, b = ElfNet(5, hidden=(8,)), ElfNet(5, hidden=(8,))
+    >>> x = torch.rand(3, 5)
+    >>> bool(torch.allclose(ElfEnsemble([a, b])(x), (a(x) + b(x)) / 2))
+    True
+    """
+
+    def __init__(self, members: Sequence[ElfNet]):
+        super().__init__()
+        members = list(members)
+        if not members:
+            raise ModelError("an ensemble needs at least one member network")
+        first = members[0]
+        for k, net in enumerate(members[1:], start=1):
+            if net.n_features != first.n_features or net.transform != first.transform:
+                raise ModelError(
+                    f"ensemble member {k} has {net.n_features} features ({net.transform!r} transform), member 0 "
+                    f"has {first.n_features} ({first.transform!r}): members must share the descriptors"
+                )
+        self.members = nn.ModuleList(members)
+        self.n_features = first.n_features
+        self.transform = first.transform
+        self.hidden = first.hidden
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = self.members[0](x)
+        for net in self.members[1:]:
+            total = total + net(x)
+        return total / len(self.members)
+
+
+def build_network(meta: dict[str, Any]) -> ElfNet | ElfEnsemble:
+    """An untrained network (or ensemble, if ``meta["members"] > 1``) with the architecture in ``meta``."""
     spec = DescriptorSpec.from_dict(meta["descriptors"])
-    return ElfNet(spec.n_features, hidden=meta["hidden"], transform=meta.get("transform", "sqrt"))
+    transform = meta.get("transform", "sqrt")
+    n_members = meta.get("members", 1)
+    if not isinstance(n_members, int) or isinstance(n_members, bool) or n_members < 1:
+        raise ModelError(f"'members' in the model description must be a positive integer, got {n_members!r}")
+    hidden_per_member = meta.get("member_hidden") or [meta["hidden"]] * n_members
+    if len(hidden_per_member) != n_members:
+        raise ModelError(f"'member_hidden' lists {len(hidden_per_member)} members, 'members' says {n_members}")
+    nets = [ElfNet(spec.n_features, hidden=hidden, transform=transform) for hidden in hidden_per_member]
+    return nets[0] if n_members == 1 else ElfEnsemble(nets)
 
 
 def weight_paths(path: str | Path) -> tuple[Path, Path]:
@@ -100,17 +157,22 @@ def weight_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(".pt"), stem.with_suffix(".json")
 
 
-def save_model(path: str | Path, net: ElfNet, meta: dict[str, Any]) -> Path:
+def save_model(path: str | Path, net: ElfNet | ElfEnsemble, meta: dict[str, Any]) -> Path:
     """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (metadata); returns the ``.pt`` path."""
     pt, js = weight_paths(path)
     pt.parent.mkdir(parents=True, exist_ok=True)
+    members = list(net.members) if isinstance(net, ElfEnsemble) else [net]
     meta = {
         **meta,
         "format": FORMAT,
         "hidden": list(net.hidden),
         "transform": net.transform,
         "n_features": net.n_features,
+        "members": len(members),
     }
+    meta.pop("member_hidden", None)
+    if any(m.hidden != net.hidden for m in members):
+        meta["member_hidden"] = [list(m.hidden) for m in members]
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     tmp_pt, tmp_js = pt.with_name(pt.name + ".part"), js.with_name(js.name + ".part")
     torch.save(state, tmp_pt)
@@ -120,7 +182,9 @@ def save_model(path: str | Path, net: ElfNet, meta: dict[str, Any]) -> Path:
     return pt
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[ElfNet, dict[str, Any]]:
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[ElfNet | ElfEnsemble, dict[str, Any]]:
     """Load weights written by :func:`save_model` (tensors only: ``weights_only=True``).
 
     Raises

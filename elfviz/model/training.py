@@ -10,6 +10,11 @@ Protocol
 * Optimisation: Adam, cosine learning-rate decay, mean squared error on the ELF; one checkpoint per epoch
   (``OUT.ckpt.pt``: model, optimiser, history; tensors and plain values only) so ``resume=True`` continues an
   interrupted run exactly; the best epoch by validation RMSE is written to ``OUT.pt`` + ``OUT.json``.
+* Ensembles (``members > 1``): member ``i`` is exactly the single run with seed ``seed + i`` (its own point
+  sample, initialisation and shuffling), written to ``OUT.members/seed<seed + i>``; the members are then
+  joined into one :class:`~elfviz.model.network.ElfEnsemble` (``OUT.pt`` + ``OUT.json``) whose validation
+  metrics are measured on the validation pool of seed ``seed``. ``resume=True`` keeps finished members and
+  resumes an interrupted one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import math
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +35,7 @@ import torch
 from ..errors import FileFormatError, ModelError, OutputExistsError
 from ..store import FrameCollection
 from .descriptors import DEFAULT_WIDTHS, DescriptorSpec, compute_descriptors
-from .network import ElfNet, build_network, save_model, weight_paths
+from .network import ElfEnsemble, ElfNet, build_network, load_model, save_model, weight_paths
 from .predictor import resolve_device
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ class TrainConfig:
     transform: str = "sqrt"
     patience: int = 15
     max_frames: int | None = None
+    members: int = 1
     version: str = "1.1"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -188,7 +194,7 @@ def regression_metrics(ref: torch.Tensor, pred: torch.Tensor) -> dict[str, float
 
 @torch.no_grad()
 def evaluate_pool(
-    net: ElfNet, pool: dict[str, Any], device: torch.device, batch: int = 65536
+    net: ElfNet | ElfEnsemble, pool: dict[str, Any], device: torch.device, batch: int = 65536
 ) -> dict[str, Any]:
     """Metrics of ``net`` on a pool: overall and per density (rs rounded to 0.01 bohr)."""
     net.eval()
@@ -228,8 +234,7 @@ def _static_meta(
     """Metadata known before the first epoch (stored in every checkpoint, completed at the end)."""
     rs_values = [f["rs_bohr"] for f in train_pool["info"]]
     conventions = sorted({f["source"] for f in train_pool["info"]})
-    cfg = asdict(config)
-    cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
+    cfg = _config_record(config)
     return {
         "version": f"{MODEL_NAME}@{config.version}",
         "descriptors": spec.to_dict(),
@@ -340,7 +345,7 @@ def train(
     dict
         The metadata written next to the weights (includes ``card`` with history and metrics).
     """
-    config = config or TrainConfig()
+    config = replace(config) if config is not None else TrainConfig()
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise ModelError(f"unknown training option {key!r}")
@@ -350,7 +355,130 @@ def train(
         config.epochs = int(epochs)
     if config.epochs < 1:
         raise ModelError("epochs must be at least 1")
-    out = Path(out)
+    if int(config.members) < 1:
+        raise ModelError(f"members must be at least 1, got {config.members}")
+    options = {"device": device, "resume": resume, "force": force, "progress": progress}
+    if config.members > 1:
+        return _train_ensemble(collection_dir, Path(out), config, **options)
+    return _train_single(collection_dir, Path(out), config, **options)
+
+
+def _member_paths(out: Path, config: TrainConfig) -> list[Path]:
+    """Weights stems of the members of an ensemble run: ``OUT.members/seed<seed + i>``."""
+    folder = out.with_name(out.name + ".members")
+    return [folder / f"seed{config.seed + i}" for i in range(int(config.members))]
+
+
+def _train_ensemble(
+    collection_dir: str | Path, out: Path, config: TrainConfig, *, device: str, resume: bool, force: bool,
+    progress: bool,
+) -> dict[str, Any]:
+    """Train ``config.members`` single runs (seeds ``seed``, ``seed + 1``, ...) and join them."""
+    pt, js = weight_paths(out)
+    if not resume and (pt.exists() or js.exists()) and not force:
+        raise OutputExistsError(f"{pt} already exists; pass --force to overwrite or --resume to continue")
+    paths = _member_paths(out, config)
+    for i, member_out in enumerate(paths):
+        member_config = replace(config, members=1, seed=config.seed + i)
+        member_pt, member_js = weight_paths(member_out)
+        if resume and member_pt.exists() and member_js.exists():
+            done = json.loads(member_js.read_text()).get("card", {}).get("hyperparameters", {})
+            expected = json.loads(json.dumps(_config_record(member_config)))
+            if done != expected:
+                changed = sorted(k for k in set(done) | set(expected) if done.get(k) != expected.get(k))
+                raise ModelError(
+                    f"ensemble member {member_pt} was trained with other settings ({', '.join(changed)}); "
+                    "start without --resume (with --force) to retrain all members"
+                )
+            log.info("member %d of %d (%s) is already trained", i + 1, config.members, member_pt)
+            continue
+        log.info("training member %d of %d (seed %d) -> %s", i + 1, config.members, member_config.seed, member_pt)
+        member_resume = resume and _checkpoint_path(member_out).exists()
+        _train_single(
+            collection_dir, member_out, member_config, device=device, resume=member_resume, force=force,
+            progress=progress,
+        )
+    return join_members(collection_dir, out, paths, config, device=device)
+
+
+def join_members(
+    collection_dir: str | Path, out: Path, member_paths: Sequence[Path], config: TrainConfig, *, device: str = "auto"
+) -> dict[str, Any]:
+    """Join trained members into one ensemble, measure it on the validation frames, write ``OUT.pt/.json``."""
+    dev = resolve_device(device)
+    loaded = [load_model(p, device=dev) for p in member_paths]
+    metas = [meta for _, meta in loaded]
+    first = metas[0]
+    for path, meta in zip(member_paths[1:], metas[1:], strict=True):
+        if meta["descriptors"] != first["descriptors"]:
+            raise ModelError(f"ensemble member {path} uses other descriptors than {member_paths[0]}")
+        if meta["card"]["train_frame_ids"] != first["card"]["train_frame_ids"]:
+            raise ModelError(f"ensemble member {path} was trained on other frames than {member_paths[0]}")
+    ensemble = ElfEnsemble([net for net, _ in loaded]).eval()
+    collection = FrameCollection(collection_dir)
+    spec = DescriptorSpec.from_dict(first["descriptors"])
+    t0 = time.perf_counter()
+    val_pool = build_pool(
+        collection, first["card"]["validation_frame_ids"], spec, config.val_points_per_frame, config.seed + 1, dev
+    )
+    t_data = time.perf_counter() - t0
+    val = evaluate_pool(ensemble, val_pool, dev)
+    cards = [meta["card"] for meta in metas]
+    meta = json.loads(json.dumps(first))
+    for key in ("format", "hidden", "transform", "n_features", "members", "member_hidden"):
+        meta.pop(key, None)
+    meta["version"] = f"{MODEL_NAME}@{config.version}"
+    card = meta["card"]
+    for key in ("history", "best_epoch", "epochs_run", "exported_from_checkpoint"):
+        card.pop(key, None)
+    card.update(
+        {
+            "hyperparameters": _config_record(config),
+            "train_points": sum(c["train_points"] for c in cards),
+            "descriptor_seconds": round(sum(c["descriptor_seconds"] for c in cards) + t_data, 1),
+            "training_seconds": round(sum(c["training_seconds"] for c in cards), 1),
+            "validation": {
+                "rmse": val["rmse"],
+                "r2": val["r2"],
+                "mae": val["mae"],
+                "per_rs": {k: v["r2"] for k, v in val["per_rs"].items()},
+            },
+            "members": [
+                {
+                    "seed": int(c["hyperparameters"]["seed"]),
+                    "best_epoch": c["best_epoch"],
+                    "epochs_run": c["epochs_run"],
+                    "validation_r2": c["validation"]["r2"],
+                    "validation_rmse": c["validation"]["rmse"],
+                    "training_seconds": c["training_seconds"],
+                }
+                for c in cards
+            ],
+        }
+    )
+    save_model(out, ensemble.cpu(), meta)
+    log.info(
+        "wrote %s: ensemble of %d, validation R2 %.4f (members %s)",
+        weight_paths(out)[0],
+        len(cards),
+        val["r2"],
+        ", ".join(f"{c['validation']['r2']:.4f}" for c in cards),
+    )
+    return meta
+
+
+def _config_record(config: TrainConfig) -> dict[str, Any]:
+    """The hyper-parameters as stored in the model card (JSON types)."""
+    cfg = asdict(config)
+    cfg["hidden"], cfg["widths"] = list(config.hidden), list(config.widths)
+    return cfg
+
+
+def _train_single(
+    collection_dir: str | Path, out: Path, config: TrainConfig, *, device: str, resume: bool, force: bool,
+    progress: bool,
+) -> dict[str, Any]:
+    """One network (the body of :func:`train` for ``members == 1``)."""
     pt, js = weight_paths(out)
     ckpt_path = _checkpoint_path(out)
     if resume and not ckpt_path.exists():

@@ -1,0 +1,127 @@
+"""Ensembles: ElfEnsemble, training members and joining them, resume, on-disk format, model card."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_hydrogen
+
+from elfviz.cli import main
+from elfviz.errors import ModelError
+from elfviz.model import card as card_module
+from elfviz.model.network import ElfEnsemble, ElfNet, build_network, load_model
+from elfviz.model.predictor import Predictor
+
+SMALL = [
+    "--epochs",
+    "2",
+    "--device",
+    "cpu",
+    "--points-per-frame",
+    "300",
+    "--hidden",
+    "8",
+    "--lmax",
+    "1",
+    "--max-frames",
+    "2",
+    "--no-progress",
+]
+
+
+def test_ensemble_is_the_mean_of_its_members():
+    torch.manual_seed(0)
+    nets = [ElfNet(6, hidden=(8, 4)), ElfNet(6, hidden=(8, 4)), ElfNet(6, hidden=(5,))]
+    x = torch.rand(50, 6)
+    ensemble = ElfEnsemble(nets)
+    expected = sum(net(x) for net in nets) / 3
+    assert torch.allclose(ensemble(x), expected)
+    assert ensemble.n_members == 3 and ensemble.n_features == 6
+    assert bool(((ensemble(x) >= 0) & (ensemble(x) <= 1)).all())
+
+
+def test_ensemble_refuses_members_with_other_inputs():
+    with pytest.raises(ModelError, match="share the descriptors"):
+        ElfEnsemble([ElfNet(6), ElfNet(7)])
+    with pytest.raises(ModelError, match="share the descriptors"):
+        ElfEnsemble([ElfNet(6, transform="sqrt"), ElfNet(6, transform="none")])
+    with pytest.raises(ModelError, match="at least one"):
+        ElfEnsemble([])
+
+
+@pytest.mark.parametrize("members", [0, -2, "4", 2.5, True])
+def test_bad_member_count_in_the_description_is_refused(synthetic_weights, members):
+    meta = json.loads(synthetic_weights[0].with_suffix(".json").read_text())
+    meta["members"] = members
+    with pytest.raises(ModelError, match="positive integer"):
+        build_network(meta)
+
+
+def test_train_members_join_and_resume(synthetic_collection, tmp_path, capsys):
+    root = str(synthetic_collection.root)
+    out = tmp_path / "ens"
+    assert main(["train", root, "-o", str(out), "--seed", "3", "--members", "2", *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "ensemble of 2 networks" in printed and "ens.members" in printed
+
+    # member i is exactly the single run with seed + i
+    single = tmp_path / "single"
+    assert main(["train", root, "-o", str(single), "--seed", "4", *SMALL]) == 0
+    member_state = torch.load(tmp_path / "ens.members" / "seed4.pt", weights_only=True)
+    single_state = torch.load(single.with_suffix(".pt"), weights_only=True)
+    assert member_state.keys() == single_state.keys()
+    assert all(torch.equal(member_state[k], single_state[k]) for k in member_state)
+
+    # on disk: one state_dict with both members, the card lists them
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["members"] == 2 and meta["version"].startswith("elfnet-fft@")
+    assert [m["seed"] for m in meta["card"]["members"]] == [3, 4]
+    assert meta["card"]["hyperparameters"]["members"] == 2
+    assert 0 < meta["card"]["validation"]["rmse"] < 1
+    net, _ = load_model(out)
+    assert isinstance(net, ElfEnsemble) and net.n_members == 2
+
+    # the Predictor runs it and gives the mean of the members' predictions
+    atoms = random_hydrogen(rs=1.35, seed=11)
+    shape = (10, 10, 12)
+    ens_elf = Predictor(out, device="cpu").predict(atoms, shape=shape)["elf"].values
+    members = [
+        Predictor(tmp_path / "ens.members" / f"seed{s}", device="cpu").predict(atoms, shape=shape)["elf"].values
+        for s in (3, 4)
+    ]
+    np.testing.assert_allclose(ens_elf, np.mean(members, axis=0), atol=2e-6)
+
+    # resume: finished members are kept (not retrained), the ensemble is joined again
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ens.members").glob("*.pt")}
+    out.with_suffix(".pt").unlink()
+    assert main(["train", root, "-o", str(out), "--seed", "3", "--members", "2", "--resume", *SMALL]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ens.members").glob("*.pt")} == stamps
+    again = Predictor(out, device="cpu").predict(atoms, shape=shape)["elf"].values
+    np.testing.assert_array_equal(again, ens_elf)
+
+    # resuming with other settings says which setting differs instead of mixing members
+    other = [*SMALL]
+    other[other.index("--hidden") + 1] = "6"
+    capsys.readouterr()
+    assert main(["train", root, "-o", str(out), "--seed", "3", "--members", "2", "--resume", *other]) == 2
+    assert "hidden" in capsys.readouterr().err
+
+    # without --resume or --force an existing ensemble is not overwritten
+    assert main(["train", root, "-o", str(out), "--seed", "3", "--members", "2", *SMALL]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["train", root, "-o", str(out), "--members", "0", *SMALL]) == 2
+
+
+def test_card_describes_the_ensemble(synthetic_weights):
+    meta = json.loads(synthetic_weights[0].with_suffix(".json").read_text())
+    single = card_module.render_card(meta)
+    assert "Best epoch" in single and "Ensemble" not in single
+    meta["members"] = 2
+    meta["card"]["members"] = [
+        {"seed": 0, "best_epoch": 7, "epochs_run": 10, "validation_r2": 0.91, "validation_rmse": 0.1},
+        {"seed": 1, "best_epoch": 9, "epochs_run": 10, "validation_r2": 0.92, "validation_rmse": 0.09},
+    ]
+    text = card_module.render_card(meta)
+    assert "mean output of 2 such networks" in text and "seeds 0, 1" in text
+    assert "7/10, 9/10" in text and "0.9100, 0.9200" in text
