@@ -28,8 +28,14 @@ log = logging.getLogger(__name__)
 
 def residual_summary(ref_ds, pred_ds) -> dict[str, Any]:
     """Residual Dataset, metrics, spectrum and low-pass correction of one frame (all from elfviz.analysis)."""
-    from ..analysis import (K_BOND, field_metrics, lowpass_correction, r2_versus_kcut, radial_power_spectrum,
-                            residual_dataset)
+    from ..analysis import (
+        K_BOND,
+        field_metrics,
+        lowpass_correction,
+        r2_versus_kcut,
+        radial_power_spectrum,
+        residual_dataset,
+    )
 
     res = residual_dataset(ref_ds, pred_ds)
     return {

@@ -101,7 +101,8 @@ class StructurePanel(param.Parameterized):
         attrs = ds.attrs
         lines = [f"**{self.state.label}**",
                  f"{ds.sizes['atom']} atoms · rs = {attrs.get('rs_bohr', float('nan')):.3f} bohr · "
-                 f"{attrs.get('density_g_cm3', float('nan')):.3f} g/cm³ · grid {'×'.join(map(str, grid.grid_shape(ds)))}"]
+                 f"{attrs.get('density_g_cm3', float('nan')):.3f} g/cm³ · "
+                 f"grid {'×'.join(map(str, grid.grid_shape(ds)))}"]
         if "pressure_gpa" in attrs:
             lines.append(f"pressure {float(attrs['pressure_gpa']):.0f} GPa")
         lines.append(f"reference ELF: {attrs.get('source', 'file')}" if has_field(ds) else

@@ -107,7 +107,7 @@ def periodic_structured_grid(field: Any, cell: Any, *, images: Any = (1, 1, 1),
     reps = check_images(images)
     tiled = np.tile(arr, reps)
     padded = np.pad(tiled, [(0, 1)] * 3, mode="wrap")
-    axes = [np.arange(m) / n for m, n in zip(padded.shape, arr.shape)]
+    axes = [np.arange(m) / n for m, n in zip(padded.shape, arr.shape, strict=True)]
     frac = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
     cart = frac @ cell_arr
     sgrid = pv.StructuredGrid(cart[..., 0], cart[..., 1], cart[..., 2])

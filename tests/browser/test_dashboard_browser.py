@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from dashboard.frames import XYZ
 
 from .conftest import ARTIFACTS, UPDATE_TIMEOUT_MS

@@ -44,7 +44,7 @@ def liquid_like(cell_length: float, seed: int) -> np.ndarray:
     return base + rng.normal(scale=0.12, size=base.shape)
 
 
-def reference_frame(cell_length: float, seed: int, pressure: float) -> "xr.Dataset":  # noqa: F821
+def reference_frame(cell_length: float, seed: int, pressure: float) -> xr.Dataset:  # noqa: F821
     ds = grid.make_dataset(np.eye(3) * cell_length, liquid_like(cell_length, seed), [1] * 8, shape=SHAPE)
     elf = promolecular_elf(ds, shape=SHAPE)["elf"].values
     x = np.arange(SHAPE[0]) / SHAPE[0]

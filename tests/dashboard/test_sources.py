@@ -12,7 +12,6 @@ from elfviz.errors import FileFormatError
 from .frames import XYZ
 
 
-
 def test_catalog_has_one_liquid_frame_per_density_test_first_then_crystals(collection):
     examples = sources.example_catalog(collection)
     frames = [ex for ex in examples if ex.kind == "frame"]
