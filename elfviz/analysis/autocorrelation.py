@@ -14,7 +14,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from .. import grid
+from .. import fourier, grid
 from ..errors import GridError
 from . import kspace
 
@@ -26,9 +26,8 @@ def minimum_image_displacements(cell, shape) -> np.ndarray:
     """Length (Å) of the shortest periodic image of every grid displacement, shape ``(na, nb, nc)``."""
     cell_arr = grid.as_cell(cell)
     na, nb, nc = grid.check_shape(shape)
-    fa = kspace.signed_frequencies(na) / na
-    fb = kspace.signed_frequencies(nb) / nb
-    fc = kspace.signed_frequencies(nc) / nc
+    ha, hb, hc = fourier.frequency_indices((na, nb, nc))
+    fa, fb, fc = ha / na, hb / nb, hc / nc
     best = np.full((na, nb, nc), np.inf)
     for s1 in (-1, 0, 1):
         for s2 in (-1, 0, 1):

@@ -29,55 +29,16 @@ from .. import fourier, grid
 from ..errors import GridError
 
 
-def signed_frequencies(n: int) -> np.ndarray:
-    """Signed integer FFT frequencies ``0, 1, ..., -1`` of an axis with ``n`` points."""
-    return np.rint(np.fft.fftfreq(n) * n).astype(np.int64)
-
-
-def rfft_wavevectors(cell, shape: Sequence[int]) -> np.ndarray:
-    """Cartesian wavevectors G (Å^-1) of the ``rfftn`` coefficients of a field on ``shape``.
-
-    Parameters
-    ----------
-    cell : array_like, (3, 3)
-        Lattice vectors as rows, Å.
-    shape : (int, int, int)
-        Real-space grid shape ``(na, nb, nc)``.
-
-    Returns
-    -------
-    numpy.ndarray, (na, nb, nc//2 + 1, 3)
-        ``G = m1 b1 + m2 b2 + m3 b3`` for each stored coefficient.
-
-    Examples
-    --------
-    >>> g = rfft_wavevectors(np.eye(3) * 2 * np.pi, (4, 4, 4))
-    >>> g[1, 0, 0].tolist(), g[3, 0, 0].tolist()   # the 4th point of an axis of 4 is frequency -1
-    ([1.0, 0.0, 0.0], [-1.0, 0.0, 0.0])
-    """
-    na, nb, nc = grid.check_shape(shape)
-    recip = grid.reciprocal_cell(cell)
-    m1 = signed_frequencies(na).astype(float)
-    m2 = signed_frequencies(nb).astype(float)
-    m3 = np.arange(nc // 2 + 1, dtype=float)
-    return (
-        m1[:, None, None, None] * recip[0]
-        + m2[None, :, None, None] * recip[1]
-        + m3[None, None, :, None] * recip[2]
-    )
-
-
 def rfft_gnorm(cell, shape: Sequence[int]) -> np.ndarray:
     """``|G|`` in Å^-1 of every ``rfftn`` coefficient, shape ``(na, nb, nc//2 + 1)``.
 
-    Same modes as :func:`rfft_wavevectors`, from the reciprocal metric (no (..., 3) array).
+    Same modes as :func:`elfviz.fourier.g_vectors` with ``real=True``, from the reciprocal metric (no
+    (..., 3) array).
     """
-    na, nb, nc = grid.check_shape(shape)
     recip = grid.reciprocal_cell(cell)
     metric = recip @ recip.T
-    m1 = signed_frequencies(na).astype(float)[:, None, None]
-    m2 = signed_frequencies(nb).astype(float)[None, :, None]
-    m3 = np.arange(nc // 2 + 1, dtype=float)[None, None, :]
+    ha, hb, hc = (h.astype(float) for h in fourier.frequency_indices(shape, real=True))
+    m1, m2, m3 = ha[:, None, None], hb[None, :, None], hc[None, None, :]
     g2 = (
         metric[0, 0] * m1**2
         + metric[1, 1] * m2**2
@@ -138,15 +99,3 @@ def structure_factor(cell, positions, shape: Sequence[int]) -> np.ndarray:
     (2.0, 0.0)
     """
     return fourier.structure_factor(positions, cell, shape)
-
-
-def inscribed_k(cell, shape: Sequence[int]) -> float:
-    """Radius (Å^-1) of the largest sphere about G = 0 inside the FFT box of ``shape``.
-
-    Below this |G| every direction is sampled, so a radially averaged spectrum is isotropic; above it,
-    shells are only partly filled (the box corners).
-    """
-    na, nb, nc = grid.check_shape(shape)
-    # The box face |m_i| = n_i/2 is the reciprocal plane G.a_i = 2π n_i/2, at distance π n_i / |a_i|.
-    lengths = np.linalg.norm(grid.as_cell(cell), axis=1)
-    return float(min(np.pi * n / length for n, length in zip((na, nb, nc), lengths, strict=True)))

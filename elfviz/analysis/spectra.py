@@ -12,7 +12,7 @@ Shells
     ``k_j = j w`` (Å^-1). The default width ``w`` is the *largest* reciprocal lattice vector length
     ``max_i |b_i|``: the modes ``m b_i`` along that vector sit exactly on the shell centres, so every shell
     up to that axis' Nyquist frequency holds at least one mode (no empty shells, no aliasing between
-    shells), for skewed cells too. Beyond :func:`~elfviz.analysis.kspace.inscribed_k` the shells are only
+    shells), for skewed cells too. Beyond :func:`~elfviz.fourier.nyquist_g` the shells are only
     partly filled (corners of the FFT box); the attribute ``k_isotropic`` records that limit.
 Spectrum variables
     ``power(k)``: the summed power of the shell (sums to the variance over all shells; the quantity to
@@ -42,7 +42,7 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-from .. import grid
+from .. import fourier, grid
 from ..errors import GridError
 from . import kspace
 from .autocorrelation import correlation_length
@@ -171,7 +171,7 @@ def radial_power_spectrum(
             "shell_width": width,
             "variance": variance,
             "mean": float(values.mean()),
-            "k_isotropic": kspace.inscribed_k(cell_arr, values.shape),
+            "k_isotropic": fourier.nyquist_g(cell_arr, values.shape),
         },
     )
     if isinstance(ds, xr.Dataset):  # keep the frame's metadata, so one spectrum plots like many

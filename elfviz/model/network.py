@@ -82,8 +82,11 @@ class ElfNet(nn.Module):
         self.feature_scale.copy_(1.0 / z.std(0).clamp_min(1e-6))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        z = (self.transform_features(x) - self.feature_mean) * self.feature_scale
-        return self.mlp(z).squeeze(-1)
+        return self.logits_of_transformed(self.transform_features(x))
+
+    def logits_of_transformed(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits from already transformed features (lets an ensemble transform once for all members)."""
+        return self.mlp((z - self.feature_mean) * self.feature_scale).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))
@@ -130,9 +133,10 @@ class ElfEnsemble(nn.Module):
         return len(self.members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = self.members[0](x)
+        z = self.members[0].transform_features(x)  # the same fixed transform for all members
+        total = torch.sigmoid(self.members[0].logits_of_transformed(z))
         for net in self.members[1:]:
-            total = total + net(x)
+            total = total + torch.sigmoid(net.logits_of_transformed(z))
         return total / len(self.members)
 
 
