@@ -332,3 +332,33 @@ def bundled_correction(model_version: str, *, folder: str | Path | None = None) 
         f"no shipped Fourier correction for model {model_version!r} (available: {available or 'none'}); "
         "fit one with `elfviz spectra --dataset DIR --fit-correction --save-correction FILE.json`"
     )
+
+
+def load_correction(spec: str | Path, model_version: str) -> FourierCorrection:
+    """The correction named by ``spec`` for predictions of ``model_version``.
+
+    Parameters
+    ----------
+    spec : str or path
+        ``"bundled"`` for the shipped correction of ``model_version``, or a JSON file written by
+        :meth:`FourierCorrection.save`.
+    model_version : str
+        Version of the model whose predictions will be corrected (e.g. ``"elfnet-fft@1.2"``).
+
+    Raises
+    ------
+    ModelError
+        If there is no shipped correction for that version, the file cannot be read, or the file was fitted
+        on the predictions of another model version (a correction only removes the residuals of the model
+        it was fitted on).
+    """
+    if str(spec) == "bundled":
+        return bundled_correction(model_version)
+    corr = FourierCorrection.load(spec)
+    fitted_for = corr.metadata.get("model_version")
+    if fitted_for and fitted_for != model_version:
+        raise ModelError(
+            f"the correction {spec} was fitted on predictions of {fitted_for}, not {model_version}; "
+            "fit one for this model with `elfviz spectra --dataset DIR --fit-correction --save-correction FILE`"
+        )
+    return corr

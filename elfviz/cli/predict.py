@@ -18,6 +18,7 @@ examples:
   elfviz predict POSCAR -o elf.nc
   elfviz predict frame.xyz -o elf.cube --grid 48,48,48 --device cuda
   elfviz predict ref.nc -o pred.nc --like ref.nc
+  elfviz predict ref.nc -o pred.nc --like ref.nc --correction bundled
 """
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--weights", default=None, help="weights written by `elfviz train` (default: bundled)"
     )
+    parser.add_argument(
+        "--correction",
+        default="none",
+        metavar="none|bundled|FILE",
+        help="apply a learned Fourier correction after the network: 'bundled' (shipped for the model's "
+        "version), a correction JSON fitted for these weights, or 'none' (default)",
+    )
     parser.add_argument("--batch-points", type=int, default=None, help="grid points per network batch")
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame structure file")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
@@ -69,13 +77,17 @@ def run(args) -> int:
     structure = io.read(args.structure, index=args.index)
     like = io.read(args.like) if args.like else None
     shape = parse_grid(args.grid) if args.grid else None
-    predictor = Predictor(weights=args.weights, device=args.device, batch_points=args.batch_points)
+    correction = None if args.correction == "none" else args.correction
+    predictor = Predictor(
+        weights=args.weights, device=args.device, batch_points=args.batch_points, correction=correction
+    )
     ds = predictor.predict(structure, shape=shape, spacing=args.spacing or 0.12, like=like)
     io.write(ds, out, force=args.force)
     elf = ds["elf"].values
     print(
         f"{out}: ELF on {tuple(elf.shape)} grid, {ds.sizes['atom']} atoms, rs {ds.attrs['rs_bohr']:.3f} bohr, "
-        f"{predictor.version} on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
+        f"{predictor.version}{' + ' + ds.attrs['correction'] if 'correction' in ds.attrs else ''} "
+        f"on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
         f"(min {elf.min():.3f}, mean {elf.mean():.3f}, max {elf.max():.3f})"
     )
     return 0

@@ -105,13 +105,20 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
     ]
     if evaluation:
         rng = evaluation.get("training_rs_bohr") or [float("-inf"), float("inf")]
+        corrected = bool(evaluation.get("correction"))
         lines += [
             "## Test metrics: liquid",
             "",
             f"Frames: {evaluation.get('scheme', 'test split')}. "
             "Metrics per frame on the full reference grid, averaged over the frames of each density; "
             "† marks a density outside the training range (extrapolation). "
-            "Promolecular = superposed free-atom baseline on the same frames.",
+            "Promolecular = superposed free-atom baseline on the same frames."
+            + (
+                f" corr. = the network's prediction after the shipped Fourier correction ({evaluation['correction']}), "
+                "fitted on the training frames only."
+                if corrected
+                else ""
+            ),
             "",
         ]
         rows = [
@@ -124,6 +131,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                 _f(r["model_rmse"], 4),
                 _f(r["model_max_abs_error"], 3),
                 _f(r.get("phi_abs_error"), 3),
+                *([_f(r["corrected_r2"], 4), _f(r.get("phi_corrected_abs_error"), 3)] if corrected else []),
                 _f(r["promolecular_r2"], 3),
                 _f(r["promolecular_mae"], 3),
             ]
@@ -139,6 +147,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                 "RMSE",
                 "max err",
                 "|Δφ|",
+                *(["R² corr.", "|Δφ| corr."] if corrected else []),
                 "promol. R²",
                 "promol. MAE",
             ],
@@ -148,8 +157,14 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         if o:
             lines += [
                 f"All {o['n_frames']} liquid frames: R² {_f(o['model_r2'], 4)}, MAE {_f(o['model_mae'], 4)}, RMSE "
-                f"{_f(o['model_rmse'], 4)}, |Δφ| {_f(o.get('phi_abs_error'), 3)} (promolecular R² "
-                f"{_f(o['promolecular_r2'], 3)}, MAE {_f(o['promolecular_mae'], 3)}).",
+                f"{_f(o['model_rmse'], 4)}, |Δφ| {_f(o.get('phi_abs_error'), 3)}"
+                + (
+                    f"; with the Fourier correction R² {_f(o['corrected_r2'], 4)}, MAE {_f(o['corrected_mae'], 4)}, "
+                    f"|Δφ| {_f(o.get('phi_corrected_abs_error'), 3)}"
+                    if corrected
+                    else ""
+                )
+                + f" (promolecular R² {_f(o['promolecular_r2'], 3)}, MAE {_f(o['promolecular_mae'], 3)}).",
                 "",
             ]
         if evaluation.get("crystal_by_phase"):
@@ -164,6 +179,15 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     _f(r.get("phi_reference"), 3),
                     _f(r.get("phi_model"), 3),
                     _f(r.get("phi_abs_error"), 3),
+                    *(
+                        [
+                            _f(r["corrected_r2"], 3),
+                            _f(r.get("phi_corrected"), 3),
+                            _f(r.get("phi_corrected_abs_error"), 3),
+                        ]
+                        if corrected
+                        else []
+                    ),
                     _f(r["promolecular_r2"], 3),
                     _f(r.get("phi_promolecular_abs_error"), 3),
                 ]
@@ -179,6 +203,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     "φ ref",
                     "φ model",
                     "|Δφ|",
+                    *(["R² corr.", "φ corr.", "|Δφ| corr."] if corrected else []),
                     "promol. R²",
                     "promol. |Δφ|",
                 ],

@@ -32,8 +32,13 @@ from .network import weight_paths
 log = logging.getLogger(__name__)
 
 
-def frame_report(ref, predictor, *, topology: bool = True) -> dict[str, Any]:
-    """Model and promolecular metrics (and networking values) of one reference frame."""
+def frame_report(ref, predictor, *, topology: bool = True, correction=None) -> dict[str, Any]:
+    """Model and promolecular metrics (and networking values) of one reference frame.
+
+    With a ``correction`` (a callable Dataset -> Dataset such as a
+    :class:`~elfviz.analysis.learned_correction.FourierCorrection`) the corrected prediction is scored
+    too, under ``"corrected"`` / ``phi_corrected``; ``predictor`` itself must then have no correction.
+    """
     from ..analysis import field_metrics
     from ..reference.promolecular import promolecular_elf
 
@@ -53,10 +58,15 @@ def frame_report(ref, predictor, *, topology: bool = True) -> dict[str, Any]:
     }
     out["model"] = field_metrics(ref["elf"].values, pred["elf"].values)
     out["promolecular"] = field_metrics(ref["elf"].values, pro["elf"].values)
+    fields = [("reference", ref), ("model", pred), ("promolecular", pro)]
+    if correction is not None:
+        corrected = correction(pred)
+        out["corrected"] = field_metrics(ref["elf"].values, corrected["elf"].values)
+        fields.append(("corrected", corrected))
     if topology:
         from ..topology import networking_analysis
 
-        for label, ds in (("reference", ref), ("model", pred), ("promolecular", pro)):
+        for label, ds in fields:
             result = networking_analysis(ds)
             out[f"phi_{label}"] = float(result.phi)
             out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
@@ -80,13 +90,20 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row["n_frames"] = len(members)
         row["pressure_gpa"] = _mean(m["pressure_gpa"] for m in members)
-        for who in ("model", "promolecular"):
+        for who in ("model", "promolecular", "corrected"):
+            if who not in members[0]:
+                continue
             for metric in ("r2", "mae", "rmse", "max_abs_error"):
                 row[f"{who}_{metric}"] = _mean(m[who][metric] for m in members)
         if "phi_reference" in members[0]:
             row["phi_reference"] = _mean(m["phi_reference"] for m in members)
             row["phi_model"] = _mean(m["phi_model"] for m in members)
             row["phi_abs_error"] = _mean(abs(m["phi_model"] - m["phi_reference"]) for m in members)
+            if "phi_corrected" in members[0]:
+                row["phi_corrected"] = _mean(m["phi_corrected"] for m in members)
+                row["phi_corrected_abs_error"] = _mean(
+                    abs(m["phi_corrected"] - m["phi_reference"]) for m in members
+                )
             row["phi_promolecular_abs_error"] = _mean(
                 abs(m["phi_promolecular"] - m["phi_reference"]) for m in members
             )
@@ -103,11 +120,13 @@ def evaluate(
     max_frames: int | None = None,
     per_group: int | None = None,
     progress: bool = False,
+    correction: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a model on the test split of a FrameCollection.
 
     ``per_group`` keeps at most that many frames of every (phase, rs) group (a quicker card);
-    ``max_frames`` caps the total.
+    ``max_frames`` caps the total. ``correction`` (``"bundled"`` for the shipped correction of the
+    model's version, or a correction JSON file) also scores the Fourier-corrected predictions.
 
     Returns
     -------
@@ -118,6 +137,7 @@ def evaluate(
     from .predictor import Predictor
 
     predictor = Predictor(weights, device=device)
+    fourier_correction = predictor.load_correction(correction) if correction is not None else None
     coll = FrameCollection(data)
     ids, scheme = held_out_frames(coll, predictor.card)
     if per_group:
@@ -139,7 +159,7 @@ def evaluate(
         iterator = tqdm(ids, desc="evaluating", unit="frame")
     frames = []
     for frame_id in iterator:
-        report = frame_report(coll.read(frame_id), predictor, topology=topology)
+        report = frame_report(coll.read(frame_id), predictor, topology=topology, correction=fourier_correction)
         log.info(
             "%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f",
             frame_id,
@@ -156,6 +176,7 @@ def evaluate(
         "data": str(data),
         "scheme": scheme,
         "training_rs_bohr": predictor.card.get("training_rs_bohr"),
+        "correction": None if fourier_correction is None else repr(fourier_correction),
         "frames": frames,
         "liquid_by_rs": aggregate(liquid, ("rs_bohr",)) if liquid else [],
         "crystal_by_phase": aggregate(crystals, ("phase", "rs_bohr")) if crystals else [],
@@ -210,6 +231,21 @@ def update_weights_card(weights: str | Path, evaluation: dict[str, Any]) -> None
     js.write_text(json.dumps(meta, indent=2, sort_keys=True, default=float))
 
 
+def _has_bundled_correction(weights: Path) -> bool:
+    from ..analysis.learned_correction import bundled_correction
+    from ..errors import ModelError
+    from .network import load_model
+    from .predictor import BUNDLED_WEIGHTS, _same_weights
+
+    if not _same_weights(weights, BUNDLED_WEIGHTS):
+        return False
+    try:
+        bundled_correction(load_model(weights)[1].get("version", ""))
+    except ModelError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     from .card import write_card
     from .predictor import BUNDLED_WEIGHTS
@@ -232,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-topology", action="store_true")
     parser.add_argument(
+        "--correction",
+        default="bundled",
+        help="also score the Fourier-corrected prediction: 'bundled' (the shipped correction of the model's "
+        "version, if there is one), a correction JSON file, or 'none' (default: bundled)",
+    )
+    parser.add_argument(
         "--no-update", action="store_true", help="do not write the metrics into the weights JSON"
     )
     parser.add_argument(
@@ -245,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
 
     weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
     data = Path(args.data) if args.data else dataset_path()
+    correction = None if args.correction == "none" else args.correction
+    if correction == "bundled" and not _has_bundled_correction(weights):
+        log.warning("no shipped Fourier correction for these weights: scoring the network alone")
+        correction = None
     result = evaluate(
         data,
         weights,
@@ -253,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         max_frames=args.max_frames,
         per_group=args.per_group,
         progress=True,
+        correction=correction,
     )
     if data.resolve() == dataset_path().resolve():
         result["data"] = "bundled dataset (elfviz.data.dataset_path())"
@@ -278,7 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     if overall:
         print(
             f"liquid test frames: model R^2 {overall['model_r2']:.4f} MAE {overall['model_mae']:.4f}; "
-            f"promolecular R^2 {overall['promolecular_r2']:.3f}"
+            + (
+                f"with the Fourier correction R^2 {overall['corrected_r2']:.4f} MAE {overall['corrected_mae']:.4f}; "
+                if "corrected_r2" in overall
+                else ""
+            )
+            + f"promolecular R^2 {overall['promolecular_r2']:.3f}"
         )
     return 0
 

@@ -18,7 +18,7 @@ from ..errors import ModelError
 from ..grid import grid_shape, validate
 from ..reference.promolecular import require_hydrogen, structure_on_grid
 from .descriptors import DescriptorSpec, compute_descriptors
-from .network import ElfNet, load_model
+from .network import ElfEnsemble, ElfNet, load_model, weight_paths
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,11 @@ class Predictor:
         Grid points per network batch (bounds memory of the network part; the descriptors of the whole
         grid are computed at once by FFT). Default 2^14 on CPU (activations stay in cache: 2.7x faster
         than 2^17 on 2 cores, benchmarks/bench_model.py), 2^21 on CUDA.
-    correction : callable, optional
+    correction : callable, "bundled" or path, optional
         ``Dataset (with elf) -> Dataset`` applied after the network (e.g. a transferable Fourier
-        correction from ``elfviz.analysis``).
+        correction from ``elfviz.analysis``); ``"bundled"`` loads the correction shipped for this model's
+        version, a path a correction JSON fitted for it (see
+        :func:`elfviz.analysis.learned_correction.load_correction`).
 
     Examples
     --------
@@ -81,7 +83,7 @@ class Predictor:
         weights: str | Path | None = None,
         device: str = "auto",
         batch_points: int | None = None,
-        correction: Callable[[xr.Dataset], xr.Dataset] | None = None,
+        correction: Callable[[xr.Dataset], xr.Dataset] | str | Path | None = None,
     ):
         self.device_obj = resolve_device(device)
         self.weights_path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
@@ -91,9 +93,30 @@ class Predictor:
             raise ModelError(f"batch_points must be a positive integer, got {batch_points}")
         default_batch = DEFAULT_BATCH_POINTS.get(self.device_obj.type, DEFAULT_BATCH_POINTS["cpu"])
         self.batch_points = int(batch_points) if batch_points else default_batch
+        if isinstance(correction, str | Path):
+            correction = self.load_correction(correction)
         if correction is not None and not callable(correction):
-            raise ModelError("correction must be a callable Dataset -> Dataset")
+            raise ModelError("correction must be a callable Dataset -> Dataset, 'bundled' or a correction file")
         self.correction = correction
+
+    def load_correction(self, spec: str | Path):
+        """The Fourier correction ``spec`` (``"bundled"`` or a JSON file) checked against these weights.
+
+        Raises
+        ------
+        ModelError
+            ``"bundled"`` with weights other than the bundled ones (the shipped correction removes the
+            residuals of the bundled weights only), or a file fitted for another model version.
+        """
+        from ..analysis.learned_correction import load_correction
+
+        if str(spec) == "bundled" and not _same_weights(self.weights_path, BUNDLED_WEIGHTS):
+            raise ModelError(
+                f"the shipped Fourier correction was fitted on the bundled weights, not {self.weights_path}; fit "
+                "one for these weights with `elfviz spectra --dataset DIR --fit-correction --save-correction FILE` "
+                "(on predictions of these weights) and pass that file"
+            )
+        return load_correction(spec, self.version)
 
     # -- metadata
     @property
@@ -210,6 +233,11 @@ class Predictor:
         return validate(out)
 
 
-def load_network(weights: str | Path | None = None, device: str = "cpu") -> tuple[ElfNet, dict]:
+def _same_weights(a: str | Path, b: str | Path) -> bool:
+    """Whether two weights paths (with or without suffix) name the same files."""
+    return weight_paths(a)[0].resolve() == weight_paths(b)[0].resolve()
+
+
+def load_network(weights: str | Path | None = None, device: str = "cpu") -> tuple[ElfNet | ElfEnsemble, dict]:
     """The network and metadata of the given (default: bundled) weights."""
     return load_model(Path(weights) if weights else BUNDLED_WEIGHTS, device=resolve_device(device))

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from elfviz import io
@@ -135,3 +136,26 @@ def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
     assert exported["card"]["train_frame_ids"] == meta["card"]["train_frame_ids"]
     assert main(["train", str(synthetic_collection.root), "-o", str(out), "--export-checkpoint"]) == 2
     assert main(["train", str(tmp_path / "nothing"), "-o", str(tmp_path / "x")]) == 2
+
+
+def test_predict_with_a_correction_file(reference_file, synthetic_weights, tmp_path, capsys):
+    from elfviz.analysis.learned_correction import CHANNELS, FourierCorrection
+    from elfviz.model import Predictor
+
+    version = synthetic_weights[1]["version"]
+    corr = FourierCorrection(
+        0.02 * np.random.default_rng(2).normal(size=len(CHANNELS) * 3),
+        k_max=4.0, n_radial=3, channels=CHANNELS, rs_ref=1.45, rs_order=0,
+        metadata={"model_version": version, "name": "cli-test"},
+    )
+    path = corr.save(tmp_path / "corr.json")
+    base = ["predict", str(reference_file), "--like", str(reference_file), "--weights", str(synthetic_weights[0])]
+    assert main([*base, "-o", str(tmp_path / "c.nc"), "--correction", str(path), "--device", "cpu"]) == 0
+    assert "cli-test" in capsys.readouterr().out
+    ref = io.read(reference_file)
+    expected = Predictor(synthetic_weights[0], device="cpu", correction=corr).predict(ref, like=ref)
+    np.testing.assert_allclose(io.read(tmp_path / "c.nc")["elf"].values, expected["elf"].values, atol=1e-6)
+    # the shipped correction belongs to the bundled weights only
+    assert main([*base, "-o", str(tmp_path / "b.nc"), "--correction", "bundled"]) == 2
+    assert "fitted on the bundled weights" in capsys.readouterr().err
+    assert not (tmp_path / "b.nc").exists()

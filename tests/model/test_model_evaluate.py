@@ -156,3 +156,51 @@ def test_held_out_frames_without_a_test_split(tmp_path):
     card["train_frame_ids"] += ids
     with pytest.raises(ModelError, match="every liquid frame"):
         held_out_frames(coll, card)
+
+
+def _small_correction(version, scale=0.02):
+    from elfviz.analysis.learned_correction import CHANNELS, FourierCorrection
+
+    weights = scale * np.random.default_rng(1).normal(size=len(CHANNELS) * 3 * 1)
+    return FourierCorrection(
+        weights, k_max=4.0, n_radial=3, channels=CHANNELS, rs_ref=1.45, rs_order=0,
+        metadata={"model_version": version, "name": "test-correction"},
+    )
+
+
+def test_evaluate_scores_the_corrected_prediction_too(synthetic_collection, synthetic_weights, tmp_path):
+    from elfviz.analysis import field_metrics
+    from elfviz.model import Predictor
+    from elfviz.topology import networking_analysis
+
+    version = synthetic_weights[1]["version"]
+    path = _small_correction(version).save(tmp_path / "corr.json")
+    result = evaluate(synthetic_collection.root, synthetic_weights[0], device="cpu", correction=path)
+    assert result["correction"].startswith("FourierCorrection(name='test-correction'")
+    frame = result["frames"][0]
+    ref = synthetic_collection.read(frame["frame_id"])
+    corrected = _small_correction(version)(Predictor(synthetic_weights[0], device="cpu").predict(ref, like=ref))
+    assert frame["corrected"]["r2"] == pytest.approx(field_metrics(ref["elf"].values, corrected["elf"].values)["r2"])
+    assert frame["corrected"]["r2"] != pytest.approx(frame["model"]["r2"], abs=1e-9)  # the correction did act
+    assert frame["phi_corrected"] == pytest.approx(networking_analysis(corrected).phi)
+    row = result["liquid_by_rs"][0]
+    assert "corrected_r2" in row and "phi_corrected_abs_error" in row
+    text = card_module.render_card(synthetic_weights[1], result)
+    assert "R² corr." in text and "with the Fourier correction R²" in text and "test-correction" in text
+    # without a correction the card has no such columns
+    plain = evaluate(synthetic_collection.root, synthetic_weights[0], device="cpu", max_frames=1, topology=False)
+    assert plain["correction"] is None and "corrected" not in plain["frames"][0]
+    assert "R² corr." not in card_module.render_card(synthetic_weights[1], plain)
+
+
+def test_correction_of_another_model_version_is_refused(synthetic_weights, tmp_path):
+    from elfviz.analysis.learned_correction import load_correction
+    from elfviz.errors import ModelError
+
+    path = _small_correction("elfnet-fft@0.0").save(tmp_path / "other.json")
+    with pytest.raises(ModelError, match="fitted on predictions of elfnet-fft@0.0"):
+        load_correction(path, synthetic_weights[1]["version"])
+    with pytest.raises(ModelError, match="no shipped Fourier correction"):
+        load_correction("bundled", "elfnet-fft@0.0")
+    with pytest.raises(ModelError, match="does not exist"):
+        load_correction(tmp_path / "missing.json", "elfnet-fft@0.0")
