@@ -22,7 +22,7 @@ import torch
 
 from elfviz.grid import cell_for_rs
 from elfviz.model.descriptors import DescriptorSpec, compute_descriptors
-from elfviz.model.network import ElfNet
+from elfviz.model.network import ElfEnsemble, ElfNet
 from elfviz.model.predictor import BUNDLED_WEIGHTS, DEFAULT_BATCH_POINTS, Predictor, resolve_device
 
 
@@ -113,6 +113,33 @@ def batch_sweep(predictor: Predictor, case: dict, sizes: list[int], repeats: int
     return out
 
 
+def member_versus_ensemble(predictor: Predictor, case: dict, repeats: int) -> dict:
+    """Network time of one member alone and of the whole ensemble on the same descriptors (one run)."""
+    atoms = liquid_like(case["atoms"])
+    device = predictor.device_obj
+    feats = compute_descriptors(atoms.positions, atoms.cell.array, (case["grid"],) * 3, predictor.spec, device=device)
+    flat = feats.reshape(feats.shape[0], -1)
+    ensemble = predictor.network
+    timings = {}
+    for label, net in (("one member", ensemble.members[0]), (f"ensemble of {ensemble.n_members}", ensemble)):
+        predictor.network = net
+        best = math.inf
+        for _ in range(repeats + 1):
+            sync(device)
+            t0 = time.perf_counter()
+            predictor.evaluate_network(flat)
+            sync(device)
+            best = min(best, time.perf_counter() - t0)
+        timings[label] = best
+    predictor.network = ensemble
+    (one, t_one), (many, t_many) = timings.items()
+    print(
+        f"network time of the {case['atoms']}-atom {case['grid']}^3 case: {one} {t_one:.3f} s, {many} "
+        f"{t_many:.3f} s ({t_many / t_one:.1f}x)"
+    )
+    return {"member_network_s": t_one, "ensemble_network_s": t_many, "members": ensemble.n_members}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto")
@@ -163,6 +190,8 @@ def main(argv=None) -> int:
             f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
         )
     result = {"device": name, "model": label, "cases": rows}
+    if isinstance(predictor.network, ElfEnsemble):
+        result["member_versus_ensemble"] = member_versus_ensemble(predictor, rows[0], args.repeats)
     if args.batch_sweep:
         sizes = [eval_power(b) for b in args.batch_sweep.split(",")]
         result["batch_sweep"] = batch_sweep(predictor, rows[0], sizes, args.repeats)

@@ -14,8 +14,8 @@ an interrupted run. The result is WEIGHTS.pt (plain state_dict) + WEIGHTS.json (
 usable with `elfviz predict --weights WEIGHTS`. DATA 'bundled' means the dataset shipped with elfviz.
 
 examples:
-  elfviz train bundled -o mymodel --seed 0
-  elfviz train bundled -o mymodel --seed 0 --members 4   # ensemble of 4 networks (seeds 0-3)
+  elfviz train bundled -o mymodel --seed 0               # the bundled recipe: 4 networks, seeds 0-3
+  elfviz train bundled -o mymodel --seed 0 --members 1   # one network
   elfviz train /data/h_frames -o mymodel --epochs 40 --device cuda
   elfviz train bundled -o mymodel --resume
   elfviz train bundled -o mymodel --export-checkpoint --force   # best epoch so far
@@ -28,12 +28,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("data", help="FrameCollection directory, or 'bundled'")
     parser.add_argument("-o", "--output", required=True, help="weights stem (writes OUT.pt, OUT.json)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 80)")
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs per network (default 40)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT.ckpt.pt")
     parser.add_argument("--force", action="store_true", help="overwrite existing weights")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
-        "--points-per-frame", type=int, default=None, help="random grid points per training frame"
+        "--points-per-frame", type=int, default=None, help="random grid points per training frame (default 18000)"
     )
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
@@ -41,7 +41,8 @@ def add_arguments(parser) -> None:
         "--members",
         type=int,
         default=None,
-        help="train an ensemble of this many networks (seeds SEED, SEED+1, ...) and average them",
+        help="networks in the ensemble (seeds SEED, SEED+1, ...; their outputs are averaged); "
+        "default 4, 1 for a single network",
     )
     parser.add_argument("--max-frames", type=int, default=None, help="use at most this many frames per split")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -48,8 +48,8 @@ class TrainConfig:
     """Hyper-parameters of a training run (all recorded in the model card)."""
 
     seed: int = 0
-    epochs: int = 80
-    points_per_frame: int = 6000
+    epochs: int = 40
+    points_per_frame: int = 18000
     val_points_per_frame: int = 12000
     batch_size: int = 2048
     learning_rate: float = 2e-3
@@ -61,8 +61,8 @@ class TrainConfig:
     transform: str = "sqrt"
     patience: int = 15
     max_frames: int | None = None
-    members: int = 1
-    version: str = "1.1"
+    members: int = 4
+    version: str = "1.2"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> DescriptorSpec:

@@ -61,6 +61,7 @@ def synthetic_weights(synthetic_collection, tmp_path_factory):
         out,
         seed=0,
         epochs=10,
+        members=1,
         device="cpu",
         points_per_frame=2500,
         val_points_per_frame=2000,

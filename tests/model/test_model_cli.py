@@ -114,6 +114,8 @@ def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
         "1",
         "--max-frames",
         "2",
+        "--members",
+        "1",
         "--no-progress",
     ]
     assert main(base) == 0

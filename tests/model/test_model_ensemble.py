@@ -67,7 +67,7 @@ def test_train_members_join_and_resume(synthetic_collection, tmp_path, capsys):
 
     # member i is exactly the single run with seed + i
     single = tmp_path / "single"
-    assert main(["train", root, "-o", str(single), "--seed", "4", *SMALL]) == 0
+    assert main(["train", root, "-o", str(single), "--seed", "4", *SMALL, "--members", "1"]) == 0
     member_state = torch.load(tmp_path / "ens.members" / "seed4.pt", weights_only=True)
     single_state = torch.load(single.with_suffix(".pt"), weights_only=True)
     assert member_state.keys() == single_state.keys()
