@@ -280,6 +280,20 @@ def model_records(data: dict) -> list[dict]:
                 "note": f"{model} on {device}",
             }
         )
+    pair = data.get("member_versus_ensemble")
+    if pair:
+        first = data["cases"][0]
+        records.append(
+            {
+                "benchmark": "model",
+                "metric": f"network time, ensemble of {pair['members']} / one member ({first.get('atoms')} atoms, "
+                f"{first.get('grid')}^3)",
+                "value": pair["ensemble_network_s"] / pair["member_network_s"],
+                "unit": "x",
+                "note": f"{pair['ensemble_network_s']:.3g} s vs {pair['member_network_s']:.3g} s, same descriptors, "
+                "same run",
+            }
+        )
     if "speedup_vs_qe" in data:
         first = data["cases"][0]
         records.append(

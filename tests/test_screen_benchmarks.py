@@ -63,6 +63,9 @@ def test_model_json_and_record_lists(run_all):
     }
     records = run_all.figures("model", data, "")
     assert [r["unit"] for r in records] == ["s", "points/s", "x"] and records[2]["value"] == 600.0
+    data["member_versus_ensemble"] = {"member_network_s": 0.15, "ensemble_network_s": 0.54, "members": 4}
+    ratio = run_all.figures("model", data, "")[2]
+    assert ratio["value"] == pytest.approx(3.6) and "ensemble of 4" in ratio["metric"] and "0.54 s" in ratio["note"]
     listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
     assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
     assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [
