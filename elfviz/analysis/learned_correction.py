@@ -310,7 +310,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "data"
 
 
 def bundled_correction(model_version: str, *, folder: str | Path | None = None) -> FourierCorrection:
-    """The shipped correction fitted on predictions of ``model_version`` (e.g. ``"elfnet-fft@1.1"``).
+    """The shipped correction fitted on predictions of ``model_version`` (e.g. ``"elfnet-fft@1.2"``).
 
     Use it as ``Predictor(correction=bundled_correction(Predictor().version))``.
 

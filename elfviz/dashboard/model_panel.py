@@ -24,6 +24,9 @@ class ModelPanel(param.Parameterized):
 
     state = param.ClassSelector(class_=DashboardState)
     auto_run = param.Boolean(default=True, doc="Predict as soon as a structure is selected.")
+    fourier_correction = param.Boolean(
+        default=False, doc="Apply the shipped Fourier correction (long-wavelength residual) after the network."
+    )
     status = param.String(default="", doc="Last run: model, device, time.")
 
     def __init__(self, state: DashboardState, **params):
@@ -31,6 +34,11 @@ class ModelPanel(param.Parameterized):
         self._button = pn.widgets.Button(name="Run model", button_type="primary", sizing_mode="stretch_width")
         self._button.on_click(lambda event: self.run())
         self._auto = pn.widgets.Checkbox.from_param(self.param.auto_run, name="Run automatically")
+        self._correct = pn.widgets.Checkbox.from_param(
+            self.param.fourier_correction, name="Fourier correction (long-wavelength residual)"
+        )
+        self._reverting = False
+        self.param.watch(self._on_correction, "fourier_correction")
         self._shown = pn.widgets.RadioButtonGroup.from_param(self.state.param.shown, sizing_mode="stretch_width")
         self._spinner = pn.indicators.LoadingSpinner(value=False, size=24, name="", width=30)
         self._progress = pn.indicators.Progress(active=False, value=0, max=1, sizing_mode="stretch_width",
@@ -41,11 +49,22 @@ class ModelPanel(param.Parameterized):
     def _on_structure(self, event) -> None:
         if event.new is None:
             return
-        cached = predictions.cached_prediction(event.new)
+        cached = predictions.cached_prediction(event.new, self.fourier_correction)
         if cached is not None or self.auto_run:
             self.run()
         else:
             self._status.object = "Model not run for this structure yet."
+
+    def _on_correction(self, event) -> None:
+        if self._reverting or self.state.structure is None:
+            return
+        if not self.run() and event.new:
+            # no correction for these weights: untick, keep the network's prediction and the error message
+            self._reverting = True
+            try:
+                self.fourier_correction = False
+            finally:
+                self._reverting = False
 
     def run(self) -> bool:
         """Predict the ELF of the current structure; returns False (and notifies) on failure."""
@@ -54,7 +73,7 @@ class ModelPanel(param.Parameterized):
             return False
         self._busy(True)
         try:
-            result, seconds = predictions.predict(ds)
+            result, seconds = predictions.predict(ds, corrected=self.fourier_correction)
         except ElfvizError as exc:
             self.status = f"Model failed: {exc}"
             self._status.object = self.status
@@ -63,7 +82,8 @@ class ModelPanel(param.Parameterized):
         finally:
             self._busy(False)
         predictor = predictions.get_predictor()
-        self.status = (f"**{result.attrs.get('source', predictor.version)}** on "
+        corrected = " + Fourier correction" if "correction" in result.attrs else ""
+        self.status = (f"**{result.attrs.get('source', predictor.version)}{corrected}** on "
                        f"**{predictions.device_label(predictor)}** · {seconds:.2f} s"
                        + (" (cached)" if seconds < 0.01 else ""))
         self._status.object = self.status
@@ -78,5 +98,6 @@ class ModelPanel(param.Parameterized):
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.Markdown("### Model"), pn.Row(self._button, self._spinner), self._auto, self._progress,
+            pn.pane.Markdown("### Model"), pn.Row(self._button, self._spinner), self._auto, self._correct,
+            self._progress,
             self._status, pn.pane.Markdown("Show:"), self._shown, sizing_mode="stretch_width")

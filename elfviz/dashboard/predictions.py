@@ -25,6 +25,7 @@ CACHE_SIZE = 32
 
 _lock = threading.RLock()
 _predictor: Any = None
+_correction: Any = None
 _cache: OrderedDict[str, xr.Dataset] = OrderedDict()
 
 
@@ -41,11 +42,32 @@ def get_predictor():
 
 
 def set_predictor(predictor: Any) -> None:
-    """Replace the shared predictor (e.g. one with a Fourier correction) and clear the cache."""
-    global _predictor
+    """Replace the shared predictor and clear the cache (and the correction fitted for the old one)."""
+    global _predictor, _correction
     with _lock:
         _predictor = predictor
+        _correction = None
         _cache.clear()
+
+
+def get_correction():
+    """The shipped Fourier correction of the shared predictor's weights (loaded on first call).
+
+    Raises
+    ------
+    ModelError
+        If the predictor's weights have no shipped correction.
+    """
+    global _correction
+    with _lock:
+        if _correction is None:
+            predictor = get_predictor()
+            if not hasattr(predictor, "load_correction"):
+                from ..errors import ModelError
+
+                raise ModelError(f"the model {getattr(predictor, 'version', '?')} has no Fourier correction")
+            _correction = predictor.load_correction("bundled")
+        return _correction
 
 
 def device_label(predictor: Any) -> str:
@@ -61,40 +83,61 @@ def device_label(predictor: Any) -> str:
     return "CPU"
 
 
-def cached_prediction(ds: xr.Dataset) -> xr.Dataset | None:
-    """The cached prediction for this structure and grid, or None."""
+def _cache_key(ds: xr.Dataset, corrected: bool) -> str:
+    return structure_key(ds) + ("|fourier-corrected" if corrected else "")
+
+
+def cached_prediction(ds: xr.Dataset, corrected: bool = False) -> xr.Dataset | None:
+    """The cached prediction for this structure and grid (Fourier-corrected or not), or None."""
     with _lock:
-        key = structure_key(ds)
+        key = _cache_key(ds, corrected)
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
         return None
 
 
-def predict(ds: xr.Dataset) -> tuple[xr.Dataset, float]:
+def _remember(key: str, result: xr.Dataset) -> None:
+    with _lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]:
     """Predict the ELF of ``ds``'s structure on ``ds``'s grid (cached).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Structure (and grid) to predict for.
+    corrected : bool
+        Apply the shipped Fourier correction (:func:`get_correction`) to the network's prediction. The
+        network's own prediction is computed (or taken from the cache) first and cached too.
 
     Returns
     -------
     prediction : xarray.Dataset
-        The Predictor's Dataset (field ``elf``, attrs ``source``, ``device``).
+        The Predictor's Dataset (field ``elf``, attrs ``source``, ``device``; ``correction`` if corrected).
     seconds : float
         Wall time of this call (near 0 for a cache hit).
     """
     start = time.perf_counter()
-    hit = cached_prediction(ds)
+    hit = cached_prediction(ds, corrected)
     if hit is not None:
         return hit, time.perf_counter() - start
+    if corrected:
+        correction = get_correction()
+        network, _ = predict(ds)
+        _remember(_cache_key(ds, True), correction(network))
+        return _cache[_cache_key(ds, True)], time.perf_counter() - start
     predictor = get_predictor()
     structure = grid.structure_only(ds)
     result = predictor.predict(structure, shape=grid.grid_shape(ds))
     for key in ("label", "frame_id", "phase", "pressure_gpa", "temperature_k", "split", "trajectory"):
         if key in ds.attrs and key not in result.attrs:
             result.attrs[key] = ds.attrs[key]
-    with _lock:
-        _cache[structure_key(ds)] = result
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    _remember(_cache_key(ds, False), result)
     return result, time.perf_counter() - start
 
 

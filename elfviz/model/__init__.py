@@ -1,4 +1,4 @@
-"""The bundled ELF model: FFT neighbour-density descriptors + per-point network (torch).
+"""The bundled ELF model: FFT neighbour-density descriptors + per-point networks (an ensemble; torch).
 
 ``from elfviz.model import Predictor`` loads the shipped weights; see ``MODEL_CARD.md``.
 
@@ -6,7 +6,7 @@ Examples
 --------
 >>> from elfviz.model import Predictor        # doctest: +SKIP
 >>> Predictor().version                       # doctest: +SKIP
-'elfnet-fft@1.1'
+'elfnet-fft@1.2'
 """
 
 from .descriptors import DescriptorSpec, compute_descriptors

@@ -215,3 +215,41 @@ def test_build_app_returns_a_template(collection, predictor):
     assert isinstance(page, pn.template.FastListTemplate)
     assert page.dashboard.state.field_ds is not None
     predictions.clear_cache()
+
+
+def test_fourier_correction_toggle(dash, predictor):
+    from .frames import PromolecularPredictor
+
+    class HalvingCorrection:
+        def __call__(self, ds):
+            out = ds.assign(elf=ds["elf"] * 0.5)
+            out.attrs["correction"] = "halving (test)"
+            return out
+
+    class CorrectablePredictor(PromolecularPredictor):
+        def load_correction(self, spec):
+            assert spec == "bundled"
+            return HalvingCorrection()
+
+    # the stand-in model has no correction: the toggle reports it and falls back to the network
+    plain = dash.state.prediction["elf"].values.copy()
+    dash.model.fourier_correction = True
+    assert dash.model.fourier_correction is False and "no Fourier correction" in dash.model._status.object
+    np.testing.assert_array_equal(dash.state.prediction["elf"].values, plain)
+    predictions.set_predictor(CorrectablePredictor())
+    try:
+        dash.model.run()
+        network = dash.state.prediction["elf"].values.copy()
+        dash.model.fourier_correction = True
+        np.testing.assert_allclose(dash.state.prediction["elf"].values, 0.5 * network)
+        assert "Fourier correction" in dash.model.status
+        # the residual panel keeps analysing the network itself
+        assert "correction" not in predictions.predict(dash.state.structure)[0].attrs
+        dash.model.fourier_correction = False
+        np.testing.assert_array_equal(dash.state.prediction["elf"].values, network)
+        dash.model.fourier_correction = True
+        assert "cached" in dash.model.status
+        dash.model.fourier_correction = False
+    finally:
+        predictions.set_predictor(predictor)
+        dash.model.run()

@@ -204,3 +204,17 @@ def test_correction_of_another_model_version_is_refused(synthetic_weights, tmp_p
         load_correction("bundled", "elfnet-fft@0.0")
     with pytest.raises(ModelError, match="does not exist"):
         load_correction(tmp_path / "missing.json", "elfnet-fft@0.0")
+
+
+def test_bundled_correction_improves_a_bundled_test_frame():
+    from elfviz.analysis import field_metrics
+    from elfviz.model import Predictor
+
+    ref = _bundled_test_frame()
+    network = Predictor(device="cpu").predict(ref, like=ref)
+    corrected = Predictor(device="cpu", correction="bundled").predict(ref, like=ref)
+    assert "fourier-ridge" in corrected.attrs["correction"] and "correction" not in network.attrs
+    r2_network = field_metrics(ref["elf"].values, network["elf"].values)["r2"]
+    r2_corrected = field_metrics(ref["elf"].values, corrected["elf"].values)["r2"]
+    assert r2_corrected > r2_network + 1e-3
+    assert float(corrected["elf"].min()) >= 0.0 and float(corrected["elf"].max()) <= 1.0
