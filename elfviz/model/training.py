@@ -338,7 +338,9 @@ def train(
     progress : bool
         Show tqdm progress bars.
     config : TrainConfig, optional
-        Hyper-parameters; ``overrides`` replace single fields.
+        Hyper-parameters; ``overrides`` replace single fields. ``members > 1`` (the default, 4) trains an
+        ensemble: member ``i`` is the single run with seed ``seed + i`` in ``OUT.members/`` (see the module
+        docstring).
 
     Returns
     -------
