@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ModelError
 from ..store import FrameCollection
 from .network import weight_paths
 
@@ -121,12 +122,15 @@ def evaluate(
     per_group: int | None = None,
     progress: bool = False,
     correction: str | Path | None = None,
+    correction_optional: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a model on the test split of a FrameCollection.
 
     ``per_group`` keeps at most that many frames of every (phase, rs) group (a quicker card);
     ``max_frames`` caps the total. ``correction`` (``"bundled"`` for the shipped correction of the
-    model's version, or a correction JSON file) also scores the Fourier-corrected predictions.
+    model's version, or a correction JSON file) also scores the Fourier-corrected predictions; with
+    ``correction_optional`` a correction that cannot be had for these weights is skipped with a warning
+    (the network alone is scored) instead of raising.
 
     Returns
     -------
@@ -137,7 +141,14 @@ def evaluate(
     from .predictor import Predictor
 
     predictor = Predictor(weights, device=device)
-    fourier_correction = predictor.load_correction(correction) if correction is not None else None
+    fourier_correction = None
+    if correction is not None:
+        try:
+            fourier_correction = predictor.load_correction(correction)
+        except ModelError as exc:
+            if not correction_optional:
+                raise
+            log.warning("no Fourier correction for these weights (%s): scoring the network alone", exc)
     coll = FrameCollection(data)
     ids, scheme = held_out_frames(coll, predictor.card)
     if per_group:
@@ -197,8 +208,6 @@ def held_out_frames(coll: FrameCollection, card: dict[str, Any]) -> tuple[list[s
     ModelError
         If there is nothing held out to evaluate on.
     """
-    from ..errors import ModelError
-
     test = coll.select(split="test")["frame_id"].astype(str).tolist()
     if test:
         return test, "test split: held-out liquid trajectories and crystal phases"
@@ -229,21 +238,6 @@ def update_weights_card(weights: str | Path, evaluation: dict[str, Any]) -> None
     meta = json.loads(js.read_text())
     meta.setdefault("card", {})["test"] = {k: v for k, v in evaluation.items() if k != "frames"}
     js.write_text(json.dumps(meta, indent=2, sort_keys=True, default=float))
-
-
-def _has_bundled_correction(weights: Path) -> bool:
-    from ..analysis.learned_correction import bundled_correction
-    from ..errors import ModelError
-    from .network import load_model
-    from .predictor import BUNDLED_WEIGHTS, _same_weights
-
-    if not _same_weights(weights, BUNDLED_WEIGHTS):
-        return False
-    try:
-        bundled_correction(load_model(weights)[1].get("version", ""))
-    except ModelError:
-        return False
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,9 +282,6 @@ def main(argv: list[str] | None = None) -> int:
     weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
     data = Path(args.data) if args.data else dataset_path()
     correction = None if args.correction == "none" else args.correction
-    if correction == "bundled" and not _has_bundled_correction(weights):
-        log.warning("no shipped Fourier correction for these weights: scoring the network alone")
-        correction = None
     result = evaluate(
         data,
         weights,
@@ -300,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         per_group=args.per_group,
         progress=True,
         correction=correction,
+        correction_optional=correction == "bundled",
     )
     if data.resolve() == dataset_path().resolve():
         result["data"] = "bundled dataset (elfviz.data.dataset_path())"
