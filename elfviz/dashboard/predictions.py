@@ -129,8 +129,9 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
     if corrected:
         correction = get_correction()
         network, _ = predict(ds)
-        _remember(_cache_key(ds, True), correction(network))
-        return _cache[_cache_key(ds, True)], time.perf_counter() - start
+        result = correction(network)
+        _remember(_cache_key(ds, True), result)
+        return result, time.perf_counter() - start
     predictor = get_predictor()
     structure = grid.structure_only(ds)
     result = predictor.predict(structure, shape=grid.grid_shape(ds))
