@@ -91,22 +91,33 @@ def eval_power(text: str) -> int:
     return int(base) ** int(exponent) if exponent else int(base)
 
 
+def case_features(predictor: Predictor, case: dict) -> torch.Tensor:
+    """Feature-major descriptors ``(n_features, P)`` of one benchmark case's structure and grid."""
+    atoms = liquid_like(case["atoms"])
+    shape = (case["grid"],) * 3
+    feats = compute_descriptors(atoms.positions, atoms.cell.array, shape, predictor.spec, device=predictor.device_obj)
+    return feats.reshape(feats.shape[0], -1)
+
+
+def best_network_time(predictor: Predictor, flat: torch.Tensor, repeats: int, batch: int | None = None) -> float:
+    """Best wall time (s) of ``predictor.evaluate_network`` on ``flat`` over ``repeats + 1`` calls."""
+    best = math.inf
+    for _ in range(repeats + 1):
+        sync(predictor.device_obj)
+        t0 = time.perf_counter()
+        predictor.evaluate_network(flat, batch)
+        sync(predictor.device_obj)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def batch_sweep(predictor: Predictor, case: dict, sizes: list[int], repeats: int) -> list[dict]:
     """Network time of one case at several batch sizes, side by side in one run (same descriptors)."""
-    atoms = liquid_like(case["atoms"])
-    device = predictor.device_obj
-    feats = compute_descriptors(atoms.positions, atoms.cell.array, (case["grid"],) * 3, predictor.spec, device=device)
-    flat = feats.reshape(feats.shape[0], -1)
+    flat = case_features(predictor, case)
     out = []
     print(f"network time of the {case['atoms']}-atom {case['grid']}^3 case by batch size (best of {repeats}):")
     for size in sizes:
-        best = math.inf
-        for _ in range(repeats + 1):
-            sync(device)
-            t0 = time.perf_counter()
-            predictor.evaluate_network(flat, size)
-            sync(device)
-            best = min(best, time.perf_counter() - t0)
+        best = best_network_time(predictor, flat, repeats, size)
         default = " (default)" if size == predictor.batch_points else ""
         print(f"  batch {size:>8}: {best:.3f} s{default}")
         out.append({"batch_points": size, "network_s": best})
@@ -115,27 +126,17 @@ def batch_sweep(predictor: Predictor, case: dict, sizes: list[int], repeats: int
 
 def member_versus_ensemble(predictor: Predictor, case: dict, repeats: int) -> dict:
     """Network time of one member alone and of the whole ensemble on the same descriptors (one run)."""
-    atoms = liquid_like(case["atoms"])
-    device = predictor.device_obj
-    feats = compute_descriptors(atoms.positions, atoms.cell.array, (case["grid"],) * 3, predictor.spec, device=device)
-    flat = feats.reshape(feats.shape[0], -1)
+    flat = case_features(predictor, case)
     ensemble = predictor.network
-    timings = {}
-    for label, net in (("one member", ensemble.members[0]), (f"ensemble of {ensemble.n_members}", ensemble)):
-        predictor.network = net
-        best = math.inf
-        for _ in range(repeats + 1):
-            sync(device)
-            t0 = time.perf_counter()
-            predictor.evaluate_network(flat)
-            sync(device)
-            best = min(best, time.perf_counter() - t0)
-        timings[label] = best
-    predictor.network = ensemble
-    (one, t_one), (many, t_many) = timings.items()
+    try:
+        predictor.network = ensemble.members[0]
+        t_one = best_network_time(predictor, flat, repeats)
+    finally:
+        predictor.network = ensemble
+    t_many = best_network_time(predictor, flat, repeats)
     print(
-        f"network time of the {case['atoms']}-atom {case['grid']}^3 case: {one} {t_one:.3f} s, {many} "
-        f"{t_many:.3f} s ({t_many / t_one:.1f}x)"
+        f"network time of the {case['atoms']}-atom {case['grid']}^3 case: one member {t_one:.3f} s, ensemble of "
+        f"{ensemble.n_members} {t_many:.3f} s ({t_many / t_one:.1f}x)"
     )
     return {"member_network_s": t_one, "ensemble_network_s": t_many, "members": ensemble.n_members}
 
