@@ -25,6 +25,14 @@ def random_hydrogen(n_side=2, rs=1.5, seed=0, bond=0.74):
     return Atoms(f"H{len(pos)}", pos, cell=cell, pbc=True)
 
 
+def small_train_args(epochs: int = 1) -> list[str]:
+    """`elfviz train` options for a seconds-long CPU run on the synthetic collection (tiny net, 2 frames)."""
+    return [
+        "--epochs", str(epochs), "--device", "cpu", "--points-per-frame", "300", "--hidden", "8",
+        "--lmax", "1", "--max-frames", "2", "--no-progress",
+    ]
+
+
 def make_collection(root, n_per_traj=2, rs_values=(1.35, 1.6), shape=(18, 18, 18)):
     coll = FrameCollection(root)
     seed = 0

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import small_train_args
 
 from elfviz import io
 from elfviz.cli import main
@@ -97,27 +98,7 @@ def test_compare_rejects_different_grids(reference_file, synthetic_weights, tmp_
 
 def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
     out = tmp_path / "m"
-    base = [
-        "train",
-        str(synthetic_collection.root),
-        "-o",
-        str(out),
-        "--epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--points-per-frame",
-        "300",
-        "--hidden",
-        "8",
-        "--lmax",
-        "1",
-        "--max-frames",
-        "2",
-        "--members",
-        "1",
-        "--no-progress",
-    ]
+    base = ["train", str(synthetic_collection.root), "-o", str(out), *small_train_args(epochs=1), "--members", "1"]
     assert main(base) == 0
     assert (tmp_path / "m.pt").exists() and (tmp_path / "m.ckpt.pt").exists()
     meta = json.loads((tmp_path / "m.json").read_text())

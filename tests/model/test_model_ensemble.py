@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import random_hydrogen
+from conftest import random_hydrogen, small_train_args
 
 from elfviz.cli import main
 from elfviz.errors import ModelError
@@ -13,21 +13,7 @@ from elfviz.model import card as card_module
 from elfviz.model.network import ElfEnsemble, ElfNet, build_network, load_model
 from elfviz.model.predictor import Predictor
 
-SMALL = [
-    "--epochs",
-    "2",
-    "--device",
-    "cpu",
-    "--points-per-frame",
-    "300",
-    "--hidden",
-    "8",
-    "--lmax",
-    "1",
-    "--max-frames",
-    "2",
-    "--no-progress",
-]
+SMALL = small_train_args(epochs=2)
 
 
 def test_ensemble_is_the_mean_of_its_members():
