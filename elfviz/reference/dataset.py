@@ -5,7 +5,7 @@ A build is described by a TOML config (see ``elfviz/data/dataset.toml``)::
     [md]            n_atoms, temperature_k, dt_fs, equilibration_steps, frame_interval_steps,
                     thermostat_tau_fs, ecutwfc_ry
     [labels]        kmesh, kshift, ecutwfc_ry, kspacing (crystals)
-    [[trajectory]]  name, rs, seed, split, n_frames
+    [[trajectory]]  name, rs, seed, split, n_frames; optional temperature_k (overrides [md])
     [[crystal]]     phase, rs (list)
 
 The build is resumable at every level: a finished trajectory is stored as ``md/<name>.npz`` and is not run
@@ -63,6 +63,11 @@ class DatasetConfig:
         names = [t["name"] for t in data["trajectory"]]
         if len(set(names)) != len(names):
             raise ElfvizError(f"dataset config {path}: trajectory names must be unique")
+        for spec in data["trajectory"]:
+            temperature = spec.get("temperature_k", data["md"].get("temperature_k"))
+            if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
+                raise ElfvizError(f"dataset config {path}: trajectory {spec['name']!r} needs a positive temperature_k "
+                                  f"(in kelvin, in [md] or in the trajectory), got {temperature!r}")
         return cls(md=data["md"], labels=data["labels"], trajectories=data["trajectory"],
                    crystals=data.get("crystal", []))
 
@@ -81,6 +86,11 @@ def label_settings(config: DatasetConfig, **overrides: Any) -> DFTSettings:
 
 def md_settings(config: DatasetConfig) -> DFTSettings:
     return DFTSettings(ecutwfc_ry=config.md.get("ecutwfc_ry", 60.0), mpi_processes=config.md.get("mpi_processes"))
+
+
+def trajectory_temperature(spec: dict[str, Any], md: dict[str, Any]) -> float:
+    """Target temperature of a trajectory, K: its own ``temperature_k`` where given, else the [md] one."""
+    return float(spec.get("temperature_k", md["temperature_k"]))
 
 
 def trajectory_frames(traj: MDTrajectory, spec: dict[str, Any], md: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
@@ -154,7 +164,7 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
             if frame_id not in labelled:
                 jobs.append((_liquid_structure(traj, spec, step, positions, frame_id), frame_id,
                              {"phase": "liquid", "trajectory": spec["name"], "split": spec["split"]},
-                             {"target_temperature_k": float(config.md["temperature_k"]), "split": spec["split"],
+                             {"target_temperature_k": trajectory_temperature(spec, config.md), "split": spec["split"],
                               "rs_nominal": float(spec["rs"])}, None))
     if not skip_crystals and not only:
         jobs += _crystal_jobs(config, labelled)
@@ -209,8 +219,9 @@ def _trajectory(spec: dict[str, Any], md: dict[str, Any], config: DatasetConfig,
         return MDTrajectory.load(path)
     n_steps = int(md["equilibration_steps"]) + int(spec["n_frames"]) * int(md["frame_interval_steps"])
     cell, positions = initial_configuration(float(spec["rs"]), int(md["n_atoms"]), int(spec["seed"]))
-    log.info("trajectory %s: rs = %.3f bohr, %d steps", spec["name"], spec["rs"], n_steps)
-    traj = run_md(cell, positions, temperature_k=float(md["temperature_k"]), n_steps=n_steps,
+    temperature = trajectory_temperature(spec, md)
+    log.info("trajectory %s: rs = %.3f bohr, %.0f K, %d steps", spec["name"], spec["rs"], temperature, n_steps)
+    traj = run_md(cell, positions, temperature_k=temperature, n_steps=n_steps,
                   dt_fs=float(md["dt_fs"]), thermostat_tau_fs=float(md.get("thermostat_tau_fs", 10.0)),
                   settings=md_settings(config), workdir=work_dir / f"md-{spec['name']}", label=spec["name"])
     traj.settings["decorrelation_steps"] = decorrelation_steps(
