@@ -5,7 +5,8 @@ A build is described by a TOML config (see ``elfviz/data/dataset.toml``)::
     [md]            n_atoms, temperature_k, dt_fs, equilibration_steps, frame_interval_steps,
                     thermostat_tau_fs, ecutwfc_ry
     [labels]        kmesh, kshift, ecutwfc_ry, kspacing (crystals)
-    [[trajectory]]  name, rs, seed, split, n_frames; optional temperature_k (overrides [md])
+    [[trajectory]]  name, rs, seed, split, n_frames; optional temperature_k (overrides [md]) and
+                    start ("molecular" or "atomic"; default molecular for rs >= 1.45 bohr, else atomic)
     [[crystal]]     phase, rs (list)
 
 The build is resumable at every level: a finished trajectory is stored as ``md/<name>.npz`` and is not run
@@ -68,6 +69,10 @@ class DatasetConfig:
             if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
                 raise ElfvizError(f"dataset config {path}: trajectory {spec['name']!r} needs a positive temperature_k "
                                   f"(in kelvin, in [md] or in the trajectory), got {temperature!r}")
+            if spec.get("start", "molecular") not in TRAJECTORY_STARTS:
+                raise ElfvizError(f"dataset config {path}: trajectory {spec['name']!r} has start = "
+                                  f"{spec['start']!r}; use one of {', '.join(map(repr, TRAJECTORY_STARTS))} "
+                                  "(or leave it out for the density's default)")
         return cls(md=data["md"], labels=data["labels"], trajectories=data["trajectory"],
                    crystals=data.get("crystal", []))
 
@@ -86,6 +91,15 @@ def label_settings(config: DatasetConfig, **overrides: Any) -> DFTSettings:
 
 def md_settings(config: DatasetConfig) -> DFTSettings:
     return DFTSettings(ecutwfc_ry=config.md.get("ecutwfc_ry", 60.0), mpi_processes=config.md.get("mpi_processes"))
+
+
+TRAJECTORY_STARTS = ("molecular", "atomic")
+
+
+def trajectory_start(spec: dict[str, Any]) -> bool | None:
+    """Whether a trajectory starts from H2 molecules (True), random atoms (False) or the density's default (None)."""
+    start = spec.get("start")
+    return None if start is None else start == "molecular"
 
 
 def trajectory_temperature(spec: dict[str, Any], md: dict[str, Any]) -> float:
@@ -218,16 +232,19 @@ def _trajectory(spec: dict[str, Any], md: dict[str, Any], config: DatasetConfig,
     if path.exists():
         return MDTrajectory.load(path)
     n_steps = int(md["equilibration_steps"]) + int(spec["n_frames"]) * int(md["frame_interval_steps"])
-    cell, positions = initial_configuration(float(spec["rs"]), int(md["n_atoms"]), int(spec["seed"]))
+    cell, positions = initial_configuration(float(spec["rs"]), int(md["n_atoms"]), int(spec["seed"]),
+                                            molecular=trajectory_start(spec))
     temperature = trajectory_temperature(spec, md)
-    log.info("trajectory %s: rs = %.3f bohr, %.0f K, %d steps", spec["name"], spec["rs"], temperature, n_steps)
+    log.info("trajectory %s: rs = %.3f bohr, %.0f K, %d steps, start %s", spec["name"], spec["rs"], temperature,
+             n_steps, spec.get("start", "default"))
     traj = run_md(cell, positions, temperature_k=temperature, n_steps=n_steps,
                   dt_fs=float(md["dt_fs"]), thermostat_tau_fs=float(md.get("thermostat_tau_fs", 10.0)),
                   settings=md_settings(config), workdir=work_dir / f"md-{spec['name']}", label=spec["name"])
     traj.settings["decorrelation_steps"] = decorrelation_steps(
         MDTrajectory(traj.cell, traj.positions[int(md["equilibration_steps"]):], traj.temperature_k, traj.energy_ev,
                      traj.dt_fs))
-    traj.settings.update({"rs": float(spec["rs"]), "seed": int(spec["seed"]), "split": spec["split"]})
+    traj.settings.update({"rs": float(spec["rs"]), "seed": int(spec["seed"]), "split": spec["split"],
+                          "start": spec.get("start", "default")})
     traj.positions = traj.positions.astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     traj.save(path)

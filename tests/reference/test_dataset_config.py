@@ -8,7 +8,7 @@ import pytest
 from elfviz import grid
 from elfviz.errors import ElfvizError
 from elfviz.reference import dataset as dataset_module
-from elfviz.reference.dataset import DatasetConfig, build, trajectory_temperature
+from elfviz.reference.dataset import DatasetConfig, build, trajectory_start, trajectory_temperature
 from elfviz.reference.md import MDTrajectory
 from elfviz.store import FrameCollection
 
@@ -84,3 +84,44 @@ def test_build_runs_each_trajectory_at_its_temperature(tmp_path, monkeypatch):
     assert collection.read("cold-f000").attrs["target_temperature_k"] == 800.0
     assert collection.read("hot-f000").attrs["target_temperature_k"] == 1500.0
     assert MDTrajectory.load(tmp_path / "out" / "md" / "cold.npz").temperature_k[0] == 800.0
+
+
+def test_trajectory_start_reads_molecular_atomic_or_default(tmp_path):
+    text = CONFIG.replace('name = "hot"', 'name = "hot"\nstart = "molecular"').replace(
+        'name = "cold"', 'name = "cold"\nstart = "atomic"')
+    config = _config(tmp_path, text)
+    assert [trajectory_start(t) for t in config.trajectories] == [True, False]
+    assert trajectory_start({"name": "x"}) is None
+
+
+def test_a_bad_trajectory_start_is_refused(tmp_path):
+    with pytest.raises(ElfvizError, match="'cold' has start = 'crystal'; use one of 'molecular', 'atomic'"):
+        _config(tmp_path, CONFIG.replace('name = "cold"', 'name = "cold"\nstart = "crystal"'))
+
+
+def test_build_starts_a_molecular_trajectory_from_h2_pairs(tmp_path, monkeypatch):
+    # rs 1.30 defaults to random atoms; start = "molecular" must give bonded pairs (atom i with atom i + n/2)
+    text = CONFIG.replace("n_atoms = 4", "n_atoms = 16").replace("rs = 1.5", "rs = 1.3").replace(
+        'name = "cold"', 'name = "cold"\nstart = "molecular"')
+    starts = {}
+
+    def fake_md(cell, positions, *, temperature_k, n_steps, label, **kwargs):
+        starts[label] = (cell, positions)
+        steps = np.repeat(positions[None], n_steps, axis=0)
+        return MDTrajectory(cell, steps, np.full(n_steps, temperature_k), np.zeros(n_steps), 0.5)
+
+    monkeypatch.setattr(dataset_module, "run_md", fake_md)
+    monkeypatch.setattr(dataset_module, "_label", lambda structure, *args, **kwargs: grid.make_dataset(
+        structure["cell"].values, structure["positions"].values, structure["numbers"].values,
+        np.full((6, 6, 6), 0.4, dtype=np.float32), source="test", attrs=dict(structure.attrs)))
+    build(_config(tmp_path, text), tmp_path / "out", work_dir=tmp_path / "work")
+
+    def pair_distances(cell, positions):
+        half = len(positions) // 2
+        delta = positions[:half] - positions[half:]
+        delta -= cell[0, 0] * np.round(delta / cell[0, 0])  # cubic cell: minimum image
+        return np.linalg.norm(delta, axis=1)
+
+    np.testing.assert_allclose(pair_distances(*starts["cold"]), 0.74, atol=1e-6)
+    assert pair_distances(*starts["hot"]).min() > 0.8  # random atoms: no pair at the bond length
+    assert MDTrajectory.load(tmp_path / "out" / "md" / "cold.npz").settings["start"] == "molecular"
