@@ -219,8 +219,9 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
     lines += [
         "## Limitations",
         "",
-        "- Trained on 64-atom liquid hydrogen at 1500 K with one DFT convention (PBE, QE, norm-conserving "
-        "pseudopotential); other functionals, temperatures far from it, or densities outside the training "
+        "- Trained on 64-atom fluid hydrogen (1500 K at six densities, plus the colder training trajectories "
+        "listed in the dataset's DATASHEET.md) with one DFT convention (PBE, QE, norm-conserving "
+        "pseudopotential); other functionals, temperatures far from these, or densities outside the training "
         "range are extrapolations.",
         "- The network is local (neighbour densities out to ~2.5 s_max); long-wavelength residual structure "
         "is only captured through the widest Gaussian channels. The shipped Fourier correction removes much "
