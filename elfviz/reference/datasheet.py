@@ -29,6 +29,8 @@ import pandas as pd
 from ..errors import FileFormatError
 from ..store import FrameCollection
 
+PAIRING_CUTOFF_A = 0.85  # Å: nearest-neighbour distance below which an atom counts as paired (H2 bond 0.74 Å)
+
 log = logging.getLogger(__name__)
 
 
@@ -160,11 +162,46 @@ def rms_displacement(positions: np.ndarray, cell: np.ndarray, lag: int) -> float
     return float(np.sqrt(np.mean(np.sum(d**2, axis=-1))))
 
 
+def paired_fraction(positions: np.ndarray, cell: np.ndarray, cutoff: float = PAIRING_CUTOFF_A) -> float:
+    """Share of atoms with another atom within ``cutoff`` (Å), averaged over frames: how molecular a fluid is.
+
+    An H2 bond is 0.74 Å; the default 0.85 Å cut-off counts thermally stretched bonds and excludes the
+    ~1 Å nearest-neighbour distances of the dense atomic fluid.
+
+    Parameters
+    ----------
+    positions : ndarray, shape (n_frames, n_atoms, 3)
+        Cartesian positions, Å.
+    cell : ndarray, shape (3, 3)
+        Periodic cell (rows are lattice vectors), Å.
+    cutoff : float
+        Pairing distance, Å.
+
+    Examples
+    --------
+    >>> pos = np.array([[[0.0, 0.0, 0.0], [0.74, 0.0, 0.0], [2.5, 2.5, 2.5]]])
+    >>> round(paired_fraction(pos, np.eye(3) * 5.0), 3)
+    0.667
+    """
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    if len(positions) == 0:
+        return float("nan")
+    shares = [
+        np.unique(neighbor_list("i", Atoms(numbers=np.ones(len(frame), int), positions=frame, cell=cell, pbc=True),
+                                cutoff)).size / len(frame)
+        for frame in positions
+    ]
+    return float(np.mean(shares))
+
+
 def trajectory_table(
     root: Path, frames: pd.DataFrame, equilibration_steps: int = 0, frame_interval_steps: int = 0
 ) -> pd.DataFrame:
-    """One row per MD trajectory stored in ``root/md``: mean temperature after ``equilibration_steps`` and the
-    RMS displacement of the atoms between kept frames (``frame_interval_steps`` apart)."""
+    """One row per MD trajectory stored in ``root/md``: mean temperature after ``equilibration_steps``, the
+    RMS displacement of the atoms between kept frames (``frame_interval_steps`` apart) and the share of atoms
+    paired within 0.85 Å in the kept frames (:func:`paired_fraction`)."""
     from .md import MDTrajectory
 
     rows = []
@@ -193,6 +230,9 @@ def trajectory_table(
                 else np.nan,
                 "rms_displacement_between_frames_A": rms_displacement(
                     traj.positions[n_eq:].astype(np.float64), traj.cell, frame_interval_steps
+                ),
+                "paired_fraction": paired_fraction(
+                    traj.positions[n_eq:][:: max(frame_interval_steps, 1)].astype(np.float64), traj.cell
                 ),
                 "frames_labelled": int((frames["trajectory"] == path.stem).sum()) if len(frames) else 0,
                 "machine": "device" if str(settings.get("machine", "")).startswith("device") else "2-core",

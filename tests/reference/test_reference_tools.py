@@ -136,3 +136,16 @@ def test_cached_run_is_reused_only_for_the_same_settings(tmp_path, monkeypatch):
     assert calls == [(2, 2, 2)] and (tmp_path / "case_A.nc").exists()
     convergence._run(structure, settings.replace(kmesh=(3, 3, 3)), None, "case A")  # other settings: rerun
     assert calls == [(2, 2, 2), (3, 3, 3)]
+
+
+def test_paired_fraction_counts_bonds_across_the_cell_boundary_and_averages_frames():
+    cell = np.eye(3) * 4.0
+    molecule_across_boundary = [[0.1, 2.0, 2.0], [3.7, 2.0, 2.0], [2.0, 0.5, 0.5], [2.0, 3.5, 3.5]]  # 0.4 Å apart
+    atomic = [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]  # nearest 2 Å
+    positions = np.array([molecule_across_boundary, atomic], dtype=float)
+    # frame 1: the first two atoms pair through the boundary; the last two are 1.41 Å apart (through it): not
+    assert datasheet.paired_fraction(positions[:1], cell) == pytest.approx(0.5)
+    assert datasheet.paired_fraction(positions[1:], cell) == 0.0
+    assert datasheet.paired_fraction(positions, cell) == pytest.approx(0.25)
+    assert datasheet.paired_fraction(positions[1:], cell, cutoff=2.01) == 1.0
+    assert np.isnan(datasheet.paired_fraction(np.empty((0, 4, 3)), cell))
