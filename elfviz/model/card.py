@@ -29,6 +29,13 @@ def _f(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _member_range(row: dict[str, Any]) -> str:
+    """``"0.266-0.319"``: the lowest and highest networking value of the member networks, or a dash."""
+    if "phi_members_min" not in row:
+        return "–"
+    return f"{_f(row['phi_members_min'], 3)}-{_f(row['phi_members_max'], 3)}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -171,6 +178,13 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
             ]
         if evaluation.get("crystal_by_phase"):
             lines += ["## Crystal transfer (never trained on)", ""]
+            with_members = any("phi_members_min" in r for r in evaluation["crystal_by_phase"])
+            if with_members:
+                lines += [
+                    "φ members: the networking value of each member network alone (lowest-highest); the "
+                    "ensemble's φ model is the networking value of their mean field.",
+                    "",
+                ]
             rows = [
                 [
                     r["phase"],
@@ -181,6 +195,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     _f(r.get("phi_reference"), 3),
                     _f(r.get("phi_model"), 3),
                     _f(r.get("phi_abs_error"), 3),
+                    *([_member_range(r)] if with_members else []),
                     *(
                         [
                             _f(r["corrected_r2"], 3),
@@ -205,6 +220,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     "φ ref",
                     "φ model",
                     "|Δφ|",
+                    *(["φ members"] if with_members else []),
                     *(["R² corr.", "φ corr.", "|Δφ| corr."] if corrected else []),
                     "promol. R²",
                     "promol. |Δφ|",

@@ -33,12 +33,14 @@ from .network import weight_paths
 log = logging.getLogger(__name__)
 
 
-def frame_report(ref, predictor, *, topology: bool = True, correction=None) -> dict[str, Any]:
+def frame_report(ref, predictor, *, topology: bool = True, correction=None, member_phi: bool = False) -> dict[str, Any]:
     """Model and promolecular metrics (and networking values) of one reference frame.
 
     With a ``correction`` (a callable Dataset -> Dataset such as a
     :class:`~elfviz.analysis.learned_correction.FourierCorrection`) the corrected prediction is scored
     too, under ``"corrected"`` / ``phi_corrected``; ``predictor`` itself must then have no correction.
+    With ``member_phi`` (and ``topology``) the networking value of each member network of an ensemble is
+    added as ``phi_members`` (one value per member), the scatter behind the ensemble's ``phi_model``.
     """
     from ..analysis import field_metrics
     from ..reference.promolecular import promolecular_elf
@@ -71,6 +73,11 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None) -> d
             result = networking_analysis(ds)
             out[f"phi_{label}"] = float(result.phi)
             out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
+        if member_phi:
+            out["phi_members"] = [
+                float(networking_analysis(member.predict(ref, like=ref)).phi)
+                for member in predictor.member_predictors()
+            ]
     return out
 
 
@@ -108,6 +115,11 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
             row["phi_promolecular_abs_error"] = _mean(
                 abs(m["phi_promolecular"] - m["phi_reference"]) for m in members
             )
+            if all("phi_members" in m for m in members):
+                # each member's networking value averaged over the group's frames; min and max over members
+                per_member = np.mean([m["phi_members"] for m in members], axis=0)
+                row["phi_members_min"] = float(per_member.min())
+                row["phi_members_max"] = float(per_member.max())
         rows.append(row)
     return rows
 
@@ -170,7 +182,9 @@ def evaluate(
         iterator = tqdm(ids, desc="evaluating", unit="frame")
     frames = []
     for frame_id in iterator:
-        report = frame_report(coll.read(frame_id), predictor, topology=topology, correction=fourier_correction)
+        ref = coll.read(frame_id)
+        report = frame_report(ref, predictor, topology=topology, correction=fourier_correction,
+                              member_phi=str(ref.attrs.get("phase", "liquid")) != "liquid")
         log.info(
             "%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f",
             frame_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -75,7 +76,7 @@ class Predictor:
     >>> from elfviz.structures import build_phase          # doctest: +SKIP
     >>> ds = Predictor().predict(build_phase("Cmca-12", rs=1.3), spacing=0.15)  # doctest: +SKIP
     >>> ds.attrs["source"]                                  # doctest: +SKIP
-    'model:elfnet-fft@1.3'
+    'model:elfnet-fft@1.4'
     """
 
     def __init__(
@@ -126,7 +127,7 @@ class Predictor:
 
     @property
     def version(self) -> str:
-        """Model name and version, e.g. ``"elfnet-fft@1.3"``."""
+        """Model name and version, e.g. ``"elfnet-fft@1.4"``."""
         return str(self.meta.get("version", "elfnet-fft@unversioned"))
 
     @property
@@ -157,6 +158,23 @@ class Predictor:
         log.warning(message)
         warnings.warn(message, DensityRangeWarning, stacklevel=3)
         return False
+
+    def member_predictors(self) -> list[Predictor]:
+        """One predictor per member network of an ensemble (``[self]`` for a single network).
+
+        Each shares this predictor's descriptors, device and batching but evaluates one member alone and has
+        no correction; their spread shows how much of a prediction is settled by the training data and how
+        much by the random initialisation (e.g. the networking value of a crystal far from the training data).
+        """
+        if not isinstance(self.network, ElfEnsemble):
+            return [self]
+        views = []
+        for member in self.network.members:
+            view = copy.copy(self)
+            view.network = member
+            view.correction = None
+            views.append(view)
+        return views
 
     @torch.inference_mode()
     def predict_values(self, positions, cell, shape) -> np.ndarray:

@@ -111,3 +111,27 @@ def test_card_describes_the_ensemble(synthetic_weights):
     text = card_module.render_card(meta)
     assert "mean output of 2 such networks" in text and "seeds 0, 1" in text
     assert "7/10, 9/10" in text and "0.9100, 0.9200" in text
+
+
+def test_member_predictors_evaluate_each_member_alone(synthetic_weights, tmp_path):
+    from elfviz.model.network import save_model
+
+    single, meta = load_model(synthetic_weights[0])
+    torch.manual_seed(1)
+    other = ElfNet(single.n_features, hidden=single.hidden, transform=single.transform)
+    save_model(tmp_path / "pair", ElfEnsemble([single, other]), meta)
+    atoms = random_hydrogen(seed=4)
+
+    ensemble = Predictor(tmp_path / "pair", device="cpu", correction=lambda ds: ds)
+    members = ensemble.member_predictors()
+    assert len(members) == 2 and all(m.correction is None for m in members)
+    assert isinstance(ensemble.network, ElfEnsemble) and ensemble.correction is not None  # itself unchanged
+    fields = [m.predict(atoms, shape=(10, 10, 10))["elf"].values for m in members]
+    assert not np.allclose(fields[0], fields[1])
+    np.testing.assert_allclose((fields[0] + fields[1]) / 2, ensemble.predict(atoms, shape=(10, 10, 10))["elf"].values,
+                               atol=1e-6)
+    np.testing.assert_allclose(fields[0], Predictor(synthetic_weights[0], device="cpu").predict(
+        atoms, shape=(10, 10, 10))["elf"].values, atol=1e-6)
+
+    alone = Predictor(synthetic_weights[0], device="cpu")
+    assert alone.member_predictors() == [alone]

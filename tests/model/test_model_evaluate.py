@@ -7,7 +7,7 @@ import pytest
 
 from elfviz.model import card as card_module
 from elfviz.model.evaluate import aggregate, evaluate, main, update_weights_card
-from elfviz.model.predictor import BUNDLED_WEIGHTS
+from elfviz.model.predictor import BUNDLED_WEIGHTS, Predictor
 
 
 def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
@@ -218,3 +218,35 @@ def test_bundled_correction_improves_a_bundled_test_frame():
     r2_corrected = field_metrics(ref["elf"].values, corrected["elf"].values)["r2"]
     assert r2_corrected > r2_network + 1e-3
     assert float(corrected["elf"].min()) >= 0.0 and float(corrected["elf"].max()) <= 1.0
+
+
+def test_member_phi_range_is_aggregated_and_shown_in_the_card(synthetic_weights):
+    def frame(phase, phi_members=None):
+        m = {"r2": 0.9, "mae": 0.1, "rmse": 0.1, "max_abs_error": 0.3}
+        out = {"phase": phase, "rs_bohr": 1.3, "pressure_gpa": 300.0, "model": m, "promolecular": m,
+               "phi_reference": 0.5, "phi_model": 0.55, "phi_promolecular": 0.2}
+        if phi_members is not None:
+            out["phi_members"] = phi_members
+        return out
+
+    rows = aggregate([frame("C2c-12", [0.5, 0.6]), frame("C2c-12", [0.7, 0.4]), frame("I41amd")],
+                     ("phase", "rs_bohr"))
+    # member means over the two frames are 0.6 and 0.5
+    assert rows[0]["phi_members_min"] == pytest.approx(0.5) and rows[0]["phi_members_max"] == pytest.approx(0.6)
+    assert "phi_members_min" not in rows[1]
+    meta = json.loads(synthetic_weights[0].with_suffix(".json").read_text())
+    evaluation = {"model_version": "m@1", "device": "cpu", "data": "d", "scheme": "s", "liquid_by_rs": [],
+                  "crystal_by_phase": rows, "overall_liquid": {}}
+    text = card_module.render_card(meta, evaluation)
+    assert "| φ members |" in text and "| 0.500-0.600 |" in text
+    assert text.count("| – |") >= 1  # I41amd has no member values
+
+
+def test_frame_report_gives_each_member_its_networking_value(synthetic_collection, synthetic_weights):
+    from elfviz.model.evaluate import frame_report
+
+    frame_id = synthetic_collection.select(split="test")["frame_id"].iloc[0]
+    predictor = Predictor(synthetic_weights[0], device="cpu")
+    report = frame_report(synthetic_collection.read(frame_id), predictor, member_phi=True)
+    assert report["phi_members"] == [pytest.approx(report["phi_model"])]  # a single network is its own member
+    assert "phi_members" not in frame_report(synthetic_collection.read(frame_id), predictor)
