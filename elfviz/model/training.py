@@ -62,7 +62,7 @@ class TrainConfig:
     patience: int = 15
     max_frames: int | None = None
     members: int = 4
-    version: str = "1.3"
+    version: str = "1.4"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> DescriptorSpec:
