@@ -61,6 +61,12 @@ def add_arguments(parser) -> None:
         help="apply a learned Fourier correction after the network: 'bundled' (shipped for the model's "
         "version), a correction JSON fitted for these weights, or 'none' (default)",
     )
+    parser.add_argument(
+        "--member-spread",
+        action="store_true",
+        help="also write elf_member_std, the standard deviation of the ensemble's member networks at every "
+        "grid point (high where the structure is unlike the training data; needs .nc or .xsf output)",
+    )
     parser.add_argument("--batch-points", type=int, default=None, help="grid points per network batch")
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame structure file")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
@@ -68,12 +74,18 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import io
-    from ..errors import OutputExistsError
+    from ..errors import ElfvizError, OutputExistsError
     from ..model import Predictor
 
     out = Path(args.output)
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} already exists; choose another name or pass --force")
+    if args.member_spread and out.suffix.lower() not in (".nc", ".xsf"):
+        raise ElfvizError(
+            f"--member-spread adds a second field, elf_member_std, which {out.name} cannot hold: write netCDF "
+            "(-o NAME.nc) or XSF (-o NAME.xsf); `elfviz convert NAME.nc spread.cube --field elf_member_std` "
+            "exports it to a cube afterwards"
+        )
     structure = io.read(args.structure, index=args.index)
     like = io.read(args.like) if args.like else None
     shape = parse_grid(args.grid) if args.grid else None
@@ -81,7 +93,9 @@ def run(args) -> int:
     predictor = Predictor(
         weights=args.weights, device=args.device, batch_points=args.batch_points, correction=correction
     )
-    ds = predictor.predict(structure, shape=shape, spacing=args.spacing or 0.12, like=like)
+    ds = predictor.predict(
+        structure, shape=shape, spacing=args.spacing or 0.12, like=like, member_spread=args.member_spread
+    )
     io.write(ds, out, force=args.force)
     elf = ds["elf"].values
     print(
@@ -90,4 +104,8 @@ def run(args) -> int:
         f"on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
         f"(min {elf.min():.3f}, mean {elf.mean():.3f}, max {elf.max():.3f})"
     )
+    if "elf_member_std" in ds:
+        spread = ds["elf_member_std"].values
+        print(f"member spread (std of {predictor.network.n_members} networks): mean {spread.mean():.4f}, "
+              f"max {spread.max():.4f}")
     return 0

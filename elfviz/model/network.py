@@ -132,6 +132,11 @@ class ElfEnsemble(nn.Module):
     def n_members(self) -> int:
         return len(self.members)
 
+    def member_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Each member's ELF, ``(n_members, P)``; their mean is :meth:`forward`."""
+        z = self.members[0].transform_features(x)
+        return torch.stack([torch.sigmoid(net.logits_of_transformed(z)) for net in self.members])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.members[0].transform_features(x)  # the same fixed transform for all members
         total = torch.sigmoid(self.members[0].logits_of_transformed(z))

@@ -183,6 +183,17 @@ class Predictor:
         return self.evaluate_network(feats.reshape(feats.shape[0], -1)).reshape(tuple(shape)).cpu().numpy()
 
     @torch.inference_mode()
+    def _mean_and_spread(self, positions, cell, shape) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (ddof 0) of the member networks' ELF, float32 arrays of ``shape``."""
+        if not isinstance(self.network, ElfEnsemble):
+            self.evaluate_members(torch.empty(0, 0))  # raises the clear error
+        feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
+        members = self.evaluate_members(feats.reshape(feats.shape[0], -1))
+        mean = members.mean(dim=0)
+        std = members.std(dim=0, correction=0)
+        return mean.reshape(tuple(shape)).cpu().numpy(), std.reshape(tuple(shape)).cpu().numpy()
+
+    @torch.inference_mode()
     def evaluate_network(self, features: torch.Tensor, batch_points: int | None = None) -> torch.Tensor:
         """ELF (float32, ``(P,)``) from feature-major descriptors ``(n_features, P)``, in batches of
         ``batch_points`` grid points (default: the predictor's)."""
@@ -193,8 +204,35 @@ class Predictor:
             out[start:stop] = self.network(features[:, start:stop].T)
         return out
 
+    @torch.inference_mode()
+    def evaluate_members(self, features: torch.Tensor, batch_points: int | None = None) -> torch.Tensor:
+        """Each member network's ELF, ``(n_members, P)``, from descriptors ``(n_features, P)``, in batches.
+
+        Raises
+        ------
+        ModelError
+            If the weights are a single network (there is no spread to measure).
+        """
+        if not isinstance(self.network, ElfEnsemble):
+            raise ModelError(
+                f"{self.version} is a single network: a member spread needs an ensemble "
+                "(train one with `elfviz train ... --members 4`, the default)"
+            )
+        batch = int(batch_points or self.batch_points)
+        out = torch.empty((self.network.n_members, features.shape[1]), dtype=torch.float32, device=features.device)
+        for start in range(0, features.shape[1], batch):
+            stop = min(start + batch, features.shape[1])
+            out[:, start:stop] = self.network.member_outputs(features[:, start:stop].T)
+        return out
+
     def predict(
-        self, structure: Any, *, shape: Any = None, spacing: float = 0.12, like: Any = None
+        self,
+        structure: Any,
+        *,
+        shape: Any = None,
+        spacing: float = 0.12,
+        like: Any = None,
+        member_spread: bool = False,
     ) -> xr.Dataset:
         """Predicted ELF of a hydrogen structure.
 
@@ -208,12 +246,16 @@ class Predictor:
             Largest grid spacing along each lattice vector, Å (default 0.12).
         like : xarray.Dataset or path, optional
             Predict on exactly the grid of this field (e.g. a DFT cube or ELFCAR of the same structure).
+        member_spread : bool
+            Also return ``elf_member_std``: the standard deviation (ddof 0) of the member networks' ELF at
+            every grid point, a measure of how far the structure is from what the training settled (same cost:
+            the ensemble evaluates every member anyway). Needs an ensemble; ``elf`` is their mean as always.
 
         Returns
         -------
         xarray.Dataset
-            The structure with field ``elf``; attrs ``source = "model:<version>"``, ``device``,
-            ``predict_seconds``.
+            The structure with field ``elf`` (and ``elf_member_std`` on request); attrs
+            ``source = "model:<version>"``, ``device``, ``predict_seconds``.
 
         Raises
         ------
@@ -224,10 +266,24 @@ class Predictor:
         require_hydrogen(target["numbers"].values, what=f"the ELF model {self.version}")
         self.check_density(float(target.attrs.get("rs_bohr", float("nan"))))
         t0 = time.perf_counter()
-        elf = self.predict_values(target["positions"].values, target["cell"].values, grid_shape(target))
+        spread = None
+        if member_spread:
+            elf, spread = self._mean_and_spread(target["positions"].values, target["cell"].values, grid_shape(target))
+        else:
+            elf = self.predict_values(target["positions"].values, target["cell"].values, grid_shape(target))
         seconds = time.perf_counter() - t0
         out = target.copy()
         out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
+        if spread is not None:
+            out["elf_member_std"] = (
+                ("a", "b", "c"),
+                spread,
+                {
+                    "units": "1",
+                    "long_name": f"standard deviation of the ELF over the {self.network.n_members} member networks",
+                    "note": "of the network output, before any correction",
+                },
+            )
         out.attrs.update(
             {
                 "source": f"model:{self.version}",

@@ -113,16 +113,22 @@ def test_card_describes_the_ensemble(synthetic_weights):
     assert "7/10, 9/10" in text and "0.9100, 0.9200" in text
 
 
-def test_member_predictors_evaluate_each_member_alone(synthetic_weights, tmp_path):
+@pytest.fixture(scope="module")
+def pair_weights(synthetic_weights, tmp_path_factory):
+    """An ensemble of the synthetic network and a second, untrained one (so that the members differ)."""
     from elfviz.model.network import save_model
 
     single, meta = load_model(synthetic_weights[0])
     torch.manual_seed(1)
     other = ElfNet(single.n_features, hidden=single.hidden, transform=single.transform)
-    save_model(tmp_path / "pair", ElfEnsemble([single, other]), meta)
-    atoms = random_hydrogen(seed=4)
+    path = tmp_path_factory.mktemp("pair") / "pair"
+    save_model(path, ElfEnsemble([single, other]), meta)
+    return path
 
-    ensemble = Predictor(tmp_path / "pair", device="cpu", correction=lambda ds: ds)
+
+def test_member_predictors_evaluate_each_member_alone(synthetic_weights, pair_weights):
+    atoms = random_hydrogen(seed=4)
+    ensemble = Predictor(pair_weights, device="cpu", correction=lambda ds: ds)
     members = ensemble.member_predictors()
     assert len(members) == 2 and all(m.correction is None for m in members)
     assert isinstance(ensemble.network, ElfEnsemble) and ensemble.correction is not None  # itself unchanged
@@ -135,3 +141,31 @@ def test_member_predictors_evaluate_each_member_alone(synthetic_weights, tmp_pat
 
     alone = Predictor(synthetic_weights[0], device="cpu")
     assert alone.member_predictors() == [alone]
+
+
+def test_member_spread_is_the_standard_deviation_of_the_members(synthetic_weights, pair_weights):
+    atoms = random_hydrogen(seed=5)
+    predictor = Predictor(pair_weights, device="cpu")
+    with_spread = predictor.predict(atoms, shape=(9, 10, 11), member_spread=True)
+    members = [m.predict(atoms, shape=(9, 10, 11))["elf"].values for m in predictor.member_predictors()]
+    np.testing.assert_allclose(with_spread["elf_member_std"].values, np.std(members, axis=0), atol=1e-6)
+    np.testing.assert_array_equal(with_spread["elf"].values, predictor.predict(atoms, shape=(9, 10, 11))["elf"].values)
+    assert with_spread["elf_member_std"].attrs["units"] == "1" and float(with_spread["elf_member_std"].min()) >= 0
+    with pytest.raises(ModelError, match="single network: a member spread needs an ensemble"):
+        Predictor(synthetic_weights[0], device="cpu").predict(atoms, shape=(6, 6, 6), member_spread=True)
+
+
+def test_predict_cli_writes_the_member_spread_to_netcdf_only(synthetic_weights, pair_weights, tmp_path, capsys):
+    from elfviz import io
+
+    structure = tmp_path / "h.xyz"
+    random_hydrogen(seed=6).write(structure)
+    args = ["predict", str(structure), "--grid", "8,8,8", "--device", "cpu", "--member-spread"]
+    assert main([*args, "-o", str(tmp_path / "p.nc"), "--weights", str(pair_weights)]) == 0
+    assert "member spread (std of 2 networks)" in capsys.readouterr().out
+    written = io.read(tmp_path / "p.nc")
+    assert written["elf_member_std"].shape == (8, 8, 8) and float(written["elf_member_std"].max()) > 0
+    assert main([*args, "-o", str(tmp_path / "p.cube"), "--weights", str(pair_weights)]) == 2
+    assert "cannot hold: write netCDF" in capsys.readouterr().err and not (tmp_path / "p.cube").exists()
+    assert main([*args, "-o", str(tmp_path / "q.nc"), "--weights", str(synthetic_weights[0])]) == 2
+    assert "single network" in capsys.readouterr().err and not (tmp_path / "q.nc").exists()
