@@ -118,7 +118,8 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
     Returns
     -------
     prediction : xarray.Dataset
-        The Predictor's Dataset (field ``elf``, attrs ``source``, ``device``; ``correction`` if corrected).
+        The Predictor's Dataset (field ``elf``, and ``elf_member_std`` for an ensemble; attrs ``source``,
+        ``device``; ``correction`` if corrected).
     seconds : float
         Wall time of this call (near 0 for a cache hit).
     """
@@ -134,7 +135,9 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
         return result, time.perf_counter() - start
     predictor = get_predictor()
     structure = grid.structure_only(ds)
-    result = predictor.predict(structure, shape=grid.grid_shape(ds))
+    # an ensemble evaluates all its members anyway: keep their spread (elf_member_std) for the slice view
+    spread = {"member_spread": True} if getattr(predictor, "n_members", 1) > 1 else {}
+    result = predictor.predict(structure, shape=grid.grid_shape(ds), **spread)
     for key in ("label", "frame_id", "phase", "pressure_gpa", "temperature_k", "split", "trajectory"):
         if key in ds.attrs and key not in result.attrs:
             result.attrs[key] = ds.attrs[key]

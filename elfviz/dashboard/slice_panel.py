@@ -8,6 +8,9 @@ import param
 from ..viz.slices import PLANES, lattice_plane_slice, slice_plot
 from .state import DashboardState
 
+#: Fields the slice can show, with their labels; the member spread comes with ensemble predictions only.
+FIELDS = {"elf": "ELF", "elf_member_std": "member spread (std of the networks)"}
+
 
 class SlicePanel(param.Parameterized):
     """The shown ELF on the plane spanned by two lattice vectors, at a fractional position along the third."""
@@ -15,13 +18,30 @@ class SlicePanel(param.Parameterized):
     state = param.ClassSelector(class_=DashboardState)
     plane = param.Selector(default="ab", objects=list(PLANES), doc="Lattice vectors spanning the plane.")
     position = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.01, doc="Fractional position of the plane.")
-    field = param.Selector(default="elf", objects=["elf"], doc="Field of the shown Dataset.")
+    field = param.Selector(default="elf", objects=list(FIELDS), doc="Field of the shown Dataset.")
 
     def __init__(self, state: DashboardState, **params):
         super().__init__(state=state, **params)
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=400)
-        self.state.param.watch(lambda *events: self.refresh(), ["field_ds"])
-        self.param.watch(lambda *events: self.refresh(), ["plane", "position"])
+        self._field_choice = pn.widgets.RadioButtonGroup(options={label: name for name, label in FIELDS.items()},
+                                                         value="elf", visible=False)
+        self._field_choice.param.watch(lambda event: setattr(self, "field", event.new), "value")
+        self.state.param.watch(lambda *events: self._follow_fields(), ["field_ds"])
+        self.param.watch(lambda *events: self.refresh(), ["plane", "position", "field"])
+        self._follow_fields()
+
+    def available_fields(self) -> list[str]:
+        """Fields of :data:`FIELDS` that the shown Dataset has (``elf_member_std`` only for ensemble predictions)."""
+        ds = self.state.field_ds
+        return [name for name in FIELDS if ds is not None and name in ds]
+
+    def _follow_fields(self) -> None:
+        fields = self.available_fields()
+        self._field_choice.visible = len(fields) > 1
+        if self.field not in fields and self.field != "elf":
+            with param.discard_events(self):
+                self.field = "elf"
+            self._field_choice.value = "elf"
         self.refresh()
 
     def current_slice(self):
@@ -33,11 +53,20 @@ class SlicePanel(param.Parameterized):
 
     def refresh(self) -> None:
         s = self.current_slice()
-        self._plot.object = None if s is None else slice_plot(s, title=f"ELF ({self.state.shown}) on the "
-                                                              f"{self.plane} plane at {s.attrs['normal_axis']} = "
-                                                              f"{s.attrs['position']:.2f}")
+        if s is None:
+            self._plot.object = None
+            return
+        spread = self.field == "elf_member_std"
+        self._plot.object = slice_plot(
+            s,
+            cmap="magma" if spread else "viridis",
+            clim=None if spread else (0.0, 1.0),
+            title=f"{FIELDS[self.field]} ({self.state.shown}) on the {self.plane} plane at "
+            f"{s.attrs['normal_axis']} = {s.attrs['position']:.2f}",
+        )
 
     def __panel__(self):
         widgets = pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.plane),
-                         pn.widgets.FloatSlider.from_param(self.param.position, name="position along the normal"))
+                         pn.widgets.FloatSlider.from_param(self.param.position, name="position along the normal"),
+                         self._field_choice)
         return pn.Column(widgets, self._plot, sizing_mode="stretch_width")

@@ -159,6 +159,11 @@ class Predictor:
         warnings.warn(message, DensityRangeWarning, stacklevel=3)
         return False
 
+    @property
+    def n_members(self) -> int:
+        """Number of member networks (1 for a single network)."""
+        return self.network.n_members if isinstance(self.network, ElfEnsemble) else 1
+
     def member_predictors(self) -> list[Predictor]:
         """One predictor per member network of an ensemble (``[self]`` for a single network).
 

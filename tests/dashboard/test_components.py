@@ -253,3 +253,41 @@ def test_fourier_correction_toggle(dash, predictor):
     finally:
         predictions.set_predictor(predictor)
         dash.model.run()
+
+
+def test_slices_offer_the_member_spread_of_an_ensemble(dash, predictor):
+    from elfviz.viz.slices import lattice_plane_slice
+
+    from .frames import PromolecularPredictor
+
+    class EnsembleLikePredictor(PromolecularPredictor):
+        n_members = 4
+
+        def predict(self, structure, *, member_spread=False, **kwargs):
+            ds = super().predict(structure, **kwargs)
+            if member_spread:
+                ds["elf_member_std"] = 0.1 * ds["elf"] * (1 - ds["elf"])
+            return ds
+
+    # a single-network model: only the ELF, no field choice
+    assert dash.slices.available_fields() == ["elf"] and not dash.slices._field_choice.visible
+    predictions.set_predictor(EnsembleLikePredictor())
+    try:
+        dash.model.run()
+        assert dash.slices.available_fields() == ["elf", "elf_member_std"] and dash.slices._field_choice.visible
+        dash.slices._field_choice.value = "elf_member_std"
+        assert dash.slices.field == "elf_member_std"
+        expected = lattice_plane_slice(dash.state.field_ds, field="elf_member_std", plane=dash.slices.plane,
+                                       position=dash.slices.position)
+        np.testing.assert_array_equal(dash.slices.current_slice().values, expected.values)
+        assert "member spread" in dash.slices._plot.object.opts.get().kwargs["title"]
+        # the reference has no spread: the slice falls back to the ELF
+        dash.state.shown = "reference"
+        assert dash.slices.field == "elf" and not dash.slices._field_choice.visible
+        np.testing.assert_array_equal(dash.slices.current_slice().values,
+                                      lattice_plane_slice(dash.state.reference, plane=dash.slices.plane,
+                                                          position=dash.slices.position).values)
+    finally:
+        dash.state.shown = "model"
+        predictions.set_predictor(predictor)
+        dash.model.run()
