@@ -130,6 +130,14 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
             ),
             "",
         ]
+        spread = any("member_std_mean" in r for r in evaluation.get("liquid_by_rs", []) + evaluation.get(
+            "crystal_by_phase", []))
+        if spread:
+            lines += [
+                "spread = grid mean of the standard deviation of the member networks' ELF (`elf_member_std`, "
+                "`elfviz predict --member-spread`): what the ensemble is unsure of, computed without a reference.",
+                "",
+            ]
         rows = [
             [
                 _f(r["rs_bohr"], 2) + ("" if rng[0] - 0.02 <= r["rs_bohr"] <= rng[1] + 0.02 else " †"),
@@ -139,6 +147,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                 _f(r["model_mae"], 4),
                 _f(r["model_rmse"], 4),
                 _f(r["model_max_abs_error"], 3),
+                *([_f(r.get("member_std_mean"), 4)] if spread else []),
                 _f(r.get("phi_abs_error"), 3),
                 *([_f(r["corrected_r2"], 4), _f(r.get("phi_corrected_abs_error"), 3)] if corrected else []),
                 _f(r["promolecular_r2"], 3),
@@ -155,6 +164,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                 "MAE",
                 "RMSE",
                 "max err",
+                *(["spread"] if spread else []),
                 "|Δφ|",
                 *(["R² corr.", "|Δφ| corr."] if corrected else []),
                 "promol. R²",
@@ -192,6 +202,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     _f(r["pressure_gpa"], 0),
                     _f(r["model_r2"], 3),
                     _f(r["model_mae"], 4),
+                    *([_f(r.get("member_std_mean"), 4)] if spread else []),
                     _f(r.get("phi_reference"), 3),
                     _f(r.get("phi_model"), 3),
                     _f(r.get("phi_abs_error"), 3),
@@ -217,6 +228,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     "P (GPa)",
                     "R²",
                     "MAE",
+                    *(["spread"] if spread else []),
                     "φ ref",
                     "φ model",
                     "|Δφ|",

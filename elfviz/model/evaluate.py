@@ -40,13 +40,15 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
     :class:`~elfviz.analysis.learned_correction.FourierCorrection`) the corrected prediction is scored
     too, under ``"corrected"`` / ``phi_corrected``; ``predictor`` itself must then have no correction.
     With ``member_phi`` (and ``topology``) the networking value of each member network of an ensemble is
-    added as ``phi_members`` (one value per member), the scatter behind the ensemble's ``phi_model``.
+    added as ``phi_members`` (one value per member), the scatter behind the ensemble's ``phi_model``. For an
+    ensemble, ``member_std_mean`` is the grid mean of the members' standard deviation (``elf_member_std``).
     """
     from ..analysis import field_metrics
     from ..reference.promolecular import promolecular_elf
 
+    ensemble = getattr(predictor, "n_members", 1) > 1
     t0 = time.perf_counter()
-    pred = predictor.predict(ref, like=ref)
+    pred = predictor.predict(ref, like=ref, member_spread=True) if ensemble else predictor.predict(ref, like=ref)
     t_model = time.perf_counter() - t0
     pro = promolecular_elf(ref, like=ref)
     out: dict[str, Any] = {
@@ -60,6 +62,8 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
         "predict_seconds": t_model,
     }
     out["model"] = field_metrics(ref["elf"].values, pred["elf"].values)
+    if ensemble:  # mean standard deviation of the member networks over the grid
+        out["member_std_mean"] = float(pred["elf_member_std"].mean())
     out["promolecular"] = field_metrics(ref["elf"].values, pro["elf"].values)
     fields = [("reference", ref), ("model", pred), ("promolecular", pro)]
     if correction is not None:
@@ -103,6 +107,8 @@ def aggregate(frames: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[
                 continue
             for metric in ("r2", "mae", "rmse", "max_abs_error"):
                 row[f"{who}_{metric}"] = _mean(m[who][metric] for m in members)
+        if all("member_std_mean" in m for m in members):
+            row["member_std_mean"] = _mean(m["member_std_mean"] for m in members)
         if "phi_reference" in members[0]:
             row["phi_reference"] = _mean(m["phi_reference"] for m in members)
             row["phi_model"] = _mean(m["phi_model"] for m in members)

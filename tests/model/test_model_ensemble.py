@@ -169,3 +169,13 @@ def test_predict_cli_writes_the_member_spread_to_netcdf_only(synthetic_weights, 
     assert "cannot hold: write netCDF" in capsys.readouterr().err and not (tmp_path / "p.cube").exists()
     assert main([*args, "-o", str(tmp_path / "q.nc"), "--weights", str(synthetic_weights[0])]) == 2
     assert "single network" in capsys.readouterr().err and not (tmp_path / "q.nc").exists()
+
+
+def test_frame_report_of_an_ensemble_gives_its_mean_member_spread(synthetic_collection, pair_weights):
+    from elfviz.model.evaluate import frame_report
+
+    ref = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
+    predictor = Predictor(pair_weights, device="cpu")
+    report = frame_report(ref, predictor, topology=False)
+    spread = predictor.predict(ref, like=ref, member_spread=True)["elf_member_std"]
+    assert report["member_std_mean"] == pytest.approx(float(spread.mean())) and report["member_std_mean"] > 0

@@ -227,10 +227,12 @@ def test_member_phi_range_is_aggregated_and_shown_in_the_card(synthetic_weights)
                "phi_reference": 0.5, "phi_model": 0.55, "phi_promolecular": 0.2}
         if phi_members is not None:
             out["phi_members"] = phi_members
+            out["member_std_mean"] = 0.01 * len(phi_members) * phi_members[0]
         return out
 
     rows = aggregate([frame("C2c-12", [0.5, 0.6]), frame("C2c-12", [0.7, 0.4]), frame("I41amd")],
                      ("phase", "rs_bohr"))
+    assert rows[0]["member_std_mean"] == pytest.approx(0.012) and "member_std_mean" not in rows[1]
     # member means over the two frames are 0.6 and 0.5
     assert rows[0]["phi_members_min"] == pytest.approx(0.5) and rows[0]["phi_members_max"] == pytest.approx(0.6)
     assert "phi_members_min" not in rows[1]
@@ -239,6 +241,7 @@ def test_member_phi_range_is_aggregated_and_shown_in_the_card(synthetic_weights)
                   "crystal_by_phase": rows, "overall_liquid": {}}
     text = card_module.render_card(meta, evaluation)
     assert "| φ members |" in text and "| 0.500-0.600 |" in text
+    assert "| MAE | spread | φ ref |" in text and "| 0.0120 |" in text
     assert text.count("| – |") >= 1  # I41amd has no member values
 
 
