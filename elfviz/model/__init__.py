@@ -10,6 +10,13 @@ Examples
 """
 
 from .descriptors import DescriptorSpec, compute_descriptors
-from .predictor import BUNDLED_WEIGHTS, DensityRangeWarning, Predictor
+from .predictor import BUNDLED_WEIGHTS, DensityRangeWarning, Predictor, UncertainPredictionWarning
 
-__all__ = ["BUNDLED_WEIGHTS", "DensityRangeWarning", "DescriptorSpec", "Predictor", "compute_descriptors"]
+__all__ = [
+    "BUNDLED_WEIGHTS",
+    "DensityRangeWarning",
+    "DescriptorSpec",
+    "Predictor",
+    "UncertainPredictionWarning",
+    "compute_descriptors",
+]

@@ -35,6 +35,15 @@ class DensityRangeWarning(UserWarning):
     """The structure's density is outside the range the model was trained on."""
 
 
+class UncertainPredictionWarning(UserWarning):
+    """The ensemble's member networks disagree far more than on the held-out liquid (see ``check_spread``)."""
+
+
+SPREAD_FACTOR = 2.0
+"""A prediction is flagged when its mean member spread exceeds this multiple of the largest per-density mean
+on the held-out liquid recorded in the model card."""
+
+
 DEFAULT_BATCH_POINTS = {"cpu": 2**14, "cuda": 2**21}
 """Grid points per network batch by device type: small on CPU so that activations stay in cache."""
 
@@ -160,6 +169,29 @@ class Predictor:
         return False
 
     @property
+    def liquid_spread(self) -> float | None:
+        """Largest per-density mean member spread on the held-out liquid, from the model card (None if unknown)."""
+        rows = (self.card.get("test") or {}).get("liquid_by_rs") or []
+        values = [r["member_std_mean"] for r in rows if isinstance(r.get("member_std_mean"), int | float)]
+        return max(values) if values else None
+
+    def check_spread(self, mean_spread: float) -> bool:
+        """Warn (log + ``UncertainPredictionWarning``) if the grid mean of the member spread is more than
+        ``SPREAD_FACTOR`` times :attr:`liquid_spread`; True if it is not (or nothing to compare with)."""
+        reference = self.liquid_spread
+        if reference is None or not math.isfinite(mean_spread) or mean_spread <= SPREAD_FACTOR * reference:
+            return True
+        message = (
+            f"the {self.n_members} member networks of {self.version} disagree: mean spread {mean_spread:.4f}, "
+            f"{mean_spread / reference:.1f}x the largest on the held-out liquid ({reference:.4f}); the structure is "
+            "unlike the training data, so check the prediction against a reference (the model card's crystal "
+            "table shows how spread and error go together)"
+        )
+        log.warning(message)
+        warnings.warn(message, UncertainPredictionWarning, stacklevel=3)
+        return False
+
+    @property
     def n_members(self) -> int:
         """Number of member networks (1 for a single network)."""
         return self.network.n_members if isinstance(self.network, ElfEnsemble) else 1
@@ -280,6 +312,9 @@ class Predictor:
         out = target.copy()
         out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
         if spread is not None:
+            mean_spread = float(spread.mean())
+            out.attrs["member_std_mean"] = round(mean_spread, 6)
+            self.check_spread(mean_spread)
             out["elf_member_std"] = (
                 ("a", "b", "c"),
                 spread,

@@ -179,3 +179,28 @@ def test_frame_report_of_an_ensemble_gives_its_mean_member_spread(synthetic_coll
     report = frame_report(ref, predictor, topology=False)
     spread = predictor.predict(ref, like=ref, member_spread=True)["elf_member_std"]
     assert report["member_std_mean"] == pytest.approx(float(spread.mean())) and report["member_std_mean"] > 0
+
+
+def test_a_spread_far_above_the_held_out_liquid_warns(pair_weights):
+    import warnings
+
+    from elfviz.model import UncertainPredictionWarning
+
+    atoms = random_hydrogen(seed=7)
+    predictor = Predictor(pair_weights, device="cpu")
+    assert predictor.liquid_spread is None  # no evaluation in the card: nothing to compare with, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncertainPredictionWarning)
+        quiet = predictor.predict(atoms, shape=(8, 8, 8), member_spread=True)
+    spread = quiet.attrs["member_std_mean"]
+    assert spread == pytest.approx(float(quiet["elf_member_std"].mean()), abs=1e-6) and spread > 0
+
+    predictor.meta["card"]["test"] = {"liquid_by_rs": [{"member_std_mean": spread / 3}, {"member_std_mean": None}]}
+    assert predictor.liquid_spread == pytest.approx(spread / 3)
+    with pytest.warns(UncertainPredictionWarning, match=r"disagree: mean spread .*3\.0x the largest"):
+        predictor.predict(atoms, shape=(8, 8, 8), member_spread=True)
+    predictor.meta["card"]["test"]["liquid_by_rs"][0]["member_std_mean"] = spread  # within 2x: quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncertainPredictionWarning)
+        assert predictor.check_spread(spread * 1.9)
+        assert predictor.check_spread(float("nan"))  # no number: nothing to flag
