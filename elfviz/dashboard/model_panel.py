@@ -86,6 +86,8 @@ class ModelPanel(param.Parameterized):
         self.status = (f"**{result.attrs.get('source', predictor.version)}{corrected}** on "
                        f"**{predictions.device_label(predictor)}** · {seconds:.2f} s"
                        + (" (cached)" if seconds < 0.01 else ""))
+        if result.attrs.get("cautions"):  # the Predictor's own warnings (density range, member spread)
+            self.status += "\n\n" + "\n\n".join(f"⚠ {c}" for c in str(result.attrs["cautions"]).split(" | "))
         self._status.object = self.status
         self.state.prediction = result
         return True

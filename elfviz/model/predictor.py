@@ -155,18 +155,21 @@ class Predictor:
     # -- prediction
     def check_density(self, rs: float) -> bool:
         """Warn (log + ``DensityRangeWarning``) if ``rs`` (bohr) is outside the training range; True if inside."""
-        rng = self.training_rs_range
-        if rng is None or not math.isfinite(rs):
+        message = self._density_message(rs)
+        if message is None:
             return True
-        if rng[0] - RS_MARGIN <= rs <= rng[1] + RS_MARGIN:
-            return True
-        message = (
-            f"rs = {rs:.3f} bohr is outside the model's training range {rng[0]:.2f}-{rng[1]:.2f} bohr "
-            f"({self.version}); the prediction is an extrapolation, check it against a reference"
-        )
         log.warning(message)
         warnings.warn(message, DensityRangeWarning, stacklevel=3)
         return False
+
+    def _density_message(self, rs: float) -> str | None:
+        rng = self.training_rs_range
+        if rng is None or not math.isfinite(rs) or rng[0] - RS_MARGIN <= rs <= rng[1] + RS_MARGIN:
+            return None
+        return (
+            f"rs = {rs:.3f} bohr is outside the model's training range {rng[0]:.2f}-{rng[1]:.2f} bohr "
+            f"({self.version}); the prediction is an extrapolation, check it against a reference"
+        )
 
     @property
     def liquid_spread(self) -> float | None:
@@ -178,18 +181,23 @@ class Predictor:
     def check_spread(self, mean_spread: float) -> bool:
         """Warn (log + ``UncertainPredictionWarning``) if the grid mean of the member spread is more than
         ``SPREAD_FACTOR`` times :attr:`liquid_spread`; True if it is not (or nothing to compare with)."""
+        message = self._spread_message(mean_spread)
+        if message is None:
+            return True
+        log.warning(message)
+        warnings.warn(message, UncertainPredictionWarning, stacklevel=3)
+        return False
+
+    def _spread_message(self, mean_spread: float) -> str | None:
         reference = self.liquid_spread
         if reference is None or not math.isfinite(mean_spread) or mean_spread <= SPREAD_FACTOR * reference:
-            return True
-        message = (
+            return None
+        return (
             f"the {self.n_members} member networks of {self.version} disagree: mean spread {mean_spread:.4f}, "
             f"{mean_spread / reference:.1f}x the largest on the held-out liquid ({reference:.4f}); the structure is "
             "unlike the training data, so check the prediction against a reference (the model card's crystal "
             "table shows how spread and error go together)"
         )
-        log.warning(message)
-        warnings.warn(message, UncertainPredictionWarning, stacklevel=3)
-        return False
 
     @property
     def n_members(self) -> int:
@@ -301,7 +309,9 @@ class Predictor:
         """
         target = structure_on_grid(structure, shape=shape, spacing=spacing, like=like)
         require_hydrogen(target["numbers"].values, what=f"the ELF model {self.version}")
-        self.check_density(float(target.attrs.get("rs_bohr", float("nan"))))
+        cautions = []  # also kept in the attrs, so that a cached prediction still carries them
+        if not self.check_density(float(target.attrs.get("rs_bohr", float("nan")))):
+            cautions.append(self._density_message(float(target.attrs["rs_bohr"])))
         t0 = time.perf_counter()
         spread = None
         if member_spread:
@@ -314,7 +324,8 @@ class Predictor:
         if spread is not None:
             mean_spread = float(spread.mean())
             out.attrs["member_std_mean"] = round(mean_spread, 6)
-            self.check_spread(mean_spread)
+            if not self.check_spread(mean_spread):
+                cautions.append(self._spread_message(mean_spread))
             out["elf_member_std"] = (
                 ("a", "b", "c"),
                 spread,
@@ -333,6 +344,8 @@ class Predictor:
                 "reference_convention": self.card.get("reference_convention", ""),
             }
         )
+        if cautions:
+            out.attrs["cautions"] = " | ".join(cautions)
         log.info(
             "predicted ELF on %s grid (%d atoms) in %.3f s on %s",
             grid_shape(target),

@@ -267,14 +267,19 @@ def test_slices_offer_the_member_spread_of_an_ensemble(dash, predictor):
             ds = super().predict(structure, **kwargs)
             if member_spread:
                 ds["elf_member_std"] = 0.1 * ds["elf"] * (1 - ds["elf"])
+                ds.attrs["cautions"] = "the member networks disagree (test) | rs is outside the range (test)"
             return ds
 
-    # a single-network model: only the ELF, no field choice
+    # a single-network model: only the ELF, no field choice, no caution
     assert dash.slices.available_fields() == ["elf"] and not dash.slices._field_choice.visible
+    assert "⚠" not in dash.model.status
     predictions.set_predictor(EnsembleLikePredictor())
     try:
         dash.model.run()
         assert dash.slices.available_fields() == ["elf", "elf_member_std"] and dash.slices._field_choice.visible
+        # the Predictor's cautions reach the model panel's status, one line each
+        assert "⚠ the member networks disagree (test)" in dash.model.status
+        assert "⚠ rs is outside the range (test)" in dash.model._status.object
         dash.slices._field_choice.value = "elf_member_std"
         assert dash.slices.field == "elf_member_std"
         expected = lattice_plane_slice(dash.state.field_ds, field="elf_member_std", plane=dash.slices.plane,

@@ -198,7 +198,8 @@ def test_a_spread_far_above_the_held_out_liquid_warns(pair_weights):
     predictor.meta["card"]["test"] = {"liquid_by_rs": [{"member_std_mean": spread / 3}, {"member_std_mean": None}]}
     assert predictor.liquid_spread == pytest.approx(spread / 3)
     with pytest.warns(UncertainPredictionWarning, match=r"disagree: mean spread .*3\.0x the largest"):
-        predictor.predict(atoms, shape=(8, 8, 8), member_spread=True)
+        flagged = predictor.predict(atoms, shape=(8, 8, 8), member_spread=True)
+    assert "member networks of" in flagged.attrs["cautions"] and "cautions" not in quiet.attrs
     predictor.meta["card"]["test"]["liquid_by_rs"][0]["member_std_mean"] = spread  # within 2x: quiet
     with warnings.catch_warnings():
         warnings.simplefilter("error", UncertainPredictionWarning)

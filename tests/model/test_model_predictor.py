@@ -99,10 +99,12 @@ def test_non_hydrogen_is_refused(predictor):
 def test_density_outside_training_range_warns(predictor):
     dilute = random_hydrogen(rs=2.4, seed=5)
     with pytest.warns(DensityRangeWarning, match="outside the model's training range"):
-        predictor.predict(dilute, shape=(8, 8, 8))
+        flagged = predictor.predict(dilute, shape=(8, 8, 8))
+    assert "rs = 2.400 bohr is outside the model's training range" in flagged.attrs["cautions"]  # kept for later
     with warnings.catch_warnings():
         warnings.simplefilter("error", DensityRangeWarning)
-        predictor.predict(random_hydrogen(rs=1.5, seed=6), shape=(8, 8, 8))
+        inside = predictor.predict(random_hydrogen(rs=1.5, seed=6), shape=(8, 8, 8))
+    assert "cautions" not in inside.attrs
 
 
 def test_bad_weights_and_devices(tmp_path, synthetic_weights):
