@@ -106,6 +106,6 @@ def run(args) -> int:
     )
     if "elf_member_std" in ds:
         spread = ds["elf_member_std"].values
-        print(f"member spread (std of {predictor.network.n_members} networks): mean {spread.mean():.4f}, "
+        print(f"member spread (std of {predictor.n_members} networks): mean {spread.mean():.4f}, "
               f"max {spread.max():.4f}")
     return 0

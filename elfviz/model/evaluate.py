@@ -46,9 +46,9 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
     from ..analysis import field_metrics
     from ..reference.promolecular import promolecular_elf
 
-    ensemble = getattr(predictor, "n_members", 1) > 1
+    ensemble = predictor.n_members > 1
     t0 = time.perf_counter()
-    pred = predictor.predict(ref, like=ref, member_spread=True) if ensemble else predictor.predict(ref, like=ref)
+    pred = predictor.predict(ref, like=ref, member_spread=ensemble)
     t_model = time.perf_counter() - t0
     pro = promolecular_elf(ref, like=ref)
     out: dict[str, Any] = {

@@ -155,11 +155,15 @@ class Predictor:
     # -- prediction
     def check_density(self, rs: float) -> bool:
         """Warn (log + ``DensityRangeWarning``) if ``rs`` (bohr) is outside the training range; True if inside."""
-        message = self._density_message(rs)
+        return self._caution(self._density_message(rs), DensityRangeWarning)
+
+    @staticmethod
+    def _caution(message: str | None, category: type[Warning]) -> bool:
+        """Log and warn ``message`` as ``category`` (pointing at the caller's caller); True if there is none."""
         if message is None:
             return True
         log.warning(message)
-        warnings.warn(message, DensityRangeWarning, stacklevel=3)
+        warnings.warn(message, category, stacklevel=3)
         return False
 
     def _density_message(self, rs: float) -> str | None:
@@ -181,12 +185,7 @@ class Predictor:
     def check_spread(self, mean_spread: float) -> bool:
         """Warn (log + ``UncertainPredictionWarning``) if the grid mean of the member spread is more than
         ``SPREAD_FACTOR`` times :attr:`liquid_spread`; True if it is not (or nothing to compare with)."""
-        message = self._spread_message(mean_spread)
-        if message is None:
-            return True
-        log.warning(message)
-        warnings.warn(message, UncertainPredictionWarning, stacklevel=3)
-        return False
+        return self._caution(self._spread_message(mean_spread), UncertainPredictionWarning)
 
     def _spread_message(self, mean_spread: float) -> str | None:
         reference = self.liquid_spread
@@ -230,8 +229,7 @@ class Predictor:
     @torch.inference_mode()
     def _mean_and_spread(self, positions, cell, shape) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation (ddof 0) of the member networks' ELF, float32 arrays of ``shape``."""
-        if not isinstance(self.network, ElfEnsemble):
-            self.evaluate_members(torch.empty(0, 0))  # raises the clear error
+        self._require_ensemble()
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
         members = self.evaluate_members(feats.reshape(feats.shape[0], -1))
         mean = members.mean(dim=0)
@@ -242,11 +240,15 @@ class Predictor:
     def evaluate_network(self, features: torch.Tensor, batch_points: int | None = None) -> torch.Tensor:
         """ELF (float32, ``(P,)``) from feature-major descriptors ``(n_features, P)``, in batches of
         ``batch_points`` grid points (default: the predictor's)."""
+        return self._in_batches(self.network, features, (), batch_points)
+
+    def _in_batches(self, network, features: torch.Tensor, leading: tuple[int, ...], batch_points: int | None):
+        """``network`` applied to ``(points, n_features)`` batches of ``features``; output ``(*leading, P)``."""
         batch = int(batch_points or self.batch_points)
-        out = torch.empty(features.shape[1], dtype=torch.float32, device=features.device)
+        out = torch.empty((*leading, features.shape[1]), dtype=torch.float32, device=features.device)
         for start in range(0, features.shape[1], batch):
             stop = min(start + batch, features.shape[1])
-            out[start:stop] = self.network(features[:, start:stop].T)
+            out[..., start:stop] = network(features[:, start:stop].T)
         return out
 
     @torch.inference_mode()
@@ -258,17 +260,15 @@ class Predictor:
         ModelError
             If the weights are a single network (there is no spread to measure).
         """
+        self._require_ensemble()
+        return self._in_batches(self.network.member_outputs, features, (self.n_members,), batch_points)
+
+    def _require_ensemble(self) -> None:
         if not isinstance(self.network, ElfEnsemble):
             raise ModelError(
                 f"{self.version} is a single network: a member spread needs an ensemble "
                 "(train one with `elfviz train ... --members 4`, the default)"
             )
-        batch = int(batch_points or self.batch_points)
-        out = torch.empty((self.network.n_members, features.shape[1]), dtype=torch.float32, device=features.device)
-        for start in range(0, features.shape[1], batch):
-            stop = min(start + batch, features.shape[1])
-            out[:, start:stop] = self.network.member_outputs(features[:, start:stop].T)
-        return out
 
     def predict(
         self,
@@ -309,9 +309,9 @@ class Predictor:
         """
         target = structure_on_grid(structure, shape=shape, spacing=spacing, like=like)
         require_hydrogen(target["numbers"].values, what=f"the ELF model {self.version}")
-        cautions = []  # also kept in the attrs, so that a cached prediction still carries them
-        if not self.check_density(float(target.attrs.get("rs_bohr", float("nan")))):
-            cautions.append(self._density_message(float(target.attrs["rs_bohr"])))
+        # cautions are warned and also kept in the attrs, so that a cached prediction still carries them
+        cautions = [self._density_message(float(target.attrs.get("rs_bohr", float("nan"))))]
+        self._caution(cautions[0], DensityRangeWarning)
         t0 = time.perf_counter()
         spread = None
         if member_spread:
@@ -324,14 +324,14 @@ class Predictor:
         if spread is not None:
             mean_spread = float(spread.mean())
             out.attrs["member_std_mean"] = round(mean_spread, 6)
-            if not self.check_spread(mean_spread):
-                cautions.append(self._spread_message(mean_spread))
+            cautions.append(self._spread_message(mean_spread))
+            self._caution(cautions[-1], UncertainPredictionWarning)
             out["elf_member_std"] = (
                 ("a", "b", "c"),
                 spread,
                 {
                     "units": "1",
-                    "long_name": f"standard deviation of the ELF over the {self.network.n_members} member networks",
+                    "long_name": f"standard deviation of the ELF over the {self.n_members} member networks",
                     "note": "of the network output, before any correction",
                 },
             )
@@ -344,8 +344,8 @@ class Predictor:
                 "reference_convention": self.card.get("reference_convention", ""),
             }
         )
-        if cautions:
-            out.attrs["cautions"] = " | ".join(cautions)
+        if any(cautions):
+            out.attrs["cautions"] = " | ".join(c for c in cautions if c)
         log.info(
             "predicted ELF on %s grid (%d atoms) in %.3f s on %s",
             grid_shape(target),
