@@ -77,10 +77,11 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
             result = networking_analysis(ds)
             out[f"phi_{label}"] = float(result.phi)
             out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
-        if member_phi:
+        if member_phi:  # each member's field on the prediction's grid, from one descriptor computation
+            values = predictor.member_values(pred["positions"].values, pred["cell"].values, pred["elf"].shape)
             out["phi_members"] = [
-                float(networking_analysis(member.predict(ref, like=ref)).phi)
-                for member in predictor.member_predictors()
+                float(networking_analysis(pred.assign(elf=(pred["elf"].dims, np.clip(v, 0.0, 1.0)))).phi)
+                for v in values
             ]
     return out
 

@@ -227,6 +227,21 @@ class Predictor:
         return self.evaluate_network(feats.reshape(feats.shape[0], -1)).reshape(tuple(shape)).cpu().numpy()
 
     @torch.inference_mode()
+    def member_values(self, positions, cell, shape) -> np.ndarray:
+        """Each member network's ELF, float32 ``(n_members, *shape)``, from one descriptor computation.
+
+        For a single network this is its output with a leading axis of length 1. Unclipped, no correction,
+        no checks (like :meth:`predict_values`): positions and cell in Å.
+        """
+        feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
+        flat = feats.reshape(feats.shape[0], -1)
+        if isinstance(self.network, ElfEnsemble):
+            members = self.evaluate_members(flat)
+        else:
+            members = self.evaluate_network(flat)[None]
+        return members.reshape((members.shape[0], *tuple(shape))).cpu().numpy()
+
+    @torch.inference_mode()
     def _mean_and_spread(self, positions, cell, shape) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation (ddof 0) of the member networks' ELF, float32 arrays of ``shape``."""
         self._require_ensemble()

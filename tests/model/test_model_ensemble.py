@@ -205,3 +205,27 @@ def test_a_spread_far_above_the_held_out_liquid_warns(pair_weights):
         warnings.simplefilter("error", UncertainPredictionWarning)
         assert predictor.check_spread(spread * 1.9)
         assert predictor.check_spread(float("nan"))  # no number: nothing to flag
+
+
+def test_member_values_are_each_member_network_from_one_descriptor_pass(synthetic_weights, pair_weights):
+    atoms = random_hydrogen(seed=6)
+    predictor = Predictor(pair_weights, device="cpu")
+    cell, positions = np.asarray(atoms.cell[:], dtype=float), atoms.get_positions()
+    values = predictor.member_values(positions, cell, (7, 8, 9))
+    assert values.shape == (2, 7, 8, 9) and values.dtype == np.float32
+    for member, value in zip(predictor.member_predictors(), values, strict=True):
+        np.testing.assert_array_equal(value, member.predict_values(positions, cell, (7, 8, 9)))
+    alone = Predictor(synthetic_weights[0], device="cpu")
+    single = alone.member_values(positions, cell, (7, 8, 9))
+    np.testing.assert_array_equal(single, alone.predict_values(positions, cell, (7, 8, 9))[None])
+
+
+def test_frame_report_member_phi_equals_each_member_predicted_alone(synthetic_collection, pair_weights):
+    from elfviz.model.evaluate import frame_report
+    from elfviz.topology import networking_analysis
+
+    ref = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
+    predictor = Predictor(pair_weights, device="cpu")
+    report = frame_report(ref, predictor, member_phi=True)
+    alone = [float(networking_analysis(m.predict(ref, like=ref)).phi) for m in predictor.member_predictors()]
+    assert report["phi_members"] == pytest.approx(alone, abs=1e-12)
