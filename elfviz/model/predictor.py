@@ -233,20 +233,22 @@ class Predictor:
         For a single network this is its output with a leading axis of length 1. Unclipped, no correction,
         no checks (like :meth:`predict_values`): positions and cell in Å.
         """
+        members = self._member_outputs(positions, cell, shape)
+        return members.reshape((members.shape[0], *tuple(shape))).cpu().numpy()
+
+    def _member_outputs(self, positions, cell, shape) -> torch.Tensor:
+        """Each member's ELF, ``(n_members, P)`` on the predictor's device (one row for a single network)."""
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
         flat = feats.reshape(feats.shape[0], -1)
         if isinstance(self.network, ElfEnsemble):
-            members = self.evaluate_members(flat)
-        else:
-            members = self.evaluate_network(flat)[None]
-        return members.reshape((members.shape[0], *tuple(shape))).cpu().numpy()
+            return self.evaluate_members(flat)
+        return self.evaluate_network(flat)[None]
 
     @torch.inference_mode()
     def _mean_and_spread(self, positions, cell, shape) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation (ddof 0) of the member networks' ELF, float32 arrays of ``shape``."""
         self._require_ensemble()
-        feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
-        members = self.evaluate_members(feats.reshape(feats.shape[0], -1))
+        members = self._member_outputs(positions, cell, shape)
         mean = members.mean(dim=0)
         std = members.std(dim=0, correction=0)
         return mean.reshape(tuple(shape)).cpu().numpy(), std.reshape(tuple(shape)).cpu().numpy()
