@@ -14,7 +14,7 @@ variables
     ``numbers(atom)``        atomic numbers;
     fields on ``(a, b, c)``: ``elf`` (float32 in [0, 1]) and optionally ``elf_ref``, ``residual``, ...
 attrs
-    ``source`` (e.g. ``"model:elfnet-fft@1.5"``, ``"dft:qe ..."``, ``"file:ELFCAR"``), ``rs_bohr``,
+    ``source`` (e.g. ``"model:elfnet-fft@1.6"``, ``"dft:qe ..."``, ``"file:ELFCAR"``), ``rs_bohr``,
     ``density_g_cm3``, ``n_atoms``, ``pressure_gpa`` where known, ``provenance`` (a JSON string).
 
 Structure Datasets

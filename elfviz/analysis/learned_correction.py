@@ -310,7 +310,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "data"
 
 
 def bundled_correction(model_version: str, *, folder: str | Path | None = None) -> FourierCorrection:
-    """The shipped correction fitted on predictions of ``model_version`` (e.g. ``"elfnet-fft@1.5"``).
+    """The shipped correction fitted on predictions of ``model_version`` (e.g. ``"elfnet-fft@1.6"``).
 
     Use it as ``Predictor(correction=bundled_correction(Predictor().version))``.
 
@@ -343,7 +343,7 @@ def load_correction(spec: str | Path, model_version: str) -> FourierCorrection:
         ``"bundled"`` for the shipped correction of ``model_version``, or a JSON file written by
         :meth:`FourierCorrection.save`.
     model_version : str
-        Version of the model whose predictions will be corrected (e.g. ``"elfnet-fft@1.5"``).
+        Version of the model whose predictions will be corrected (e.g. ``"elfnet-fft@1.6"``).
 
     Raises
     ------

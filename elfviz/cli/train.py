@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite existing weights")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
-        "--points-per-frame", type=int, default=None, help="random grid points per training frame (default 16000)"
+        "--points-per-frame", type=int, default=None, help="random grid points per training frame (default 14000)"
     )
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")

@@ -6,7 +6,7 @@ Examples
 --------
 >>> from elfviz.model import Predictor        # doctest: +SKIP
 >>> Predictor().version                       # doctest: +SKIP
-'elfnet-fft@1.5'
+'elfnet-fft@1.6'
 """
 
 from .descriptors import DescriptorSpec, compute_descriptors

@@ -85,7 +85,7 @@ class Predictor:
     >>> from elfviz.structures import build_phase          # doctest: +SKIP
     >>> ds = Predictor().predict(build_phase("Cmca-12", rs=1.3), spacing=0.15)  # doctest: +SKIP
     >>> ds.attrs["source"]                                  # doctest: +SKIP
-    'model:elfnet-fft@1.5'
+    'model:elfnet-fft@1.6'
     """
 
     def __init__(
@@ -136,7 +136,7 @@ class Predictor:
 
     @property
     def version(self) -> str:
-        """Model name and version, e.g. ``"elfnet-fft@1.5"``."""
+        """Model name and version, e.g. ``"elfnet-fft@1.6"``."""
         return str(self.meta.get("version", "elfnet-fft@unversioned"))
 
     @property

@@ -49,7 +49,7 @@ class TrainConfig:
 
     seed: int = 0
     epochs: int = 40
-    points_per_frame: int = 16000
+    points_per_frame: int = 14000
     val_points_per_frame: int = 12000
     batch_size: int = 2048
     learning_rate: float = 2e-3
@@ -62,7 +62,7 @@ class TrainConfig:
     patience: int = 15
     max_frames: int | None = None
     members: int = 4
-    version: str = "1.5"
+    version: str = "1.6"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def spec(self) -> DescriptorSpec:

@@ -79,7 +79,7 @@ class NetworkAnalysis:
     n_atoms : int
         Number of atoms used for ``phi_star`` (0 without a structure).
     source : str or None
-        The Dataset's ``source`` attribute (e.g. ``model:elfnet-fft@1.5`` or ``dft:qe ...``), if any.
+        The Dataset's ``source`` attribute (e.g. ``model:elfnet-fft@1.6`` or ``dft:qe ...``), if any.
 
     Examples
     --------

@@ -142,3 +142,15 @@ def test_predict_with_a_correction_file(reference_file, synthetic_weights, tmp_p
     assert main([*base, "-o", str(tmp_path / "b.nc"), "--correction", "bundled"]) == 2
     assert "fitted on the bundled weights" in capsys.readouterr().err
     assert not (tmp_path / "b.nc").exists()
+
+
+def test_train_help_states_the_recipe_defaults(capsys):
+    """The defaults printed by ``elfviz train --help`` are the ones TrainConfig really uses."""
+    from elfviz.model.training import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    config = TrainConfig()
+    assert f"per training frame (default {config.points_per_frame})" in text
+    assert f"maximum epochs per network (default {config.epochs})" in text
