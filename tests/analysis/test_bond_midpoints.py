@@ -1,0 +1,72 @@
+"""ELF at bond midpoints: pair search with periodic images, interpolation, reference against prediction."""
+
+import numpy as np
+import pytest
+
+from elfviz import grid
+from elfviz.analysis.bond_midpoints import bond_midpoint_values, field_at, main, pair_midpoints, summarize
+from elfviz.errors import StructureError
+
+
+def test_one_atom_simple_cubic_has_three_distinct_image_pairs():
+    distances, mids = pair_midpoints(np.array([[0.1, 0.2, 0.3]]), np.eye(3) * 1.0, 0.9, 1.1)
+    assert distances == pytest.approx([1.0, 1.0, 1.0])
+    offsets = (mids - np.array([0.1, 0.2, 0.3]) + 0.5) % 1.0 - 0.5
+    assert sorted(map(tuple, np.round(np.abs(offsets), 6))) == [(0, 0, 0.5), (0, 0.5, 0), (0.5, 0, 0)]
+
+
+def test_molecule_pair_window_and_atom_order():
+    cell = np.eye(3) * 6.0
+    positions = np.array([[5.8, 1.0, 1.0], [0.54, 1.0, 1.0], [3.0, 3.0, 3.0]])  # bond across the boundary
+    distances, mids = pair_midpoints(positions, cell, 0.7, 0.8)
+    assert distances == pytest.approx([0.74])
+    assert mids[0] == pytest.approx([0.17 / 6.0, 1 / 6.0, 1 / 6.0])
+    assert len(pair_midpoints(positions, cell, 0.8, 1.0)[0]) == 0
+    swapped = pair_midpoints(positions[::-1], cell, 0.7, 0.8)
+    assert swapped[0] == pytest.approx(distances) and swapped[1] == pytest.approx(mids)
+    with pytest.raises(ValueError, match="d_min <= d_max"):
+        pair_midpoints(positions, cell, 1.0, 0.5)
+
+
+def test_field_at_reproduces_grid_values_and_smooth_fields():
+    shape = (32, 30, 28)
+    frac = np.stack(np.meshgrid(*[np.arange(n) / n for n in shape], indexing="ij"), axis=-1)
+    field = np.cos(2 * np.pi * frac[..., 0]) * np.sin(2 * np.pi * frac[..., 2])
+    nodes = np.array([[3 / 32, 7 / 30, 11 / 28], [1.0 + 5 / 32, -2 / 30, 0.0]])
+    assert field_at(field, nodes) == pytest.approx(
+        np.cos(2 * np.pi * nodes[:, 0]) * np.sin(2 * np.pi * nodes[:, 2]), abs=1e-12
+    )
+    between = np.array([[0.123, 0.456, 0.789]])
+    assert field_at(field, between)[0] == pytest.approx(np.cos(2 * np.pi * 0.123) * np.sin(2 * np.pi * 0.789), abs=1e-4)
+
+
+def _frame(elf):
+    cell = np.eye(3) * 4.0
+    positions = [[0.5, 0.5, 0.5], [1.67, 0.5, 0.5], [3.0, 3.0, 3.0]]
+    return grid.make_dataset(cell, positions, [1, 1, 1], elf)
+
+
+def test_bond_midpoint_values_errors_of_an_offset_prediction():
+    rng = np.random.default_rng(0)
+    ref_field = 0.4 + 0.1 * rng.random((16, 16, 16))
+    reference, prediction = _frame(ref_field), _frame(ref_field + 0.05)
+    values = bond_midpoint_values(reference, prediction, 1.1, 1.2)
+    assert values["distance"].values == pytest.approx([1.17])
+    assert values["error"].values == pytest.approx([0.05])
+    stats = summarize(values)
+    assert stats["pairs"] == 1 and stats["bias"] == pytest.approx(0.05) and stats["mae"] == pytest.approx(0.05)
+    assert summarize(bond_midpoint_values(reference, prediction, 0.2, 0.3))["pairs"] == 0
+    moved = prediction.copy(deep=True)
+    moved["positions"].values[0] += 0.3
+    with pytest.raises(StructureError):
+        bond_midpoint_values(reference, moved, 1.1, 1.2)
+
+
+def test_main_on_the_bundled_crystal_and_an_unknown_pattern(capsys):
+    assert main(["--group", "I41amd-rs1.45", "--d-min", "1.1", "--d-max", "1.25"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("I41amd-rs1.45"))
+    frames, pairs = row.split()[1:3]
+    assert (frames, pairs) == ("1", "4")  # 2 atoms per primitive cell, 4 neighbours each at 1.17 Å
+    assert main(["--group", "no-such-frame*"]) == 1
+    assert "no frame id matches" in capsys.readouterr().err
