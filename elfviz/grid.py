@@ -263,6 +263,29 @@ def fractional_axes(shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.nd
     return tuple(np.arange(n) / n for n in shape)  # type: ignore[return-value]
 
 
+def interpolate_periodic(field: Any, fractional: Any) -> np.ndarray:
+    """Values of a periodic grid field at fractional coordinates, by cubic spline (wrapped, not clipped).
+
+    Parameters
+    ----------
+    field : (na, nb, nc) array
+        Values on the grid points ``i/n`` of the cell (any units).
+    fractional : (..., 3) array
+        Fractional coordinates; any real values (they are wrapped into the cell).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 values of shape ``fractional.shape[:-1]``; exact at grid points.
+    """
+    from scipy import ndimage
+
+    values = np.asarray(field, dtype=np.float64)
+    frac = np.asarray(fractional, dtype=np.float64)
+    coords = np.moveaxis(frac.reshape(-1, 3) % 1.0 * np.array(values.shape), -1, 0)
+    return ndimage.map_coordinates(values, coords, order=3, mode="grid-wrap").reshape(frac.shape[:-1])
+
+
 def grid_points_cartesian(cell: Any, shape: Sequence[int]) -> np.ndarray:
     """Cartesian coordinates (Å) of all grid points, array of shape ``(na, nb, nc, 3)``."""
     fa, fb, fc = fractional_axes(check_shape(shape))

@@ -227,3 +227,18 @@ def test_docstring_examples():
 
     result = doctest.testmod(grid, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 3
+
+
+def test_interpolate_periodic_reproduces_grid_values_and_smooth_fields():
+    shape = (32, 30, 28)
+    frac = np.stack(np.meshgrid(*[np.arange(n) / n for n in shape], indexing="ij"), axis=-1)
+    field = np.cos(2 * np.pi * frac[..., 0]) * np.sin(2 * np.pi * frac[..., 2])
+    nodes = np.array([[3 / 32, 7 / 30, 11 / 28], [1.0 + 5 / 32, -2 / 30, 0.0]])
+    assert grid.interpolate_periodic(field, nodes) == pytest.approx(
+        np.cos(2 * np.pi * nodes[:, 0]) * np.sin(2 * np.pi * nodes[:, 2]), abs=1e-12
+    )
+    between = np.array([[0.123, 0.456, 0.789]])
+    expected = np.cos(2 * np.pi * 0.123) * np.sin(2 * np.pi * 0.789)
+    assert grid.interpolate_periodic(field, between)[0] == pytest.approx(expected, abs=1e-4)
+    assert grid.interpolate_periodic(field, between[0]) == pytest.approx(expected, abs=1e-4)  # one point: a scalar
+    assert grid.interpolate_periodic(field, between[0]).shape == ()

@@ -71,22 +71,6 @@ def _lexicographic_positive(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def field_at(field: np.ndarray, fractional: np.ndarray) -> np.ndarray:
-    """Values of a periodic grid field at fractional coordinates (cubic spline, wrapped).
-
-    Parameters
-    ----------
-    field : (na, nb, nc) array
-        Values on the grid points i/N of the cell.
-    fractional : (n, 3) array
-        Fractional coordinates.
-    """
-    from scipy import ndimage
-
-    coords = (np.asarray(fractional, float) % 1.0 * np.array(field.shape)).T
-    return ndimage.map_coordinates(np.asarray(field, np.float64), coords, order=3, mode="grid-wrap")
-
-
 def bond_midpoint_values(
     reference: xr.Dataset, prediction: xr.Dataset, d_min: float, d_max: float
 ) -> xr.Dataset:
@@ -107,8 +91,8 @@ def bond_midpoint_values(
     distances, midpoints = pair_midpoints(
         reference["positions"].values, reference["cell"].values, d_min, d_max
     )
-    ref = field_at(reference["elf"].values, midpoints)
-    pred = field_at(prediction["elf"].values, midpoints)
+    ref = grid.interpolate_periodic(reference["elf"].values, midpoints)
+    pred = grid.interpolate_periodic(prediction["elf"].values, midpoints)
     return xr.Dataset(
         {
             "distance": ("pair", distances),
@@ -159,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..store import FrameCollection
 
     collection = FrameCollection(args.data or dataset_path())
-    predictor = Predictor(args.weights) if args.weights else Predictor()
+    predictor = Predictor(args.weights)
     print(f"{predictor.version}; pairs {args.d_min}-{args.d_max} Å; ELF at their midpoints (cubic spline)")
     print(f"{'group':<28} {'frames':>6} {'pairs':>6} {'ELF ref':>8} {'bias':>8} {'mean |err|':>10} {'p90 |err|':>9}")
     status = 0

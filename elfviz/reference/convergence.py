@@ -94,17 +94,13 @@ def network_values(ds: xr.Dataset) -> dict[str, float | None]:
 
 def bond_centre_elf(ds: xr.Dataset, i: int = 0, j: int = 1) -> float:
     """ELF at the midpoint of atoms ``i`` and ``j`` (minimum image), by periodic cubic interpolation."""
-    from scipy import ndimage
-
     cell = ds["cell"].values
     pos = ds["positions"].values
     frac = grid.cart_to_frac(pos, cell)
     d = frac[j] - frac[i]
     d -= np.round(d)
-    mid = (frac[i] + d / 2) % 1.0
-    elf = ds["elf"].values.astype(np.float64)
-    coords = (mid * np.array(elf.shape))[:, None]
-    return float(np.clip(ndimage.map_coordinates(elf, coords, order=3, mode="grid-wrap")[0], 0.0, 1.0))
+    mid = frac[i] + d / 2
+    return float(np.clip(grid.interpolate_periodic(ds["elf"].values, mid), 0.0, 1.0))
 
 
 # ----------------------------------------------------------------------------- runs

@@ -280,12 +280,8 @@ def read_elf_cube(path: Path, expected_shape: tuple[int, int, int]) -> np.ndarra
 
 def resample_periodic(field: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """Periodic cubic-spline resampling of a grid field onto another grid (fractional i/N), clipped to [0, 1]."""
-    from scipy import ndimage
-
-    axes = [np.arange(n) / n * m for n, m in zip(shape, field.shape, strict=True)]
-    coords = np.stack(np.meshgrid(*axes, indexing="ij"))
-    values = ndimage.map_coordinates(field.astype(np.float64), coords, order=3, mode="grid-wrap")
-    return np.clip(values, 0.0, 1.0).astype(np.float32)
+    frac = np.stack(np.meshgrid(*grid.fractional_axes(shape), indexing="ij"), axis=-1)
+    return np.clip(grid.interpolate_periodic(field, frac), 0.0, 1.0).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- public entry point

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from elfviz import grid
-from elfviz.analysis.bond_midpoints import bond_midpoint_values, field_at, main, pair_midpoints, summarize
+from elfviz.analysis.bond_midpoints import bond_midpoint_values, main, pair_midpoints, summarize
 from elfviz.errors import StructureError
 
 
@@ -26,18 +26,6 @@ def test_molecule_pair_window_and_atom_order():
     assert swapped[0] == pytest.approx(distances) and swapped[1] == pytest.approx(mids)
     with pytest.raises(ValueError, match="d_min <= d_max"):
         pair_midpoints(positions, cell, 1.0, 0.5)
-
-
-def test_field_at_reproduces_grid_values_and_smooth_fields():
-    shape = (32, 30, 28)
-    frac = np.stack(np.meshgrid(*[np.arange(n) / n for n in shape], indexing="ij"), axis=-1)
-    field = np.cos(2 * np.pi * frac[..., 0]) * np.sin(2 * np.pi * frac[..., 2])
-    nodes = np.array([[3 / 32, 7 / 30, 11 / 28], [1.0 + 5 / 32, -2 / 30, 0.0]])
-    assert field_at(field, nodes) == pytest.approx(
-        np.cos(2 * np.pi * nodes[:, 0]) * np.sin(2 * np.pi * nodes[:, 2]), abs=1e-12
-    )
-    between = np.array([[0.123, 0.456, 0.789]])
-    assert field_at(field, between)[0] == pytest.approx(np.cos(2 * np.pi * 0.123) * np.sin(2 * np.pi * 0.789), abs=1e-4)
 
 
 def _frame(elf):
