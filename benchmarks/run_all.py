@@ -8,6 +8,7 @@ missing optional dependency in one does not stop the others):
                                  the model vs Quantum ESPRESSO reference speed-up on the same structure
   dashboard  bench_dashboard.py  dashboard update latency
   screen     bench_screen.py     screening throughput with 1 and 2 Dask workers, speed-up
+  training   bench_training_memory.py  training pools shared by 4 ensemble members vs one member: time, memory
 
 Figures come from each script's ``--json`` output where it has one (a list of records
 ``{"benchmark", "metric", "value", "unit", "note"}``, or the model benchmark's own layout), else from its
@@ -75,6 +76,7 @@ BENCHMARKS = [
     ),
     Benchmark("dashboard", "bench_dashboard.py"),
     Benchmark("screen", "bench_screen.py"),
+    Benchmark("training", "bench_training_memory.py"),
 ]
 
 

@@ -116,3 +116,16 @@ def test_busy_machine_is_flagged(run_all):
         )
         is None
     )
+
+
+def test_training_pool_benchmark_measures_shared_and_single_pools(run_all):
+    spec = importlib.util.spec_from_file_location("bench_training_memory", BENCH_DIR / "bench_training_memory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shared = module.measure("shared", 2, 2)
+    single = module.measure("single", 2, 2)
+    assert (shared["pools"], single["pools"]) == (2, 1)
+    assert shared["points_per_pool"] == single["points_per_pool"] == 2 * 14000  # 2 frames, recipe points
+    assert shared["seconds"] > 0 and shared["peak_rss_gb"] > 0
+    assert "training" in [b.name for b in run_all.BENCHMARKS]
+

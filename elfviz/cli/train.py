@@ -35,6 +35,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--points-per-frame", type=int, default=None, help="random grid points per training frame (default 14000)"
     )
+    parser.add_argument(
+        "--bond-fraction",
+        type=float,
+        default=None,
+        help="share of the training points drawn near midpoints of atom pairs 0.85-1.8 Å apart, where the "
+        "saddles that set the networking value sit (default 0.0 = uniform over the grid, the bundled recipe)",
+    )
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
     parser.add_argument(
@@ -75,6 +82,8 @@ def run(args) -> int:
     overrides = {}
     if args.points_per_frame:
         overrides["points_per_frame"] = args.points_per_frame
+    if args.bond_fraction is not None:
+        overrides["bond_fraction"] = args.bond_fraction
     if args.hidden:
         try:
             overrides["hidden"] = tuple(int(h) for h in args.hidden.split(","))

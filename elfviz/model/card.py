@@ -44,6 +44,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def _sampling_text(hp: dict) -> str:
+    """How the training points were drawn (uniform, or partly near bond midpoints)."""
+    fraction = float(hp.get("bond_fraction") or 0.0)
+    if fraction == 0.0:
+        return "uniform over the grid"
+    low, high = hp.get("bond_window", ("?", "?"))
+    return (
+        f"{100 * fraction:.0f} % of them near midpoints of atom pairs {low}-{high} Å apart, Gaussian offset "
+        f"{hp.get('bond_sigma')} Å; the rest uniform"
+    )
+
+
 def _ensemble_lines(meta: dict[str, Any]) -> list[str]:
     members = meta.get("card", {}).get("members") or []
     if int(meta.get("members", 1)) < 2 or not members:
@@ -104,8 +116,9 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output",
         *_ensemble_lines(meta),
         f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
-        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame, up to "
-        f"{hp.get('epochs')} epochs, patience {hp.get('patience')}, seed {hp.get('seed')}",
+        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame "
+        f"({_sampling_text(hp)}), up to {hp.get('epochs')} epochs, patience {hp.get('patience')}, "
+        f"seed {hp.get('seed')}",
         *_selection_lines(card),
         f"- Time: descriptors {_f(card.get('descriptor_seconds'), 0)} s + training "
         f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "

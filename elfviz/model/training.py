@@ -5,8 +5,12 @@ Protocol
 * Frames: ``phase == "liquid"`` rows with ``split == "train"`` are fitted, ``split == "validation"`` rows
   select the epoch (early stopping); ``test`` rows and crystals are never read here.
 * Data: descriptors are computed once per frame by FFT; ``points_per_frame`` random grid points of every
-  training frame (uniform, so the loss weights space like the R^2 metric) form a fixed pool, and
-  ``val_points_per_frame`` points per validation frame give the validation metrics.
+  training frame form a fixed pool, and ``val_points_per_frame`` uniform random points per validation frame
+  give the validation metrics (so they weight space like the R^2 metric). Training points are uniform over
+  the grid (the bundled recipe), or a share ``bond_fraction`` of them is drawn near the midpoints of atom
+  pairs ``bond_window`` Å apart (a random midpoint plus an isotropic Gaussian offset of ``bond_sigma`` Å,
+  snapped to the nearest grid point), where the ELF saddles that decide percolation, and with them the
+  networking value, sit (see :func:`draw_points` and ``python -m elfviz.model.ablation``).
 * Optimisation: Adam, cosine learning-rate decay, mean squared error on the ELF; one checkpoint per epoch
   (``OUT.ckpt.pt``: model, optimiser, history; tensors and plain values only) so ``resume=True`` continues an
   interrupted run exactly; the best epoch by validation RMSE is written to ``OUT.pt`` + ``OUT.json``.
@@ -14,7 +18,8 @@ Protocol
   sample, initialisation and shuffling), written to ``OUT.members/seed<seed + i>``; the members are then
   joined into one :class:`~elfviz.model.network.ElfEnsemble` (``OUT.pt`` + ``OUT.json``) whose validation
   metrics are measured on the validation pool of seed ``seed``. ``resume=True`` keeps finished members and
-  resumes an interrupted one.
+  resumes an interrupted one. The descriptors of every frame are computed once for all members still to
+  train (:func:`build_pools`); each member still draws its own points from its own seed.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import grid
 from ..errors import FileFormatError, ModelError, OutputExistsError
+from ..pairs import pair_midpoints
 from ..store import FrameCollection
 from .descriptors import DEFAULT_WIDTHS, DescriptorSpec, compute_descriptors
 from .network import ElfEnsemble, ElfNet, build_network, load_model, save_model, weight_paths
@@ -51,6 +58,9 @@ class TrainConfig:
     epochs: int = 40
     points_per_frame: int = 14000
     val_points_per_frame: int = 12000
+    bond_fraction: float = 0.0
+    bond_window: tuple[float, float] = (0.85, 1.8)
+    bond_sigma: float = 0.15
     batch_size: int = 2048
     learning_rate: float = 2e-3
     final_learning_rate: float = 5e-5
@@ -65,8 +75,53 @@ class TrainConfig:
     version: str = "1.6"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not 0.0 <= float(self.bond_fraction) <= 1.0:
+            raise ValueError(f"bond_fraction must lie in [0, 1], got {self.bond_fraction}")
+        low, high = (float(v) for v in self.bond_window)
+        if not 0.0 <= low <= high:
+            raise ValueError(f"bond_window must be (d_min, d_max) with 0 <= d_min <= d_max (Å), got {self.bond_window}")
+        if float(self.bond_sigma) <= 0.0:
+            raise ValueError(f"bond_sigma must be positive (Å), got {self.bond_sigma}")
+        self.bond_window = (low, high)
+
     def spec(self) -> DescriptorSpec:
         return DescriptorSpec(widths=tuple(self.widths), lmax=self.lmax)
+
+    def bond_sampling(self) -> BondSampling:
+        return BondSampling(float(self.bond_fraction), self.bond_window, float(self.bond_sigma))
+
+
+@dataclass(frozen=True)
+class BondSampling:
+    """Where training points are drawn: ``fraction`` of them near midpoints of pairs ``window`` Å apart.
+
+    Attributes
+    ----------
+    fraction : float
+        Share of a frame's points drawn near pair midpoints (0 = all uniform over the grid).
+    window : (float, float)
+        Pair distances (Å) whose midpoints are used.
+    sigma : float
+        Standard deviation (Å) of the isotropic Gaussian offset from the midpoint.
+    """
+
+    fraction: float = 0.0
+    window: tuple[float, float] = (0.85, 1.8)
+    sigma: float = 0.15
+
+    def bond_points(self, ds, n_points: int, rng: np.random.Generator) -> np.ndarray:
+        """Flat grid indices of ``n_points`` points drawn near pair midpoints (with replacement); an empty
+        array if the structure has no pair in the window."""
+        shape = np.array(ds["elf"].shape)
+        positions, cell = ds["positions"].values, ds["cell"].values
+        _, midpoints = pair_midpoints(positions, cell, *self.window)
+        if n_points <= 0 or len(midpoints) == 0:
+            return np.zeros(0, dtype=np.int64)
+        chosen = midpoints[rng.integers(0, len(midpoints), n_points)]
+        cart = grid.frac_to_cart(chosen, cell) + rng.normal(0.0, self.sigma, (n_points, 3))
+        index = np.rint(grid.cart_to_frac(cart, cell) * shape).astype(np.int64) % shape
+        return np.ravel_multi_index(tuple(index.T), tuple(int(n) for n in shape))
 
 
 # ----------------------------------------------------------------------------- data
@@ -124,21 +179,108 @@ def split_frames(
     return out
 
 
-def sample_frame(
-    ds, spec: DescriptorSpec, n_points: int, rng: np.random.Generator, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Descriptors ``(n, F)`` and reference ELF ``(n,)`` (float32, CPU) at random grid points of one frame."""
+def frame_descriptors(ds, spec: DescriptorSpec, device: torch.device) -> torch.Tensor:
+    """Descriptors of every grid point of a reference frame, ``(F, n_grid_points)`` on ``device``."""
     if "elf" not in ds:
         raise FileFormatError(f"frame {ds.attrs.get('frame_id', '?')} has no 'elf' field to train on")
     shape = tuple(int(n) for n in ds["elf"].shape)
     feats = compute_descriptors(ds["positions"].values, ds["cell"].values, shape, spec, device=device)
-    flat = feats.reshape(feats.shape[0], -1)
-    n_total = flat.shape[1]
-    pick = rng.choice(n_total, size=min(int(n_points), n_total), replace=False)
-    idx = torch.as_tensor(pick, device=device)
-    x = flat[:, idx].T.contiguous().float().cpu()
+    return feats.reshape(feats.shape[0], -1)
+
+
+def draw_points(
+    ds, features: torch.Tensor, n_points: int, rng: np.random.Generator, sampling: BondSampling = BondSampling()
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Descriptors ``(n, F)`` and reference ELF ``(n,)`` (float32, CPU) at random grid points of one frame.
+
+    ``features`` is :func:`frame_descriptors` of ``ds``. ``round(sampling.fraction * n)`` points are drawn
+    near pair midpoints (:meth:`BondSampling.bond_points`), the rest uniformly without replacement; a frame
+    without pairs in the window gets uniform points only.
+    """
+    n_total = features.shape[1]
+    n_points = min(int(n_points), n_total)
+    near_bonds = sampling.bond_points(ds, int(round(sampling.fraction * n_points)), rng)
+    uniform = rng.choice(n_total, size=n_points - len(near_bonds), replace=False)
+    pick = np.concatenate([uniform, near_bonds])
+    idx = torch.as_tensor(pick, device=features.device)
+    x = features[:, idx].T.contiguous().float().cpu()
     y = torch.as_tensor(ds["elf"].values.reshape(-1)[pick], dtype=torch.float32)
     return x, y
+
+
+def sample_frame(
+    ds,
+    spec: DescriptorSpec,
+    n_points: int,
+    rng: np.random.Generator,
+    device: torch.device,
+    sampling: BondSampling = BondSampling(),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`draw_points` of one frame, descriptors included (see there)."""
+    return draw_points(ds, frame_descriptors(ds, spec, device), n_points, rng, sampling)
+
+
+def build_pools(
+    collection: FrameCollection,
+    frame_ids: Sequence[str],
+    spec: DescriptorSpec,
+    n_points: int,
+    seeds: Sequence[int],
+    device: torch.device,
+    *,
+    progress: bool = False,
+    label: str = "frames",
+    sampling: BondSampling | Sequence[BondSampling] = BondSampling(),
+) -> list[dict[str, Any]]:
+    """One random-point sample of many frames per seed, from one descriptor computation per frame.
+
+    Pool ``k`` is exactly ``build_pool(..., seeds[k], ..., sampling=samplings[k])``: each seed has its own
+    random generator, so sharing the descriptors (the expensive part) changes no point. ``sampling`` is one
+    :class:`BondSampling` for all pools or one per seed. Each pool holds ``x``, ``y``, ``frame`` (index into
+    ``frame_ids``) and per-frame ``info``.
+    """
+    samplings = [sampling] * len(seeds) if isinstance(sampling, BondSampling) else list(sampling)
+    if len(samplings) != len(seeds):
+        raise ValueError(f"{len(samplings)} samplings for {len(seeds)} seeds")
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    # each pool is written in place into one tensor sized for n_points per frame (no per-frame pieces to
+    # concatenate: with several pools of gigabytes, pieces and copies would double the memory)
+    xs: list[torch.Tensor] = []
+    ys = [torch.empty(len(frame_ids) * int(n_points), dtype=torch.float32) for _ in seeds]
+    owner = torch.empty(len(frame_ids) * int(n_points), dtype=torch.int32)
+    filled = 0
+    info = []
+    iterator = enumerate(frame_ids)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, total=len(frame_ids), desc=f"descriptors ({label})", unit="frame")
+    for k, frame_id in iterator:
+        ds = collection.read(frame_id)
+        features = frame_descriptors(ds, spec, device)
+        if not xs:
+            xs = [torch.empty((len(ys[0]), features.shape[0]), dtype=torch.float32) for _ in seeds]
+        for rng, how, x_pool, y_pool in zip(rngs, samplings, xs, ys, strict=True):
+            x, y = draw_points(ds, features, n_points, rng, how)
+            x_pool[filled : filled + len(y)] = x
+            y_pool[filled : filled + len(y)] = y
+        owner[filled : filled + len(y)] = k
+        filled += len(y)
+        del features
+        info.append(
+            {
+                "frame_id": frame_id,
+                "rs_bohr": float(ds.attrs.get("rs_bohr", float("nan"))),
+                "trajectory": str(ds.attrs.get("trajectory", "")),
+                "source": str(ds.attrs.get("source", "")),
+            }
+        )
+    if not xs:
+        xs = [torch.empty((0, spec.n_features)) for _ in seeds]
+    return [
+        {"x": x[:filled], "y": y[:filled], "frame": owner[:filled].clone(), "info": list(info)}
+        for x, y in zip(xs, ys, strict=True)
+    ]
 
 
 def build_pool(
@@ -151,30 +293,15 @@ def build_pool(
     *,
     progress: bool = False,
     label: str = "frames",
+    sampling: BondSampling = BondSampling(),
 ) -> dict[str, Any]:
-    """Random-point samples of many frames: ``x``, ``y``, ``frame`` (index into ``ids``), per-frame info."""
-    rng = np.random.default_rng(seed)
-    xs, ys, owners, info = [], [], [], []
-    iterator = enumerate(frame_ids)
-    if progress:
-        from tqdm import tqdm
+    """Random-point samples of many frames: ``x``, ``y``, ``frame`` (index into ``ids``), per-frame info.
 
-        iterator = tqdm(iterator, total=len(frame_ids), desc=f"descriptors ({label})", unit="frame")
-    for k, frame_id in iterator:
-        ds = collection.read(frame_id)
-        x, y = sample_frame(ds, spec, n_points, rng, device)
-        xs.append(x)
-        ys.append(y)
-        owners.append(torch.full((len(y),), k, dtype=torch.int32))
-        info.append(
-            {
-                "frame_id": frame_id,
-                "rs_bohr": float(ds.attrs.get("rs_bohr", float("nan"))),
-                "trajectory": str(ds.attrs.get("trajectory", "")),
-                "source": str(ds.attrs.get("source", "")),
-            }
-        )
-    return {"x": torch.cat(xs), "y": torch.cat(ys), "frame": torch.cat(owners), "info": info}
+    Points are uniform over each grid unless ``sampling`` draws some near pair midpoints (training pools).
+    """
+    return build_pools(
+        collection, frame_ids, spec, n_points, [seed], device, progress=progress, label=label, sampling=sampling
+    )[0]
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -347,11 +474,14 @@ def train(
     dict
         The metadata written next to the weights (includes ``card`` with history and metrics).
     """
-    config = replace(config) if config is not None else TrainConfig()
-    for key, value in overrides.items():
+    config = config if config is not None else TrainConfig()
+    for key in overrides:
         if not hasattr(config, key):
             raise ModelError(f"unknown training option {key!r}")
-        setattr(config, key, value)
+    try:
+        config = replace(config, **overrides)  # a copy, checked again by TrainConfig.__post_init__
+    except ValueError as exc:
+        raise ModelError(f"invalid training option: {exc}") from None
     config.seed = int(seed)
     if epochs is not None:
         config.epochs = int(epochs)
@@ -362,7 +492,7 @@ def train(
     options = {"device": device, "resume": resume, "force": force, "progress": progress}
     if config.members > 1:
         return _train_ensemble(collection_dir, Path(out), config, **options)
-    return _train_single(collection_dir, Path(out), config, **options)
+    return train_single(collection_dir, Path(out), config, **options)
 
 
 def _member_paths(out: Path, config: TrainConfig) -> list[Path]:
@@ -380,8 +510,9 @@ def _train_ensemble(
     if not resume and (pt.exists() or js.exists()) and not force:
         raise OutputExistsError(f"{pt} already exists; pass --force to overwrite or --resume to continue")
     paths = _member_paths(out, config)
-    for i, member_out in enumerate(paths):
-        member_config = replace(config, members=1, seed=config.seed + i)
+    members = [replace(config, members=1, seed=config.seed + i) for i in range(len(paths))]
+    todo = []
+    for i, (member_out, member_config) in enumerate(zip(paths, members, strict=True)):
         member_pt, member_js = weight_paths(member_out)
         if resume and member_pt.exists() and member_js.exists():
             done = json.loads(member_js.read_text()).get("card", {}).get("hyperparameters", {})
@@ -394,13 +525,57 @@ def _train_ensemble(
                 )
             log.info("member %d of %d (%s) is already trained", i + 1, config.members, member_pt)
             continue
-        log.info("training member %d of %d (seed %d) -> %s", i + 1, config.members, member_config.seed, member_pt)
-        member_resume = resume and _checkpoint_path(member_out).exists()
-        _train_single(
-            collection_dir, member_out, member_config, device=device, resume=member_resume, force=force,
-            progress=progress,
+        if not resume and (member_pt.exists() or member_js.exists()) and not force:
+            raise OutputExistsError(f"{member_pt} already exists; pass --force to overwrite or --resume to continue")
+        todo.append(i)
+    # the descriptors of every frame are computed once for all members still to train; each member draws
+    # its own points with its own seed, exactly as a single run with that seed would
+    pools = member_pools(collection_dir, [members[i] for i in todo], device=device, progress=progress)
+    for i, pool in zip(todo, pools, strict=True):
+        log.info("training member %d of %d (seed %d) -> %s", i + 1, config.members, members[i].seed, paths[i])
+        member_resume = resume and _checkpoint_path(paths[i]).exists()
+        train_single(
+            collection_dir, paths[i], members[i], device=device, resume=member_resume, force=force,
+            progress=progress, pools=pool,
         )
+        pool.clear()  # release this member's points before the next member trains
     return join_members(collection_dir, out, paths, config, device=device)
+
+
+def member_pools(
+    collection_dir: str | Path, configs: Sequence[TrainConfig], *, device: str = "auto", progress: bool = False
+) -> list[dict[str, Any]]:
+    """Training and validation pools of several single runs from one descriptor pass per frame.
+
+    The runs must share descriptors, frames and point counts; each has its own seed and point sampling.
+    Returns ``[{"split", "train", "validation", "seconds"}, ...]``, one entry per config (``seconds``: its
+    share of the descriptor time), for :func:`train_single`'s ``pools``.
+    """
+    if not configs:
+        return []
+    dev = resolve_device(device)
+    first = configs[0]
+    spec = first.spec()
+    collection = FrameCollection(collection_dir)
+    split = split_frames(collection, first.max_frames)
+    t0 = time.perf_counter()
+    for config in configs[1:]:
+        same = (config.spec(), config.points_per_frame, config.val_points_per_frame, config.max_frames)
+        if same != (spec, first.points_per_frame, first.val_points_per_frame, first.max_frames):
+            raise ValueError("runs that share descriptors need the same descriptors, frames and point counts")
+    train_pools = build_pools(
+        collection, split["train"], spec, first.points_per_frame, [c.seed for c in configs], dev,
+        progress=progress, label="train", sampling=[c.bond_sampling() for c in configs],
+    )
+    val_pools = build_pools(
+        collection, split["validation"], spec, first.val_points_per_frame, [c.seed + 1 for c in configs], dev,
+        progress=progress, label="validation",
+    )
+    share = (time.perf_counter() - t0) / len(configs)
+    return [
+        {"split": split, "train": train, "validation": val, "seconds": share}
+        for train, val in zip(train_pools, val_pools, strict=True)
+    ]
 
 
 def join_members(
@@ -476,11 +651,12 @@ def _config_record(config: TrainConfig) -> dict[str, Any]:
     return cfg
 
 
-def _train_single(
+def train_single(
     collection_dir: str | Path, out: Path, config: TrainConfig, *, device: str, resume: bool, force: bool,
-    progress: bool,
+    progress: bool, pools: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One network (the body of :func:`train` for ``members == 1``)."""
+    """One network (the body of :func:`train` for ``members == 1``); ``pools`` (from :func:`member_pools`)
+    saves computing the descriptors again."""
     pt, js = weight_paths(out)
     ckpt_path = _checkpoint_path(out)
     if resume and not ckpt_path.exists():
@@ -491,36 +667,15 @@ def _train_single(
     dev = resolve_device(device)
     torch.manual_seed(config.seed)
     spec = config.spec()
-    collection = FrameCollection(collection_dir)
-    split = split_frames(collection, config.max_frames)
+    if pools is None:
+        pools = member_pools(collection_dir, [config], device=device, progress=progress)[0]
+    split, train_pool, val_pool, t_data = pools["split"], pools["train"], pools["validation"], pools["seconds"]
     log.info(
         "training on %d frames, validating on %d (device %s)",
         len(split["train"]),
         len(split["validation"]),
         dev,
     )
-    t_start = time.perf_counter()
-    train_pool = build_pool(
-        collection,
-        split["train"],
-        spec,
-        config.points_per_frame,
-        config.seed,
-        dev,
-        progress=progress,
-        label="train",
-    )
-    val_pool = build_pool(
-        collection,
-        split["validation"],
-        spec,
-        config.val_points_per_frame,
-        config.seed + 1,
-        dev,
-        progress=progress,
-        label="validation",
-    )
-    t_data = time.perf_counter() - t_start
 
     static_meta = _static_meta(config, spec, split, train_pool, val_pool, t_data, dev)
     net = ElfNet(spec.n_features, hidden=config.hidden, transform=config.transform)

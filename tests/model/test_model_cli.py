@@ -154,3 +154,6 @@ def test_train_help_states_the_recipe_defaults(capsys):
     config = TrainConfig()
     assert f"per training frame (default {config.points_per_frame})" in text
     assert f"maximum epochs per network (default {config.epochs})" in text
+    assert f"(default {config.bond_fraction} = uniform over the grid, the bundled recipe)" in text
+    low, high = config.bond_window
+    assert f"atom pairs {low:g}-{high:g} Å apart" in text
