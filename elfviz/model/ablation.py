@@ -23,7 +23,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +89,9 @@ def run_variants(
         raise ModelError(f"need at least one variant and distinct names, got {names}")
     base = base or TrainConfig()
     configs = {
-        (v.name, seed): TrainConfig(
-            **{
-                **base.__dict__,
-                "seed": int(seed), "members": 1, "epochs": int(epochs), "points_per_frame": int(points_per_frame),
-                "max_frames": max_frames, "bond_fraction": v.bond_fraction, "hidden": v.hidden,
-            }
+        (v.name, seed): replace(
+            base, seed=int(seed), members=1, epochs=int(epochs), points_per_frame=int(points_per_frame),
+            max_frames=max_frames, bond_fraction=v.bond_fraction, hidden=v.hidden,
         )
         for v in variants
         for seed in seeds

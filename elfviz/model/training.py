@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "elfnet-fft"
 
+BOND_WINDOW = (0.85, 1.8)
+"""Default distances (Å) of the atom pairs near whose midpoints bond-sampled training points are drawn."""
+BOND_SIGMA = 0.15
+"""Default standard deviation (Å) of a bond-sampled point's Gaussian offset from the midpoint."""
+
 
 @dataclass
 class TrainConfig:
@@ -59,8 +64,8 @@ class TrainConfig:
     points_per_frame: int = 14000
     val_points_per_frame: int = 12000
     bond_fraction: float = 0.0
-    bond_window: tuple[float, float] = (0.85, 1.8)
-    bond_sigma: float = 0.15
+    bond_window: tuple[float, float] = BOND_WINDOW
+    bond_sigma: float = BOND_SIGMA
     batch_size: int = 2048
     learning_rate: float = 2e-3
     final_learning_rate: float = 5e-5
@@ -107,16 +112,18 @@ class BondSampling:
     """
 
     fraction: float = 0.0
-    window: tuple[float, float] = (0.85, 1.8)
-    sigma: float = 0.15
+    window: tuple[float, float] = BOND_WINDOW
+    sigma: float = BOND_SIGMA
 
     def bond_points(self, ds, n_points: int, rng: np.random.Generator) -> np.ndarray:
         """Flat grid indices of ``n_points`` points drawn near pair midpoints (with replacement); an empty
         array if the structure has no pair in the window."""
+        if n_points <= 0:  # uniform sampling (the recipe): no neighbour list
+            return np.zeros(0, dtype=np.int64)
         shape = np.array(ds["elf"].shape)
         positions, cell = ds["positions"].values, ds["cell"].values
         _, midpoints = pair_midpoints(positions, cell, *self.window)
-        if n_points <= 0 or len(midpoints) == 0:
+        if len(midpoints) == 0:
             return np.zeros(0, dtype=np.int64)
         chosen = midpoints[rng.integers(0, len(midpoints), n_points)]
         cart = grid.frac_to_cart(chosen, cell) + rng.normal(0.0, self.sigma, (n_points, 3))
@@ -245,9 +252,10 @@ def build_pools(
     rngs = [np.random.default_rng(seed) for seed in seeds]
     # each pool is written in place into one tensor sized for n_points per frame (no per-frame pieces to
     # concatenate: with several pools of gigabytes, pieces and copies would double the memory)
-    xs: list[torch.Tensor] = []
-    ys = [torch.empty(len(frame_ids) * int(n_points), dtype=torch.float32) for _ in seeds]
-    owner = torch.empty(len(frame_ids) * int(n_points), dtype=torch.int32)
+    capacity = len(frame_ids) * int(n_points)
+    xs = [torch.empty((capacity, spec.n_features), dtype=torch.float32) for _ in seeds]
+    ys = [torch.empty(capacity, dtype=torch.float32) for _ in seeds]
+    owner = torch.empty(capacity, dtype=torch.int32)
     filled = 0
     info = []
     iterator = enumerate(frame_ids)
@@ -258,8 +266,6 @@ def build_pools(
     for k, frame_id in iterator:
         ds = collection.read(frame_id)
         features = frame_descriptors(ds, spec, device)
-        if not xs:
-            xs = [torch.empty((len(ys[0]), features.shape[0]), dtype=torch.float32) for _ in seeds]
         for rng, how, x_pool, y_pool in zip(rngs, samplings, xs, ys, strict=True):
             x, y = draw_points(ds, features, n_points, rng, how)
             x_pool[filled : filled + len(y)] = x
@@ -275,10 +281,8 @@ def build_pools(
                 "source": str(ds.attrs.get("source", "")),
             }
         )
-    if not xs:
-        xs = [torch.empty((0, spec.n_features)) for _ in seeds]
     return [
-        {"x": x[:filled], "y": y[:filled], "frame": owner[:filled].clone(), "info": list(info)}
+        {"x": x[:filled], "y": y[:filled], "frame": owner[:filled], "info": list(info)}
         for x, y in zip(xs, ys, strict=True)
     ]
 
