@@ -45,6 +45,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hidden", default=None, help="hidden layer widths, e.g. 128,128,64")
     parser.add_argument("--lmax", type=int, default=None, help="highest angular momentum of the descriptors")
     parser.add_argument(
+        "--triple-invariants",
+        action="store_true",
+        help="append the three-channel invariants v·Q·v and tr QQQ to the descriptors (experimental; "
+        "tried on the bundled data without a gain, see MODEL_CARD.md)",
+    )
+    parser.add_argument(
         "--members",
         type=int,
         default=None,
@@ -91,6 +97,8 @@ def run(args) -> int:
             raise ModelError(f"--hidden must be integers like 128,128,64, got {args.hidden!r}") from None
     if args.lmax is not None:
         overrides["lmax"] = args.lmax
+    if args.triple_invariants:
+        overrides["triple"] = True
     if args.members is not None:
         overrides["members"] = args.members
     if args.max_frames:

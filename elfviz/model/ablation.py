@@ -1,9 +1,11 @@
 """Short training runs side by side: does a training setting help where the networking value is decided?
 
 Each *variant* is a point-sampling share near bond midpoints (``bond_fraction``) and, optionally, hidden
-layer widths. Every variant is trained once per seed with the production loop
+layer widths and the three-channel descriptor invariants (``triple``, see
+:mod:`elfviz.model.descriptors`). Every variant is trained once per seed with the production loop
 (:func:`elfviz.model.training.train_single`) on the same frames, with the descriptors of every frame
-computed once for all runs; the members of a variant are averaged, as in the bundled ensemble. Scores:
+computed once for all runs that share them; the members of a variant are averaged, as in the bundled
+ensemble. Scores:
 
 * validation R² of each run (uniform points of the validation frames);
 * on held-out liquid test frames: R² and the signed and absolute ELF error at midpoints of atom pairs
@@ -40,24 +42,33 @@ DEFAULT_VARIANTS = ("uniform:0", "bond:0.35")
 
 @dataclass(frozen=True)
 class Variant:
-    """One training setting: a name, the share of points near bond midpoints, the hidden widths."""
+    """One training setting: a name, the share of points near bond midpoints, the hidden widths and whether
+    the descriptors include the three-channel invariants."""
 
     name: str
     bond_fraction: float
     hidden: tuple[int, ...] = TrainConfig.hidden
+    triple: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Variant:
-        """``NAME:FRACTION`` or ``NAME:FRACTION:W1,W2,...`` (e.g. ``uniform:0``, ``wide:0:256,256,128``)."""
+        """``NAME:FRACTION[:W1,W2,...][:triple]`` (e.g. ``uniform:0``, ``wide:0:256,256,128``,
+        ``tri:0:triple``)."""
         parts = text.split(":")
         try:
-            if len(parts) not in (2, 3) or not parts[0]:
+            if len(parts) < 2 or not parts[0]:
                 raise ValueError
-            hidden = tuple(int(w) for w in parts[2].split(",")) if len(parts) == 3 else TrainConfig.hidden
-            return cls(parts[0], float(parts[1]), hidden)
+            options = parts[2:]
+            triple = "triple" in options
+            if triple:
+                options.remove("triple")
+            if len(options) > 1:
+                raise ValueError
+            hidden = tuple(int(w) for w in options[0].split(",")) if options else TrainConfig.hidden
+            return cls(parts[0], float(parts[1]), hidden, triple)
         except ValueError:
             raise ModelError(
-                f"variant {text!r} is not NAME:FRACTION or NAME:FRACTION:W1,W2,... (e.g. bond:0.35)"
+                f"variant {text!r} is not NAME:FRACTION[:W1,W2,...][:triple] (e.g. bond:0.35, tri:0:triple)"
             ) from None
 
 
@@ -91,7 +102,7 @@ def run_variants(
     configs = {
         (v.name, seed): replace(
             base, seed=int(seed), members=1, epochs=int(epochs), points_per_frame=int(points_per_frame),
-            max_frames=max_frames, bond_fraction=v.bond_fraction, hidden=v.hidden,
+            max_frames=max_frames, bond_fraction=v.bond_fraction, hidden=v.hidden, triple=v.triple,
         )
         for v in variants
         for seed in seeds
@@ -99,7 +110,7 @@ def run_variants(
     collection = FrameCollection(collection_dir)
     frames = _evaluation_frames(collection, test_per_density)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        pools = member_pools(collection_dir, list(configs.values()), device=device)
+        pools = shared_pools(collection_dir, list(configs.values()), device)
         paths = {}
         for (key, config), pool in zip(configs.items(), pools, strict=True):
             log.info("variant %s, seed %d", *key)
@@ -113,9 +124,26 @@ def run_variants(
     settings = {
         "seeds": list(seeds), "points_per_frame": points_per_frame, "epochs": epochs, "max_frames": max_frames,
         "pairs_angstrom": list(pairs), "frames": frames,
-        "variants": [{"name": v.name, "bond_fraction": v.bond_fraction, "hidden": list(v.hidden)} for v in variants],
+        "variants": [
+            {"name": v.name, "bond_fraction": v.bond_fraction, "hidden": list(v.hidden), "triple": v.triple}
+            for v in variants
+        ],
     }
     return {"settings": settings, "variants": result}
+
+
+def shared_pools(collection_dir, configs: Sequence[TrainConfig], device: str) -> list[dict[str, Any]]:
+    """:func:`member_pools` of every run, one descriptor pass per distinct descriptor spec, in ``configs``'
+    order."""
+    groups: dict[Any, list[int]] = {}
+    for k, config in enumerate(configs):
+        groups.setdefault(config.spec(), []).append(k)
+    pools: list[dict[str, Any]] = [{}] * len(configs)
+    for members in groups.values():
+        for k, pool in zip(members, member_pools(collection_dir, [configs[k] for k in members], device=device),
+                           strict=True):
+            pools[k] = pool
+    return pools
 
 
 def _evaluation_frames(collection: FrameCollection, per_density: int) -> list[str]:
@@ -192,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="FrameCollection (default: the bundled dataset)")
     parser.add_argument(
         "--variant", action="append", default=None,
-        help="NAME:BOND_FRACTION[:W1,W2,...], repeatable (default: uniform:0 and bond:0.35)",
+        help="NAME:BOND_FRACTION[:W1,W2,...][:triple], repeatable (default: uniform:0 and bond:0.35)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="runs per variant (default 0 1)")
     parser.add_argument("--points", type=int, default=4000, help="points per training frame (default 4000)")

@@ -11,7 +11,14 @@ orthogonal matrix per ``l``, so the invariants are
 
     q_s = c_s00,    p_l^{st} = Σ_m c_slm c_tlm  (s <= t, 1 <= l <= lmax),
 
-(the power spectrum, including cross-width terms). Descriptors are exact (no neighbour list, no cutoff)
+(the power spectrum, including cross-width terms). With ``DescriptorSpec(triple=True)`` two families of
+three-channel invariants follow (an experimental, bispectrum-like extension; the bundled model does not use
+them): with ``v_s`` the Cartesian l = 1 vector and ``Q_s`` the traceless symmetric l = 2 matrix of width s,
+
+    t_{s t u} = v_s · Q_t · v_u  (s <= u),      w_{s t u} = tr(Q_s Q_t Q_u)  (s <= t <= u),
+
+each stored as ``sign(x) |x|^(2/3)`` so that, like the power spectrum, it scales as the square of the
+neighbour density. Descriptors are exact (no neighbour list, no cutoff)
 whenever the narrowest Gaussian is resolved; a coarser grid is refined internally by an integer factor and
 subsampled (see :func:`elfviz.fourier.oversampling_for_width`), so a point's descriptor never depends on the
 grid it is evaluated on. The same code runs on CPU and CUDA.
@@ -45,11 +52,15 @@ class DescriptorSpec:
         Highest angular momentum (0..3).
     tolerance : float
         Relative size of a kernel's transform allowed at the grid's Nyquist radius before refining.
+    triple : bool
+        Append the three-channel invariants ``v·Q·v`` and ``tr QQQ`` (needs lmax >= 2; see the module
+        docstring). Off in the bundled model.
     """
 
     widths: tuple[float, ...] = DEFAULT_WIDTHS
     lmax: int = 3
     tolerance: float = 1e-6
+    triple: bool = False
     names: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
@@ -57,8 +68,11 @@ class DescriptorSpec:
             raise ValueError("lmax must be 0, 1, 2 or 3")
         if not self.widths or any(float(s) <= 0 for s in self.widths):
             raise ValueError("widths must be positive numbers (Å)")
+        if self.triple and int(self.lmax) < 2:
+            raise ValueError("triple invariants couple l = 1 and l = 2 channels: they need lmax >= 2")
         object.__setattr__(self, "widths", tuple(float(s) for s in self.widths))
-        object.__setattr__(self, "names", tuple(feature_names(self.widths, int(self.lmax))))
+        object.__setattr__(self, "triple", bool(self.triple))
+        object.__setattr__(self, "names", tuple(feature_names(self.widths, int(self.lmax), self.triple)))
 
     @property
     def n_features(self) -> int:
@@ -68,23 +82,41 @@ class DescriptorSpec:
         out = asdict(self)
         out.pop("names")
         out["widths"] = list(self.widths)
+        if not self.triple:  # weights written before the option existed read back the same
+            out.pop("triple")
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> DescriptorSpec:
         return cls(
-            widths=tuple(data["widths"]), lmax=int(data["lmax"]), tolerance=float(data.get("tolerance", 1e-6))
+            widths=tuple(data["widths"]),
+            lmax=int(data["lmax"]),
+            tolerance=float(data.get("tolerance", 1e-6)),
+            triple=bool(data.get("triple", False)),
         )
 
 
-def feature_names(widths: Sequence[float], lmax: int) -> list[str]:
+def feature_names(widths: Sequence[float], lmax: int, triple: bool = False) -> list[str]:
     """Names of the invariants in the order :func:`compute_descriptors` returns them."""
     names = [f"q_s{s:g}" for s in widths]
     for l in range(1, lmax + 1):
         for i, s in enumerate(widths):
             for t in widths[i:]:
                 names.append(f"p{l}_s{s:g}_s{t:g}")
+    if triple:
+        names += [f"vQv_s{widths[s]:g}_s{widths[t]:g}_s{widths[u]:g}" for s, t, u in _vqv_triples(len(widths))]
+        names += [f"QQQ_s{widths[s]:g}_s{widths[t]:g}_s{widths[u]:g}" for s, t, u in _qqq_triples(len(widths))]
     return names
+
+
+def _vqv_triples(n_widths: int) -> list[tuple[int, int, int]]:
+    """Width indices (s, t, u) of ``v_s · Q_t · v_u``, s <= u (the form is symmetric in s and u)."""
+    return [(s, t, u) for s in range(n_widths) for u in range(s, n_widths) for t in range(n_widths)]
+
+
+def _qqq_triples(n_widths: int) -> list[tuple[int, int, int]]:
+    """Width indices s <= t <= u of ``tr(Q_s Q_t Q_u)`` (the trace of symmetric matrices is symmetric)."""
+    return [(s, t, u) for s in range(n_widths) for t in range(s, n_widths) for u in range(t, n_widths)]
 
 
 # ----------------------------------------------------------------------------- harmonics
@@ -265,6 +297,52 @@ def invariants(channels: torch.Tensor, lmax: int) -> torch.Tensor:
     return out
 
 
+_SQ2, _SQ6 = 1.0 / math.sqrt(2.0), 1.0 / math.sqrt(6.0)
+# Frobenius-orthonormal traceless symmetric matrices B_m with Y_2m(r) proportional to r·B_m·r, in the order of
+# solid_harmonics (xy, yz, 3z²-r², xz, x²-y²): Q = Σ_m c_2m B_m rotates as R Q Rᵀ.
+_L2_BASIS = (
+    ((0.0, _SQ2, 0.0), (_SQ2, 0.0, 0.0), (0.0, 0.0, 0.0)),
+    ((0.0, 0.0, 0.0), (0.0, 0.0, _SQ2), (0.0, _SQ2, 0.0)),
+    ((-_SQ6, 0.0, 0.0), (0.0, -_SQ6, 0.0), (0.0, 0.0, 2 * _SQ6)),
+    ((0.0, 0.0, _SQ2), (0.0, 0.0, 0.0), (_SQ2, 0.0, 0.0)),
+    ((_SQ2, 0.0, 0.0), (0.0, -_SQ2, 0.0), (0.0, 0.0, 0.0)),
+)
+
+
+def triple_invariants(channels: torch.Tensor, *, chunk: int = 65536) -> torch.Tensor:
+    """Three-channel invariants ``v_s·Q_t·v_u`` and ``tr(Q_s Q_t Q_u)`` from :func:`density_channels` output.
+
+    Returns ``(n_triple, na, nb, nc)`` in the order of :func:`feature_names` (``triple=True``), each value
+    stored as ``sign(x) |x|^(2/3)``. Computed over ``chunk`` grid points at a time, so the temporaries stay a
+    few hundred MB whatever the grid.
+    """
+    n_widths = channels.shape[0]
+    if channels.shape[1] < 9:
+        raise ValueError("triple invariants need the l = 1 and l = 2 channels (lmax >= 2)")
+    flat = channels.reshape(n_widths, channels.shape[1], -1)
+    vqv, qqq = _vqv_triples(n_widths), _qqq_triples(n_widths)
+    out = torch.empty((len(vqv) + len(qqq), flat.shape[-1]), dtype=channels.dtype, device=channels.device)
+    basis = torch.tensor(_L2_BASIS, dtype=channels.dtype, device=channels.device)
+    for start in range(0, flat.shape[-1], chunk):
+        part = flat[..., start : start + chunk]
+        v = part[:, [3, 1, 2]]  # l = 1 components (y, z, x) -> Cartesian (x, y, z); (W, 3, P)
+        q = torch.einsum("wmp,mij->wijp", part[:, 4:9], basis)  # (W, 3, 3, P)
+        qv = torch.einsum("tijp,ujp->tuip", q, v)  # Q_t v_u, (W, W, 3, P)
+        row = 0
+        for s in range(n_widths):
+            for u in range(s, n_widths):
+                out[row : row + n_widths, start : start + chunk] = torch.einsum("ip,tip->tp", v[s], qv[:, u])
+                row += n_widths
+        for s in range(n_widths):
+            for t in range(s, n_widths):
+                qq = torch.einsum("ijp,jkp->ikp", q[s], q[t])
+                for u in range(t, n_widths):
+                    out[row, start : start + chunk] = torch.einsum("ikp,kip->p", qq, q[u])
+                    row += 1
+    out = out.abs().pow_(2.0 / 3.0).copysign_(out)
+    return out.reshape((out.shape[0],) + tuple(channels.shape[2:]))
+
+
 def compute_descriptors(
     positions,
     cell,
@@ -298,4 +376,6 @@ def compute_descriptors(
     (63, 16, 16, 16)
     """
     channels = density_channels(positions, cell, shape, spec, device=device, dtype=dtype)
-    return invariants(channels, spec.lmax)
+    if not spec.triple:
+        return invariants(channels, spec.lmax)
+    return torch.cat([invariants(channels, spec.lmax), triple_invariants(channels)])

@@ -73,6 +73,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (128, 128, 64)
     widths: tuple[float, ...] = DEFAULT_WIDTHS
     lmax: int = 3
+    triple: bool = False
     transform: str = "sqrt"
     patience: int = 15
     max_frames: int | None = None
@@ -89,9 +90,10 @@ class TrainConfig:
         if float(self.bond_sigma) <= 0.0:
             raise ValueError(f"bond_sigma must be positive (Å), got {self.bond_sigma}")
         self.bond_window = (low, high)
+        self.spec()  # descriptor settings (widths, lmax, triple) are checked by DescriptorSpec
 
     def spec(self) -> DescriptorSpec:
-        return DescriptorSpec(widths=tuple(self.widths), lmax=self.lmax)
+        return DescriptorSpec(widths=tuple(self.widths), lmax=self.lmax, triple=self.triple)
 
     def bond_sampling(self) -> BondSampling:
         return BondSampling(float(self.bond_fraction), self.bond_window, float(self.bond_sigma))

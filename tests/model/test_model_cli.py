@@ -8,6 +8,7 @@ from conftest import small_train_args
 
 from elfviz import io
 from elfviz.cli import main
+from elfviz.model.descriptors import DescriptorSpec
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,24 @@ def test_train_help_states_the_recipe_defaults(capsys):
     assert f"(default {config.bond_fraction} = uniform over the grid, the bundled recipe)" in text
     low, high = config.bond_window
     assert f"atom pairs {low:g}-{high:g} Å apart" in text
+
+
+def test_train_with_triple_invariants_writes_weights_the_predictor_uses(
+    synthetic_collection, reference_file, tmp_path, capsys
+):
+    out = tmp_path / "tri"
+    args = ["train", str(synthetic_collection.root), "-o", str(out), *small_train_args(), "--members", "1"]
+    args[args.index("--lmax") + 1] = "2"
+    assert main([*args, "--triple-invariants"]) == 0
+    meta = json.loads((tmp_path / "tri.json").read_text())
+    spec = DescriptorSpec.from_dict(meta["descriptors"])
+    assert spec.triple and meta["n_features"] == spec.n_features > DescriptorSpec(spec.widths, 2).n_features
+    assert meta["card"]["hyperparameters"]["triple"] is True
+    pred = tmp_path / "pred.nc"
+    assert main(["predict", str(reference_file), "-o", str(pred), "--like", str(reference_file),
+                 "--weights", str(out), "--device", "cpu"]) == 0
+    assert pred.exists()
+    capsys.readouterr()
+    lmax1 = ["train", str(synthetic_collection.root), "-o", str(tmp_path / "bad"), *small_train_args()]
+    assert main([*lmax1, "--triple-invariants"]) == 2
+    assert "lmax >= 2" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from elfviz.model.descriptors import (
     feature_names,
     solid_harmonics,
     structure_factor_torch,
+    triple_invariants,
 )
 
 SKEWED = np.array([[3.2, 0.0, 0.0], [0.8, 3.0, 0.0], [-0.5, 0.4, 3.4]])
@@ -135,6 +136,70 @@ def test_feature_names_match_count():
     )
     with pytest.raises(ValueError):
         DescriptorSpec(lmax=4)
+
+
+TRIPLE = DescriptorSpec(widths=(0.3, 0.7, 1.4), lmax=2, triple=True)
+
+
+def test_triple_invariant_names_count_and_settings():
+    spec = DescriptorSpec(widths=(1.0, 2.0), lmax=2, triple=True)
+    # q: 2, p: 2 l x 3 width pairs, v.Q.v: 3 (s <= u) x 2 (t), tr QQQ: 4 (s <= t <= u)
+    assert spec.n_features == len(spec.names) == 2 + 6 + 6 + 4
+    assert spec.names[8:10] == ("vQv_s1_s1_s1", "vQv_s1_s2_s1") and spec.names[-1] == "QQQ_s2_s2_s2"
+    assert DescriptorSpec.from_dict(spec.to_dict()) == spec
+    plain = DescriptorSpec(widths=(1.0, 2.0), lmax=2)
+    assert "triple" not in plain.to_dict()  # weights written before the option read back unchanged
+    assert DescriptorSpec.from_dict(plain.to_dict()) == plain
+    with pytest.raises(ValueError, match="lmax >= 2"):
+        DescriptorSpec(lmax=1, triple=True)
+
+
+def test_triple_invariants_extend_the_power_spectrum_and_are_rotation_invariant():
+    pos = atoms_in(SKEWED, seed=8)
+    shape = (12, 14, 16)
+    ref = compute_descriptors(pos, SKEWED, shape, TRIPLE, dtype=torch.float64).numpy()
+    plain = DescriptorSpec(widths=TRIPLE.widths, lmax=2)
+    np.testing.assert_array_equal(
+        ref[: plain.n_features], compute_descriptors(pos, SKEWED, shape, plain, dtype=torch.float64).numpy()
+    )
+    triple = ref[plain.n_features :]
+    assert np.all(np.abs(triple).max(axis=(1, 2, 3)) > 1e-3)  # none vanishes identically
+    rot = Rotation.from_euler("zyx", [-52, 33, 118], degrees=True).as_matrix()
+    out = compute_descriptors(pos @ rot.T, SKEWED @ rot.T, shape, TRIPLE, dtype=torch.float64).numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-8 * np.abs(ref).max())
+    mirrored = compute_descriptors(pos * [1, 1, -1], SKEWED * [1, 1, -1], shape, TRIPLE, dtype=torch.float64)
+    np.testing.assert_allclose(mirrored.numpy(), ref, atol=1e-8 * np.abs(ref).max())  # the ELF has no handedness
+
+
+def _triple_at_origin(positions, width=0.8):
+    """v.Q.v and tr QQQ of one width at the grid point at the origin of a 12 Å box (an isolated cluster)."""
+    spec = DescriptorSpec(widths=(width,), lmax=2, triple=True)
+    cell = np.eye(3) * 12.0
+    channels = density_channels(np.asarray(positions, float) % 12.0, cell, (24, 24, 24), spec, dtype=torch.float64)
+    return triple_invariants(channels)[:, 0, 0, 0].numpy()
+
+
+def test_triple_invariants_tell_shapes_apart():
+    # centre of a pair along z (prolate): no dipole, tr Q^3 > 0; centre of a square ring (oblate): tr Q^3 < 0
+    vqv, qqq = _triple_at_origin([[0, 0, 0.6], [0, 0, -0.6]])
+    assert vqv == pytest.approx(0, abs=1e-12) and qqq > 1e-3
+    vqv, qqq = _triple_at_origin([[0.6, 0, 0], [-0.6, 0, 0], [0, 0.6, 0], [0, -0.6, 0]])
+    assert vqv == pytest.approx(0, abs=1e-12) and qqq < -1e-3
+    # centre of a regular tetrahedron: neither a dipole nor a quadrupole
+    tetra = 0.7 * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+    assert np.allclose(_triple_at_origin(tetra), 0, atol=1e-10)
+    # a short pair (its quadrupole dominates) and a distant third atom on the pair's axis (a chain) or beside it:
+    # the dipole lies along or across the quadrupole's long axis, and v.Q.v has the sign to say which
+    chain, _ = _triple_at_origin([[0, 0, 0.4], [0, 0, -0.4], [0, 0, 2.4]])
+    side, _ = _triple_at_origin([[0, 0, 0.4], [0, 0, -0.4], [2.4, 0, 0]])
+    assert chain > 1e-4 and side < -1e-4
+
+
+def test_triple_invariants_do_not_depend_on_the_chunk_size():
+    channels = density_channels(atoms_in(SKEWED, seed=9), SKEWED, (8, 9, 10), TRIPLE, dtype=torch.float64)
+    np.testing.assert_array_equal(triple_invariants(channels, chunk=37), triple_invariants(channels))
+    with pytest.raises(ValueError, match="lmax >= 2"):
+        triple_invariants(channels[:, :4])
 
 
 @pytest.mark.gpu

@@ -67,9 +67,10 @@ def test_a_frame_without_pairs_in_the_window_gets_uniform_points(frame):
         ({"bond_fraction": 1.5}, "bond_fraction must lie in"),
         ({"bond_window": (1.8, 0.85)}, "bond_window must be"),
         ({"bond_sigma": 0.0}, "bond_sigma must be positive"),
+        ({"lmax": 1, "triple": True}, "lmax >= 2"),
     ],
 )
-def test_bad_bond_sampling_options_are_refused(options, message, tmp_path):
+def test_bad_sampling_and_descriptor_options_are_refused(options, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**options)
     with pytest.raises(ModelError, match=message):
