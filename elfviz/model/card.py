@@ -81,6 +81,37 @@ def _selection_lines(card: dict[str, Any]) -> list[str]:
     ]
 
 
+def _seen_lines(seen: dict[str, Any], held_out: dict[str, Any]) -> list[str]:
+    """The fit on frames the network has seen, next to the held-out liquid (overfitting or not)."""
+    if not seen:
+        return []
+    parts = [
+        f"{v['frames']} {'of its ' + str(v['of']) + ' training' if k == 'train' else 'validation'} frames"
+        f"{' (evenly spread)' if k == 'train' and v['frames'] < v['of'] else ''}: R² {_f(v['r2'], 4)}, "
+        f"MAE {_f(v['mae'], 4)}"
+        for k, v in seen.items()
+    ]
+    train_mae, held_mae = seen.get("train", {}).get("mae"), held_out.get("model_mae")
+    if train_mae is None or held_mae is None:
+        verdict = ""
+    elif train_mae >= 0.9 * held_mae:
+        verdict = (
+            " Errors about as large on the frames it was fitted to as on held-out ones: the network is not "
+            "overfitting, what is left is what its inputs and size do not capture."
+        )
+    else:
+        verdict = (
+            f" Its training-frame MAE is {100 * (1 - train_mae / held_mae):.0f} % below the held-out one: part "
+            "of the held-out error is overfitting."
+        )
+    return [
+        "",
+        "Frames the network has seen (fitted on, or used for early stopping), scored the same way "
+        "(`--seen-frames`): " + "; ".join(parts)
+        + f"; held-out liquid above: R² {_f(held_out.get('model_r2'), 4)}, MAE {_f(held_mae, 4)}." + verdict,
+    ]
+
+
 def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
     """Markdown text of the model card."""
     card = meta.get("card", {})
@@ -197,6 +228,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                     else ""
                 )
                 + f" (promolecular R² {_f(o['promolecular_r2'], 3)}, MAE {_f(o['promolecular_mae'], 3)}).",
+                *_seen_lines(evaluation.get("seen", {}), o),
                 "",
             ]
         if evaluation.get("crystal_by_phase"):

@@ -142,8 +142,13 @@ def evaluate(
     progress: bool = False,
     correction: str | Path | None = None,
     correction_optional: bool = False,
+    seen_frames: int = 0,
 ) -> dict[str, Any]:
     """Evaluate a model on the test split of a FrameCollection.
+
+    With ``seen_frames`` > 0 the network is also scored on that many of its training frames (evenly spread)
+    and on its validation frames (:func:`seen_frame_fit`): whether its errors on held-out frames come from
+    overfitting or are errors it makes on the frames it was fitted to as well.
 
     ``per_group`` keeps at most that many frames of every (phase, rs) group (a quicker card);
     ``max_frames`` caps the total. ``correction`` (``"bundled"`` for the shipped correction of the
@@ -155,7 +160,7 @@ def evaluate(
     -------
     dict
         ``frames`` (one report per frame), ``liquid_by_rs`` and ``crystal_by_phase`` (aggregated rows),
-        ``overall_liquid`` (pooled means), ``model_version``, ``device``.
+        ``overall_liquid`` (pooled means), ``model_version``, ``device``; with ``seen_frames``, ``seen``.
     """
     from .predictor import Predictor
 
@@ -202,6 +207,7 @@ def evaluate(
         frames.append(report)
     liquid = [f for f in frames if f["phase"] == "liquid"]
     crystals = [f for f in frames if f["phase"] != "liquid"]
+    seen = seen_frame_fit(coll, predictor, seen_frames) if seen_frames else {}
     return {
         "model_version": predictor.version,
         "device": predictor.device,
@@ -213,7 +219,40 @@ def evaluate(
         "liquid_by_rs": aggregate(liquid, ("rs_bohr",)) if liquid else [],
         "crystal_by_phase": aggregate(crystals, ("phase", "rs_bohr")) if crystals else [],
         "overall_liquid": aggregate([{**f, "all": "all"} for f in liquid], ("all",))[0] if liquid else {},
+        **({"seen": seen} if seen else {}),
     }
+
+
+def seen_frame_fit(coll: FrameCollection, predictor, n_train: int) -> dict[str, dict[str, float]]:
+    """The network's fit on frames it has seen: ``n_train`` training frames spread evenly over the card's
+    list, and every validation frame (full grids, frame means).
+
+    Returns
+    -------
+    dict
+        ``{"train": {...}, "validation": {...}}``, each with ``frames`` (scored), ``of`` (listed in the
+        card), ``r2``, ``mae``, ``rmse``; a set is left out when none of its frames is in ``coll``.
+    """
+    from ..analysis import field_metrics
+
+    card = predictor.card
+    train_ids = [str(f) for f in card.get("train_frame_ids", [])]
+    picks = np.unique(np.linspace(0, len(train_ids) - 1, min(int(n_train), len(train_ids))).round().astype(int))
+    validation_ids = [str(f) for f in card.get("validation_frame_ids", [])]
+    sets = {
+        "train": ([train_ids[i] for i in picks] if train_ids else [], len(train_ids)),
+        "validation": (validation_ids, len(validation_ids)),
+    }
+    out = {}
+    for name, (ids, listed) in sets.items():
+        rows = []
+        for frame_id in (f for f in ids if f in coll):
+            ref = coll.read(frame_id)
+            rows.append(field_metrics(ref["elf"].values, predictor.predict(ref, like=ref)["elf"].values))
+        if rows:
+            out[name] = {"frames": len(rows), "of": listed,
+                         **{k: float(np.mean([r[k] for r in rows])) for k in ("r2", "mae", "rmse")}}
+    return out
 
 
 def held_out_frames(coll: FrameCollection, card: dict[str, Any]) -> tuple[list[str], str]:
@@ -289,6 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         "version, if there is one), a correction JSON file, or 'none' (default: bundled)",
     )
     parser.add_argument(
+        "--seen-frames",
+        type=int,
+        default=15,
+        help="also score this many training frames and the validation frames, to tell overfitting from errors "
+        "the network makes on data it has seen (default 15; 0: skip)",
+    )
+    parser.add_argument(
         "--no-update", action="store_true", help="do not write the metrics into the weights JSON"
     )
     parser.add_argument(
@@ -313,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=True,
         correction=correction,
         correction_optional=correction == "bundled",
+        seen_frames=args.seen_frames,
     )
     if data.resolve() == dataset_path().resolve():
         result["data"] = "bundled dataset (elfviz.data.dataset_path())"

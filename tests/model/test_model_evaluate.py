@@ -31,6 +31,25 @@ def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
     assert stored["test"]["overall_liquid"]["model_r2"] == pytest.approx(result["overall_liquid"]["model_r2"])
     text = card_module.render_card(json.loads(weights.with_suffix(".json").read_text()), result)
     assert "| 1.35 |" in text and "promol. R²" in text and "Crystal transfer" not in text
+    assert "Frames the network has seen" not in text  # only on request
+
+
+def test_fit_on_frames_the_network_has_seen(synthetic_collection, synthetic_weights):
+    card = Predictor(synthetic_weights[0], device="cpu").card
+    result = evaluate(synthetic_collection.root, synthetic_weights[0], device="cpu", topology=False, seen_frames=1)
+    seen = result["seen"]
+    assert seen["train"]["frames"] == 1 and seen["train"]["of"] == len(card["train_frame_ids"]) > 1
+    assert seen["validation"]["frames"] == seen["validation"]["of"] == len(card["validation_frame_ids"])
+    # the same metric as the held-out table, on the first listed training frame
+    from elfviz.analysis import field_metrics
+    from elfviz.store import FrameCollection
+
+    ref = FrameCollection(synthetic_collection.root).read(card["train_frame_ids"][0])
+    pred = Predictor(synthetic_weights[0], device="cpu").predict(ref, like=ref)
+    assert seen["train"]["r2"] == pytest.approx(field_metrics(ref["elf"].values, pred["elf"].values)["r2"])
+    text = card_module.render_card({"card": card}, result)
+    assert f"1 of its {seen['train']['of']} training frames (evenly spread): R² {seen['train']['r2']:.4f}" in text
+    assert ("not overfitting" in text) == (seen["train"]["mae"] >= 0.9 * result["overall_liquid"]["model_mae"])
 
 
 def test_aggregate_groups_crystals_by_phase_and_density():
