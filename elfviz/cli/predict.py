@@ -65,7 +65,9 @@ def add_arguments(parser) -> None:
         "--member-spread",
         action="store_true",
         help="also write elf_member_std, the standard deviation of the ensemble's member networks at every "
-        "grid point (high where the structure is unlike the training data; needs .nc or .xsf output)",
+        "grid point (high where the structure is unlike the training data; needs .nc or .xsf output), and "
+        "print the networking value phi with the range of the members' phi (a lower bound on its uncertainty: "
+        "see MODEL_CARD.md)",
     )
     parser.add_argument("--batch-points", type=int, default=None, help="grid points per network batch")
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame structure file")
@@ -108,4 +110,11 @@ def run(args) -> int:
         spread = ds["elf_member_std"].values
         print(f"member spread (std of {predictor.n_members} networks): mean {spread.mean():.4f}, "
               f"max {spread.max():.4f}")
+        from ..analysis.member_phi import member_networking_values
+        from ..topology import networking_analysis
+
+        phi = networking_analysis(ds).phi
+        members = member_networking_values(predictor, ds)
+        print(f"networking value phi {phi:.3f} (member networks {members.min():.3f}-{members.max():.3f}"
+              f"{', without the correction' if 'correction' in ds.attrs else ''})")
     return 0

@@ -81,6 +81,32 @@ def _selection_lines(card: dict[str, Any]) -> list[str]:
     ]
 
 
+def _coverage_lines(coverage: dict[str, Any]) -> list[str]:
+    """How often the members' φ range held the reference φ, against what exchangeable draws would give."""
+    names = {"crystal": "crystals", "liquid": "held-out liquid frames"}
+    counts = {kind: coverage[kind] for kind in ("crystal", "liquid") if kind in coverage}
+    if not counts:
+        return []
+    n = int(coverage.get("members", 0))
+    expected = (n - 1) / (n + 1) if n > 1 else 0.0
+    parts = [f"{inside} of {total} {names[kind]}" for kind, (inside, total) in counts.items()]
+    text = (
+        "The reference φ lies between the lowest and the highest member network's φ on " + " and ".join(parts)
+        + f"; were the reference and the {n} members' φ draws of one distribution, it would lie inside "
+        f"{100 * expected:.0f} % of the time."
+    )
+    low = [names[kind] for kind, (inside, total) in counts.items() if total and inside / total < 0.75 * expected]
+    if low:
+        text += (
+            f" On the {' and '.join(low)} the members share most of their error, so their range "
+            "(`elfviz predict --member-spread` prints it) is a lower bound on the uncertainty of a predicted φ, "
+            "not an error bar."
+        )
+    else:
+        text += " Their range (`elfviz predict --member-spread` prints it) is a rough error bar on a predicted φ."
+    return [text, ""]
+
+
 def _seen_lines(seen: dict[str, Any], held_out: dict[str, Any]) -> list[str]:
     """The fit on frames the network has seen, next to the held-out liquid (overfitting or not)."""
     if not seen:
@@ -284,6 +310,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
                 ],
                 rows,
             ) + [""]
+        lines += _coverage_lines(evaluation.get("member_phi_coverage", {}))
         lines += [
             f"Evaluated with `{evaluation.get('model_version')}` on {evaluation.get('device')}, data "
             f"`{evaluation.get('data')}`.",

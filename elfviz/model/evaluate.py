@@ -78,11 +78,9 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
             out[f"phi_{label}"] = float(result.phi)
             out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
         if member_phi:  # each member's field on the prediction's grid, from one descriptor computation
-            values = predictor.member_values(pred["positions"].values, pred["cell"].values, pred["elf"].shape)
-            out["phi_members"] = [
-                float(networking_analysis(pred.assign(elf=(pred["elf"].dims, np.clip(v, 0.0, 1.0)))).phi)
-                for v in values
-            ]
+            from ..analysis.member_phi import member_networking_values
+
+            out["phi_members"] = [float(v) for v in member_networking_values(predictor, pred)]
     return out
 
 
@@ -196,7 +194,7 @@ def evaluate(
     for frame_id in iterator:
         ref = coll.read(frame_id)
         report = frame_report(ref, predictor, topology=topology, correction=fourier_correction,
-                              member_phi=str(ref.attrs.get("phase", "liquid")) != "liquid")
+                              member_phi=predictor.n_members > 1)
         log.info(
             "%s: model R2 %.4f MAE %.4f | promolecular R2 %.3f",
             frame_id,
@@ -208,6 +206,7 @@ def evaluate(
     liquid = [f for f in frames if f["phase"] == "liquid"]
     crystals = [f for f in frames if f["phase"] != "liquid"]
     seen = seen_frame_fit(coll, predictor, seen_frames) if seen_frames else {}
+    coverage = member_range_coverage(frames)
     return {
         "model_version": predictor.version,
         "device": predictor.device,
@@ -220,7 +219,30 @@ def evaluate(
         "crystal_by_phase": aggregate(crystals, ("phase", "rs_bohr")) if crystals else [],
         "overall_liquid": aggregate([{**f, "all": "all"} for f in liquid], ("all",))[0] if liquid else {},
         **({"seen": seen} if seen else {}),
+        **({"member_phi_coverage": coverage} if coverage else {}),
     }
+
+
+def member_range_coverage(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the reference φ lay within the range of the member networks' φ.
+
+    Returns ``{"members": n, "liquid": [inside, frames], "crystal": [inside, frames]}`` over the frames that
+    have ``phi_members`` (an ensemble evaluated with topology); a kind without such frames is left out, and
+    the result is empty when no frame has them. Were the reference φ and the n members' φ exchangeable draws
+    of one distribution, the reference would lie inside their range with probability (n - 1) / (n + 1).
+    """
+    out: dict[str, Any] = {}
+    for frame in frames:
+        members = frame.get("phi_members")
+        if not members or frame.get("phi_reference") is None:
+            continue
+        kind = "liquid" if frame["phase"] == "liquid" else "crystal"
+        inside = min(members) <= frame["phi_reference"] <= max(members)
+        counts = out.setdefault(kind, [0, 0])
+        counts[0] += int(inside)
+        counts[1] += 1
+        out["members"] = len(members)
+    return out
 
 
 def seen_frame_fit(coll: FrameCollection, predictor, n_train: int) -> dict[str, dict[str, float]]:

@@ -2,6 +2,7 @@
 
 import json
 
+import ase.io
 import numpy as np
 import pytest
 import torch
@@ -229,3 +230,54 @@ def test_frame_report_member_phi_equals_each_member_predicted_alone(synthetic_co
     report = frame_report(ref, predictor, member_phi=True)
     alone = [float(networking_analysis(m.predict(ref, like=ref)).phi) for m in predictor.member_predictors()]
     assert report["phi_members"] == pytest.approx(alone, abs=1e-12)
+
+
+def test_member_networking_values_are_those_of_each_member_alone(pair_weights):
+    from elfviz.analysis.member_phi import member_networking_values
+    from elfviz.topology import networking_analysis
+
+    atoms = random_hydrogen(seed=8)
+    predictor = Predictor(pair_weights, device="cpu")
+    pred = predictor.predict(atoms, shape=(10, 10, 10))
+    values = member_networking_values(predictor, pred)
+    alone = [networking_analysis(m.predict(atoms, shape=(10, 10, 10))).phi for m in predictor.member_predictors()]
+    assert values.shape == (2,) and values == pytest.approx(alone, abs=1e-12)
+    assert values[0] != values[1]  # a trained and an untrained network
+
+
+def test_predict_cli_prints_phi_with_the_members_range(pair_weights, tmp_path, capsys):
+    from elfviz.analysis.member_phi import member_networking_values
+    from elfviz.topology import networking_analysis
+
+    structure = tmp_path / "h.xyz"
+    random_hydrogen(seed=9).write(structure)
+    out = tmp_path / "p.nc"
+    args = ["predict", str(structure), "--grid", "10,10,10", "--device", "cpu", "--member-spread"]
+    assert main([*args, "-o", str(out), "--weights", str(pair_weights)]) == 0
+    printed = capsys.readouterr().out
+    pred = Predictor(pair_weights, device="cpu").predict(ase.io.read(structure), shape=(10, 10, 10))
+    members = member_networking_values(Predictor(pair_weights, device="cpu"), pred)
+    phi = networking_analysis(pred).phi
+    assert f"networking value phi {phi:.3f} (member networks {members.min():.3f}-{members.max():.3f})" in printed
+
+
+def test_evaluation_counts_how_often_the_members_range_holds_the_reference(synthetic_collection, pair_weights):
+    from elfviz.model.evaluate import evaluate, member_range_coverage
+
+    result = evaluate(synthetic_collection.root, pair_weights, device="cpu")
+    frames = result["frames"]
+    assert all(len(f["phi_members"]) == 2 for f in frames)  # liquid frames too, for an ensemble
+    inside = sum(min(f["phi_members"]) <= f["phi_reference"] <= max(f["phi_members"]) for f in frames)
+    assert result["member_phi_coverage"] == {"members": 2, "liquid": [inside, len(frames)]}
+    text = card_module.render_card({"card": {}}, result)
+    assert f"on {inside} of {len(frames)} held-out liquid frames; were the reference and the 2 members" in text
+    crystal = {"phase": "I41amd", "phi_reference": 0.5, "phi_members": [0.4, 0.45, 0.42, 0.41]}
+    liquid = {"phase": "liquid", "phi_reference": 0.5, "phi_members": [0.45, 0.55, 0.5, 0.52]}
+    coverage = member_range_coverage([crystal, liquid, {"phase": "liquid", "phi_reference": 0.3}])
+    assert coverage == {"members": 4, "crystal": [0, 1], "liquid": [1, 1]}
+    assert member_range_coverage([{"phase": "liquid", "phi_reference": 0.3}]) == {}
+    lines = card_module._coverage_lines(coverage)
+    assert "would lie inside 60 % of the time" in lines[0]
+    assert "On the crystals the members share most of their error" in lines[0]  # 0 of 1, the liquid 1 of 1
+    assert "error bar" in card_module._coverage_lines({"members": 4, "liquid": [3, 5]})[0]
+    assert "lower bound" not in card_module._coverage_lines({"members": 4, "liquid": [3, 5]})[0]
