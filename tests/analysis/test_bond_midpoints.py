@@ -38,3 +38,23 @@ def test_main_on_the_bundled_crystal_and_an_unknown_pattern(capsys):
     assert (frames, pairs) == ("1", "4")  # 2 atoms per primitive cell, 4 neighbours each at 1.17 Å
     assert main(["--group", "no-such-frame*"]) == 1
     assert "no frame id matches" in capsys.readouterr().err
+
+
+def test_main_compares_two_field_files(tmp_path, capsys):
+    from elfviz import io
+
+    rng = np.random.default_rng(1)
+    ref_field = 0.4 + 0.1 * rng.random((16, 16, 16))
+    io.write(_frame(ref_field), tmp_path / "ref.nc")
+    io.write(_frame(ref_field - 0.02), tmp_path / "other.nc")
+    assert main(["--files", str(tmp_path / "ref.nc"), str(tmp_path / "other.nc"), "--d-min", "1.1",
+                 "--d-max", "1.2"]) == 0
+    fields = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("files")).split()
+    assert fields[1:3] == ["1", "1"] and float(fields[4]) == pytest.approx(-0.02) and float(fields[5]) == 0.02
+    moved = _frame(ref_field)
+    moved["positions"].values[0] += 0.3
+    io.write(moved, tmp_path / "moved.nc")
+    assert main(["--files", str(tmp_path / "ref.nc"), str(tmp_path / "moved.nc")]) == 2
+    assert "error:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a group or two files, not both
+        main(["--group", "x", "--files", "a", "b"])
