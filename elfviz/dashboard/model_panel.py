@@ -44,6 +44,10 @@ class ModelPanel(param.Parameterized):
         self._progress = pn.indicators.Progress(active=False, value=0, max=1, sizing_mode="stretch_width",
                                                 visible=False)
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-model-status"])
+        self._members_button = pn.widgets.Button(name="φ of each member network", sizing_mode="stretch_width",
+                                                 visible=False)
+        self._members_button.on_click(lambda event: self.show_member_phi())
+        self._members = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.state.param.watch(self._on_structure, "structure")
 
     def _on_structure(self, event) -> None:
@@ -89,8 +93,34 @@ class ModelPanel(param.Parameterized):
         if result.attrs.get("cautions"):  # the Predictor's own warnings (density range, member spread)
             self.status += "\n\n" + "\n\n".join(f"⚠ {c}" for c in str(result.attrs["cautions"]).split(" | "))
         self._status.object = self.status
+        self._members.object = ""
+        self._members_button.visible = getattr(predictor, "n_members", 1) > 1
         self.state.prediction = result
         return True
+
+    def show_member_phi(self) -> str:
+        """Show the range of the member networks' φ for the current structure (0.8 s for 64 atoms on a 48³
+        grid on 2 CPU cores, so on request only); returns the text shown."""
+        ds = self.state.structure
+        if ds is None:
+            return ""
+        self._busy(True)
+        try:
+            span = predictions.member_phi_range(ds)
+        except ElfvizError as exc:
+            notify_error(f"Member φ failed: {exc}")
+            return ""
+        finally:
+            self._busy(False)
+        if span is None:
+            text = "A single network: no member networks to compare."
+        else:
+            n = predictions.get_predictor().n_members
+            text = (f"φ of the {n} member networks: **{span[0]:.3f}–{span[1]:.3f}** (networks alone, without "
+                    "the Fourier correction). The members share much of their error, so this is a lower bound "
+                    "on the uncertainty of φ, not an error bar (see the model card).")
+        self._members.object = text
+        return text
 
     def _busy(self, busy: bool) -> None:
         self._spinner.value = busy
@@ -102,4 +132,5 @@ class ModelPanel(param.Parameterized):
         return pn.Column(
             pn.pane.Markdown("### Model"), pn.Row(self._button, self._spinner), self._auto, self._correct,
             self._progress,
-            self._status, pn.pane.Markdown("Show:"), self._shown, sizing_mode="stretch_width")
+            self._status, self._members_button, self._members, pn.pane.Markdown("Show:"), self._shown,
+            sizing_mode="stretch_width")

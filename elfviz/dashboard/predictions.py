@@ -27,6 +27,7 @@ _lock = threading.RLock()
 _predictor: Any = None
 _correction: Any = None
 _cache: OrderedDict[str, xr.Dataset] = OrderedDict()
+_member_phi: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
 
 def get_predictor():
@@ -48,6 +49,7 @@ def set_predictor(predictor: Any) -> None:
         _predictor = predictor
         _correction = None
         _cache.clear()
+        _member_phi.clear()
 
 
 def get_correction():
@@ -145,7 +147,31 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
     return result, time.perf_counter() - start
 
 
+def member_phi_range(ds: xr.Dataset) -> tuple[float, float] | None:
+    """Lowest and highest networking value φ of the shared ensemble's member networks for ``ds``'s structure
+    on ``ds``'s grid (:func:`elfviz.analysis.member_phi.member_networking_values`; cached), or None for a
+    single network. The members' fields are the networks' own, without the Fourier correction."""
+    predictor = get_predictor()
+    if getattr(predictor, "n_members", 1) < 2:
+        return None
+    key = _cache_key(ds, False)
+    with _lock:
+        if key in _member_phi:
+            return _member_phi[key]
+    from ..analysis.member_phi import member_networking_values
+
+    network, _ = predict(ds)
+    values = member_networking_values(predictor, network)
+    result = (float(values.min()), float(values.max()))
+    with _lock:
+        _member_phi[key] = result
+        while len(_member_phi) > CACHE_SIZE:
+            _member_phi.popitem(last=False)
+    return result
+
+
 def clear_cache() -> None:
     """Forget all cached predictions."""
     with _lock:
         _cache.clear()
+        _member_phi.clear()

@@ -296,3 +296,45 @@ def test_slices_offer_the_member_spread_of_an_ensemble(dash, predictor):
         dash.state.shown = "model"
         predictions.set_predictor(predictor)
         dash.model.run()
+
+
+def test_member_phi_range_is_shown_on_request_for_an_ensemble(dash, predictor):
+    from elfviz.topology import networking_analysis
+
+    from .frames import PromolecularPredictor
+
+    class TwoMemberPredictor(PromolecularPredictor):
+        """Members: the promolecular ELF scaled by 0.9 and by 1.1 (so their φ differ)."""
+
+        n_members = 2
+
+        def predict(self, structure, *, member_spread=False, **kwargs):
+            return super().predict(structure, **kwargs)
+
+        def member_values(self, positions, cell, shape):
+            structure = grid.make_dataset(cell, positions, [1] * len(positions), shape=shape)
+            elf = super().predict(structure, shape=shape)["elf"].values
+            self.member_calls = getattr(self, "member_calls", 0) + 1
+            return np.stack([0.9 * elf, np.clip(1.1 * elf, 0, 1)])
+
+    # a single network: no button, and asking anyway says so
+    assert not dash.model._members_button.visible
+    assert "single network" in dash.model.show_member_phi()
+    ensemble = TwoMemberPredictor()
+    predictions.set_predictor(ensemble)
+    try:
+        dash.model.run()
+        assert dash.model._members_button.visible and dash.model._members.object == ""
+        dash.model._members_button.clicks += 1  # the button computes and shows the range
+        text = dash.model._members.object
+        network = predictions.predict(dash.state.structure)[0]
+        members = ensemble.member_values(network["positions"].values, network["cell"].values, network["elf"].shape)
+        phis = [networking_analysis(network.assign(elf=(network["elf"].dims, m))).phi for m in members]
+        assert f"φ of the 2 member networks: **{min(phis):.3f}–{max(phis):.3f}**" in text and "lower bound" in text
+        calls = ensemble.member_calls
+        assert dash.model.show_member_phi() == text and ensemble.member_calls == calls  # cached
+        dash.model.run()  # a new prediction clears the shown range
+        assert dash.model._members.object == ""
+    finally:
+        predictions.set_predictor(predictor)
+        dash.model.run()
