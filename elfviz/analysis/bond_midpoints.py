@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .. import grid
-from ..errors import GridError
+from ..errors import ElfvizError, GridError
 from ..pairs import pair_midpoints
 from .residuals import check_same_structure
 
@@ -105,7 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.files:
         from .. import io
-        from ..errors import ElfvizError
 
         try:
             reference, other = (io.read(path) for path in args.files)

@@ -25,7 +25,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +124,7 @@ def run_variants(
     settings = {
         "seeds": list(seeds), "points_per_frame": points_per_frame, "epochs": epochs, "max_frames": max_frames,
         "pairs_angstrom": list(pairs), "frames": frames,
-        "variants": [
-            {"name": v.name, "bond_fraction": v.bond_fraction, "hidden": list(v.hidden), "triple": v.triple}
-            for v in variants
-        ],
+        "variants": [{**asdict(v), "hidden": list(v.hidden)} for v in variants],
     }
     return {"settings": settings, "variants": result}
 

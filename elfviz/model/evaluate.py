@@ -262,7 +262,7 @@ def seen_frame_fit(coll: FrameCollection, predictor, n_train: int) -> dict[str, 
     picks = np.unique(np.linspace(0, len(train_ids) - 1, min(int(n_train), len(train_ids))).round().astype(int))
     validation_ids = [str(f) for f in card.get("validation_frame_ids", [])]
     sets = {
-        "train": ([train_ids[i] for i in picks] if train_ids else [], len(train_ids)),
+        "train": ([train_ids[i] for i in picks], len(train_ids)),
         "validation": (validation_ids, len(validation_ids)),
     }
     out = {}

@@ -70,23 +70,15 @@ class ElfNet(nn.Module):
 
     def transform_features(self, x: torch.Tensor) -> torch.Tensor:
         """Fixed transform (before standardisation)."""
-        if self.transform == "sqrt":
-            return torch.sign(x) * torch.sqrt(torch.abs(x))
+        if self.transform == "sqrt":  # sign(x) sqrt|x|, in one temporary (copysign gives the same numbers)
+            return x.abs().sqrt_().copysign_(x)
         return x
 
     @torch.no_grad()
     def fit_standardisation(self, x: torch.Tensor) -> None:
-        """Set the standardisation buffers from raw training descriptors ``(P, F)``.
-
-        The transform is applied in one temporary copy of ``x`` instead of three (a training pool is
-        gigabytes); the values are exactly those of :meth:`transform_features` (``copysign`` gives the same
-        numbers as multiplying by the sign).
-        """
-        x = x.to(self.feature_mean.device, self.feature_mean.dtype)
-        if self.transform == "sqrt":
-            z = x.abs().sqrt_().copysign_(x)
-        else:
-            z = x
+        """Set the standardisation buffers from raw training descriptors ``(P, F)`` (the transform makes one
+        temporary copy of ``x``, which matters for a training pool of gigabytes)."""
+        z = self.transform_features(x.to(self.feature_mean.device, self.feature_mean.dtype))
         self.feature_mean.copy_(z.mean(0))
         self.feature_scale.copy_(1.0 / z.std(0).clamp_min(1e-6))
 
