@@ -99,8 +99,8 @@ class ModelPanel(param.Parameterized):
         return True
 
     def show_member_phi(self) -> str:
-        """Show the range of the member networks' φ for the current structure (0.8 s for 64 atoms on a 48³
-        grid on 2 CPU cores, so on request only); returns the text shown."""
+        """Show the range of the member networks' φ for the current structure (one more descriptor pass and one
+        φ sweep per network, so on request only); returns the text shown."""
         ds = self.state.structure
         if ds is None:
             return ""
