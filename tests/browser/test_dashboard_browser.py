@@ -19,16 +19,33 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
+CANVAS_ATTEMPT_MS = 10_000  # one screenshot try; the pane may swap its canvas while a new scene arrives
+
+
 def canvas_image(page, name: str) -> np.ndarray:
-    """Screenshot of the vtk.js canvas (saved under test-artifacts/browser/) as an RGB array."""
+    """Screenshot of the visible vtk.js canvas (saved under test-artifacts/browser/) as an RGB array.
+
+    The locator is resolved afresh on every call and only visible canvases count, so a canvas the pane
+    has just replaced (detached or hidden) is never waited on.
+    """
     from PIL import Image
 
-    png = page.locator(".elfviz-view3d canvas").first.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    canvas = page.locator(".elfviz-view3d canvas").filter(visible=True).first
+    png = canvas.screenshot(path=str(ARTIFACTS / f"{name}.png"), timeout=CANVAS_ATTEMPT_MS)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
 
 
+def canvas_diagnostics(page, name: str) -> str:
+    """What the 3D view's canvases look like now (and a full-page screenshot), for a failure message."""
+    page.screenshot(path=str(ARTIFACTS / f"{name}-failure-page.png"), full_page=True)
+    canvases = page.locator(".elfviz-view3d canvas")
+    described = [f"canvas {i}: visible={canvases.nth(i).is_visible()} box={canvases.nth(i).bounding_box()}"
+                 for i in range(canvases.count())]
+    return "; ".join(described) or "no canvas inside .elfviz-view3d"
+
+
 def settled_canvas(page, name: str, previous: np.ndarray | None = None,
-                   timeout: float = 60.0) -> np.ndarray:
+                   timeout: float = 120.0) -> np.ndarray:
     """The canvas once it has drawn something (and differs from ``previous`` if given)."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -36,9 +53,10 @@ def settled_canvas(page, name: str, previous: np.ndarray | None = None,
     while True:
         try:
             image = canvas_image(page, name)
-        except PlaywrightError:  # the pane swaps its canvas while a new scene arrives
+        except PlaywrightError as error:  # no visible canvas right now: the pane is swapping scenes
             if time.monotonic() > deadline:
-                raise
+                raise AssertionError(f"no visible 3D canvas within {timeout:.0f} s "
+                                     f"({canvas_diagnostics(page, name)})") from error
             time.sleep(1.0)
             continue
         changed = previous is None or image.shape != previous.shape or np.abs(image - previous).mean() > 0.5
