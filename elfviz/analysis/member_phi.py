@@ -24,7 +24,9 @@ def member_networking_values(predictor: Any, predicted: xr.Dataset, *, connectiv
         The predictor that made ``predicted`` (an ensemble has one value per member, a single network one).
     predicted : xarray.Dataset
         Its prediction (``positions`` Å, ``cell`` Å, ``elf`` on the grid). The members' fields are those of the
-        networks alone: a Fourier correction of ``predicted`` is not applied to them.
+        networks alone: a Fourier correction of ``predicted`` is not applied to them. If ``predicted`` is the
+        predictor's latest ensemble prediction made with ``member_spread=True``, its members' fields are
+        reused (:meth:`~elfviz.model.Predictor.member_values`); otherwise they are evaluated once more.
     connectivity : {6, 18, 26}
         Voxel neighbourhood of the percolation analysis.
 

@@ -77,7 +77,7 @@ def frame_report(ref, predictor, *, topology: bool = True, correction=None, memb
             result = networking_analysis(ds)
             out[f"phi_{label}"] = float(result.phi)
             out[f"phi_star_{label}"] = None if result.phi_star is None else float(result.phi_star)
-        if member_phi:  # each member's field on the prediction's grid, from one descriptor computation
+        if member_phi:  # each member's field on the prediction's grid: those the prediction evaluated
             from ..analysis.member_phi import member_networking_values
 
             out["phi_members"] = [float(v) for v in member_networking_values(predictor, pred)]

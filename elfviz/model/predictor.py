@@ -44,6 +44,11 @@ SPREAD_FACTOR = 2.0
 on the held-out liquid recorded in the model card."""
 
 
+MEMBER_CACHE_VALUES = 2**25
+"""Largest member-field array (values, float32: 128 MiB) that a predictor keeps from its last ensemble
+evaluation, so that asking for the members' fields of the structure just predicted costs no second pass."""
+
+
 DEFAULT_BATCH_POINTS = {"cpu": 2**14, "cuda": 2**21}
 """Grid points per network batch by device type: small on CPU so that activations stay in cache."""
 
@@ -108,6 +113,7 @@ class Predictor:
         if correction is not None and not callable(correction):
             raise ModelError("correction must be a callable Dataset -> Dataset, 'bundled' or a correction file")
         self.correction = correction
+        self._last_members: tuple[bytes, torch.Tensor] | None = None  # (structure-and-grid key, members)
 
     def load_correction(self, spec: str | Path):
         """The Fourier correction ``spec`` (``"bundled"`` or a JSON file) checked against these weights.
@@ -217,6 +223,7 @@ class Predictor:
             view = copy.copy(self)
             view.network = member
             view.correction = None
+            view._last_members = None
             views.append(view)
         return views
 
@@ -231,18 +238,31 @@ class Predictor:
         """Each member network's ELF, float32 ``(n_members, *shape)``, from one descriptor computation.
 
         For a single network this is its output with a leading axis of length 1. Unclipped, no correction,
-        no checks (like :meth:`predict_values`): positions and cell in Å.
+        no checks (like :meth:`predict_values`): positions and cell in Å. Right after an ensemble prediction
+        of the same positions, cell and grid (``predict(..., member_spread=True)``) the members' fields of that
+        prediction are returned without evaluating anything again.
         """
-        members = self._member_outputs(positions, cell, shape)
+        key = _structure_grid_key(positions, cell, shape)
+        cached = self._last_members  # one read: another thread may replace it meanwhile
+        if cached is not None and cached[0] == key:
+            members = cached[1]
+        else:
+            members = self._member_outputs(positions, cell, shape)
         return members.reshape((members.shape[0], *tuple(shape))).cpu().numpy()
 
     def _member_outputs(self, positions, cell, shape) -> torch.Tensor:
-        """Each member's ELF, ``(n_members, P)`` on the predictor's device (one row for a single network)."""
+        """Each member's ELF, ``(n_members, P)`` on the predictor's device (one row for a single network).
+
+        An ensemble's result is kept (up to :data:`MEMBER_CACHE_VALUES` values) for :meth:`member_values`.
+        """
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
         flat = feats.reshape(feats.shape[0], -1)
-        if isinstance(self.network, ElfEnsemble):
-            return self.evaluate_members(flat)
-        return self.evaluate_network(flat)[None]
+        if not isinstance(self.network, ElfEnsemble):
+            return self.evaluate_network(flat)[None]
+        members = self.evaluate_members(flat)
+        if members.numel() <= MEMBER_CACHE_VALUES:
+            self._last_members = (_structure_grid_key(positions, cell, shape), members)
+        return members
 
     @torch.inference_mode()
     def _mean_and_spread(self, positions, cell, shape) -> tuple[np.ndarray, np.ndarray]:
@@ -375,6 +395,19 @@ class Predictor:
             if not isinstance(out, xr.Dataset) or "elf" not in out:
                 raise ModelError("the correction must return a Dataset with field 'elf'")
         return validate(out)
+
+
+def _structure_grid_key(positions, cell, shape) -> bytes:
+    """Digest of positions (Å), cell (Å) and grid shape: equal exactly when all three are."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=20)
+    for array in (positions, cell):
+        array = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    digest.update(repr(tuple(int(n) for n in shape)).encode())
+    return digest.digest()
 
 
 def _same_weights(a: str | Path, b: str | Path) -> bool:

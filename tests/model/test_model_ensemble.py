@@ -221,13 +221,51 @@ def test_member_values_are_each_member_network_from_one_descriptor_pass(syntheti
     np.testing.assert_array_equal(single, alone.predict_values(positions, cell, (7, 8, 9))[None])
 
 
-def test_frame_report_member_phi_equals_each_member_predicted_alone(synthetic_collection, pair_weights):
+def test_member_values_right_after_an_ensemble_prediction_reuse_its_members(pair_weights, monkeypatch):
+    import elfviz.model.predictor as predictor_module
+
+    atoms = random_hydrogen(seed=7)
+    predictor = Predictor(pair_weights, device="cpu")
+    fresh = Predictor(pair_weights, device="cpu")
+    passes = []
+    counted = predictor_module.compute_descriptors
+    monkeypatch.setattr(predictor_module, "compute_descriptors", lambda *a, **k: passes.append(1) or counted(*a, **k))
+    pred = predictor.predict(atoms, shape=(9, 8, 7), member_spread=True)
+    assert len(passes) == 1
+    positions, cell = pred["positions"].values, pred["cell"].values
+    values = predictor.member_values(positions, cell, (9, 8, 7))
+    assert len(passes) == 1  # the prediction's members, not a second descriptor pass
+    np.testing.assert_array_equal(values, fresh.member_values(positions, cell, (9, 8, 7)))
+    np.testing.assert_allclose(values.mean(axis=0).clip(0, 1), pred["elf"].values, atol=1e-6)
+    # anything else is evaluated afresh: another grid, moved atoms, and each member's own view
+    assert predictor.member_values(positions, cell, (8, 8, 8)).shape == (2, 8, 8, 8) and len(passes) == 3
+    moved = positions.copy()
+    moved[0, 0] += 1e-9
+    np.testing.assert_array_equal(predictor.member_values(moved, cell, (9, 8, 7)),
+                                  fresh.member_values(moved, cell, (9, 8, 7)))
+    predictor.predict(atoms, shape=(9, 8, 7), member_spread=True)
+    for member, value in zip(predictor.member_predictors(), values, strict=True):
+        np.testing.assert_array_equal(member.member_values(positions, cell, (9, 8, 7))[0], value)
+    monkeypatch.setattr(predictor_module, "MEMBER_CACHE_VALUES", 10)  # too large to keep: evaluated again
+    capped = Predictor(pair_weights, device="cpu")
+    capped.predict(atoms, shape=(9, 8, 7), member_spread=True)
+    before = len(passes)
+    np.testing.assert_array_equal(capped.member_values(positions, cell, (9, 8, 7)), values)
+    assert len(passes) == before + 1
+
+
+def test_frame_report_member_phi_equals_each_member_predicted_alone(synthetic_collection, pair_weights, monkeypatch):
+    import elfviz.model.predictor as predictor_module
     from elfviz.model.evaluate import frame_report
     from elfviz.topology import networking_analysis
 
     ref = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
     predictor = Predictor(pair_weights, device="cpu")
+    passes = []
+    counted = predictor_module.compute_descriptors
+    monkeypatch.setattr(predictor_module, "compute_descriptors", lambda *a, **k: passes.append(1) or counted(*a, **k))
     report = frame_report(ref, predictor, member_phi=True)
+    assert len(passes) == 1  # one descriptor pass for the prediction, its spread and the members' phi
     alone = [float(networking_analysis(m.predict(ref, like=ref)).phi) for m in predictor.member_predictors()]
     assert report["phi_members"] == pytest.approx(alone, abs=1e-12)
 
@@ -245,7 +283,8 @@ def test_member_networking_values_are_those_of_each_member_alone(pair_weights):
     assert values[0] != values[1]  # a trained and an untrained network
 
 
-def test_predict_cli_prints_phi_with_the_members_range(pair_weights, tmp_path, capsys):
+def test_predict_cli_prints_phi_with_the_members_range(pair_weights, tmp_path, capsys, monkeypatch):
+    import elfviz.model.predictor as predictor_module
     from elfviz.analysis.member_phi import member_networking_values
     from elfviz.topology import networking_analysis
 
@@ -253,7 +292,11 @@ def test_predict_cli_prints_phi_with_the_members_range(pair_weights, tmp_path, c
     random_hydrogen(seed=9).write(structure)
     out = tmp_path / "p.nc"
     args = ["predict", str(structure), "--grid", "10,10,10", "--device", "cpu", "--member-spread"]
+    passes = []
+    counted = predictor_module.compute_descriptors
+    monkeypatch.setattr(predictor_module, "compute_descriptors", lambda *a, **k: passes.append(1) or counted(*a, **k))
     assert main([*args, "-o", str(out), "--weights", str(pair_weights)]) == 0
+    assert len(passes) == 1  # the members' phi reuses the prediction's member fields
     printed = capsys.readouterr().out
     pred = Predictor(pair_weights, device="cpu").predict(ase.io.read(structure), shape=(10, 10, 10))
     members = member_networking_values(Predictor(pair_weights, device="cpu"), pred)
