@@ -296,6 +296,19 @@ def model_records(data: dict) -> list[dict]:
                 "same run",
             }
         )
+    reuse = data.get("member_phi_reuse")
+    if reuse:
+        first = data["cases"][0]
+        records.append(
+            {
+                "benchmark": "model",
+                "metric": f"members' phi after an ensemble prediction, evaluated again / reused ({first.get('atoms')} "
+                f"atoms, {first.get('grid')}^3)",
+                "value": reuse["evaluated_again_s"] / reuse["reused_s"],
+                "unit": "x",
+                "note": f"{reuse['evaluated_again_s']:.3g} s vs {reuse['reused_s']:.3g} s, same prediction, same run",
+            }
+        )
     if "speedup_vs_qe" in data:
         first = data["cases"][0]
         records.append(

@@ -66,6 +66,9 @@ def test_model_json_and_record_lists(run_all):
     data["member_versus_ensemble"] = {"member_network_s": 0.15, "ensemble_network_s": 0.54, "members": 4}
     ratio = run_all.figures("model", data, "")[2]
     assert ratio["value"] == pytest.approx(3.6) and "ensemble of 4" in ratio["metric"] and "0.54 s" in ratio["note"]
+    data["member_phi_reuse"] = {"reused_s": 0.2, "evaluated_again_s": 1.4}
+    reuse = run_all.figures("model", data, "")[3]
+    assert reuse["value"] == pytest.approx(7.0) and "reused" in reuse["metric"] and "1.4 s vs 0.2 s" in reuse["note"]
     listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
     assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
     assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [

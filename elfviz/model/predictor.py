@@ -93,6 +93,9 @@ class Predictor:
     'model:elfnet-fft@1.6'
     """
 
+    _last_members: tuple[bytes, torch.Tensor] | None = None
+    """(structure-and-grid key, member fields) of the last ensemble evaluation, see :meth:`member_values`."""
+
     def __init__(
         self,
         weights: str | Path | None = None,
@@ -113,7 +116,7 @@ class Predictor:
         if correction is not None and not callable(correction):
             raise ModelError("correction must be a callable Dataset -> Dataset, 'bundled' or a correction file")
         self.correction = correction
-        self._last_members: tuple[bytes, torch.Tensor] | None = None  # (structure-and-grid key, members)
+        self._last_members = None
 
     def load_correction(self, spec: str | Path):
         """The Fourier correction ``spec`` (``"bundled"`` or a JSON file) checked against these weights.
