@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from ..viz.scene import Scene, build_plotter, render_png, scene_meshes
+from . import vtk_transfer
 from .state import DashboardState
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class View3D(param.Parameterized):
 
     def __init__(self, state: DashboardState, *, height: int = 520, **params):
         super().__init__(state=state, **params)
+        vtk_transfer.install()  # the pane's triangle lists, converted without a Python loop per value
         self._plotter = None
         self._structure_seen = None
         self._height = height
