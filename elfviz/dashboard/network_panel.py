@@ -33,7 +33,8 @@ def percolation_status(isovalue: float, dimension: int, n_components: int | None
     return head
 
 
-def dimension_plot(profile, isovalue: float, network=None, *, width: int = 420, height: int = 260):
+def dimension_plot(profile, isovalue: float, network=None, *, width: int = 420, height: int = 260,
+                   isovalue_stream=None):
     """Percolation dimension versus isovalue (steps) with the current isovalue and t1, t2, t3 marked.
 
     Parameters
@@ -44,13 +45,29 @@ def dimension_plot(profile, isovalue: float, network=None, *, width: int = 420, 
         Current isovalue (vertical line).
     network : NetworkAnalysis, optional
         Its thresholds t1, t2, t3 are marked as points.
+    isovalue_stream : holoviews.streams.Stream, optional
+        A stream with parameter ``isovalue``: the line is then drawn by a DynamicMap that follows it, so a
+        new isovalue moves the line in the live plot instead of rebuilding the figure. ``isovalue`` is
+        sent to the stream.
+
+    Returns
+    -------
+    holoviews.Overlay or holoviews.DynamicMap
+        A DynamicMap when ``isovalue_stream`` is given.
     """
     import holoviews.plotting.bokeh  # noqa: F401
 
     curve = hv.Curve((profile["threshold"].values, profile["dimension"].values), "isovalue (ELF)",
                      "percolation dimension").opts(interpolation="steps-mid", color="#444444", line_width=2)
-    marker = hv.VLine(float(isovalue)).opts(color="#e6550d", line_width=2, line_dash="dashed")
-    overlay = curve * marker
+
+    def marker(isovalue: float) -> hv.VLine:
+        return hv.VLine(float(isovalue)).opts(color="#e6550d", line_width=2, line_dash="dashed")
+
+    if isovalue_stream is None:
+        overlay = curve * marker(isovalue)
+    else:
+        isovalue_stream.event(isovalue=float(isovalue))
+        overlay = curve * hv.DynamicMap(marker, streams=[isovalue_stream])
     if network is not None:
         points = hv.Scatter((list(network.thresholds), [1, 2, 3]), "isovalue (ELF)", "percolation dimension")
         overlay = overlay * points.opts(size=8, color="#d62728", tools=["hover"])
@@ -72,6 +89,8 @@ class NetworkPanel(param.Parameterized):
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-percolation-status"])
         self._summary = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-network-summary"])
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=270)
+        self._isovalue_stream = hv.streams.Stream.define("Isovalue", isovalue=0.5)()
+        self._plotted = (None, None)  # the (profile, network) the plot shows: a new isovalue only moves its line
         self.state.param.watch(lambda *events: self.refresh(), ["components", "network", "profile"])
         self.refresh()
 
@@ -82,14 +101,21 @@ class NetworkPanel(param.Parameterized):
             self._status.object = self.status
             self._summary.object = ""
             self._plot.object = None
+            self._plotted = (None, None)
             return
         n_components = None if state.components is None else int(state.components.n_components)
         self.status = percolation_status(state.isovalue, network.percolation_dimension(state.isovalue),
                                          n_components)
         self._status.object = f"**{self.status}**"
         self._summary.object = self.summary_markdown(network)
-        if state.profile is not None:
-            self._plot.object = dimension_plot(state.profile, state.isovalue, network)
+        if state.profile is None:
+            return
+        if self._plotted[0] is state.profile and self._plotted[1] is network:
+            self._isovalue_stream.event(isovalue=float(state.isovalue))
+        else:
+            self._plot.object = dimension_plot(state.profile, state.isovalue, network,
+                                               isovalue_stream=self._isovalue_stream)
+            self._plotted = (state.profile, network)
 
     @staticmethod
     def summary_markdown(network) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from elfviz import grid
 from elfviz.analysis import field_metrics, lowpass_correction, residual_dataset, spectra_over_frames
-from elfviz.dashboard import Dashboard, build_app, predictions
+from elfviz.dashboard import Dashboard, build_app, network_panel, predictions
 from elfviz.dashboard.network_panel import DIMENSION_NAMES, percolation_status
 from elfviz.dashboard.sources import read_upload
 from elfviz.topology import components_at, networking_analysis, percolation_profile
@@ -68,10 +68,27 @@ def test_network_numbers_are_the_topology_librarys(dash):
 def test_dimension_plot_marks_the_current_isovalue(dash):
     import holoviews as hv
 
+    def marked(plot) -> list[float]:
+        shown = plot[()] if isinstance(plot, hv.DynamicMap) else plot  # the frame the live plot draws
+        return [el.data for el in shown if isinstance(el, hv.VLine)]
+
+    from bokeh.models import Span
+
     dash.state.isovalue = 0.42
     plot = dash.network._plot.object
-    vlines = [el for el in plot if isinstance(el, hv.VLine)]
-    assert len(vlines) == 1 and vlines[0].data == pytest.approx(0.42)
+    assert marked(plot) == [pytest.approx(0.42)]
+    root = dash.network._plot.get_root()  # the Bokeh models a browser page holds
+    spans = [m for m in root.references() if isinstance(m, Span)]
+    assert [span.location for span in spans] == [pytest.approx(0.42)]
+    dash.state.isovalue = 0.61  # same field: the line moves, the figure is not rebuilt
+    assert dash.network._plot.object is plot and marked(plot) == [pytest.approx(0.61)]
+    assert [m for m in root.references() if isinstance(m, Span)] == spans
+    assert spans[0].location == pytest.approx(0.61)  # the live page's line moved in place
+    curve = next(el for el in plot[()] if isinstance(el, hv.Curve))
+    np.testing.assert_array_equal(curve.dimension_values(1)[: dash.state.profile.sizes["threshold"]],
+                                  dash.state.profile["dimension"].values)
+    static = network_panel.dimension_plot(dash.state.profile, 0.3, dash.state.network)
+    assert marked(static) == [pytest.approx(0.3)]
 
 
 def test_percolation_status_wording():
