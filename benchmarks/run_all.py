@@ -259,68 +259,36 @@ def _flatten(data, prefix: str = ""):
 
 
 def model_records(data: dict) -> list[dict]:
-    """Records from bench_model.py's JSON (device, model, cases[], qe_seconds, speedup_vs_qe)."""
+    """Records from bench_model.py's JSON (device, model, cases[], qe_seconds, speedup_vs_qe, and the
+    side-by-side ratios ``member_versus_ensemble`` and ``member_phi_reuse`` of the first case)."""
     device, model = data.get("device", "?"), data.get("model", "?")
     records = []
+
+    def add(metric: str, value, unit: str, note: str) -> None:
+        records.append({"benchmark": "model", "metric": metric, "value": value, "unit": unit, "note": note})
+
+    def size_of(case: dict) -> str:
+        return f"{case.get('atoms')} atoms, {case.get('grid')}^3"
+
     for case in data["cases"]:
-        size = f"{case.get('atoms')} atoms, {case.get('grid')}^3"
-        records.append(
-            {
-                "benchmark": "model",
-                "metric": f"time per frame ({size})",
-                "value": case.get("total"),
-                "unit": "s",
-                "note": f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s",
-            }
-        )
-        records.append(
-            {
-                "benchmark": "model",
-                "metric": f"throughput ({size})",
-                "value": case.get("points_per_s"),
-                "unit": "points/s",
-                "note": f"{model} on {device}",
-            }
-        )
+        add(f"time per frame ({size_of(case)})", case.get("total"), "s",
+            f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s")
+        add(f"throughput ({size_of(case)})", case.get("points_per_s"), "points/s", f"{model} on {device}")
+    first = data["cases"][0]
     pair = data.get("member_versus_ensemble")
     if pair:
-        first = data["cases"][0]
-        records.append(
-            {
-                "benchmark": "model",
-                "metric": f"network time, ensemble of {pair['members']} / one member ({first.get('atoms')} atoms, "
-                f"{first.get('grid')}^3)",
-                "value": pair["ensemble_network_s"] / pair["member_network_s"],
-                "unit": "x",
-                "note": f"{pair['ensemble_network_s']:.3g} s vs {pair['member_network_s']:.3g} s, same descriptors, "
-                "same run",
-            }
-        )
+        add(f"network time, ensemble of {pair['members']} / one member ({size_of(first)})",
+            pair["ensemble_network_s"] / pair["member_network_s"], "x",
+            f"{pair['ensemble_network_s']:.3g} s vs {pair['member_network_s']:.3g} s, same descriptors, same run")
     reuse = data.get("member_phi_reuse")
     if reuse:
-        first = data["cases"][0]
-        records.append(
-            {
-                "benchmark": "model",
-                "metric": f"members' phi after an ensemble prediction, evaluated again / reused ({first.get('atoms')} "
-                f"atoms, {first.get('grid')}^3)",
-                "value": reuse["evaluated_again_s"] / reuse["reused_s"],
-                "unit": "x",
-                "note": f"{reuse['evaluated_again_s']:.3g} s vs {reuse['reused_s']:.3g} s, same prediction, same run",
-            }
-        )
+        add(f"members' phi after an ensemble prediction, evaluated again / reused ({size_of(first)})",
+            reuse["evaluated_again_s"] / reuse["reused_s"], "x",
+            f"{reuse['evaluated_again_s']:.3g} s vs {reuse['reused_s']:.3g} s, same prediction, same run")
     if "speedup_vs_qe" in data:
-        first = data["cases"][0]
-        records.append(
-            {
-                "benchmark": "model",
-                "metric": f"speed-up vs QE reference ({first.get('atoms')} atoms, {first.get('grid')}^3)",
-                "value": data["speedup_vs_qe"],
-                "unit": "x",
-                "note": f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} "
-                "s, same structure and grid, same run",
-            }
-        )
+        add(f"speed-up vs QE reference ({size_of(first)})", data["speedup_vs_qe"], "x",
+            f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} s, same structure "
+            "and grid, same run")
     return records
 
 
