@@ -99,8 +99,9 @@ class ModelPanel(param.Parameterized):
         return True
 
     def show_member_phi(self) -> str:
-        """Show the range of the member networks' φ for the current structure (one more descriptor pass and one
-        φ sweep per network, so on request only); returns the text shown."""
+        """Show the range of the member networks' φ for the current structure (one φ sweep per network, plus a
+        descriptor pass unless the model's last prediction was this structure, so on request only); returns
+        the text shown."""
         ds = self.state.structure
         if ds is None:
             return ""

@@ -72,10 +72,8 @@ def install() -> bool:
 
     def getCachedDataArray(self, pMd5, binary=False, compression=False):  # noqa: N802, N803 - Panel's names
         array = self.dataArrayCache[pMd5]["array"]
-        if array.GetDataType() not in _INDEX_TYPES:
-            return original(self, pMd5, binary=binary, compression=compression)
-        data = index_array_bytes(array)
-        if data is None:  # out of 32-bit range: Panel's own conversion and its error
+        data = index_array_bytes(array) if array.GetDataType() in _INDEX_TYPES else None
+        if data is None:  # not an index array, or out of 32-bit range: Panel's own code (and error)
             return original(self, pMd5, binary=binary, compression=compression)
         if compression:
             data = serializer.zipCompression(pMd5, data)

@@ -116,7 +116,6 @@ class Predictor:
         if correction is not None and not callable(correction):
             raise ModelError("correction must be a callable Dataset -> Dataset, 'bundled' or a correction file")
         self.correction = correction
-        self._last_members = None
 
     def load_correction(self, spec: str | Path):
         """The Fourier correction ``spec`` (``"bundled"`` or a JSON file) checked against these weights.
