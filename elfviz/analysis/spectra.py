@@ -101,6 +101,55 @@ def mode_power(values: np.ndarray, cell) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- spectrum
+def _shells(gnorm: np.ndarray, power: np.ndarray, shape, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Summed power and mode count of the shells ``|G|`` in ``[(j - 1/2) w, (j + 1/2) w)``, ``j = 0, 1, ...``."""
+    shell = np.rint(gnorm / width).astype(np.int64).ravel()
+    n_shells = int(shell.max()) + 1
+    weight = np.broadcast_to(kspace.rfft_multiplicity(shape), gnorm.shape).ravel().copy()
+    weight[0] = 0.0  # G = 0 is not a mode of the variance
+    shell_power = np.bincount(shell, weights=power.ravel(), minlength=n_shells)
+    n_modes = np.bincount(shell, weights=weight, minlength=n_shells)
+    return shell_power, n_modes
+
+
+def rebin_shells(values: np.ndarray, width: float, common_width: float, n_common: int) -> np.ndarray:
+    """Redistribute per-shell sums (power or mode counts) from shells of ``width`` onto ``common_width`` ones.
+
+    The cumulative sum is known exactly at the frame's own shell edges ``(j + 1/2) width`` (and is 0 at
+    ``|G| = 0``); it is interpolated linearly in between (a uniform density inside each own shell) and
+    read at the common shell edges ``(j +- 1/2) common_width`` (the first clipped at 0). Differences of a
+    cumulative sum telescope, so the common shells sum to the same total (Parseval is kept exactly) as long
+    as the common shells reach past the frame's last own shell. Where the edges coincide
+    (``width == common_width``) the shells are returned unchanged.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Sums over the frame's own shells, centred on ``j * width`` (Å^-1).
+    width, common_width : float
+        Own and common shell widths (Å^-1).
+    n_common : int
+        Number of common shells (centred on ``j * common_width``, ``j = 0 .. n_common - 1``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_common,)``.
+
+    Examples
+    --------
+    >>> rebin_shells(np.array([0.0, 4.0, 2.0]), 2.0, 1.0, 6).tolist()  # own edges 1, 3, 5
+    [0.0, 1.0, 2.0, 1.5, 1.0, 0.5]
+    """
+    values = np.asarray(values, dtype=float)
+    if width == common_width and n_common >= len(values):  # same shells: no round-off from differencing
+        return np.concatenate([values, np.zeros(n_common - len(values))])
+    edges_own = np.concatenate([[0.0], (np.arange(len(values)) + 0.5) * width])
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    edges = np.clip((np.arange(n_common + 1) - 0.5) * common_width, 0.0, None)
+    return np.diff(np.interp(edges, edges_own, cumulative))
+
+
 def radial_power_spectrum(
     ds, field: str = "residual", shell_width: float | None = None, *, cell=None, k_max: float | None = None
 ) -> xr.Dataset:
@@ -139,12 +188,8 @@ def radial_power_spectrum(
     if not (width > 0 and math.isfinite(width)):
         raise GridError(f"shell_width must be a positive number of Å^-1, got {shell_width}")
     gnorm, power = mode_power(values, cell_arr)
-    shell = np.rint(gnorm / width).astype(np.int64).ravel()
-    n_shells = int(shell.max()) + 1
-    weight = np.broadcast_to(kspace.rfft_multiplicity(values.shape), gnorm.shape).ravel().copy()
-    weight[0] = 0.0  # G = 0 is not a mode of the variance
-    shell_power = np.bincount(shell, weights=power.ravel(), minlength=n_shells)
-    n_modes = np.bincount(shell, weights=weight, minlength=n_shells)
+    shell_power, n_modes = _shells(gnorm, power, values.shape, width)
+    n_shells = len(shell_power)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_power = np.where(n_modes > 0, shell_power / np.maximum(n_modes, 1), np.nan)
     k = np.arange(n_shells) * width
@@ -210,7 +255,10 @@ def lowk_variance_fraction(ds, k_cut: float = K_BOND, *, field: str = "residual"
         below = float(ds["power"].where(ds["k"] < k_cut, 0.0).sum())
         return below / total if total > 0 else float("nan")
     values, cell_arr = field_and_cell(ds, field, cell)
-    gnorm, power = mode_power(values, cell_arr)
+    return _lowk_fraction(*mode_power(values, cell_arr), k_cut)
+
+
+def _lowk_fraction(gnorm: np.ndarray, power: np.ndarray, k_cut: float) -> float:
     total = float(power.sum())
     if total <= 0:
         return float("nan")
@@ -220,7 +268,10 @@ def lowk_variance_fraction(ds, k_cut: float = K_BOND, *, field: str = "residual"
 def spectral_centroid(ds, *, field: str = "residual", cell=None) -> float:
     """Power-weighted mean ``|G|`` (Å^-1) of a field's fluctuations: ``sum |G| P(G) / sum P(G)``."""
     values, cell_arr = field_and_cell(ds, field, cell)
-    gnorm, power = mode_power(values, cell_arr)
+    return _centroid(*mode_power(values, cell_arr))
+
+
+def _centroid(gnorm: np.ndarray, power: np.ndarray) -> float:
     total = float(power.sum())
     return float((gnorm * power).sum() / total) if total > 0 else float("nan")
 
@@ -238,7 +289,10 @@ def median_k(ds, *, field: str = "residual", cell=None) -> float:
     1.5708
     """
     values, cell_arr = field_and_cell(ds, field, cell)
-    gnorm, power = mode_power(values, cell_arr)
+    return _median_k(*mode_power(values, cell_arr))
+
+
+def _median_k(gnorm: np.ndarray, power: np.ndarray) -> float:
     total = float(power.sum())
     if total <= 0:
         return float("nan")
@@ -281,7 +335,13 @@ def spectra_over_frames(
     k_cut: float = K_BOND,
     correlation: bool = True,
 ) -> xr.Dataset:
-    """Residual spectra and scalar spectral measures of many frames on one common ``k`` axis.
+    """Residual spectra and scalar spectral measures of many frames on one common, fine ``k`` axis.
+
+    Each frame is binned on its own shells (its default width, or ``shell_width`` if that is coarser, so
+    none of its shells is empty) and its shell sums are redistributed onto the common shells through
+    their cumulative sum (:func:`rebin_shells`): a small cell (e.g. the 2-atom I41amd cell, default width
+    ~7 Å^-1) no longer sets the resolution of the 64-atom liquids (~1.5 Å^-1), and every frame's common
+    shells still sum exactly to its variance (Parseval).
 
     Parameters
     ----------
@@ -292,8 +352,8 @@ def spectra_over_frames(
     field : str
         Field to analyse.
     shell_width : float, optional
-        Common shell width (Å^-1); default the largest of the frames' default widths, so every shell of
-        every frame is populated.
+        Common shell width (Å^-1); default the *smallest* of the frames' default widths (the finest
+        resolution any frame supports without empty shells).
     k_cut : float
         Cut for ``lowk_fraction`` (Å^-1), default :data:`K_BOND`.
     correlation : bool
@@ -302,72 +362,91 @@ def spectra_over_frames(
     Returns
     -------
     xarray.Dataset
-        dims ``(frame, k)``: ``power``, ``power_density``, ``mean_power``, ``n_modes`` (shells a frame does
-        not reach are 0 power, 0 modes, NaN mean power); per frame: ``variance``, ``lowk_fraction``,
-        ``k_centroid`` and ``median_k`` (Å^-1), ``correlation_length`` (Å). ``ds.groupby("rs_bohr").mean()``
-        gives spectra per density; ``mean`` is the field's mean (the bias, for a residual).
+        dims ``(frame, k)``: ``power`` (field^2, sums over ``k`` to ``variance``), ``power_density``
+        (``power / shell_width``, field^2 Å), ``mean_power`` (mean power per mode, NaN where a frame has no
+        modes), ``n_modes`` (modes per common shell, fractional where a frame's own shells are coarser);
+        per frame: ``variance``, ``mean`` (the bias, for a residual), ``lowk_fraction``, ``k_centroid``,
+        ``median_k``, ``k_isotropic``, ``k_max`` (largest ``|G|`` of the frame's grid) and
+        ``frame_shell_width`` (its own resolution), all in Å^-1, and ``correlation_length`` (Å).
+        ``ds.groupby("rs_bohr").mean()`` gives spectra per density. attrs ``shell_width`` (Å^-1),
+        ``k_cut``, ``field``, ``binning``.
 
     Examples
     --------
     >>> from elfviz.grid import make_dataset
     >>> rng = np.random.default_rng(1)
-    >>> def frame(p):
-    ...     residual = rng.normal(size=(8, 8, 8))
-    ...     return make_dataset(np.eye(3) * 3, [[0, 0, 0]], [1], fields={"residual": residual},
+    >>> def frame(p, a=3.0, n=8):
+    ...     residual = rng.normal(size=(n, n, n))
+    ...     return make_dataset(np.eye(3) * a, [[0, 0, 0]], [1], fields={"residual": residual},
     ...                         attrs={"pressure_gpa": p})
-    >>> frames = [frame(p) for p in (100.0, 100.0, 200.0)]
+    >>> frames = [frame(100.0), frame(100.0), frame(200.0, a=6.0, n=16)]
     >>> spectra = spectra_over_frames(frames)
     >>> spectra.groupby("pressure_gpa").mean()["variance"].sizes["pressure_gpa"]
     2
+    >>> round(spectra.attrs["shell_width"], 4), round(float(spectra["frame_shell_width"][0]), 4)
+    (1.0472, 2.0944)
+    >>> bool(np.allclose(spectra["power"].sum("k"), spectra["variance"]))
+    True
     """
     datasets = list(datasets)
     if not datasets:
         raise GridError("no frames given to spectra_over_frames")
-    width = shell_width
-    if width is None:
-        width = max(default_shell_width(ds["cell"].values) for ds in datasets)
-    spectra = [radial_power_spectrum(ds, field, width) for ds in datasets]
-    n_k = max(s.sizes["k"] for s in spectra)
-    k = np.arange(n_k) * width
-    shape = (len(spectra), n_k)
-    arrays = {
-        "power": np.zeros(shape),
-        "mean_power": np.full(shape, np.nan),
-        "n_modes": np.zeros(shape, np.int64),
-    }
-    for i, spec in enumerate(spectra):
-        n = spec.sizes["k"]
-        for name in arrays:
-            arrays[name][i, :n] = spec[name].values
-    scalars = {
-        "variance": [s.attrs["variance"] for s in spectra],
-        "mean": [s.attrs["mean"] for s in spectra],
-        "k_isotropic": [s.attrs["k_isotropic"] for s in spectra],
-        "lowk_fraction": [lowk_variance_fraction(ds, k_cut, field=field) for ds in datasets],
-        "k_centroid": [spectral_centroid(ds, field=field) for ds in datasets],
-        "median_k": [median_k(ds, field=field) for ds in datasets],
-    }
+    fields = [field_and_cell(ds, field) for ds in datasets]
+    defaults = [default_shell_width(cell) for _, cell in fields]
+    width = min(defaults) if shell_width is None else float(shell_width)
+    if not (width > 0 and math.isfinite(width)):
+        raise GridError(f"shell_width must be a positive number of Å^-1, got {shell_width}")
+    own = []  # (own width, shell power, shell modes) per frame
+    scalars: dict[str, list[float]] = {name: [] for name in (
+        "variance", "mean", "k_isotropic", "k_max", "frame_shell_width", "lowk_fraction", "k_centroid",
+        "median_k")}
+    for (values, cell), default in zip(fields, defaults, strict=True):
+        gnorm, power = mode_power(values, cell)
+        frame_width = max(default, width)
+        own.append((frame_width, *_shells(gnorm, power, values.shape, frame_width)))
+        scalars["variance"].append(float(power.sum()))
+        scalars["mean"].append(float(values.mean()))
+        scalars["k_isotropic"].append(fourier.nyquist_g(cell, values.shape))
+        scalars["k_max"].append(float(gnorm.max()))
+        scalars["frame_shell_width"].append(frame_width)
+        scalars["lowk_fraction"].append(_lowk_fraction(gnorm, power, k_cut))
+        scalars["k_centroid"].append(_centroid(gnorm, power))
+        scalars["median_k"].append(_median_k(gnorm, power))
+    n_k = max(int(np.ceil((len(p) - 0.5) * w / width + 0.5)) for w, p, _ in own)
+    power = np.stack([rebin_shells(p, w, width, n_k) for w, p, _ in own])
+    n_modes = np.stack([rebin_shells(m, w, width, n_k) for w, _, m in own])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_power = np.where(n_modes > 0, power / np.where(n_modes > 0, n_modes, 1.0), np.nan)
     if correlation:
         scalars["correlation_length"] = [correlation_length(ds, field=field) for ds in datasets]
     units = {
         "variance": "field^2",
         "mean": "field",
         "k_isotropic": "angstrom^-1",
+        "k_max": "angstrom^-1",
+        "frame_shell_width": "angstrom^-1",
         "lowk_fraction": "1",
         "k_centroid": "angstrom^-1",
         "median_k": "angstrom^-1",
         "correlation_length": "angstrom",
     }
     data_vars = {
-        "power": (("frame", "k"), arrays["power"], {"units": "field^2"}),
-        "power_density": (("frame", "k"), arrays["power"] / width, {"units": "field^2 angstrom"}),
-        "mean_power": (("frame", "k"), arrays["mean_power"], {"units": "field^2"}),
-        "n_modes": (("frame", "k"), arrays["n_modes"]),
+        "power": (("frame", "k"), power, {"units": "field^2", "long_name": "shell power (sums to variance)"}),
+        "power_density": (("frame", "k"), power / width, {"units": "field^2 angstrom"}),
+        "mean_power": (("frame", "k"), mean_power, {"units": "field^2"}),
+        "n_modes": (("frame", "k"), n_modes, {"long_name": "modes in the shell (fractional when rebinned)"}),
     }
     for name, values in scalars.items():
         data_vars[name] = ("frame", np.asarray(values, dtype=float), {"units": units[name]})
     coords = frame_coords(datasets, frame_ids(datasets))
-    coords["k"] = ("k", k, {"units": "angstrom^-1"})
+    coords["k"] = ("k", np.arange(n_k) * width, {"units": "angstrom^-1", "long_name": "|G| at shell centre"})
     return xr.Dataset(
-        data_vars, coords=coords, attrs={"field": field, "shell_width": float(width), "k_cut": float(k_cut)}
+        data_vars,
+        coords=coords,
+        attrs={
+            "field": field,
+            "shell_width": float(width),
+            "k_cut": float(k_cut),
+            "binning": "own shells per frame, redistributed linearly onto common shells (sums kept)",
+        },
     )

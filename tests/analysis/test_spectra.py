@@ -234,8 +234,8 @@ def test_spectra_over_frames_groupby_pressure():
     assert spectra["power"].dims == ("frame", "k")
     assert spectra["frame"].values.tolist() == ["f0", "f1", "f2"]
     assert spectra["phase"].values.tolist() == ["liquid"] * 3
-    # the common width is the largest default width, so the smaller cell sets it
-    assert spectra.attrs["shell_width"] == pytest.approx(2 * np.pi / 3.0)
+    # the common width is the smallest default width: the larger cell sets the resolution
+    assert spectra.attrs["shell_width"] == pytest.approx(2 * np.pi / 3.6)
     np.testing.assert_allclose(spectra["power"].sum("k"), spectra["variance"], rtol=1e-10)
     by_pressure = spectra.groupby("pressure_gpa").mean()
     assert by_pressure["pressure_gpa"].values.tolist() == [100.0, 250.0]
