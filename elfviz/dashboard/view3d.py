@@ -1,4 +1,14 @@
-"""The 3D view: periodic ELF isosurface coloured by component (spanning ones highlighted), atoms, cell."""
+"""The 3D view: periodic ELF isosurface coloured by component (spanning ones highlighted), atoms, cell.
+
+The meshes come from :func:`elfviz.viz.scene.scene_meshes`; they travel to the browser as one binary
+payload (:mod:`elfviz.viz.payload`) drawn by :class:`~elfviz.dashboard.scene_view.SceneView`, which keeps
+one WebGL scene for the life of the page and swaps the meshes in place.
+
+Updates are ordered for a live page: a new isovalue first updates the state (components, and with them
+the Network panel's status line), and the meshes are rebuilt on the next tick of the server's event loop,
+after those cheap updates have gone to the browser. Requests that arrive while a rebuild is pending
+coalesce: the rebuild draws the latest state only.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +17,22 @@ import time
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
+from ..viz.payload import payload_counts, scene_payload
 from ..viz.scene import Scene, build_plotter, render_png, scene_meshes
-from . import vtk_transfer
+from .scene_view import SceneView
 from .state import DashboardState
 
 log = logging.getLogger(__name__)
 
+TOGGLES = {"atoms": "show_atoms", "cell": "show_cell", "periodic images 2×2×2": "show_images"}
+"""Labels of the display toggles and the View3D parameters they set."""
+
 
 def apply_camera(plotter, camera: dict | None) -> None:
-    """Copy a vtk.js camera (``position``, ``focalPoint``, ``viewUp``) from the browser onto a plotter."""
+    """Copy a browser camera (``position``, ``focalPoint``, ``viewUp`` in Å, ``viewAngle`` in degrees)
+    onto a pyvista plotter, so a server render shows what the browser shows."""
     camera = dict(camera or {})
     if camera.get("position") is None:
         return
@@ -25,53 +41,68 @@ def apply_camera(plotter, camera: dict | None) -> None:
         plotter.camera.focal_point = camera["focalPoint"]
     if camera.get("viewUp") is not None:
         plotter.camera.up = camera["viewUp"]
+    if camera.get("viewAngle") is not None:
+        plotter.camera.view_angle = float(camera["viewAngle"])
+    plotter.reset_camera_clipping_range()
+
+
+def in_server_session() -> bool:
+    """True inside a live ``panel serve`` session (where a next-tick callback can be scheduled)."""
+    doc = pn.state.curdoc
+    return bool(doc is not None and doc.session_context is not None
+                and getattr(doc.session_context, "server_context", None) is not None)
 
 
 class View3D(param.Parameterized):
-    """vtk.js view of the scene built by :func:`elfviz.viz.scene.scene_meshes`.
+    """Three.js view of the scene built by :func:`elfviz.viz.scene.scene_meshes`, with its controls.
 
-    The isovalue slider sets ``state.isovalue`` when released (so dragging does not queue a rebuild per
-    pixel); the surface is rebuilt when the components at the new isovalue are known. The camera the
-    user chose is kept across rebuilds of the same structure.
+    The isovalue slider sets ``state.isovalue`` when released or stepped with the keyboard. The camera
+    the user chose is kept across updates of the same structure and reset for a new structure or a
+    new set of periodic images.
     """
 
     state = param.ClassSelector(class_=DashboardState)
     show_atoms = param.Boolean(default=True, doc="Draw the atoms.")
     show_cell = param.Boolean(default=True, doc="Draw the cell box.")
     show_images = param.Boolean(default=False, doc="Draw 2x2x2 periodic images.")
-    scene = param.Parameter(default=None, doc="The last Scene drawn.")
-    build_seconds = param.Number(default=0.0, doc="Time of the last scene build (meshes + plotter).")
+    scene = param.Parameter(default=None, doc="The last Scene drawn (None without a field).")
+    revision = param.Integer(default=0, doc="Number of scenes sent to the browser.")
+    build_seconds = param.Number(default=0.0, doc="Time of the last scene build (meshes + payload).")
 
     def __init__(self, state: DashboardState, *, height: int = 520, **params):
         super().__init__(state=state, **params)
-        vtk_transfer.install()  # the pane's triangle lists, converted without a Python loop per value
-        self._plotter = None
         self._structure_seen = None
-        self._height = height
-        self._pane = None  # created with the first render window (pn.pane.VTK needs one to pick its type)
-        self._holder = pn.Column(pn.pane.Markdown("No ELF to show yet."), sizing_mode="stretch_width",
-                                 min_height=height)
+        self._structure_count = 0
+        self._pending = False
+        self._view = SceneView(sizing_mode="stretch_width", height=height, min_width=280,
+                               css_classes=["elfviz-view3d"])
         self._slider = pn.widgets.FloatSlider(name="Isovalue (ELF)", start=0.0, end=1.0, step=0.01,
-                                              value=state.isovalue, sizing_mode="stretch_width",
+                                              value=state.isovalue, sizing_mode="stretch_width", min_width=200,
                                               css_classes=["elfviz-isovalue"])
         self._slider.param.watch(self._on_slider, "value_throttled")
-        self._toggles = pn.Row(pn.widgets.Checkbox.from_param(self.param.show_atoms, name="atoms"),
-                               pn.widgets.Checkbox.from_param(self.param.show_cell, name="cell"),
-                               pn.widgets.Checkbox.from_param(self.param.show_images, name="periodic images 2×2×2"))
+        self._toggles = pn.widgets.CheckButtonGroup(
+            options=list(TOGGLES), value=[label for label, name in TOGGLES.items() if getattr(self, name)],
+            button_type="primary", button_style="outline", css_classes=["elfviz-view3d-toggles"])
+        self._toggles.param.watch(self._on_toggles, "value")
         self._caption = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-view3d-caption"])
         self.state.param.watch(self._on_isovalue, "isovalue")
-        self.state.param.watch(lambda *events: self.refresh(), ["components"])
-        self.param.watch(lambda *events: self.refresh(), ["show_atoms", "show_cell", "show_images"])
+        self.state.param.watch(lambda *events: self.schedule(), ["components", "field_ds"])
+        self.param.watch(self._on_display_params, list(TOGGLES.values()))
         self.refresh()
 
+    # -- widgets
     @property
-    def pane(self) -> pn.pane.VTK | None:
-        """The VTK pane (None until the first scene is drawn)."""
-        return self._pane
+    def view(self) -> SceneView:
+        """The browser component drawing the scene."""
+        return self._view
 
     @property
     def slider(self) -> pn.widgets.FloatSlider:
         return self._slider
+
+    @property
+    def toggles(self) -> pn.widgets.CheckButtonGroup:
+        return self._toggles
 
     def _on_slider(self, event) -> None:
         if event.new is not None:
@@ -81,6 +112,16 @@ class View3D(param.Parameterized):
         if abs(self._slider.value - event.new) > 1e-12:
             self._slider.value = event.new
 
+    def _on_toggles(self, event) -> None:
+        self.param.update({name: label in event.new for label, name in TOGGLES.items()})
+
+    def _on_display_params(self, *events) -> None:
+        chosen = [label for label, name in TOGGLES.items() if getattr(self, name)]
+        if chosen != list(self._toggles.value):
+            self._toggles.value = chosen
+        self.schedule()
+
+    # -- scene
     def images(self) -> tuple[int, int, int]:
         return (2, 2, 2) if self.show_images else (1, 1, 1)
 
@@ -95,32 +136,48 @@ class View3D(param.Parameterized):
         return scene_meshes(ds, self.state.isovalue, images=self.images(), components=components,
                             show_atoms=self.show_atoms, show_cell=self.show_cell)
 
+    def schedule(self) -> None:
+        """Rebuild the meshes after the current event's cheap updates reach the browser (in a server
+        session), or now (in a notebook or a script). Requests while one is pending coalesce."""
+        if not in_server_session():
+            self.refresh()
+            return
+        if self._pending:
+            return
+        self._pending = True
+        doc = pn.state.curdoc
+
+        def scheduled_refresh() -> None:
+            self._pending = False
+            with set_curdoc(doc):  # Panel sends model changes of the current document only
+                self.refresh()
+
+        doc.add_next_tick_callback(scheduled_refresh)
+
+    def view_key(self) -> str:
+        """Changes when the camera should reset: a new structure or another set of periodic images."""
+        if self._structure_seen is not self.state.structure:
+            self._structure_seen = self.state.structure
+            self._structure_count += 1
+        return f"{self._structure_count}:{self.images()}"
+
     def refresh(self) -> None:
-        """Rebuild the meshes and hand a new render window to the pane, keeping the user's camera."""
+        """Build the scene of the current state and send it to the browser (an empty one without a field)."""
         start = time.perf_counter()
         scene = self.build_scene()
+        self.revision += 1
         if scene is None:
+            self._view.payload = scene_payload(None, revision=self.revision, view_key=self.view_key())
             self._caption.object = "No ELF to show yet: pick a structure and run the model."
-            return
-        plotter = build_plotter(self.state.field_ds, scene.isovalue, scene=scene)
-        same_structure = self._structure_seen is self.state.structure
-        if same_structure and self._pane is not None:
-            apply_camera(plotter, self._pane.camera)
-        old = self._plotter
-        self._plotter = plotter
-        if self._pane is None:
-            self._pane = pn.pane.VTK(plotter.ren_win, sizing_mode="stretch_width", height=self._height,
-                                     orientation_widget=True, enable_keybindings=False,
-                                     css_classes=["elfviz-view3d"])
-            self._holder.objects = [self._pane]
         else:
-            self._pane.object = plotter.ren_win
-        if old is not None:
-            old.close()
-        self._structure_seen = self.state.structure
+            self._view.payload = scene_payload(scene, revision=self.revision, view_key=self.view_key())
+            self._caption.object = self.caption(scene)
         self.scene = scene
         self.build_seconds = time.perf_counter() - start
-        self._caption.object = self.caption(scene)
+
+    def sent(self) -> dict:
+        """What the browser was last sent: ``{"revision": int, "meshes": {name: {points, triangles, lines}}}``."""
+        return {"revision": self.revision, "meshes": payload_counts(self._view.payload)}
 
     @staticmethod
     def caption(scene: Scene) -> str:
@@ -132,17 +189,17 @@ class View3D(param.Parameterized):
         return f"ELF = {scene.isovalue:.3f} · {scene.n_components} component{plural} · {spanning}"
 
     def png(self, window_size: tuple[int, int] = (1200, 900)) -> bytes:
-        """PNG of the current scene from the current camera (for export)."""
+        """PNG of the current scene (server-side VTK render) from the camera the browser last reported."""
         scene = self.scene if self.scene is not None else self.build_scene()
         if scene is None:
             return b""
         plotter = build_plotter(self.state.field_ds, scene.isovalue, scene=scene, window_size=window_size)
         try:
-            if self._pane is not None:
-                apply_camera(plotter, self._pane.camera)
+            apply_camera(plotter, self._view.camera)
             return render_png(plotter)
         finally:
             plotter.close()
 
     def __panel__(self):
-        return pn.Column(self._slider, self._toggles, self._holder, self._caption, sizing_mode="stretch_width")
+        return pn.Column(self._slider, self._toggles, self._view, self._caption, sizing_mode="stretch_width",
+                         min_width=280)

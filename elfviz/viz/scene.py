@@ -1,7 +1,8 @@
 """The 3D scene of one structure: periodic ELF isosurface coloured by component, atoms, cell box.
 
 :func:`scene_meshes` builds the meshes (pure, testable without rendering); :func:`build_plotter`
-puts them into a ``pyvista.Plotter`` (the dashboard hands its render window to ``pn.pane.VTK``);
+puts them into a ``pyvista.Plotter`` (exports and notebooks; the dashboard sends the meshes to the browser
+with :mod:`elfviz.viz.payload`);
 :func:`render_png` renders the scene off screen to PNG bytes.
 
 Colours: components that span the periodic cell (wrap rank >= 1, i.e. percolating) are opaque, in

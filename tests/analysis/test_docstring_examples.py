@@ -19,6 +19,8 @@ MODULES = [
     "elfviz.analysis.autocorrelation",
     "elfviz.analysis.evaluate",
     "elfviz.viz.plots",
+    "elfviz.viz.payload",
+    "elfviz.viz.scene",
 ]
 
 

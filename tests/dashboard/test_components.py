@@ -14,6 +14,7 @@ from elfviz.dashboard import Dashboard, build_app, network_panel, predictions
 from elfviz.dashboard.network_panel import DIMENSION_NAMES, percolation_status
 from elfviz.dashboard.sources import read_upload
 from elfviz.topology import components_at, networking_analysis, percolation_profile
+from elfviz.viz.payload import decode_payload
 
 from .frames import XYZ
 
@@ -98,18 +99,24 @@ def test_percolation_status_wording():
 
 def test_view_follows_the_isovalue_slider_and_the_toggles(dash):
     view, state = dash.view, dash.state
-    first = view.scene
-    assert first is not None and view.pane is not None
+    first, first_revision = view.scene, view.revision
+    assert first is not None and view.sent()["meshes"]["cell"]["lines"] == 12
     with param.edit_constant(view.slider):
         view.slider.value_throttled = 0.8  # what the browser sends when the slider is released
     assert state.isovalue == 0.8
     scene = view.scene
-    assert scene.isovalue == 0.8 and scene is not first
+    assert scene.isovalue == 0.8 and scene is not first and view.revision > first_revision
     assert scene.n_components == components_at(state.field_ds, 0.8).n_components
-    assert view.pane.object is view._plotter.ren_win
-    view.show_atoms = False
-    assert view.scene.atoms is None and "atoms" not in view._plotter.actors
-    view.show_images = True
+    sent = decode_payload(view.view.payload)  # what the browser receives: the scene just built
+    assert sent["revision"] == view.revision
+    assert {m["name"]: m["n_indices"] // 3 for m in sent["meshes"] if m["kind"] == "triangles"} == {
+        name: mesh.n_cells for name, mesh in scene.meshes().items() if name != "cell"}
+    view.toggles.value = ["cell"]  # the user unticks atoms
+    assert not view.show_atoms and view.scene.atoms is None and "atoms" not in view.sent()["meshes"]
+    key = decode_payload(view.view.payload)["view_key"]
+    view.show_images = True  # set in Python: the buttons follow, and the camera resets (new view key)
+    assert "periodic images 2×2×2" in view.toggles.value
+    assert decode_payload(view.view.payload)["view_key"] != key
     cell_lengths = np.linalg.norm(state.field_ds["cell"].values, axis=1)
     assert view.scene.cell.bounds[1] == pytest.approx(2 * cell_lengths[0])
     state.isovalue = 0.3  # set programmatically: the slider follows
@@ -148,8 +155,9 @@ def test_test_frame_spectra_equal_spectra_over_frames(dash, collection, predicto
     assert sorted(dash.residuals.spectra["pressure_gpa"].values.tolist()) == [120.0, 250.0]
     import holoviews as hv
 
-    curves = [el for el in dash.residuals._frames_plot.object if isinstance(el, hv.Curve)]
-    assert len(curves) == 2  # one curve per pressure
+    (liquids,) = [el for el in dash.residuals._frames_plot.object if type(el) is hv.Path]
+    assert len(liquids.split()) == 2  # one curve per pressure, coloured through the colour bar
+    assert liquids.opts.get().kwargs["colorbar"]
 
 
 def test_no_residuals_without_a_reference(dash, collection):
