@@ -7,12 +7,15 @@ What is timed
 isovalue change
     ``state.isovalue = v`` on a live :class:`~elfviz.dashboard.Dashboard`: the components at the new
     isovalue (:func:`elfviz.topology.components_at`), the percolation status, the isosurface meshes and
-    the new render window handed to the VTK pane; then, separately, the vtk.js serialisation of that
-    render window (what Panel sends to the browser).
+    the binary scene payload the browser's three.js view receives (:mod:`elfviz.viz.payload`); beside it,
+    in the same run, what the previous transport cost for the same scene: a pyvista plotter serialised by
+    Panel's VTK pane into a vtk.js scene (the dashboard used it until the three.js view replaced it).
 first render
     ``build_app()`` (structure, model or stand-in field, percolation sweep, scene) plus the Bokeh document
     of the whole page (``server_doc``), i.e. everything the server does before the browser draws.
-    ``--browser`` also measures the time until headless Chromium shows the 3D canvas.
+    ``--browser`` also measures the time until headless Chromium has drawn the 3D view.
+The browser-side figures (slider step to status and to picture, example switch) are in
+``benchmarks/bench_browser.py``.
 
 The ELF at 64^3 is the promolecular ELF of a bundled liquid frame (or of a built crystal when the dataset
 is absent): it has the topology of real hydrogen ELFs, and the benchmark does not depend on model weights.
@@ -103,30 +106,44 @@ def time_library_path(ds, network, value):
 
 
 def time_isovalue_changes(dash, isovalues):
+    from elfviz.viz.payload import decode_payload
+
     rows = []
     for value in isovalues:
         library, triangles = time_library_path(dash.state.field_ds, dash.state.network, value)
         start = time.perf_counter()
         dash.state.isovalue = float(value)
-        status = dash.network.status  # the page's one document (server_doc) is updated, vtk.js serialised
-        rows.append((value, library, time.perf_counter() - start, triangles, status))
+        status = dash.network.status  # components, status, network plot, meshes and payload (no server: now)
+        seconds = time.perf_counter() - start
+        assert decode_payload(dash.view.view.payload)["revision"] == dash.view.revision
+        rows.append((value, library, seconds, triangles, status, len(dash.view.view.payload)))
     return rows
 
 
-def time_with_panels_own_conversion(dash, isovalues) -> list[float] | None:
-    """Seconds per isovalue change with Panel's loop over the triangle lists put back (same run, same values);
-    None if the vectorised conversion is not installed (another Panel version)."""
-    from panel.pane.vtk import synchronizable_serializer as serializer
+def time_vtk_pane_transport(dash) -> tuple[float, int]:
+    """Seconds and bytes to serialise the current scene through Panel's VTK pane (the previous transport)."""
+    import panel as pn
+    from bokeh.document import Document
 
-    context_class = serializer.SynchronizationContext
-    installed = context_class.getCachedDataArray
-    if not getattr(installed, "_elfviz_vectorised", False):
-        return None
-    context_class.getCachedDataArray = installed._elfviz_original
-    try:
-        return [row[2] for row in time_isovalue_changes(dash, isovalues)]
-    finally:
-        context_class.getCachedDataArray = installed
+    from elfviz.viz.scene import build_plotter
+
+    start = time.perf_counter()
+    plotter = build_plotter(dash.state.field_ds, dash.view.scene.isovalue, scene=dash.view.scene)
+    pane = pn.pane.VTK(plotter.ren_win)
+    model = pane.get_root(Document())
+    seconds = time.perf_counter() - start
+    size = len(model.scene or b"") + sum(len(v) for v in (model.arrays or {}).values())
+    plotter.close()
+    return seconds, size
+
+
+def time_payload_transport(dash) -> tuple[float, int]:
+    """Seconds and bytes to pack the current scene into the three.js view's payload."""
+    from elfviz.viz.payload import scene_payload
+
+    start = time.perf_counter()
+    data = scene_payload(dash.view.scene, revision=0, view_key="bench")
+    return time.perf_counter() - start, len(data)
 
 
 def time_browser(coll) -> float:
@@ -150,7 +167,8 @@ def time_browser(coll) -> float:
             page = ctx.new_page()
             start = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
-            page.wait_for_selector(".elfviz-view3d canvas", state="visible", timeout=300_000)
+            page.wait_for_function("window.elfvizScenes && window.elfvizScenes.length > 0 && "
+                                   "window.elfvizScenes[0].renders > 0", timeout=300_000)
             seconds = time.perf_counter() - start
             ctx.close()
     finally:
@@ -178,21 +196,26 @@ def main() -> None:
     network = dash.state.network
     isovalues = np.linspace(max(network.phi - 0.15, 0.05), min(network.phi + 0.25, 0.95), args.repeats)
     rows = time_isovalue_changes(dash, isovalues)
-    panel_loop = time_with_panels_own_conversion(dash, isovalues)
+    payload = [time_payload_transport(dash) for _ in range(3)]
+    vtk_pane = [time_vtk_pane_transport(dash) for _ in range(3)]
 
-    print(f"\n{'isovalue':>9} {'library (ms)':>13} {'dashboard (ms)':>15} {'triangles':>10}  status")
-    for value, library, update, triangles, status in rows:
-        print(f"{value:9.3f} {library * 1e3:13.0f} {update * 1e3:15.0f} {triangles:10d}  {status}")
+    print(f"\n{'isovalue':>9} {'library (ms)':>13} {'dashboard (ms)':>15} {'triangles':>10} "
+          f"{'payload (kB)':>13}  status")
+    for value, library, update, triangles, status, size in rows:
+        print(f"{value:9.3f} {library * 1e3:13.0f} {update * 1e3:15.0f} {triangles:10d} {size / 1e3:13.0f}  {status}")
     library = [r[1] for r in rows]
     updates = [r[2] for r in rows]
     print("\n| measure | value | target |\n|---|---|---|")
     print(f"| isovalue change -> components + status + isosurface meshes ({args.size}^3), median | "
           f"{statistics.median(library) * 1e3:.0f} ms | <= 300 ms |")
-    print(f"| the same through the live page (+ plotter, vtk.js serialisation, network plot), median | "
+    print(f"| the same through the dashboard (+ network plot, scene payload), median | "
           f"{statistics.median(updates) * 1e3:.0f} ms | |")
-    if panel_loop is not None:
-        print(f"| the same with Panel's own per-value conversion of the triangle lists, median | "
-              f"{statistics.median(panel_loop) * 1e3:.0f} ms | |")
+    pay_s, pay_b = statistics.median(p[0] for p in payload), payload[0][1]
+    vtk_s, vtk_b = statistics.median(p[0] for p in vtk_pane), vtk_pane[0][1]
+    print(f"| scene transport: three.js payload (last scene), median | {pay_s * 1e3:.1f} ms, {pay_b / 1e3:.0f} kB | |")
+    print(f"| scene transport: previous VTK pane (plotter + vtk.js serialisation), median | "
+          f"{vtk_s * 1e3:.0f} ms, {vtk_b / 1e3:.0f} kB | |")
+    print(f"| ratio VTK pane / payload | {vtk_s / pay_s:.0f}x time, {vtk_b / max(pay_b, 1):.1f}x bytes | |")
     print(f"| first render, cold process (build_app + document) | {warm_total:.1f} s | |")
     print(f"| first render, warm process (build_app + document) | {total_s:.1f} s (build_app {build_s:.1f} s)"
           " | <= 10 s |")
