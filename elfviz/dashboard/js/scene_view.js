@@ -19,10 +19,12 @@ import {
   BufferAttribute,
   BufferGeometry,
   Color,
+  ColorManagement,
   DirectionalLight,
   DoubleSide,
   LineBasicMaterial,
   LineSegments,
+  LinearSRGBColorSpace,
   Mesh,
   MeshPhongMaterial,
   PerspectiveCamera,
@@ -36,6 +38,11 @@ const VIEW_ANGLE = 30; // degrees, vertical: VTK's default, so the server render
 const ISO_DIRECTION = new Vector3(1, 1, 1).normalize(); // pyvista's camera_position = "iso"
 const ISO_UP = new Vector3(0, 0, 1);
 const REMOVE_GRACE_MS = 2000; // a view re-rendered within this time keeps its context
+// Colours are used as sent (8-bit RGB, lit without a linear/sRGB round trip), as VTK does on the server,
+// so the browser and an exported PNG show the same colours. three.js divides diffuse light by pi.
+ColorManagement.enabled = false;
+const AMBIENT = 0.35 * Math.PI;
+const HEADLIGHT = 0.75 * Math.PI;
 
 const live = new Map(); // uid -> view state (survives a re-render of the Bokeh view)
 
@@ -109,13 +116,14 @@ function createView(uid) {
   canvas.style.width = "100%";
   canvas.style.height = "100%";
   canvas.style.touchAction = "none";
-  const renderer = new WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+  const renderer = new WebGLRenderer({ canvas, antialias: true });
   renderer.setPixelRatio(1);
   renderer.setClearColor(0xffffff, 1);
+  renderer.outputColorSpace = LinearSRGBColorSpace;
   const scene = new Scene();
-  scene.add(new AmbientLight(0xffffff, 0.45));
+  scene.add(new AmbientLight(0xffffff, AMBIENT));
   const camera = new PerspectiveCamera(VIEW_ANGLE, 1, 0.01, 1000);
-  const headlight = new DirectionalLight(0xffffff, 1.6); // follows the camera, like VTK's headlight
+  const headlight = new DirectionalLight(0xffffff, HEADLIGHT); // follows the camera, like VTK's headlight
   camera.add(headlight);
   headlight.position.set(0.3, 0.4, 1);
   scene.add(camera);
