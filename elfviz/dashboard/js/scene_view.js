@@ -138,6 +138,8 @@ function createView(uid) {
     revision: -1,
     viewKey: null,
     renders: 0,
+    applyMs: 0, // time to decode a payload and build its geometry (ms)
+    renderMs: 0, // time of the last render call (ms)
     pending: false,
     model: null,
     removeTimer: null,
@@ -155,7 +157,9 @@ function createView(uid) {
         camera.aspect = w / h;
         camera.updateProjectionMatrix();
       }
+      const start = performance.now();
       renderer.render(scene, camera);
+      view.renderMs = performance.now() - start;
       view.renders += 1;
     });
   };
@@ -176,6 +180,8 @@ function createView(uid) {
     camera: cameraState(view),
     size: [canvas.width, canvas.height],
     renders: view.renders,
+    applyMs: view.applyMs,
+    renderMs: view.renderMs,
   });
   registry().push(view);
   return view;
@@ -217,6 +223,7 @@ function resetCamera(view) {
 }
 
 function applyPayload(view, payload) {
+  const start = performance.now();
   const decoded = decodePayload(payload);
   if (decoded === null) return;
   for (const object of view.objects.values()) {
@@ -244,6 +251,7 @@ function applyPayload(view, payload) {
     view.reportCamera();
   }
   view.revision = decoded.revision;
+  view.applyMs = performance.now() - start;
   view.draw();
 }
 
