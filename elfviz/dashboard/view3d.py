@@ -17,12 +17,12 @@ import time
 
 import panel as pn
 import param
-from panel.io.state import set_curdoc
 
 from ..viz.payload import payload_counts, scene_payload
 from ..viz.scene import Scene, build_plotter, render_png, scene_meshes
 from .scene_view import SceneView
 from .state import DashboardState
+from .ticks import LatestOnly
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,6 @@ def apply_camera(plotter, camera: dict | None) -> None:
     plotter.reset_camera_clipping_range()
 
 
-def in_server_session() -> bool:
-    """True inside a live ``panel serve`` session (where a next-tick callback can be scheduled)."""
-    doc = pn.state.curdoc
-    return bool(doc is not None and doc.session_context is not None
-                and getattr(doc.session_context, "server_context", None) is not None)
-
-
 class View3D(param.Parameterized):
     """Three.js view of the scene built by :func:`elfviz.viz.scene.scene_meshes`, with its controls.
 
@@ -73,7 +66,9 @@ class View3D(param.Parameterized):
         super().__init__(state=state, **params)
         self._structure_seen = None
         self._structure_count = 0
-        self._pending = False
+        self._rebuild = LatestOnly(self.refresh)
+        self._requested_isovalue = state.isovalue
+        self._apply_isovalue = LatestOnly(lambda: setattr(self.state, "isovalue", self._requested_isovalue))
         self._view = SceneView(sizing_mode="stretch_width", height=height, min_width=280,
                                css_classes=["elfviz-view3d"])
         self._slider = pn.widgets.FloatSlider(name="Isovalue (ELF)", start=0.0, end=1.0, step=0.01,
@@ -105,8 +100,9 @@ class View3D(param.Parameterized):
         return self._toggles
 
     def _on_slider(self, event) -> None:
-        if event.new is not None:
-            self.state.isovalue = float(event.new)
+        if event.new is not None:  # rapid steps coalesce: the state takes the latest value
+            self._requested_isovalue = float(event.new)
+            self._apply_isovalue.request()
 
     def _on_isovalue(self, event) -> None:
         if abs(self._slider.value - event.new) > 1e-12:
@@ -139,20 +135,7 @@ class View3D(param.Parameterized):
     def schedule(self) -> None:
         """Rebuild the meshes after the current event's cheap updates reach the browser (in a server
         session), or now (in a notebook or a script). Requests while one is pending coalesce."""
-        if not in_server_session():
-            self.refresh()
-            return
-        if self._pending:
-            return
-        self._pending = True
-        doc = pn.state.curdoc
-
-        def scheduled_refresh() -> None:
-            self._pending = False
-            with set_curdoc(doc):  # Panel sends model changes of the current document only
-                self.refresh()
-
-        doc.add_next_tick_callback(scheduled_refresh)
+        self._rebuild.request()
 
     def view_key(self) -> str:
         """Changes when the camera should reset: a new structure or another set of periodic images."""
