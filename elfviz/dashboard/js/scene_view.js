@@ -6,10 +6,10 @@
 //                 points_offset, indices_offset, colours_offset, opacity, line_width}]}
 //   then, at 4-byte aligned offsets from the start of the payload, per mesh: float32 points (n_points x 3),
 //   uint32 indices (n_indices: triangles x 3 or line segments x 2), uint8 RGB colours (n_points x 3).
-// A new payload replaces the geometry of the meshes in place; the renderer, canvas, camera and controls
-// are kept. A new `view_key` (another structure or another set of periodic images) resets the camera
-// the way VTK's `reset_camera` does from pyvista's "iso" direction, so the server can render the same
-// picture. The camera the user chose is reported back as `camera` (vtk-style keys) when a gesture ends.
+// A new payload replaces the geometry of the meshes in place (objects and materials are reused); the
+// renderer, canvas, camera and controls are kept. A new `view_key` (another structure or another set of
+// periodic images) resets the camera the way VTK's `reset_camera` does from pyvista's "iso" direction, so
+// the server can render the same picture. The camera the user chose is reported back as `camera` (vtk-style keys) when a gesture ends.
 //
 // Tests read `window.elfvizScenes[i].summary()` (what is drawn) in the page.
 
@@ -83,18 +83,22 @@ export function decodePayload(payload) {
   return { ...header, meshes };
 }
 
-function makeObject(mesh) {
+function makeGeometry(mesh) {
   const geometry = new BufferGeometry();
   geometry.setAttribute("position", new BufferAttribute(mesh.points, 3));
   geometry.setAttribute("color", new BufferAttribute(mesh.colours, 3, true));
   geometry.setIndex(new BufferAttribute(mesh.indices, 1));
+  if (mesh.kind !== "lines") geometry.computeVertexNormals();
+  return geometry;
+}
+
+function makeObject(mesh, geometry) {
   const transparent = mesh.opacity < 1;
   if (mesh.kind === "lines") {
     const material = new LineBasicMaterial({ vertexColors: true, transparent, opacity: mesh.opacity,
                                              linewidth: mesh.line_width || 1 });
     return new LineSegments(geometry, material);
   }
-  geometry.computeVertexNormals();
   const material = new MeshPhongMaterial({
     vertexColors: true, side: DoubleSide, transparent, opacity: mesh.opacity, depthWrite: !transparent,
     shininess: 20, specular: new Color(0x222222),
@@ -102,6 +106,11 @@ function makeObject(mesh) {
   const object = new Mesh(geometry, material);
   object.renderOrder = transparent ? 1 : 0;
   return object;
+}
+
+function sameStyle(object, mesh) {
+  const isLines = object.isLineSegments === true;
+  return isLines === (mesh.kind === "lines") && object.material.opacity === mesh.opacity;
 }
 
 function disposeObject(object) {
@@ -226,17 +235,32 @@ function applyPayload(view, payload) {
   const start = performance.now();
   const decoded = decodePayload(payload);
   if (decoded === null) return;
-  for (const object of view.objects.values()) {
-    view.scene.remove(object);
-    disposeObject(object);
+  // update in place: a mesh keeps its three.js object and material, only its geometry is replaced
+  const names = new Set(decoded.meshes.map((m) => m.name));
+  for (const [name, object] of view.objects) {
+    if (!names.has(name)) {
+      view.scene.remove(object);
+      disposeObject(object);
+      view.objects.delete(name);
+    }
   }
-  view.objects.clear();
   view.counts = {};
   for (const mesh of decoded.meshes) {
-    const object = makeObject(mesh);
-    object.name = mesh.name;
-    view.objects.set(mesh.name, object);
-    view.scene.add(object);
+    const geometry = makeGeometry(mesh);
+    let object = view.objects.get(mesh.name);
+    if (object !== undefined && sameStyle(object, mesh)) {
+      object.geometry.dispose();
+      object.geometry = geometry;
+    } else {
+      if (object !== undefined) {
+        view.scene.remove(object);
+        disposeObject(object);
+      }
+      object = makeObject(mesh, geometry);
+      object.name = mesh.name;
+      view.objects.set(mesh.name, object);
+      view.scene.add(object);
+    }
     const perPrimitive = mesh.kind === "lines" ? 2 : 3;
     view.counts[mesh.name] = {
       points: mesh.n_points,
