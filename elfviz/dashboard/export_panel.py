@@ -10,6 +10,7 @@ from pathlib import Path
 import panel as pn
 import param
 
+from ..errors import ElfvizError
 from .state import DashboardState
 from .view3d import View3D
 
@@ -37,7 +38,11 @@ def dataset_bytes(ds, suffix: str) -> bytes:
 
 
 class ExportPanel(param.Parameterized):
-    """Download buttons for the shown ELF (netCDF with all metadata, cube) and a PNG of the 3D view."""
+    """Download buttons for the shown ELF (netCDF with all metadata, cube) and a PNG of the 3D view.
+
+    The file names say what the field is (``<label>_model``, ``<label>_reference``). Without a field the
+    buttons are disabled, and a download asked for anyway is refused with a message: no empty files.
+    """
 
     state = param.ClassSelector(class_=DashboardState)
 
@@ -45,30 +50,54 @@ class ExportPanel(param.Parameterized):
         super().__init__(state=state, **params)
         self._view = view
         self._netcdf = pn.widgets.FileDownload(callback=lambda: self._file(".nc"), filename="elfviz.nc",
-                                               label="netCDF (.nc)", button_type="light", sizing_mode="stretch_width")
+                                               label="netCDF (.nc)", color="light", sizing_mode="stretch_width")
         self._cube = pn.widgets.FileDownload(callback=lambda: self._file(".cube"), filename="elfviz.cube",
-                                             label="Gaussian cube (.cube)", button_type="light",
+                                             label="Gaussian cube (.cube)", color="light",
                                              sizing_mode="stretch_width")
         self._png = pn.widgets.FileDownload(callback=self._png_file, filename="elfviz.png",
-                                            label="3D view (.png)", button_type="light", sizing_mode="stretch_width")
+                                            label="3D view (.png)", color="light", sizing_mode="stretch_width")
+        self._note = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-export-note"])
         self.state.param.watch(lambda *events: self._rename(), ["field_ds", "label"])
         self._rename()
 
+    @property
+    def buttons(self) -> tuple[pn.widgets.FileDownload, ...]:
+        return self._netcdf, self._cube, self._png
+
+    def _kind(self) -> str:
+        ds, state = self.state.field_ds, self.state
+        if ds is None:
+            return state.shown
+        return "model" if ds is state.prediction else "reference"
+
     def _rename(self) -> None:
-        stem = safe_stem(f"{self.state.label}_{self.state.shown}")
+        stem = safe_stem(f"{self.state.label}_{self._kind()}")
         self._netcdf.filename = f"{stem}.nc"
         self._cube.filename = f"{stem}.cube"
         self._png.filename = f"{stem}.png"
+        missing = self.state.field_ds is None
+        for button in self.buttons:
+            button.disabled = missing
+        self._note.object = "Nothing to export: no ELF field for this structure yet." if missing else ""
+
+    def _refuse(self) -> None:
+        from .structure_panel import notify_error
+
+        notify_error("Nothing to export: the current structure has no ELF field yet (run the model or load a "
+                     "structure with a reference ELF).")
+        raise ElfvizError("nothing to export: no ELF field")
 
     def _file(self, suffix: str) -> io.BytesIO:
         ds = self.state.field_ds
         if ds is None:
-            return io.BytesIO(b"")
+            self._refuse()
         return io.BytesIO(dataset_bytes(ds, suffix))
 
     def _png_file(self) -> io.BytesIO:
+        if self.state.field_ds is None:
+            self._refuse()
         return io.BytesIO(self._view.png())
 
     def __panel__(self):
-        return pn.Column(pn.pane.Markdown("### Export"), self._netcdf, self._cube, self._png,
+        return pn.Column(pn.pane.Markdown("### Export"), self._netcdf, self._cube, self._png, self._note,
                          sizing_mode="stretch_width")

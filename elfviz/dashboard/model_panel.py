@@ -39,7 +39,10 @@ class ModelPanel(param.Parameterized):
         )
         self._reverting = False
         self.param.watch(self._on_correction, "fourier_correction")
-        self._shown = pn.widgets.RadioButtonGroup.from_param(self.state.param.shown, sizing_mode="stretch_width")
+        # outline buttons with the selected one filled in the accent colour: which ELF is shown is obvious
+        self._shown = pn.widgets.RadioButtonGroup.from_param(self.state.param.shown, color="primary",
+                                                             variant="outline", sizing_mode="stretch_width",
+                                                             css_classes=["elfviz-shown"])
         self._spinner = pn.indicators.LoadingSpinner(value=False, size=24, name="", width=30)
         self._progress = pn.indicators.Progress(active=False, value=0, max=1, sizing_mode="stretch_width",
                                                 visible=False)

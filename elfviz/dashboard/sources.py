@@ -1,8 +1,9 @@
 """Where the dashboard's structures come from: bundled examples, uploads, cache keys (no widgets here).
 
-Examples are the liquid frames of the bundled dataset (one per density, test frames first, each with
-its Quantum ESPRESSO reference ELF), the dataset's crystal frames, and the crystal phases of
-:mod:`elfviz.structures` that the dataset does not hold (structure only; the model predicts their ELF).
+Examples are the liquid frames of the bundled dataset (one per density, held-out test frames first,
+training frames labelled so, each with its Quantum ESPRESSO reference ELF), the dataset's crystal frames,
+and the crystal phases of :mod:`elfviz.structures` that the dataset does not hold (structure only; the
+model predicts their ELF). Uploads are parsed and checked in full (format, grid, pure hydrogen) here.
 """
 
 from __future__ import annotations
@@ -70,12 +71,20 @@ def _fmt(value: Any, spec: str, unit: str) -> str | None:
     return None if math.isnan(value) else f"{value:{spec}} {unit}"
 
 
+SPLIT_NOTES = {"train": "training frame", "validation": "validation frame"}
+"""What the label of a frame outside the test split says about it (the model has seen training frames)."""
+
+_SPLIT_ORDER = {"test": 0, "validation": 1}  # then training frames and anything else
+
+
 def _frame_label(row) -> str:
     extras = [x for x in (_fmt(row.get("pressure_gpa"), ".0f", "GPa"), _fmt(row.get("temperature_k"), ".0f", "K"))
               if x]
     rs = _fmt(row.get("rs_bohr"), ".2f", "bohr")
     text = f"{row['phase']}  rs={rs}" if rs else str(row["phase"])
-    return text + (f"  ({', '.join(extras)})" if extras else "") + f"  [{row['frame_id']}]"
+    note = SPLIT_NOTES.get(str(row.get("split", "")))
+    return (text + (f"  ({', '.join(extras)})" if extras else "") + f"  [{row['frame_id']}]"
+            + (f"  · {note}" if note else ""))
 
 
 def example_catalog(collection: Any = "bundled") -> list[Example]:
@@ -89,7 +98,9 @@ def example_catalog(collection: Any = "bundled") -> list[Example]:
     Returns
     -------
     list of Example
-        Liquid frames by increasing rs, then crystals by name. Crystal phases are those
+        Liquid frames, one per density: first the densities with a held-out (test-split) frame, by
+        increasing rs, then those with only a validation or training frame (labelled so, e.g.
+        ``"· training frame"``: the model was fitted on it); then crystals by name. Crystal phases are those
         :func:`elfviz.structures.build_phase` can build (whose coordinates are bundled).
     """
     from .. import structures
@@ -103,9 +114,11 @@ def example_catalog(collection: Any = "bundled") -> list[Example]:
     if collection is not None:
         table = collection.index.copy()
         table["_rs"] = np.round(table["rs_bohr"].astype(float), 2)
-        table["_test"] = (table["split"].astype(str) != "test").astype(int)  # test frames first
-        liquid = table[table["phase"].astype(str) == "liquid"].sort_values(["_rs", "_test", "frame_id"])
-        for _, row in liquid.groupby("_rs", sort=True).head(1).iterrows():
+        split = table["split"].astype(str) if "split" in table else ""
+        table["_split"] = [_SPLIT_ORDER.get(x, len(_SPLIT_ORDER)) for x in split]  # held-out frames first
+        liquid = table[table["phase"].astype(str) == "liquid"].sort_values(["_split", "_rs", "frame_id"])
+        # the most held-out frame of each density, held-out densities first
+        for _, row in liquid.groupby("_rs", sort=False).head(1).iterrows():
             examples.append(Example(f"frame:{row['frame_id']}", _frame_label(row), "frame", str(row["frame_id"])))
         crystals = table[table["phase"].astype(str) != "liquid"].sort_values(["phase", "_rs", "frame_id"])
         for _, row in crystals.iterrows():
@@ -153,10 +166,14 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES
     ------
     FileFormatError
         Empty, oversized or unreadable files; the message names the file and the problem.
+    SpeciesError, StructureError, GridError
+        A structure that is not pure hydrogen, has no atoms, or an inconsistent grid: everything is checked
+        here, before the dashboard's state is touched.
     """
     name = str(filename or "upload")
     if data is None or len(data) == 0:
-        raise FileFormatError(f"{name} is empty; upload a structure or ELF file")
+        raise FileFormatError(f"{name} is empty (0 bytes); upload a structure or ELF file with content, e.g. "
+                              "a hydrogen cube, XSF, ELFCAR, CIF or extended XYZ file")
     if len(data) > max_bytes:
         raise FileFormatError(f"{name} is {len(data) / 2**20:.1f} MiB, above the {max_bytes / 2**20:.0f} MiB "
                               "upload limit; use `elfviz` on the command line for large files")
@@ -167,9 +184,39 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES
     except ElfvizError:
         raise
     except Exception as exc:  # a parser bug must not take the dashboard down
-        raise FileFormatError(f"could not read {name}: {type(exc).__name__}: {exc}") from None
+        raise FileFormatError(f"could not read {name}: {type(exc).__name__}: {exc}; check that the file is "
+                              "a complete structure or ELF file and that its extension names its format") from None
+    check_upload(ds, name)
     ds.attrs.setdefault("label", f"upload: {name}")
     return ds
+
+
+def check_upload(ds: xr.Dataset, name: str) -> None:
+    """Raise unless ``ds`` (read from the file ``name``) is a valid pure-hydrogen structure the dashboard can show.
+
+    Raises
+    ------
+    SpeciesError
+        Other species than hydrogen (the message lists them).
+    StructureError, GridError
+        No atoms, or cell, positions and fields that do not fit together.
+    """
+    from ..errors import SpeciesError, StructureError
+
+    try:
+        grid.validate(ds)
+    except ElfvizError as exc:
+        raise type(exc)(f"{name} is not a valid structure: {exc}") from None
+    numbers = np.asarray(ds["numbers"].values).reshape(-1)
+    if len(numbers) == 0:
+        raise StructureError(f"{name} holds no atoms; upload a hydrogen structure")
+    if np.any(numbers != 1):
+        from ase.data import chemical_symbols
+
+        others = sorted({chemical_symbols[int(z)] for z in numbers if int(z) != 1})
+        raise SpeciesError(f"{name} contains {', '.join(others)}, but the ELF model and the analysis here are "
+                           "for pure hydrogen; upload a hydrogen-only structure (for other elements use a "
+                           "first-principles reference: elfviz reference)")
 
 
 def has_field(ds: xr.Dataset | None, name: str = "elf") -> bool:

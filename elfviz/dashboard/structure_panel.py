@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 UPLOAD_ACCEPT = ".cube,.xsf,.nc,.vasp,.cif,.xyz,.extxyz,.in,.pwi,.json,.traj,ELFCAR,CHGCAR,POSCAR,CONTCAR"
 
+UPLOAD_KEY = "upload:"
+"""Prefix of the example-list key of the loaded upload (``"upload:<file name>"``)."""
+
 
 def notify_error(message: str) -> None:
     """Show an error toast when notifications are enabled (server or notebook), and log it."""
@@ -29,8 +32,11 @@ class StructurePanel(param.Parameterized):
     """Pick a built-in example or upload a structure / ELF file.
 
     An uploaded file with an ELF field is shown as is and serves as the reference; a structure without a
-    field is handed to the model. A bad upload shows an error notification and leaves the current
-    structure in place.
+    field is handed to the model. The file is read and checked completely (format, grid, pure hydrogen)
+    before the state changes, so a bad upload (empty, unreadable, other species, too large) shows an error
+    saying what is wrong and what to do, and leaves the current structure, its prediction and its views
+    as they were. A good upload appears in the example list as ``"upload: <file name>"`` (selected);
+    choosing an example from the list loads it again.
     """
 
     state = param.ClassSelector(class_=DashboardState)
@@ -44,14 +50,22 @@ class StructurePanel(param.Parameterized):
         self._max_upload_bytes = max_upload_bytes
         self.examples: dict[str, Example] = {ex.key: ex for ex in example_catalog(collection)}
         self.param.example.objects = list(self.examples)
-        self._select = pn.widgets.Select(name="Example", options={ex.label: ex.key for ex in self.examples.values()},
-                                         sizing_mode="stretch_width")
+        self._select = pn.widgets.Select(name="Example", options=self._options(), sizing_mode="stretch_width")
+        self._upload_key: str | None = None  # the list entry of the last good upload
+        self._uploaded = None  # and its Dataset (choosing the entry again loads it again)
         self._upload = pn.widgets.FileInput(accept=UPLOAD_ACCEPT, multiple=False, sizing_mode="stretch_width")
         self._info = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-structure-info"])
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
-        self._select.param.watch(lambda event: self.load_example(event.new), "value")
-        self._upload.param.watch(self._on_upload, "value")
+        self._select.param.watch(self._on_select, "value")
+        # an empty file arrives as value None with a file name, so both are watched
+        self._upload.param.watch(self._on_upload, ["value", "filename"])
         self.state.param.watch(lambda *events: self._describe(), ["structure", "prediction"])
+
+    def _options(self, upload_key: str | None = None) -> dict[str, str]:
+        options = {ex.label: ex.key for ex in self.examples.values()}
+        if upload_key is not None:
+            options = {upload_key.replace(UPLOAD_KEY, "upload: ", 1): upload_key, **options}
+        return options
 
     # -- actions
     def load_example(self, key: str) -> bool:
@@ -68,20 +82,37 @@ class StructurePanel(param.Parameterized):
             self._select.value = key
         return True
 
-    def load_upload(self, data: bytes, filename: str) -> bool:
-        """Load an uploaded file; returns False (and notifies) if it cannot be read."""
+    def load_upload(self, data: bytes | None, filename: str) -> bool:
+        """Load an uploaded file; returns False (and notifies, state untouched) if it cannot be used."""
         try:
-            ds = read_upload(data, filename, max_bytes=self._max_upload_bytes)
+            ds = read_upload(data, filename, max_bytes=self._max_upload_bytes)  # parsed and checked in full
             self.state.set_structure(ds, f"upload: {filename}")
         except ElfvizError as exc:
             self._fail(f"Upload failed: {exc}")
             return False
         self._succeed()
+        key = f"{UPLOAD_KEY}{filename}"
+        self._upload_key, self._uploaded = key, ds
+        self._select.options = self._options(key)  # the list says an upload is loaded ...
+        self._select.value = key  # ... and choosing an example afterwards loads it
         return True
 
-    def _on_upload(self, event) -> None:
-        if event.new is not None:
-            self.load_upload(event.new, self._upload.filename or "upload")
+    def _on_select(self, event) -> None:
+        if event.new is None:
+            return
+        if event.new == self._upload_key:  # the last upload's entry: load it again unless it is shown
+            if self.state.structure is not self._uploaded:
+                self.state.set_structure(self._uploaded, event.new.replace(UPLOAD_KEY, "upload: ", 1))
+                self._succeed()
+            return
+        self.load_example(event.new)
+
+    def _on_upload(self, *events) -> None:
+        filename = self._upload.filename
+        if not filename:
+            return  # the input was cleared
+        self.load_upload(self._upload.value, filename)
+        self._upload.clear()  # the same file can be chosen again (e.g. after fixing it)
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -112,5 +143,6 @@ class StructurePanel(param.Parameterized):
     def __panel__(self):
         return pn.Column(
             pn.pane.Markdown("### Structure"), self._select,
-            pn.pane.Markdown("or upload a structure / ELF file (cube, XSF, ELFCAR, netCDF, CIF, XYZ, QE input):"),
+            pn.pane.Markdown("or upload a pure-hydrogen structure / ELF file (cube, XSF, ELFCAR, netCDF, CIF, "
+                             f"XYZ, QE input; at most {self._max_upload_bytes / 2**20:.0f} MiB):"),
             self._upload, self._alert, self._info, sizing_mode="stretch_width")
