@@ -31,6 +31,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
+from .slices import SLICE_HEIGHT, equal_aspect_hook
 
 LABELS = {
     "pressure_gpa": "pressure (GPa)",
@@ -55,6 +56,8 @@ def _hv():
         import holoviews.plotting.bokeh  # noqa: F401  (registers the backend without notebook output)
 
         hv.Store.set_current_backend("bokeh")
+    elif "Curve" not in dir(hv.opts):  # backend imported elsewhere: fill the hv.opts.<Element> builders
+        hv.Store.set_current_backend(hv.Store.current_backend)
     return hv
 
 
@@ -93,6 +96,62 @@ def _bond_marker(hv, label: bool = True):
     )
 
 
+PLOT_HEIGHT = 380
+"""Height (px) of the line plots; their width follows the container (``responsive=True``)."""
+
+MIN_WIDTH = 280
+"""Smallest width (px) a responsive plot is drawn at (phone-sized screens)."""
+
+RESPONSIVE = {"responsive": True, "height": PLOT_HEIGHT, "min_width": MIN_WIDTH}
+"""Options that make a line plot stretch to its container's width at a fixed height."""
+
+
+def frame_kind(phase: str) -> str:
+    """``"liquid"``, ``"crystal"`` (any named crystal phase) or ``"frame"`` (phase unknown)."""
+    phase = str(phase or "").strip()
+    if not phase or phase.lower() in ("nan", "none"):
+        return "frame"
+    return "liquid" if phase.lower() == "liquid" else "crystal"
+
+
+def _curve_groups(spectra: xr.Dataset, color_by: str, average_by: str | None) -> list[dict]:
+    """One entry per drawn curve: kind, frames averaged, their ``color_by`` value and spectra.
+
+    Frames of one kind (liquid / crystal / unknown) that share the value of ``average_by`` are averaged
+    (their mean spectrum, mean ``color_by``); without an ``average_by`` coordinate frames sharing the
+    ``color_by`` value are averaged; crystals are never averaged across phases.
+    """
+    if "frame" not in spectra.dims:
+        spectra = spectra.expand_dims(frame=[str(spectra.attrs.get("frame_id", "frame"))])
+        for key in (color_by, "phase", "rs_bohr", "k_isotropic", "k_max"):
+            if key in spectra.attrs and key not in spectra.coords:
+                spectra = spectra.assign_coords({key: ("frame", [spectra.attrs[key]])})
+    if color_by not in spectra.coords:
+        raise GridError(
+            f"cannot colour by '{color_by}': the frames have no such coordinate "
+            f"(available: {[c for c in spectra.coords if c not in ('k', 'frame')]})"
+        )
+    n = spectra.sizes["frame"]
+    phases = spectra["phase"].values if "phase" in spectra.coords else [""] * n
+    kinds = [frame_kind(p) for p in phases]
+    keyname = average_by if (average_by and average_by in spectra.coords) else color_by
+    keys = spectra[keyname].values
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        key = keys[i]
+        key = round(float(key), 3) if np.issubdtype(np.asarray(keys).dtype, np.number) else str(key)
+        tag = (kinds[i], str(phases[i]) if kinds[i] == "crystal" else "", key)
+        groups.setdefault(tag, []).append(i)
+    out = []
+    for (kind, phase, _), members in groups.items():
+        out.append({"kind": kind, "phase": phase, "members": members, "data": spectra.isel(frame=members)})
+    return out
+
+
+def _cap(data: xr.Dataset, name: str, default: float) -> float:
+    return float(np.nanmin(data[name].values)) if name in data.variables else default
+
+
 def spectra_plot(
     spectra: xr.Dataset,
     *,
@@ -101,57 +160,116 @@ def spectra_plot(
     log: bool = True,
     k_max: float | None = None,
     cmap: str = "viridis",
+    average_by: str | None = "rs_bohr",
 ):
-    """Residual spectra, one curve per value of ``color_by`` (frames of one value averaged).
+    """Residual spectra coloured by pressure (colour bar), liquids solid and crystals dashed.
 
     Parameters
     ----------
     spectra : xarray.Dataset
         Output of :func:`elfviz.analysis.spectra_over_frames` (or one :func:`radial_power_spectrum`).
     color_by : str
-        Frame coordinate that sets the curve colour (``pressure_gpa``, ``rs_bohr`` ...).
+        Numeric frame coordinate that sets the line colour (``pressure_gpa`` in GPa, ``rs_bohr`` ...);
+        a colour bar shows its scale.
     y : str
-        ``power_density`` (default), ``power`` or ``mean_power``.
+        ``power_density`` (default, field^2 Å), ``power`` (field^2 per shell) or ``mean_power``.
     log : bool
         Logarithmic power axis.
     k_max : float, optional
-        Right end of the |G| axis (Å^-1); default the largest isotropic |G| of the frames.
+        Right end of every curve (Å^-1); default each frame's isotropic limit ``k_isotropic`` (beyond it
+        the shells are only partly filled).
+    cmap : str
+        Colour map of ``color_by``.
+    average_by : str, optional
+        Frames of one kind sharing this coordinate (default ``rs_bohr``: the liquid frames of one density)
+        are averaged into one curve coloured by their mean ``color_by``; ``None`` averages only frames
+        sharing the ``color_by`` value. Crystal phases are never averaged together.
 
     Returns
     -------
     holoviews.Overlay
-        Curves plus a dashed line at 2π/0.74 Å.
+        One ``Path`` per kind (liquid solid, crystal dashed, colour mapped to ``color_by`` with one colour
+        bar), legend entries for the kinds and a dashed line at 2π/0.74 Å; width follows the container.
     """
     hv = _hv()
     if y not in spectra:
         raise GridError(f"the spectra have no variable '{y}'; choose power, power_density or mean_power")
-    groups = _groups(spectra, color_by, "k")
-    if k_max is None:
-        iso = spectra["k_isotropic"] if "k_isotropic" in spectra else spectra.attrs.get("k_isotropic")
-        k_max = float(np.nanmin(np.asarray(iso))) if iso is not None else float(spectra["k"].max())
-    values = groups[color_by].values
-    numeric = np.issubdtype(np.asarray(values).dtype, np.number)
-    colors = _colors(values, cmap) if numeric else [None] * len(values)
-    curves = []
-    for value, color in zip(values, colors, strict=True):
-        data = groups.sel({color_by: value})
-        keep = (data["k"] > 0) & (data["k"] <= k_max)
-        k = data["k"].values[keep.values]
-        p = data[y].values[keep.values]
+    groups = _curve_groups(spectra, color_by, average_by)
+    cvalues = np.array([float(np.nanmean(np.asarray(g["data"][color_by].values, dtype=float)))
+                        for g in groups])
+    finite = cvalues[np.isfinite(cvalues)]
+    clim = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if clim[0] == clim[1]:
+        clim = (clim[0] - 1.0, clim[1] + 1.0)
+    k_label, y_label, c_label = LABELS["k"], LABELS.get(y, y), LABELS.get(color_by, color_by)
+    paths, styles = {}, {"liquid": "solid", "crystal": "dashed", "frame": "solid"}
+    for group, cvalue in zip(groups, cvalues, strict=True):
+        data = group["data"]
+        mean = data[y].mean("frame") if "frame" in data[y].dims else data[y]
+        top = k_max if k_max is not None else _cap(data, "k_isotropic", float(spectra["k"].max()))
+        top = min(top, _cap(data, "k_max", top))
+        keep = (data["k"].values > 0) & (data["k"].values <= top)
+        p = mean.values[keep]
         if log:
             p = np.where(p > 0, p, np.nan)
-        label = f"{value:.3g}" if numeric else str(value)
-        curve = hv.Curve((k, p), LABELS["k"], LABELS.get(y, y), label=label)
-        curves.append(curve.opts(color=color) if color else curve)
-    overlay = hv.Overlay(curves + [_bond_marker(hv)])
+        name = group["phase"] or group["kind"]
+        if group["kind"] == "liquid" and average_by in data.coords:
+            name = f"liquid, {LABELS.get(average_by, average_by)} {float(data[average_by].values[0]):.3g}"
+        paths.setdefault(group["kind"], []).append(
+            {k_label: data["k"].values[keep], y_label: p, c_label: cvalue, "curve": name,
+             "frames": len(group["members"])})
+    kind_labels = {"liquid": "liquid", "crystal": "crystal", "frame": "frames"}
+    items = []
+    for i, (kind, curves) in enumerate(paths.items()):
+        path = hv.Path(curves, kdims=[k_label, y_label], vdims=[c_label, "curve", "frames"])
+        items.append(path.opts(
+            color=c_label, cmap=cmap, clim=clim, colorbar=(i == 0), line_width=2.5 if kind == "crystal" else 2,
+            line_dash=styles[kind], logy=log, tools=["hover"], colorbar_opts={"title": c_label}))
+        # a blank curve gives each kind (line style) a legend entry; the colour bar is the pressure key
+        count = sum(c["frames"] for c in curves)
+        items.append(hv.Curve(([np.nan], [np.nan]), k_label, y_label,
+                              label=f"{kind_labels[kind]} ({count} frames)").opts(
+            color="#555555", line_dash=styles[kind], line_width=2))
+    overlay = hv.Overlay(items + [_bond_marker(hv)])
     return overlay.opts(
+        hv.opts.Curve(logy=log),
+        hv.opts.Overlay(title=f"residual spectra, colour: {c_label}", legend_position="top_right",
+                        xlabel=k_label, ylabel=y_label, **RESPONSIVE),
+    )
+
+
+def frame_spectrum_plot(spectrum: xr.Dataset, *, y: str = "power_density", log: bool = True,
+                        title: str = "Residual spectrum"):
+    """The radial power spectrum of one frame (from :func:`elfviz.analysis.radial_power_spectrum`).
+
+    Parameters
+    ----------
+    spectrum : xarray.Dataset
+        dim ``k`` (Å^-1) with ``y`` and ``n_modes``; shells without modes are left out.
+    y : str
+        ``power_density`` (field^2 Å, default), ``power`` or ``mean_power``.
+    log : bool
+        Logarithmic power axis.
+
+    Returns
+    -------
+    holoviews.Overlay
+        The curve (with points) and the dashed bond line; width follows the container.
+    """
+    hv = _hv()
+    if y not in spectrum:
+        raise GridError(f"the spectrum has no variable '{y}'; choose power, power_density or mean_power")
+    keep = (spectrum["n_modes"].values > 0) & (spectrum["k"].values > 0)
+    p = spectrum[y].values[keep]
+    if log:
+        p = np.where(p > 0, p, np.nan)
+    k_label, y_label = LABELS["k"], LABELS.get(y, y)
+    curve = hv.Curve((spectrum["k"].values[keep], p), k_label, y_label)
+    points = hv.Scatter(curve.data, k_label, y_label)
+    return (curve * points * _bond_marker(hv, label=False)).opts(
         hv.opts.Curve(logy=log, line_width=2, tools=["hover"]),
-        hv.opts.Overlay(
-            title=f"residual spectrum by {LABELS.get(color_by, color_by)}",
-            legend_position="right",
-            width=700,
-            height=400,
-        ),
+        hv.opts.Scatter(logy=log, size=5),
+        hv.opts.Overlay(title=title, show_legend=False, **RESPONSIVE),
     )
 
 
@@ -180,7 +298,7 @@ def lowk_fraction_plot(spectra: xr.Dataset, *, x: str = "pressure_gpa", y: str =
     mean = hv.Curve((unique, means), xlabel, ylabel, label="mean").opts(color="black", line_width=2)
     bars = hv.ErrorBars((unique, means, stds), xlabel, [ylabel, "std"]).opts(color="black")
     return (scatter * mean * bars).opts(
-        hv.opts.Overlay(title=title, width=600, height=380, legend_position="bottom_right")
+        hv.opts.Overlay(title=title, legend_position="bottom_right", **RESPONSIVE)
     )
 
 
@@ -194,6 +312,13 @@ def r2_kcut_plot(curves: xr.Dataset, *, color_by: str = "pressure_gpa", cmap: st
         :func:`elfviz.analysis.correction.kcut_curves_over_frames` (dims ``frame, k_cut``).
     """
     hv = _hv()
+    if "frame" not in curves.dims:  # one frame: one curve, no legend
+        curve = hv.Curve((curves["k_cut"].values, curves[y].values), LABELS["k_cut"], LABELS.get(y, y))
+        return (curve * _bond_marker(hv, label=False)).opts(
+            hv.opts.Curve(line_width=2, tools=["hover"]),
+            hv.opts.Overlay(title="Low-pass Fourier correction: R² after restoring |G| < k_c",
+                            show_legend=False, **RESPONSIVE),
+        )
     groups = _groups(curves, color_by, "k_cut")
     values = groups[color_by].values
     numeric = np.issubdtype(np.asarray(values).dtype, np.number)
@@ -210,9 +335,8 @@ def r2_kcut_plot(curves: xr.Dataset, *, color_by: str = "pressure_gpa", cmap: st
         hv.opts.Curve(line_width=2, tools=["hover"]),
         hv.opts.Overlay(
             title="R² after restoring the residual's |G| < k_c modes",
-            width=700,
-            height=400,
             legend_position="right",
+            **RESPONSIVE,
         ),
     )
 
@@ -258,8 +382,10 @@ def residual_slice_plot(
     opts = {
         "cmap": cmap,
         "colorbar": True,
-        "aspect": "equal",
-        "frame_width": 420,
+        "responsive": True,
+        "height": SLICE_HEIGHT,
+        "min_width": MIN_WIDTH,
+        "hooks": [equal_aspect_hook],
         "tools": ["hover"],
         "title": f"{field}, plane {axis} = {index}/{ds.sizes[axis]}",
     }

@@ -102,15 +102,60 @@ def lattice_plane_slice(ds: xr.Dataset, *, field: str = "elf", plane: str = "ab"
     )
 
 
+SLICE_MIN_WIDTH = 280
+"""Smallest width (px) a responsive slice plot is drawn at."""
+
+SLICE_HEIGHT = 460
+"""Height (px) of a responsive slice plot; its width follows the container."""
+
+
+def equal_aspect_hook(plot, element) -> None:
+    """HoloViews hook: the browser keeps one Å as long on x as on y, whatever the plot's shape.
+
+    Bokeh's ``match_aspect`` only acts on data ranges it computes itself (``DataRange1d``), so the
+    holoviews ranges are replaced by such ranges; the plane is then centred with blank margins along the
+    direction the plot has room to spare, never cut off.
+    """
+    from bokeh.models import DataRange1d
+
+    fig = plot.state
+    fig.x_range = DataRange1d(range_padding=0.02)
+    fig.y_range = DataRange1d(range_padding=0.02)
+    fig.match_aspect = True
+    fig.aspect_scale = 1.0
+
+
 def slice_plot(slice_da: xr.DataArray, *, cmap: str = "viridis", clim: tuple[float, float] | None = (0.0, 1.0),
-               title: str | None = None, width: int = 420, height: int = 380):
-    """A holoviews ``QuadMesh`` of a slice from :func:`lattice_plane_slice` (x, y in Å).
+               title: str | None = None, width: int | None = None, height: int | None = None,
+               clabel: str | None = None):
+    """A holoviews ``QuadMesh`` of a slice from :func:`lattice_plane_slice` (x, y in Å), with a colour bar.
+
+    The plane is drawn at its true aspect (one Å is as long along x as along y, see
+    :func:`equal_aspect_hook`), so a skewed cell shows as the parallelogram it is. By default the plot is
+    responsive: :data:`SLICE_HEIGHT` px tall, as wide as its container (at least :data:`SLICE_MIN_WIDTH`
+    px), with the colour bar on the right.
+
+    Parameters
+    ----------
+    slice_da : xarray.DataArray
+        From :func:`lattice_plane_slice`.
+    cmap : str
+        Colour map.
+    clim : (float, float) or None
+        Colour limits (default 0-1, the range of the ELF); None: the data range.
+    title : str, optional
+        Plot title (default names the field, plane and position).
+    width, height : int, optional
+        Fixed plot size in px instead of the responsive one (both or neither).
+    clabel : str, optional
+        Colour bar title (default the field name).
 
     Examples
     --------
     >>> ds = grid.make_dataset(np.eye(3) * 2.0, [[0, 0, 0]], [1], elf=np.full((4, 4, 4), 0.5))
-    >>> type(slice_plot(lattice_plane_slice(ds))).__name__
-    'QuadMesh'
+    >>> plot = slice_plot(lattice_plane_slice(ds))
+    >>> type(plot).__name__, plot.opts.get().kwargs["responsive"], plot.opts.get().kwargs["colorbar"]
+    ('QuadMesh', True, True)
     """
     import holoviews as hv
     import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend's options)
@@ -121,8 +166,14 @@ def slice_plot(slice_da: xr.DataArray, *, cmap: str = "viridis", clim: tuple[flo
     plane = slice_da.attrs.get("plane", "")
     default_title = f"{label} on the {plane} plane at {slice_da.attrs.get('normal_axis', '')} = " \
                     f"{slice_da.attrs.get('position', 0):.3f}"
-    opts = dict(cmap=cmap, colorbar=True, width=width, height=height, data_aspect=1,
-                xlabel="x (Å)", ylabel="y (Å)", title=title or default_title, tools=["hover"])
+    opts = dict(cmap=cmap, colorbar=True, data_aspect=1, xlabel="x (Å)", ylabel="y (Å)",
+                title=title or default_title, tools=["hover"],
+                colorbar_opts={"title": clabel or label})
+    if width is not None and height is not None:
+        opts.update(width=width, height=height)
+    else:
+        opts.update(responsive=True, height=SLICE_HEIGHT, min_width=SLICE_MIN_WIDTH, hooks=[equal_aspect_hook])
+        del opts["data_aspect"]  # holoviews would fix the size; the hook keeps 1 Å = 1 Å in the browser
     if clim is not None:
         opts["clim"] = clim
     return mesh.opts(**opts)

@@ -27,21 +27,27 @@ def _render(obj):
     return hv.render(obj, backend="bokeh")
 
 
+def _paths(plot):
+    return [el for el in plot if isinstance(el, hv.Path) and not isinstance(el, hv.Curve)]
+
+
 def test_spectra_plot_one_curve_per_pressure(residuals):
     spectra = spectra_over_frames(residuals)
     plot = plots.spectra_plot(spectra)
-    curves = [el for el in plot if isinstance(el, hv.Curve)]
-    assert sorted(c.label for c in curves) == ["100", "300"]
-    assert len({c.opts.get().kwargs["color"] for c in curves}) == 2
+    (path,) = _paths(plot)  # no phase: one kind of frames
+    curves = path.split()
+    # frames of one density are averaged: two curves, coloured by their pressure through one colour bar
+    assert sorted(float(c.dimension_values("pressure (GPa)")[0]) for c in curves) == [100.0, 300.0]
+    assert path.opts.get().kwargs["colorbar"] and path.opts.get().kwargs["color"] == "pressure (GPa)"
     assert any(isinstance(el, hv.VLine) for el in plot)
-    assert np.all(curves[0].dimension_values(0) > 0)  # no k = 0 point on a log axis
+    assert all(np.all(c.dimension_values(0) > 0) for c in curves)  # no k = 0 point on a log axis
     _render(plot)
     by_rs = plots.spectra_plot(spectra, color_by="rs_bohr", y="mean_power", log=False)
-    assert len([el for el in by_rs if isinstance(el, hv.Curve)]) == 2
+    assert len(_paths(by_rs)[0].split()) == 2
     with pytest.raises(GridError, match="temperature_k"):
         plots.spectra_plot(spectra, color_by="temperature_k")
     single = plots.spectra_plot(radial_power_spectrum(residuals[2]))  # one frame, no frame dim
-    assert [el.label for el in single if isinstance(el, hv.Curve)] == ["100"]
+    assert len(_paths(single)[0].split()) == 1
     _render(single)
     with pytest.raises(GridError, match="no variable"):
         plots.spectra_plot(spectra, y="density")
