@@ -20,6 +20,51 @@ log = logging.getLogger(__name__)
 
 TITLE = "elfviz · electron localization in dense hydrogen"
 
+VIEW_MIN_WIDTH = 360
+"""Narrowest 3-D view (px) beside the network panel; below that the two stack."""
+
+NETWORK_WIDTH = 440
+"""Preferred width (px) of the network panel beside the 3-D view (flex basis)."""
+
+NETWORK_MIN_WIDTH = 300
+"""Narrowest network panel (px), on phone-sized screens where it sits below the view."""
+
+
+NARROW_SCREEN_WIDTH = 800
+"""Viewport width (px) below which the sidebar starts folded away and opens over the page."""
+
+NARROW_SCREEN_CSS = f"""
+@media screen and (max-width: {NARROW_SCREEN_WIDTH}px) {{
+  #sidebar:not(.hidden) {{
+    position: absolute; z-index: 1000; background: var(--background-color, #ffffff);
+    min-width: min(var(--sidebar-width), 90vw); max-width: min(var(--sidebar-width), 90vw);
+    box-shadow: 4px 0 16px rgba(0, 0, 0, 0.3);
+  }}
+  #main {{ padding: 0 6px; }}
+}}
+"""
+"""On narrow screens the open sidebar lies over the main area instead of squeezing it."""
+
+
+class NarrowScreenSidebar(pn.custom.JSComponent):
+    """Folds the template's sidebar away when the page opens on a narrow screen (an empty element).
+
+    FastListTemplate only knows ``collapsed_sidebar`` on the server, which cannot see the screen; this
+    calls the template's own ``closeNav()`` in the browser, so its menu button opens the sidebar again.
+    """
+
+    _esm = f"""
+    export function render() {{
+      if (window.innerWidth < {NARROW_SCREEN_WIDTH} && typeof window.closeNav === "function") {{
+        window.closeNav();
+      }}
+      return document.createElement("span");
+    }}
+    """
+
+    def __init__(self, **params):
+        super().__init__(width=0, height=0, margin=0, **params)
+
 
 class Dashboard:
     """All components of one session, sharing one :class:`DashboardState`.
@@ -47,17 +92,26 @@ class Dashboard:
             self.structure.load_example(first)
 
     def template(self) -> pn.template.FastListTemplate:
-        """The page: controls in the sidebar, 3D view and network in the main area, analysis in tabs."""
+        """The page: controls in the sidebar, 3D view and network in the main area, analysis in tabs.
+
+        The 3-D view (CSS class ``elfviz-main-view``, at least :data:`VIEW_MIN_WIDTH` px, it takes the
+        spare width) and the network panel (``elfviz-main-network``, :data:`NETWORK_WIDTH` px) sit side by
+        side in a wrapping flex box (``elfviz-main-top``) where both fit, and stack (view above network,
+        both full width) where they do not; the tabs (``elfviz-main-tabs``) follow below. The template
+        folds the sidebar away on narrow screens.
+        """
         tabs = pn.Tabs(("Slices", self.slices), ("Residuals & spectra", self.residuals), dynamic=False,
-                       sizing_mode="stretch_width")
-        main = [
-            pn.Row(pn.Column(self.view, sizing_mode="stretch_width"),
-                   pn.Column(self.network, width=460), sizing_mode="stretch_width"),
-            tabs,
-        ]
+                       sizing_mode="stretch_width", css_classes=["elfviz-main-tabs"])
+        view = pn.Column(self.view, sizing_mode="stretch_width", min_width=VIEW_MIN_WIDTH,
+                         css_classes=["elfviz-main-view"], styles={"flex": f"3 1 {VIEW_MIN_WIDTH + 120}px"})
+        network = pn.Column(self.network, sizing_mode="stretch_width", min_width=NETWORK_MIN_WIDTH,
+                            css_classes=["elfviz-main-network"], styles={"flex": f"1 1 {NETWORK_WIDTH}px"})
+        top = pn.FlexBox(view, network, flex_wrap="wrap", align_items="flex-start", gap="16px",
+                         sizing_mode="stretch_width", css_classes=["elfviz-main-top"])
         return pn.template.FastListTemplate(
-            title=TITLE, sidebar=[self.structure, self.model, self.export], main=main, sidebar_width=360,
-            accent_base_color="#e6550d", header_background="#3d3d3d")
+            title=TITLE, sidebar=[self.structure, self.model, self.export], main=[top, tabs], sidebar_width=360,
+            accent_base_color="#e6550d", header_background="#3d3d3d", raw_css=[NARROW_SCREEN_CSS],
+            header=[NarrowScreenSidebar()])
 
 
 def build_app(*, collection: Any = "bundled", initial: str | None = None) -> pn.template.FastListTemplate:
@@ -68,10 +122,15 @@ def build_app(*, collection: Any = "bundled", initial: str | None = None) -> pn.
     ``panel serve app/app.py``, ``elfviz serve``, or in a notebook::
 
         from elfviz.dashboard import build_app
-        build_app()          # displays inline after pn.extension("vtk")
+        build_app()          # displays inline after pn.extension()
     """
-    pn.extension("vtk", notifications=True)
+    pn.extension(notifications=True)
     dashboard = Dashboard(collection=collection, initial=initial)
     page = dashboard.template()
+    # no web fonts: the Fast template and its design both link Open Sans on fonts.googleapis.com, which an
+    # offline page cannot reach (console errors); the system sans-serif is used instead
+    page.font_url = ""
+    # Panel reads the font from the design class; same name so its bundled resource paths (from the name) hold
+    page.design = type("Fast", (pn.theme.Fast,), {"_resources": {**pn.theme.Fast._resources, "font": {}}})
     page.dashboard = dashboard  # keep a handle for tests and notebooks
     return page

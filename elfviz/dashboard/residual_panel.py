@@ -3,7 +3,9 @@
 Numbers come from :mod:`elfviz.analysis`: :func:`residual_dataset`, :func:`field_metrics`,
 :func:`radial_power_spectrum`, :func:`lowpass_correction`, :func:`r2_versus_kcut` and
 :func:`spectra_over_frames` (over the bundled test frames, predicted with the shared cached model); the
-spectra-versus-pressure figure is :func:`elfviz.viz.plots.spectra_plot`.
+figures are :func:`elfviz.viz.slices.slice_plot`, :func:`elfviz.viz.plots.frame_spectrum_plot`,
+:func:`elfviz.viz.plots.r2_kcut_plot` and :func:`elfviz.viz.plots.spectra_plot`, each responsive in its own
+card (CSS class ``elfviz-plot-card``); the three per-frame cards wrap in a FlexBox on narrow screens.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import param
 
 from ..errors import ElfvizError
+from ..viz.plots import MIN_WIDTH, PLOT_HEIGHT, frame_spectrum_plot, r2_kcut_plot, spectra_plot
 from ..viz.slices import lattice_plane_slice, slice_plot
 from . import predictions
 from .sources import bundled_collection
@@ -69,6 +71,15 @@ def spectra_of_test_frames(collection, progress=None):
     return spectra_over_frames(residuals)
 
 
+def plot_card(pane, title: str, css_class: str, *, basis: str = "360px") -> pn.Card:
+    """A titled card holding one plot; in a FlexBox it grows from ``basis`` and wraps below 300 px.
+
+    The card carries the CSS classes ``elfviz-plot-card`` and ``css_class`` (for tests and styling).
+    """
+    return pn.Card(pane, title=title, collapsible=False, sizing_mode="stretch_width", min_width=MIN_WIDTH,
+                   css_classes=["elfviz-plot-card", css_class], styles={"flex": f"1 1 {basis}"})
+
+
 class ResidualPanel(param.Parameterized):
     """Residual slice, spectrum and Fourier-correction effect for the current structure (when it has a
     reference), plus spectra versus pressure over the bundled test frames (computed on request)."""
@@ -81,12 +92,16 @@ class ResidualPanel(param.Parameterized):
         super().__init__(state=state, **params)
         self._collection = collection
         self._metrics = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-residual-metrics"])
-        self._slice = pn.pane.HoloViews(None, min_height=360)
-        self._spectrum = pn.pane.HoloViews(None, min_height=300)
-        self._frames_plot = pn.pane.HoloViews(None, min_height=300)
+        self._slice = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
+        self._spectrum = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=PLOT_HEIGHT)
+        self._correction = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=PLOT_HEIGHT)
+        self._frames_plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=PLOT_HEIGHT)
         self._button = pn.widgets.Button(name="Residual spectra over the bundled test frames", button_type="default")
         self._button.on_click(lambda e: self.compute_test_spectra())
         self._progress = pn.indicators.Progress(value=0, max=1, visible=False, sizing_mode="stretch_width")
+        self._frames_card = plot_card(self._frames_plot, "Spectra over the bundled test frames",
+                                      "elfviz-test-spectra", basis="100%")
+        self._frames_card.visible = False
         self.state.param.watch(lambda *events: self.refresh(), ["reference", "prediction"])
         self.refresh()
 
@@ -95,7 +110,7 @@ class ResidualPanel(param.Parameterized):
             self.summary = None
             self._metrics.object = ("Residuals need a reference ELF (bundled frames and uploaded ELF files carry "
                                     "one) and a model prediction.")
-            self._slice.object = self._spectrum.object = None
+            self._slice.object = self._spectrum.object = self._correction.object = None
             return
         try:
             self.summary = residual_summary(self.state.reference, self.state.prediction)
@@ -114,16 +129,10 @@ class ResidualPanel(param.Parameterized):
         residual = lattice_plane_slice(s["residual"], field="residual", plane="ab", position=0.0)
         bound = float(max(np.abs(residual.values).max(), 1e-6))
         self._slice.object = slice_plot(residual, cmap="RdBu_r", clim=(-bound, bound),
-                                        title="Residual (reference − model), ab plane at c = 0")
-        spectrum = s["spectrum"]
-        keep = spectrum["n_modes"].values > 0
-        r2 = s["r2_kcut"]
-        self._spectrum.object = (
-            hv.Curve((spectrum["k"].values[keep], spectrum["power_density"].values[keep]), "k (Å⁻¹)",
-                     "residual power density").opts(logy=True, width=380, height=280, title="Residual spectrum")
-            + hv.Curve((r2["k_cut"].values, r2["r2"].values), "k_cut (Å⁻¹)", "R² after correction").opts(
-                width=380, height=280, title="Low-pass Fourier correction")
-            * hv.VLine(s["k_bond"]).opts(color="grey", line_dash="dashed"))
+                                        title="Residual (reference − model), ab plane at c = 0",
+                                        clabel="reference − model")
+        self._spectrum.object = frame_spectrum_plot(s["spectrum"], title="Residual spectrum of this frame")
+        self._correction.object = r2_kcut_plot(s["r2_kcut"])
 
     def compute_test_spectra(self) -> bool:
         """Predict every bundled test frame (cached) and plot the residual spectra coloured by pressure."""
@@ -144,15 +153,15 @@ class ResidualPanel(param.Parameterized):
             return False
         finally:
             self._progress.visible = False
-        import holoviews.plotting.bokeh  # noqa: F401  (plots.spectra_plot needs the backend's option builders)
-
-        from ..viz.plots import spectra_plot
-
-        hv.Store.set_current_backend("bokeh")  # fills hv.opts.<Element> builders (idempotent)
-
         self._frames_plot.object = spectra_plot(self.spectra, color_by="pressure_gpa")
+        self._frames_card.visible = True
         return True
 
     def __panel__(self):
-        return pn.Column(self._metrics, pn.Row(self._slice, self._spectrum), self._button, self._progress,
-                         self._frames_plot, sizing_mode="stretch_width")
+        cards = pn.FlexBox(
+            plot_card(self._slice, "Residual slice", "elfviz-residual-slice"),
+            plot_card(self._spectrum, "Residual spectrum", "elfviz-residual-spectrum"),
+            plot_card(self._correction, "Low-pass Fourier correction", "elfviz-residual-correction"),
+            flex_wrap="wrap", gap="12px", sizing_mode="stretch_width", css_classes=["elfviz-plot-grid"])
+        return pn.Column(self._metrics, cards, self._button, self._progress, self._frames_card,
+                         sizing_mode="stretch_width")

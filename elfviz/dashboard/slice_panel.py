@@ -6,7 +6,13 @@ import panel as pn
 import param
 
 from ..viz.slices import PLANES, lattice_plane_slice, slice_plot
+from ..viz.slices import SLICE_MIN_WIDTH as MIN_WIDTH
 from .state import DashboardState
+
+#: The look of the plane and field choosers: the selected button is filled, the others outlined
+#: (Panel >= 1.9 names these options ``color``/``variant``; older versions ``button_type``/``button_style``).
+CHOOSER = ({"color": "primary", "variant": "outline"} if "variant" in pn.widgets.RadioButtonGroup.param
+           else {"button_type": "primary", "button_style": "outline"})
 
 #: Fields the slice can show, with their labels; the member spread comes with ensemble predictions only.
 FIELDS = {"elf": "ELF", "elf_member_std": "member spread (std of the networks)"}
@@ -22,9 +28,9 @@ class SlicePanel(param.Parameterized):
 
     def __init__(self, state: DashboardState, **params):
         super().__init__(state=state, **params)
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=400)
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
         self._field_choice = pn.widgets.RadioButtonGroup(options={label: name for name, label in FIELDS.items()},
-                                                         value="elf", visible=False)
+                                                         value="elf", visible=False, **CHOOSER)
         self._field_choice.param.watch(lambda event: setattr(self, "field", event.new), "value")
         self.state.param.watch(lambda *events: self._follow_fields(), ["field_ds"])
         self.param.watch(lambda *events: self.refresh(), ["plane", "position", "field"])
@@ -66,7 +72,13 @@ class SlicePanel(param.Parameterized):
         )
 
     def __panel__(self):
-        widgets = pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.plane),
-                         pn.widgets.FloatSlider.from_param(self.param.position, name="position along the normal"),
-                         self._field_choice)
-        return pn.Column(widgets, self._plot, sizing_mode="stretch_width")
+        plane = pn.widgets.RadioButtonGroup.from_param(self.param.plane, width=180, **CHOOSER)
+        plane.css_classes = ["elfviz-slice-plane"]
+        position = pn.widgets.FloatSlider.from_param(self.param.position, name="position along the normal",
+                                                     min_width=200, sizing_mode="stretch_width",
+                                                     styles={"flex": "1 1 240px"})
+        widgets = pn.FlexBox(plane, position, self._field_choice, flex_wrap="wrap", align_items="center",
+                             gap="8px 16px", sizing_mode="stretch_width")
+        card = pn.Card(self._plot, title="Slice", hide_header=True, sizing_mode="stretch_width",
+                       min_width=MIN_WIDTH, css_classes=["elfviz-plot-card", "elfviz-slice"])
+        return pn.Column(widgets, card, sizing_mode="stretch_width")
