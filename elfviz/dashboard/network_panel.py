@@ -213,7 +213,10 @@ class NetworkPanel(param.Parameterized):
         self._plot = pn.pane.HoloViews(
             dimension_plot(None, self.state.isovalue, isovalue_stream=self._isovalue_stream,
                            field=(self._field_stream, lambda: self._plotted)),
-            sizing_mode="stretch_width", min_height=270, visible=False)
+            sizing_mode="stretch_width", min_height=270)
+        # hidden without a field; the box is what is hidden (Panel 1.9 fails to sync `visible` of a HoloViews
+        # pane to its Bokeh pane: TypeError on the stylesheets)
+        self._plot_box = pn.Column(self._plot, sizing_mode="stretch_width", visible=False)
         self.state.param.watch(lambda *events: self.refresh(), ["components", "network", "profile", "field_ds"])
         self.refresh()
 
@@ -225,7 +228,7 @@ class NetworkPanel(param.Parameterized):
             self.status = "No ELF field yet."
             self._status.object = self.status
             self._summary.object = ""
-            self._plot.visible = False
+            self._plot_box.visible = False
             return
         n_components = None if state.components is None else int(state.components.n_components)
         self.status = percolation_status(state.isovalue, network.percolation_dimension(state.isovalue),
@@ -241,7 +244,7 @@ class NetworkPanel(param.Parameterized):
             dispatching(lambda: self._field_stream.event(revision=revision))
         if self._isovalue_stream.isovalue != isovalue:
             dispatching(lambda: self._isovalue_stream.event(isovalue=isovalue))
-        self._plot.visible = True
+        self._plot_box.visible = True
 
     @staticmethod
     def summary_markdown(network, structure=None) -> str:
@@ -265,5 +268,5 @@ class NetworkPanel(param.Parameterized):
         return text
 
     def __panel__(self):
-        return pn.Column(self._heading, self._status, self._plot, self._summary,
+        return pn.Column(self._heading, self._status, self._plot_box, self._summary,
                          sizing_mode="stretch_width")
