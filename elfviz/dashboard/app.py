@@ -100,7 +100,7 @@ class Dashboard:
         both full width) where they do not; the tabs (``elfviz-main-tabs``) follow below. The template
         folds the sidebar away on narrow screens.
         """
-        tabs = pn.Tabs(("Slices", self.slices), ("Residuals & spectra", self.residuals), dynamic=False,
+        tabs = pn.Tabs(("Slices", self.slices), ("Residuals & spectra", self.residuals), dynamic=True,
                        sizing_mode="stretch_width", css_classes=["elfviz-main-tabs"])
         view = pn.Column(self.view, sizing_mode="stretch_width", min_width=VIEW_MIN_WIDTH,
                          css_classes=["elfviz-main-view"], styles={"flex": f"3 1 {VIEW_MIN_WIDTH + 120}px"})

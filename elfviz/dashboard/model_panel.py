@@ -51,16 +51,18 @@ class ModelPanel(param.Parameterized):
                                                  visible=False)
         self._members_button.on_click(lambda event: self.show_member_phi())
         self._members = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.state.param.watch(self._on_structure, "structure")
+        self.state.predict_on_select = self.prediction_for_new_structure
 
-    def _on_structure(self, event) -> None:
-        if event.new is None:
-            return
-        cached = predictions.cached_prediction(event.new, self.fourier_correction)
-        if cached is not None or self.auto_run:
-            self.run()
-        else:
-            self._status.object = "Model not run for this structure yet."
+    def prediction_for_new_structure(self, ds):
+        """The prediction a newly selected structure arrives with: predicted now with ``auto_run`` (or from
+        the cache), else None (the status says the model has not run). A failed run notifies and gives None."""
+        cached = predictions.cached_prediction(ds, self.fourier_correction)
+        if cached is None and not self.auto_run:
+            self.status = "Model not run for this structure yet."
+            self._status.object = self.status
+            self._members.object = ""
+            return None
+        return self._predict(ds)
 
     def _on_correction(self, event) -> None:
         if self._reverting or self.state.structure is None:
@@ -78,6 +80,14 @@ class ModelPanel(param.Parameterized):
         ds = self.state.structure
         if ds is None:
             return False
+        result = self._predict(ds)
+        if result is None:
+            return False
+        self.state.prediction = result
+        return True
+
+    def _predict(self, ds):
+        """The model's prediction of ``ds`` with the status line updated, or None (notified) on failure."""
         self._busy(True)
         try:
             result, seconds = predictions.predict(ds, corrected=self.fourier_correction)
@@ -85,7 +95,7 @@ class ModelPanel(param.Parameterized):
             self.status = f"Model failed: {exc}"
             self._status.object = self.status
             notify_error(self.status)
-            return False
+            return None
         finally:
             self._busy(False)
         predictor = predictions.get_predictor()
@@ -98,8 +108,7 @@ class ModelPanel(param.Parameterized):
         self._status.object = self.status
         self._members.object = ""
         self._members_button.visible = getattr(predictor, "n_members", 1) > 1
-        self.state.prediction = result
-        return True
+        return result
 
     def show_member_phi(self) -> str:
         """Show the range of the member networks' φ for the current structure (one φ sweep per network, plus a

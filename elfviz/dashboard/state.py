@@ -43,13 +43,21 @@ class DashboardState(param.Parameterized):
     profile = param.Parameter(default=None, doc="percolation_profile Dataset of the shown field (derived).")
     components = param.Parameter(default=None, doc="ComponentReport at the isovalue (derived).")
     timings = param.Dict(default={}, doc="Seconds spent in the last topology updates (for the benchmark).")
+    predict_on_select = param.Callable(
+        default=None, doc="Called with a newly selected structure before the panels see it; returns its "
+                          "prediction (or None). The model panel sets it, so a structure and its prediction "
+                          "arrive in one update and the views are analysed once, not first for the reference.")
 
     def set_structure(self, ds: xr.Dataset, label: str = "") -> None:
-        """Select a new structure; a Dataset that carries ``elf`` also becomes the reference."""
+        """Select a new structure; a Dataset that carries ``elf`` also becomes the reference.
+
+        With :attr:`predict_on_select` set, the structure, its reference and its prediction change together.
+        """
         grid.validate(ds)
         reference = ds if has_field(ds, "elf") else None
+        prediction = self.predict_on_select(ds) if self.predict_on_select is not None else None
         self.param.update(structure=ds, label=label or str(ds.attrs.get("label", "structure")),
-                          reference=reference, prediction=None)
+                          reference=reference, prediction=prediction)
 
     @property
     def residual_available(self) -> bool:

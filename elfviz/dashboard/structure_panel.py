@@ -12,6 +12,7 @@ from .. import grid
 from ..errors import ElfvizError
 from .sources import MAX_UPLOAD_BYTES, Example, example_catalog, has_field, load_example, read_upload
 from .state import DashboardState
+from .ticks import LatestOnly, in_server_session
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class StructurePanel(param.Parameterized):
         self._upload = pn.widgets.FileInput(accept=UPLOAD_ACCEPT, multiple=False, sizing_mode="stretch_width")
         self._info = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["elfviz-structure-info"])
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self._requested_key: str | None = None
+        self._load_requested = LatestOnly(lambda: self.load_example(self._requested_key))
         self._select.param.watch(self._on_select, "value")
         # an empty file arrives as value None with a file name, so both are watched
         self._upload.param.watch(self._on_upload, ["value", "filename"])
@@ -105,7 +108,15 @@ class StructurePanel(param.Parameterized):
                 self.state.set_structure(self._uploaded, event.new.replace(UPLOAD_KEY, "upload: ", 1))
                 self._succeed()
             return
-        self.load_example(event.new)
+        if event.new not in self.examples:
+            self.load_example(event.new)  # reports the unknown key
+            return
+        # in a served page the choice shows at once and the load (with its prediction) follows on the next
+        # tick; quick successive choices coalesce into the last one
+        self._requested_key = event.new
+        if in_server_session() and self.state.structure is not None:
+            self._info.object = f"Loading **{self.examples[event.new].label}** and predicting its ELF …"
+        self._load_requested.request()
 
     def _on_upload(self, *events) -> None:
         filename = self._upload.filename
