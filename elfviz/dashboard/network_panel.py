@@ -14,6 +14,7 @@ import numpy as np
 import panel as pn
 import param
 
+from ..topology import tc_applicability
 from .state import DashboardState
 
 log = logging.getLogger(__name__)
@@ -153,42 +154,11 @@ def field_kind(ds, state: DashboardState | None = None) -> str:
     return f"{name} ({detail.strip()})" if detail.strip() else name
 
 
-def tc_applicability(attrs) -> tuple[bool, str]:
-    """Whether the Belli et al. (2021) Tc correlation may be shown for a structure, and why not.
-
-    The correlation was fitted on crystalline metallic hydrides; it says nothing about a fluid. A
-    structure applies only if its provenance names a crystal phase (``attrs["phase"]`` one of
-    :mod:`elfviz.structures`' phases, or a ``structure:<phase>`` source).
-
-    Returns
-    -------
-    applies : bool
-    reason : str
-        Why not ('' when it applies).
-
-    Examples
-    --------
-    >>> tc_applicability({"phase": "liquid", "temperature_k": 1500.0})[0]
-    False
-    >>> tc_applicability({"phase": "C2c-24"})
-    (True, '')
-    """
+def crystal_phases() -> set[str]:
+    """Names of the crystal phases elfviz builds (for :func:`elfviz.topology.tc_applicability`)."""
     from .. import structures
 
-    phase = str(attrs.get("phase", ""))
-    source = str(attrs.get("source", ""))
-    if source.startswith("structure:") and not phase:
-        phase = source.partition(":")[2]
-    if phase == "liquid":
-        temperature = attrs.get("temperature_k")
-        at = f" at {float(temperature):.0f} K" if temperature is not None and np.isfinite(float(temperature)) \
-            else " at 1000+ K"
-        return False, (f"not applicable: this is a fluid{at} (a liquid MD frame), and the correlation was "
-                       "fitted on crystalline metallic hydrides only")
-    if phase and phase in set(getattr(structures, "PHASES", ())):
-        return True, ""
-    return False, ("not shown: this structure carries no crystal-phase provenance, and the correlation holds "
-                   "for crystalline metallic hydrides only")
+    return set(getattr(structures, "PHASES", ()))
 
 
 class NetworkPanel(param.Parameterized):
@@ -258,7 +228,8 @@ class NetworkPanel(param.Parameterized):
         text = "| | ELF |\n|---|---|\n" + "\n".join(f"| {name} | {value:.3f} |" for name, value in rows)
         star = "n/a (no atoms)" if network.phi_star is None else f"{network.phi_star:.3f}"
         text += f"\n| φ*: molecularity index | {star} |"
-        applies, reason = tc_applicability({} if structure is None else structure.attrs)
+        applies, reason = tc_applicability({} if structure is None else structure.attrs,
+                                            known_phases=crystal_phases())
         if not applies:
             text += f"\n\n**Tc estimate (Belli et al. 2021):** {reason}."
         elif np.isfinite(network.phi) and 0.0 <= network.phi <= 1.0:

@@ -13,6 +13,8 @@ Public API
     All of the above for many frames as one Dataset over ``frame`` with pressure/rs/phase coordinates.
 :func:`tc_estimate`
     Belli et al. (2021) empirical correlation Tc ~ 750 phi - 85 K for pure hydrogen (~60 K scatter).
+:func:`tc_applicability`
+    Whether that correlation may be shown for a structure (crystal-phase provenance; never for a fluid).
 
 Importing this package is light (NumPy/xarray); numba is imported on first use.
 """
@@ -20,7 +22,7 @@ Importing this package is light (NumPy/xarray); numba is imported on first use.
 from .components import ComponentReport, components_at
 from .frames import networking_over_frames
 from .network import NetworkAnalysis, networking_analysis, percolation_profile
-from .tc import TcEstimate, tc_estimate
+from .tc import TcEstimate, tc_applicability, tc_estimate
 
 __all__ = [
     "ComponentReport",
@@ -30,5 +32,6 @@ __all__ = [
     "networking_analysis",
     "networking_over_frames",
     "percolation_profile",
+    "tc_applicability",
     "tc_estimate",
 ]

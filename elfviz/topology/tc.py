@@ -13,6 +13,7 @@ Eliashberg calculation; it is always reported with that caveat and its scatter.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,3 +114,49 @@ def tc_estimate(phi: float) -> TcEstimate:
     tc = max(linear, 0.0)
     return TcEstimate(phi=phi, tc_k=tc, linear_k=linear, scatter_k=SCATTER_K,
                       low_k=max(tc - SCATTER_K, 0.0), high_k=tc + SCATTER_K)
+
+
+def tc_applicability(attrs: dict, known_phases: Iterable[str] = ()) -> tuple[bool, str]:
+    """Whether the Belli et al. (2021) Tc correlation may be shown for a structure, and why not.
+
+    The correlation was fitted on crystalline metallic hydrides; it says nothing about a fluid. A
+    structure applies only if its provenance names a crystal phase: ``attrs["phase"]`` (or the phase of a
+    ``structure:<phase>`` source) is one of ``known_phases``.
+
+    Parameters
+    ----------
+    attrs : dict
+        The structure Dataset's attributes (``phase``, ``source``, ``temperature_k`` in K).
+    known_phases : iterable of str
+        Crystal phase names (e.g. ``elfviz.structures.PHASES``).
+
+    Returns
+    -------
+    applies : bool
+    reason : str
+        Why not ('' when it applies).
+
+    Examples
+    --------
+    >>> applies, reason = tc_applicability({"phase": "liquid", "temperature_k": 1500.0})
+    >>> applies, reason.split(" (")[0]
+    (False, 'not applicable: this is a fluid at 1500 K')
+    >>> tc_applicability({"phase": "C2c-24"}, known_phases={"C2c-24"})
+    (True, '')
+    """
+    phase = str(attrs.get("phase", ""))
+    source = str(attrs.get("source", ""))
+    if source.startswith("structure:") and not phase:
+        phase = source.partition(":")[2]
+    if phase == "liquid":
+        temperature = attrs.get("temperature_k")
+        try:
+            at = f" at {float(temperature):.0f} K" if math.isfinite(float(temperature)) else " at 1000+ K"
+        except (TypeError, ValueError):
+            at = " at 1000+ K"
+        return False, (f"not applicable: this is a fluid{at} (a liquid MD frame), and the correlation was "
+                       "fitted on crystalline metallic hydrides only")
+    if phase and phase in set(known_phases):
+        return True, ""
+    return False, ("not shown: this structure carries no crystal-phase provenance, and the correlation holds "
+                   "for crystalline metallic hydrides only")

@@ -60,8 +60,8 @@ def test_network_numbers_are_the_topology_librarys(dash):
         assert dash.network.status == percolation_status(isovalue, expected.percolation_dimension(isovalue),
                                                          comps.n_components)
         assert f"{expected.phi:.3f}" in dash.network._summary.object
-        assert f"{expected.tc_estimate().tc_k:.0f}" in dash.network._summary.object
-        assert "scatter" in dash.network._summary.object or "±" in dash.network._summary.object
+        # a liquid frame: the Tc correlation (crystalline metallic hydrides) is not shown, and the panel says why
+        assert "Tc ≈" not in dash.network._summary.object and "not applicable" in dash.network._summary.object
     profile = percolation_profile(state.field_ds)
     np.testing.assert_array_equal(state.profile["dimension"].values, profile["dimension"].values)
 

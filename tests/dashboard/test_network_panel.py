@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from elfviz.dashboard import Dashboard
-from elfviz.dashboard.network_panel import MARKER_NAME, field_kind, tc_applicability
+from elfviz.dashboard.network_panel import MARKER_NAME, crystal_phases, field_kind
+from elfviz.topology import tc_applicability
 
 
 @pytest.fixture(scope="module")
@@ -99,5 +100,5 @@ def test_tc_with_its_caveat_for_a_crystal(dash):
     ({"phase": "C2c-24", "source": "dft:qe"}, True, ""),
 ])
 def test_tc_applicability(attrs, applies, words):
-    ok, reason = tc_applicability(attrs)
+    ok, reason = tc_applicability(attrs, known_phases=crystal_phases())
     assert ok is applies and words in reason
