@@ -706,6 +706,24 @@ def _periodic_atoms_attrs(atoms, attrs: Mapping[str, Any] | None) -> dict[str, A
     return merged
 
 
+STRUCTURE_ATTRS = ("label", "frame_id", "phase", "trajectory", "split", "md_step", "md_time_fs", "temperature_k",
+                   "target_temperature_k", "pressure_gpa", "rs_nominal", "rs_bohr", "density_g_cm3", "n_atoms")
+"""Attrs that describe a structure (its state point and where it comes from), so they carry over to a field
+computed for it. Everything else (a reference's DFT provenance: ``engine``, ``total_energy_ev``,
+``pw_seconds``, ``scf_converged``, its ``source`` ...) describes a field and does not."""
+
+
+def structure_attrs(attrs: dict) -> dict:
+    """The :data:`STRUCTURE_ATTRS` among ``attrs`` (what a new field of the same structure inherits).
+
+    Examples
+    --------
+    >>> structure_attrs({"engine": "qe", "pressure_gpa": 250.0, "total_energy_ev": -1.0})
+    {'pressure_gpa': 250.0}
+    """
+    return {key: attrs[key] for key in STRUCTURE_ATTRS if key in attrs}
+
+
 def structure_only(ds: xr.Dataset) -> xr.Dataset:
     """Copy of ``ds`` without any grid fields (structure, grid coordinates and attrs kept).
 

@@ -23,15 +23,9 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 32
 """Predictions kept in memory (a 64^3 float32 field is 1 MiB)."""
 
-STRUCTURE_ATTRS = ("label", "frame_id", "phase", "trajectory", "split", "md_step", "md_time_fs", "temperature_k",
-                   "target_temperature_k", "pressure_gpa", "rs_nominal", "rs_bohr", "density_g_cm3", "n_atoms")
-"""Attrs of the input that describe the structure (its state point and where it comes from) and so carry
-over to a prediction. Everything else (a reference's DFT provenance: ``engine``, ``total_energy_ev``,
-``pw_seconds``, ``scf_converged``, its ``source`` ...) describes a field the model did not compute."""
-
-
 def structure_input(ds: xr.Dataset) -> xr.Dataset:
-    """``ds``'s structure without fields and with only its :data:`STRUCTURE_ATTRS` (what the model is given).
+    """``ds``'s structure without fields and with only its structure attrs (:data:`elfviz.grid.STRUCTURE_ATTRS`),
+    which is what the model is given.
 
     Examples
     --------
@@ -43,7 +37,7 @@ def structure_input(ds: xr.Dataset) -> xr.Dataset:
     (False, False, 'liquid')
     """
     structure = grid.structure_only(ds)
-    structure.attrs = {key: ds.attrs[key] for key in STRUCTURE_ATTRS if key in ds.attrs}
+    structure.attrs = grid.structure_attrs(ds.attrs)
     return structure
 
 _lock = threading.RLock()
@@ -163,7 +157,7 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
     # an ensemble evaluates all its members anyway: keep their spread (elf_member_std) for the slice view
     spread = {"member_spread": True} if getattr(predictor, "n_members", 1) > 1 else {}
     result = predictor.predict(structure, shape=grid.grid_shape(ds), **spread)
-    for key in STRUCTURE_ATTRS:
+    for key in grid.STRUCTURE_ATTRS:
         if key in ds.attrs and key not in result.attrs:
             result.attrs[key] = ds.attrs[key]
     _remember(_cache_key(ds, False), result)

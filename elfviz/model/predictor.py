@@ -16,7 +16,7 @@ import torch
 import xarray as xr
 
 from ..errors import ModelError
-from ..grid import grid_shape, validate
+from ..grid import grid_shape, structure_attrs, validate
 from ..reference.promolecular import require_hydrogen, structure_on_grid
 from .descriptors import DescriptorSpec, compute_descriptors
 from .network import ElfEnsemble, ElfNet, load_model, weight_paths
@@ -359,6 +359,7 @@ class Predictor:
             elf = self.predict_values(target["positions"].values, target["cell"].values, grid_shape(target))
         seconds = time.perf_counter() - t0
         out = target.copy()
+        out.attrs = structure_attrs(target.attrs)  # a reference's DFT provenance does not describe this field
         out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
         if spread is not None:
             mean_spread = float(spread.mean())
