@@ -41,6 +41,9 @@ NARROW_SCREEN_CSS = f"""
     box-shadow: 4px 0 16px rgba(0, 0, 0, 0.3);
   }}
   #main {{ padding: 0 6px; }}
+  #header .title {{
+    font-size: 1.05em; min-width: 0; flex: 1 1 auto; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  }}
 }}
 """
 """On narrow screens the open sidebar lies over the main area instead of squeezing it."""
