@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import socket
 
@@ -52,8 +53,10 @@ def check_port(address: str, port: int) -> None:
 
 def serve_kwargs(args) -> dict:
     """Keyword arguments for ``panel.serve`` from the parsed command line."""
+    from ..dashboard.sources import SERVE_MAX_UPLOAD_BYTES, websocket_limit_for
+
     kwargs = {"port": args.port, "address": args.address, "show": bool(args.show), "title": "elfviz",
-              "threaded": False}
+              "threaded": False, "websocket_max_message_size": websocket_limit_for(SERVE_MAX_UPLOAD_BYTES)}
     origins = list(args.allow_websocket_origin or [])
     if args.address not in ("127.0.0.1", "localhost", "::1"):
         origins.append(f"{args.address}:{args.port}")
@@ -71,8 +74,9 @@ def run(args) -> int:
     except ImportError:
         raise ElfvizError("the dashboard needs Panel: pip install 'elfviz[app]'") from None
     from ..dashboard import build_app
+    from ..dashboard.sources import SERVE_MAX_UPLOAD_BYTES
 
     kwargs = serve_kwargs(args)
     log.info("serving the elfviz dashboard on http://%s:%s", args.address, args.port)
-    pn.serve(build_app, **kwargs)
+    pn.serve(functools.partial(build_app, max_upload_bytes=SERVE_MAX_UPLOAD_BYTES), **kwargs)
     return 0

@@ -12,6 +12,7 @@ from .model_panel import ModelPanel
 from .network_panel import NetworkPanel
 from .residual_panel import ResidualPanel
 from .slice_panel import SlicePanel
+from .sources import MAX_UPLOAD_BYTES
 from .state import DashboardState
 from .structure_panel import StructurePanel
 from .view3d import View3D
@@ -78,11 +79,15 @@ class Dashboard:
         Source of example frames and test frames (default the bundled dataset).
     initial : str, optional
         Key of the example to load first (default the first in the catalogue).
+    max_upload_bytes : int
+        Largest accepted upload (default :data:`~elfviz.dashboard.sources.MAX_UPLOAD_BYTES`, what a server
+        with the default websocket message limit can receive; ``elfviz serve`` raises both).
     """
 
-    def __init__(self, *, collection: Any = "bundled", initial: str | None = None):
+    def __init__(self, *, collection: Any = "bundled", initial: str | None = None,
+                 max_upload_bytes: int = MAX_UPLOAD_BYTES):
         self.state = DashboardState()
-        self.structure = StructurePanel(self.state, collection=collection)
+        self.structure = StructurePanel(self.state, collection=collection, max_upload_bytes=max_upload_bytes)
         self.model = ModelPanel(self.state)
         self.view = View3D(self.state)
         self.network = NetworkPanel(self.state)
@@ -117,7 +122,13 @@ class Dashboard:
             header=[NarrowScreenSidebar()])
 
 
-def build_app(*, collection: Any = "bundled", initial: str | None = None) -> pn.template.FastListTemplate:
+DISCONNECTED = ("The connection to the server was lost (the server stopped, or a message was too large, e.g. an "
+                "upload over the server's limit). Reload the page.")
+"""Shown when the page loses its server connection."""
+
+
+def build_app(*, collection: Any = "bundled", initial: str | None = None,
+              max_upload_bytes: int = MAX_UPLOAD_BYTES) -> pn.template.FastListTemplate:
     """Build the dashboard page (call once per session; ``.servable()`` it or pass it to ``pn.serve``).
 
     Examples
@@ -127,8 +138,8 @@ def build_app(*, collection: Any = "bundled", initial: str | None = None) -> pn.
         from elfviz.dashboard import build_app
         build_app()          # displays inline after pn.extension()
     """
-    pn.extension(notifications=True)
-    dashboard = Dashboard(collection=collection, initial=initial)
+    pn.extension(notifications=True, disconnect_notification=DISCONNECTED)
+    dashboard = Dashboard(collection=collection, initial=initial, max_upload_bytes=max_upload_bytes)
     page = dashboard.template()
     # no web fonts: the Fast template and its design both link Open Sans on fonts.googleapis.com, which an
     # offline page cannot reach (console errors); the system sans-serif is used instead

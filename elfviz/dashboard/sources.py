@@ -22,8 +22,27 @@ from ..errors import ElfvizError, FileFormatError
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-"""Largest accepted upload (50 MiB: a 64-atom cell with a 120^3 ELF cube is about 25 MB of text)."""
+WEBSOCKET_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
+"""Largest message a Bokeh/Panel server accepts by default (``--websocket-max-message-size``). A browser
+upload travels in one message, base64-encoded (4/3 of the file); a larger message drops the connection."""
+
+MAX_UPLOAD_BYTES = 14 * 1024 * 1024
+"""Largest accepted upload on a server with the default message limit (14 MiB: 4/3 of it fits 20 MiB)."""
+
+SERVE_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""Largest accepted upload under ``elfviz serve``, which raises the message limit to fit it (50 MiB: a
+64-atom cell with a 120^3 ELF cube is about 25 MB of text)."""
+
+
+def websocket_limit_for(max_upload_bytes: int) -> int:
+    """Websocket message limit (bytes) a server needs for uploads of up to ``max_upload_bytes``.
+
+    Examples
+    --------
+    >>> websocket_limit_for(MAX_UPLOAD_BYTES) <= WEBSOCKET_MAX_MESSAGE_BYTES
+    True
+    """
+    return int(max_upload_bytes * 4 / 3) + 1024 * 1024  # base64 plus the message's JSON
 
 
 @dataclass(frozen=True)

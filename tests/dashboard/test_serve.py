@@ -53,7 +53,10 @@ def test_run_serves_build_app(monkeypatch):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert main(["serve", "--port", str(port), "--show"]) == 0
-    assert calls["app"] is build_app and calls["port"] == port and calls["show"] is True
+    from elfviz.dashboard.sources import SERVE_MAX_UPLOAD_BYTES
+
+    assert calls["app"].func is build_app and calls["app"].keywords == {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES}
+    assert calls["port"] == port and calls["show"] is True
     assert calls["address"] == "127.0.0.1"
 
 
@@ -73,3 +76,13 @@ def test_app_file_serves_build_app(monkeypatch):
     monkeypatch.setattr(elfviz.dashboard, "build_app", lambda: Page())
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "app" / "app.py"))
     assert len(served) == 1
+
+
+def test_elfviz_serve_accepts_uploads_up_to_its_own_limit():
+    """A browser upload travels base64-encoded in one websocket message: the server must accept it whole."""
+    from elfviz.dashboard.sources import MAX_UPLOAD_BYTES, SERVE_MAX_UPLOAD_BYTES, WEBSOCKET_MAX_MESSAGE_BYTES
+
+    kwargs = serve_cli.serve_kwargs(parse([]))
+    assert kwargs["websocket_max_message_size"] >= SERVE_MAX_UPLOAD_BYTES * 4 / 3
+    # `panel serve app/app.py` keeps Bokeh's default limit: the dashboard's default cap fits it
+    assert MAX_UPLOAD_BYTES * 4 / 3 < WEBSOCKET_MAX_MESSAGE_BYTES

@@ -145,3 +145,11 @@ def test_held_out_frames_come_first_and_training_frames_say_so(tmp_path):
     assert [ex.name for ex in frames] == ["liq-0-test", "liq-1-test", "liq-2-train"]
     assert frames[-1].label.endswith("· training frame")
     assert not any("training" in ex.label for ex in frames[:2])
+
+
+def test_the_dashboard_cap_follows_the_server_it_runs_on(collection, predictor):
+    from elfviz.dashboard import Dashboard
+
+    assert Dashboard(collection=collection).structure._max_upload_bytes == sources.MAX_UPLOAD_BYTES
+    big = Dashboard(collection=collection, max_upload_bytes=sources.SERVE_MAX_UPLOAD_BYTES)
+    assert big.structure._max_upload_bytes == sources.SERVE_MAX_UPLOAD_BYTES
