@@ -1,6 +1,8 @@
-"""The dashboard in a real browser: loads, draws the 3D view, reacts to the slider and to uploads.
+"""The dashboard in a real browser, checked against the server-side dashboard of the same session.
 
-Marked ``browser`` (selected by default; deselect with ``-m "not browser"``).
+Marked ``browser`` (selected by default; deselect with ``-m "not browser"``). Every page runs offline
+(requests leaving 127.0.0.1 are aborted and counted) and every test ends with no console error, no page
+error and no such request. See tests/browser/live.py for the probes and the 3-D view's contract.
 """
 
 from __future__ import annotations
@@ -12,111 +14,245 @@ import numpy as np
 import pytest
 from dashboard.frames import XYZ
 
-from .conftest import ARTIFACTS, UPDATE_TIMEOUT_MS
+from .live import ARTIFACTS, mesh_counts, non_background, png_array
 
 pytestmark = pytest.mark.browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
+SILHOUETTE_IOU = 0.8
+"""Least intersection over union of the browser's and the server's non-background pixels."""
 
-CANVAS_ATTEMPT_MS = 10_000  # one screenshot try; the pane may swap its canvas while a new scene arrives
-
-
-def canvas_image(page, name: str) -> np.ndarray:
-    """Screenshot of the visible vtk.js canvas (saved under test-artifacts/browser/) as an RGB array.
-
-    The locator is resolved afresh on every call and only visible canvases count, so a canvas the pane
-    has just replaced (detached or hidden) is never waited on.
-    """
-    from PIL import Image
-
-    canvas = page.locator(".elfviz-view3d canvas").filter(visible=True).first
-    png = canvas.screenshot(path=str(ARTIFACTS / f"{name}.png"), timeout=CANVAS_ATTEMPT_MS)
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
+STEP = 0.01
+"""One keyboard step of the isovalue slider."""
 
 
-def canvas_diagnostics(page, name: str) -> str:
-    """What the 3D view's canvases look like now (and a full-page screenshot), for a failure message."""
-    page.screenshot(path=str(ARTIFACTS / f"{name}-failure-page.png"), full_page=True)
-    canvases = page.locator(".elfviz-view3d canvas")
-    described = [f"canvas {i}: visible={canvases.nth(i).is_visible()} box={canvases.nth(i).bounding_box()}"
-                 for i in range(canvases.count())]
-    return "; ".join(described) or "no canvas inside .elfviz-view3d"
+def assert_clean(live) -> None:
+    problems = live.monitor.problems()
+    assert not problems, "\n".join(problems)
 
 
-def settled_canvas(page, name: str, previous: np.ndarray | None = None,
-                   timeout: float = 120.0) -> np.ndarray:
-    """The canvas once it has drawn something (and differs from ``previous`` if given)."""
-    from playwright.sync_api import Error as PlaywrightError
+def assert_one_view(live, baseline_gl: dict) -> None:
+    """Exactly one 3-D canvas, and no WebGL context created or lost since ``baseline_gl`` was read."""
+    assert live.view_canvases().count() == 1, "the 3-D view should hold exactly one <canvas>"
+    gl = live.gl()
+    assert gl["webgl"] == baseline_gl["webgl"], f"WebGL contexts created since first load: {gl['types']}"
+    assert gl["lost"] == 0, f"{gl['lost']} WebGL context(s) lost"
 
+
+def assert_marker_at(live, isovalue: float, timeout: float = 30.0) -> None:
+    """The dimension plot's isovalue Span (Bokeh model named elfviz-isovalue-marker) sits at ``isovalue``."""
     deadline = time.monotonic() + timeout
     while True:
+        locations = live.marker_locations()
+        if len(locations) == 1 and abs(locations[0] - isovalue) < 1e-6:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"isovalue marker(s) at {locations}, expected one at {isovalue}")
+        time.sleep(0.2)
+
+
+def rotate_view(live, dx: float = 120, dy: float = 40) -> None:
+    """Drag across the 3-D canvas (an orbit gesture; the browser reports the camera when it ends)."""
+    box = live.view_canvases().first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    live.page.mouse.move(x, y)
+    live.page.mouse.down()
+    live.page.mouse.move(x + dx, y + dy, steps=6)
+    live.page.mouse.up()
+
+
+def assert_silhouette(live, name: str, timeout: float = 20.0) -> float:
+    """The browser's canvas and the server's render of the same camera cover the same pixels (IoU)."""
+    deadline = time.monotonic() + timeout
+    while True:  # the camera reaches the server a moment after the gesture ends
+        score = live.silhouette_iou(name)
+        if score > SILHOUETTE_IOU or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert score > SILHOUETTE_IOU, (f"{name}: silhouette IoU {score:.3f} (browser vs server render, see "
+                                    f"test-artifacts/browser/{name}-*.png)")
+    return score
+
+
+def assert_consistent(live, isovalue: float, name: str, *, silhouette: bool = True,
+                      after_revision: int | None = None) -> dict:
+    """Browser and server agree at ``isovalue``: status, meshes (same revision), slider, marker, picture."""
+    summary = live.wait_settled(isovalue=isovalue, after_revision=after_revision, timeout=60)
+    assert f"ELF ≥ {isovalue:.3f}" in live.status_text()
+    assert abs(live.slider_value() - isovalue) < 1e-6, f"slider at {live.slider_value()}, state at {isovalue}"
+    assert mesh_counts(summary["meshes"]) == mesh_counts(live.sent()["meshes"])
+    assert summary["meshes"], "the 3-D view draws no mesh"
+    assert_marker_at(live, isovalue)
+    if silhouette:
+        assert_silhouette(live, name)
+    return summary
+
+
+# ----------------------------------------------------------------------------- slider and examples
+def test_slider_steps_and_example_switches_keep_one_webgl_view_in_step_with_the_server(open_dashboard):
+    live = open_dashboard()
+    baseline_gl = live.gl()
+    assert_one_view(live, baseline_gl)
+    first = assert_consistent(live, 0.5, "steps-00-first-view")
+    image = png_array(live.canvas_png(str(ARTIFACTS / "steps-00-canvas.png"))).astype(float)
+    assert image.std() > 10 and len(np.unique(image.reshape(-1, 3), axis=0)) > 50, "the 3-D canvas looks blank"
+
+    # one step: the status line follows, then the meshes (a new revision)
+    live.step_slider(1, "ArrowLeft")
+    expect(live.page.locator(".elfviz-percolation-status").filter(has_text="ELF ≥ 0.490").first).to_be_visible()
+    after_one = assert_consistent(live, 0.49, "steps-01-one-step", silhouette=False,
+                                  after_revision=first["revision"])
+    assert after_one["renders"] > first["renders"]
+
+    # 29 rapid steps (they may coalesce: the latest value wins), then a rotation. A lost step is recorded
+    # and the test goes on from where the page settled, so one run reports every problem.
+    failures = []
+    live.step_slider(29, "ArrowLeft")
+    isovalue = round(0.49 - 29 * STEP, 2)
+    try:
+        live.wait_settled(isovalue=isovalue, timeout=30)
+    except AssertionError as error:
+        live.wait_settled(timeout=30)
+        failures.append(f"after 30 steps from 0.50: {error}; slider at {live.slider_value()}")
+        isovalue = live.server_isovalue()
+    assert_consistent(live, isovalue, "steps-30-rapid", silhouette=False)
+    rotate_view(live)
+    assert_silhouette(live, "steps-30-rotated")
+    assert_one_view(live, baseline_gl)
+
+    # every bundled example (liquid frames and crystals) at the same isovalue
+    labels = live.example_labels()
+    assert any("crystal" in label for label in labels) and len(labels) >= 3, labels
+    for i, label in enumerate(labels[1:] + labels[:1], start=1):
+        revision = live.sent()["revision"]
+        live.choose_example(label)
+        key = label.split("[")[-1].rstrip("]") if "[" in label else label.split()[0]
+        expect(live.page.locator(".elfviz-structure-info").filter(has_text=key).first).to_be_visible()
+        assert_consistent(live, isovalue, f"steps-example-{i}", after_revision=revision)
+        assert_one_view(live, baseline_gl)
+    assert_clean(live)
+    assert not failures, "\n".join(failures)
+
+
+# ----------------------------------------------------------------------------- layout
+VIEWPORTS = [(1400, 1000), (1024, 700), (600, 900)]
+TABS = ["Slices", "Residuals & spectra"]
+VIEW_MIN_WIDTH = 300
+
+
+def plot_boxes(live) -> list[tuple[str, dict]]:
+    """Bounding boxes of the visible plots: Bokeh figures (.bk-Canvas) and the 3-D canvas."""
+    boxes = []
+    for selector in (".bk-Canvas", ".elfviz-view3d canvas"):
+        elements = live.page.locator(selector)
+        for i in range(elements.count()):
+            element = elements.nth(i)
+            box = element.bounding_box() if element.is_visible() else None
+            if box and box["width"] > 0 and box["height"] > 0:
+                boxes.append((f"{selector}[{i}]", box))
+    return boxes
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS, ids=[f"{w}x{h}" for w, h in VIEWPORTS])
+def test_every_plot_fits_the_viewport_width(open_dashboard, width, height):
+    live = open_dashboard(viewport={"width": width, "height": height})
+    page = live.page
+    problems = []
+    for tab in TABS:
+        live.open_tab(tab)
+        time.sleep(1.5)  # Bokeh lays the newly shown tab out
+        page.screenshot(path=str(ARTIFACTS / f"layout-{width}x{height}-{tab.split()[0]}.png"), full_page=True)
+        boxes = plot_boxes(live)
+        assert len(boxes) >= 3, f"{tab}: only {len(boxes)} visible plots: {boxes}"
+        for name, box in boxes:
+            if box["x"] < -1 or box["x"] + box["width"] > width + 1:
+                problems.append(f"{tab}: {name} spans x = {box['x']:.0f}..{box['x'] + box['width']:.0f} px, "
+                                f"outside the {width} px viewport")
+        view = live.view_canvases().first.bounding_box()
+        if view is None or view["width"] < VIEW_MIN_WIDTH:
+            problems.append(f"{tab}: 3-D view {view and round(view['width'])} px wide (< {VIEW_MIN_WIDTH})")
+    scroll = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    if scroll[0] > scroll[1] + 1:
+        problems.append(f"the page scrolls sideways: {scroll[0]} px of content in a {scroll[1]} px window")
+    assert not problems, "\n".join(problems)
+    assert_clean(live)
+
+
+# ----------------------------------------------------------------------------- uploads
+def nacl_cif() -> bytes:
+    """A rock-salt NaCl cell as CIF bytes (not hydrogen: the model cannot predict it)."""
+    from ase.build import bulk
+    from ase.io import write
+
+    buffer = io.BytesIO()
+    write(buffer, bulk("NaCl", "rocksalt", a=5.64), format="cif")
+    return buffer.getvalue()
+
+
+BAD_UPLOADS = [  # (file name, content, words the error toast must contain)
+    ("empty.xyz", b"", ["empty.xyz", "empty"]),
+    ("junk.cube", bytes(range(256)) * 8, ["junk.cube", "cube"]),
+    ("nacl.cif", None, ["nacl.cif", "hydrogen"]),
+]
+
+
+def page_state(live) -> dict:
+    summary = live.summary()
+    return {"info": live.info_text(), "status": live.status_text(), "revision": summary["revision"],
+            "meshes": mesh_counts(summary["meshes"]), "sent": live.sent()["revision"]}
+
+
+def test_bad_uploads_show_an_error_and_leave_the_page_as_it_was(open_dashboard):
+    live = open_dashboard()
+    failures = []
+    for name, data, words in BAD_UPLOADS:
+        before = page_state(live)
+        live.upload(name, nacl_cif() if data is None else data)
+        toast = live.page.locator(".notyf__toast").filter(has_text=name).first
         try:
-            image = canvas_image(page, name)
-        except PlaywrightError as error:  # no visible canvas right now: the pane is swapping scenes
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no visible 3D canvas within {timeout:.0f} s "
-                                     f"({canvas_diagnostics(page, name)})") from error
-            time.sleep(1.0)
+            expect(toast).to_be_visible(timeout=30_000)
+        except AssertionError:
+            failures.append(f"{name}: no error toast naming the file")
             continue
-        changed = previous is None or image.shape != previous.shape or np.abs(image - previous).mean() > 0.5
-        if (image.std() > 10 and changed) or time.monotonic() > deadline:
-            return image
-        time.sleep(1.0)
+        text = toast.inner_text()
+        live.page.screenshot(path=str(ARTIFACTS / f"upload-bad-{name}.png"))
+        missing = [w for w in words if w.lower() not in text.lower()]
+        if missing:
+            failures.append(f"{name}: the toast {text!r} does not say {missing}")
+        time.sleep(2.0)  # anything the upload changed would reach the page by now
+        after = page_state(live)
+        changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        if changed:
+            failures.append(f"{name}: the page changed after a rejected upload: {changed}")
+    assert not failures, "\n".join(failures)
+    assert_clean(live)
 
 
-def status_with(page, text: str):
-    """The percolation status line if it contains ``text`` (Panel renders it inside a shadow root)."""
-    return page.locator(".elfviz-percolation-status").filter(has_text=text).first
+def test_good_upload_changes_info_status_and_view_together(open_dashboard):
+    live = open_dashboard()
+    baseline_gl = live.gl()
+    before = page_state(live)
+    live.upload("h2.xyz", XYZ, "chemical/x-xyz")
+    expect(live.page.locator(".elfviz-structure-info").filter(has_text="upload: h2.xyz").first).to_be_visible()
+    summary = assert_consistent(live, live.server_isovalue(), "upload-good", after_revision=before["sent"])
+    after = page_state(live)
+    assert after["info"] != before["info"] and "2 atoms" in after["info"], after["info"]
+    assert summary["revision"] > before["revision"]
+    assert after["meshes"] != before["meshes"], "the 3-D view still shows the previous structure's meshes"
+    live.page.screenshot(path=str(ARTIFACTS / "upload-good-page.png"), full_page=True)
+    assert not live.page.locator(".notyf__toast").filter(has_text="h2.xyz").count()
+    assert_one_view(live, baseline_gl)
+    assert_clean(live)
 
 
-def test_page_loads_with_a_non_blank_3d_view(dashboard_page):
-    page = dashboard_page
-    expect(status_with(page, "ELF ≥ 0.500")).to_be_visible()
-    image = settled_canvas(page, "01-initial-canvas")
-    page.screenshot(path=str(ARTIFACTS / "01-initial-page.png"), full_page=True)
-    assert image.std() > 10, "the 3D canvas is blank"
-    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50  # shaded surfaces, not a flat fill
+def test_silhouette_helper_sees_shapes():
+    """The silhouette comparison itself: identical masks score 1, disjoint ones 0."""
+    from .live import iou
 
-
-def test_isovalue_slider_changes_the_picture_and_the_percolation_status(dashboard_page):
-    page = dashboard_page
-    expect(status_with(page, "does not percolate")).to_be_visible()  # 0.5 is above the networking value
-    before = settled_canvas(page, "02-before-slider")
-    handle = page.locator(".elfviz-isovalue .noUi-handle").first
-    box = handle.bounding_box()
-    track = page.locator(".elfviz-isovalue .noUi-base").first.bounding_box()
-    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    target = track["x"] + 0.2 * track["width"]  # isovalue about 0.2: below the networking value
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(target, y0, steps=8)
-    page.mouse.up()
-    expect(status_with(page, "percolates in 3-D")).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
-    expect(status_with(page, "does not percolate")).to_have_count(0)
-    after = settled_canvas(page, "02-after-slider", previous=before)
-    page.screenshot(path=str(ARTIFACTS / "02-after-slider-page.png"), full_page=True)
-    assert np.abs(after - before).mean() > 0.5, "moving the isovalue did not change the 3D view"
-
-
-def test_bad_upload_shows_an_error_notification(dashboard_page):
-    page = dashboard_page
-    page.locator("input[type=file]").first.set_input_files(
-        files=[{"name": "broken.cube", "mimeType": "application/octet-stream", "buffer": b"not a cube\n"}])
-    toast = page.locator(".notyf__toast").filter(has_text="Upload failed")
-    expect(toast.first).to_be_visible(timeout=UPDATE_TIMEOUT_MS)
-    expect(toast.first).to_contain_text("broken.cube")
-    page.screenshot(path=str(ARTIFACTS / "03-bad-upload.png"))
-    expect(status_with(page, "ELF ≥")).to_be_visible()
-
-
-def test_good_upload_updates_the_view(dashboard_page):
-    page = dashboard_page
-    before = settled_canvas(page, "04-before-upload")
-    page.locator("input[type=file]").first.set_input_files(
-        files=[{"name": "h2.xyz", "mimeType": "chemical/x-xyz", "buffer": XYZ}])
-    expect(page.locator(".elfviz-structure-info").filter(has_text="upload: h2.xyz").first).to_be_visible(
-        timeout=UPDATE_TIMEOUT_MS)
-    after = settled_canvas(page, "04-after-upload", previous=before)
-    page.screenshot(path=str(ARTIFACTS / "04-after-upload-page.png"), full_page=True)
-    assert after.std() > 10 and np.abs(after - before).mean() > 0.5
+    a = np.full((10, 10, 3), 255.0)
+    a[2:5, 2:5] = 0
+    b = np.full((10, 10, 3), 255.0)
+    b[6:9, 6:9] = 0
+    assert iou(non_background(a), non_background(a)) == 1.0
+    assert iou(non_background(a), non_background(b)) == 0.0
