@@ -14,80 +14,24 @@ import numpy as np
 import pytest
 from dashboard.frames import XYZ
 
-from .live import ARTIFACTS, mesh_counts, non_background, png_array
+from .live import (
+    ARTIFACTS,
+    assert_clean,
+    assert_consistent,
+    assert_one_view,
+    assert_silhouette,
+    mesh_counts,
+    non_background,
+    png_array,
+    rotate_view,
+)
 
 pytestmark = pytest.mark.browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-SILHOUETTE_IOU = 0.8
-"""Least intersection over union of the browser's and the server's non-background pixels."""
-
 STEP = 0.01
 """One keyboard step of the isovalue slider."""
-
-
-def assert_clean(live) -> None:
-    problems = live.monitor.problems()
-    assert not problems, "\n".join(problems)
-
-
-def assert_one_view(live, baseline_gl: dict) -> None:
-    """Exactly one 3-D canvas, and no WebGL context created or lost since ``baseline_gl`` was read."""
-    assert live.view_canvases().count() == 1, "the 3-D view should hold exactly one <canvas>"
-    gl = live.gl()
-    assert gl["webgl"] == baseline_gl["webgl"], f"WebGL contexts created since first load: {gl['types']}"
-    assert gl["lost"] == 0, f"{gl['lost']} WebGL context(s) lost"
-
-
-def assert_marker_at(live, isovalue: float, timeout: float = 30.0) -> None:
-    """The dimension plot's isovalue Span (Bokeh model named elfviz-isovalue-marker) sits at ``isovalue``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        locations = live.marker_locations()
-        if len(locations) == 1 and abs(locations[0] - isovalue) < 1e-6:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"isovalue marker(s) at {locations}, expected one at {isovalue}")
-        time.sleep(0.2)
-
-
-def rotate_view(live, dx: float = 120, dy: float = 40) -> None:
-    """Drag across the 3-D canvas (an orbit gesture; the browser reports the camera when it ends)."""
-    box = live.view_canvases().first.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    live.page.mouse.move(x, y)
-    live.page.mouse.down()
-    live.page.mouse.move(x + dx, y + dy, steps=6)
-    live.page.mouse.up()
-
-
-def assert_silhouette(live, name: str, timeout: float = 20.0) -> float:
-    """The browser's canvas and the server's render of the same camera cover the same pixels (IoU)."""
-    deadline = time.monotonic() + timeout
-    while True:  # the camera reaches the server a moment after the gesture ends
-        score = live.silhouette_iou(name)
-        if score > SILHOUETTE_IOU or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert score > SILHOUETTE_IOU, (f"{name}: silhouette IoU {score:.3f} (browser vs server render, see "
-                                    f"test-artifacts/browser/{name}-*.png)")
-    return score
-
-
-def assert_consistent(live, isovalue: float, name: str, *, silhouette: bool = True,
-                      after_revision: int | None = None) -> dict:
-    """Browser and server agree at ``isovalue``: status, meshes (same revision), slider, marker, picture."""
-    summary = live.wait_settled(isovalue=isovalue, after_revision=after_revision, timeout=60)
-    assert f"ELF ≥ {isovalue:.3f}" in live.status_text()
-    assert abs(live.slider_value() - isovalue) < 1e-6, f"slider at {live.slider_value()}, state at {isovalue}"
-    assert mesh_counts(summary["meshes"]) == mesh_counts(live.sent()["meshes"])
-    assert summary["meshes"], "the 3-D view draws no mesh"
-    assert_marker_at(live, isovalue)
-    if silhouette:
-        assert_silhouette(live, name)
-    return summary
-
 
 # ----------------------------------------------------------------------------- slider and examples
 def test_slider_steps_and_example_switches_keep_one_webgl_view_in_step_with_the_server(open_dashboard):
