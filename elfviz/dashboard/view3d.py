@@ -105,7 +105,10 @@ class View3D(param.Parameterized):
             self._apply_isovalue.request()
 
     def _on_isovalue(self, event) -> None:
-        if abs(self._slider.value - event.new) > 1e-12:
+        # move the handle only for an isovalue set elsewhere: writing back a value the slider sent would pull
+        # the handle back from where the user has moved it meanwhile (quick key steps)
+        from_slider = abs(event.new - self._requested_isovalue) < 1e-12 or self._apply_isovalue.pending
+        if not from_slider and abs(self._slider.value - event.new) > 1e-12:
             self._slider.value = event.new
 
     def _on_toggles(self, event) -> None:
