@@ -1,11 +1,12 @@
 """The elfviz dashboard: Panel/param components wired to the library (no science in here).
 
-Components (each a ``param.Parameterized`` that displays in JupyterLab and in ``panel serve``) share
+Components (each a ``pn.viewable.Viewer`` that displays in JupyterLab and in ``panel serve``) share
 one :class:`DashboardState`:
 
 - :class:`StructurePanel`: built-in examples (bundled liquid frames per density, crystal phases) and upload;
 - :class:`ModelPanel`: the bundled model on the selected structure (device, cache);
-- :class:`View3D`: periodic isosurface coloured by component, atoms, cell, isovalue slider;
+- :class:`View3D`: periodic isosurface coloured by component, atoms, cell, isovalue slider (drawn by
+  :class:`~elfviz.dashboard.scene_view.SceneView`, three.js);
 - :class:`NetworkPanel`: percolation at the isovalue, phi, phi*, Tc estimate, dimension-versus-isovalue plot;
 - :class:`SlicePanel`: 2-D slices on lattice planes;
 - :class:`ResidualPanel`: residuals, Fourier spectra versus pressure, Fourier correction;

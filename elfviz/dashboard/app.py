@@ -135,8 +135,10 @@ def build_app(*, collection: Any = "bundled", initial: str | None = None,
     --------
     ``panel serve app/app.py``, ``elfviz serve``, or in a notebook::
 
+        import panel as pn
+        pn.extension(inline=True)   # offline-safe: Panel's JS from the package
         from elfviz.dashboard import build_app
-        build_app()          # displays inline after pn.extension()
+        build_app()                 # the whole page; Dashboard().view etc. for single components
     """
     pn.extension(notifications=True, disconnect_notification=DISCONNECTED)
     dashboard = Dashboard(collection=collection, initial=initial, max_upload_bytes=max_upload_bytes)

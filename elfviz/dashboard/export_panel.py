@@ -37,7 +37,7 @@ def dataset_bytes(ds, suffix: str) -> bytes:
         return path.read_bytes()
 
 
-class ExportPanel(param.Parameterized):
+class ExportPanel(pn.viewable.Viewer):
     """Download buttons for the shown ELF (netCDF with all metadata, cube) and a PNG of the 3D view.
 
     The file names say what the field is (``<label>_model``, ``<label>_reference``). Without a field the

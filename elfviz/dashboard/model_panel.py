@@ -15,7 +15,7 @@ from .structure_panel import notify_error
 log = logging.getLogger(__name__)
 
 
-class ModelPanel(param.Parameterized):
+class ModelPanel(pn.viewable.Viewer):
     """The bundled :class:`elfviz.model.Predictor` applied to the selected structure.
 
     With ``auto_run`` the model runs whenever a new structure is selected (results are cached, so

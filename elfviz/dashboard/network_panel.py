@@ -161,7 +161,7 @@ def crystal_phases() -> set[str]:
     return set(getattr(structures, "PHASES", ()))
 
 
-class NetworkPanel(param.Parameterized):
+class NetworkPanel(pn.viewable.Viewer):
     """Percolation at the isovalue, the networking value phi, the molecularity index phi* and the Tc estimate.
 
     All numbers come from :mod:`elfviz.topology` (via :class:`DashboardState`).

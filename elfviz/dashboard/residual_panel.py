@@ -80,7 +80,7 @@ def plot_card(pane, title: str, css_class: str, *, basis: str = "360px") -> pn.C
                    css_classes=["elfviz-plot-card", css_class], styles={"flex": f"1 1 {basis}"})
 
 
-class ResidualPanel(param.Parameterized):
+class ResidualPanel(pn.viewable.Viewer):
     """Residual slice, spectrum and Fourier-correction effect for the current structure (when it has a
     reference), plus spectra versus pressure over the bundled test frames (computed on request)."""
 

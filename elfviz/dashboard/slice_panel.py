@@ -18,7 +18,7 @@ CHOOSER = ({"color": "primary", "variant": "outline"} if "variant" in pn.widgets
 FIELDS = {"elf": "ELF", "elf_member_std": "member spread (std of the networks)"}
 
 
-class SlicePanel(param.Parameterized):
+class SlicePanel(pn.viewable.Viewer):
     """The shown ELF on the plane spanned by two lattice vectors, at a fractional position along the third."""
 
     state = param.ClassSelector(class_=DashboardState)

@@ -29,7 +29,7 @@ def notify_error(message: str) -> None:
         pn.state.notifications.error(message, duration=8000)
 
 
-class StructurePanel(param.Parameterized):
+class StructurePanel(pn.viewable.Viewer):
     """Pick a built-in example or upload a structure / ELF file.
 
     An uploaded file with an ELF field is shown as is and serves as the reference; a structure without a

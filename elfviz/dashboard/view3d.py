@@ -46,7 +46,7 @@ def apply_camera(plotter, camera: dict | None) -> None:
     plotter.reset_camera_clipping_range()
 
 
-class View3D(param.Parameterized):
+class View3D(pn.viewable.Viewer):
     """Three.js view of the scene built by :func:`elfviz.viz.scene.scene_meshes`, with its controls.
 
     The isovalue slider sets ``state.isovalue`` when released or stepped with the keyboard. The camera
