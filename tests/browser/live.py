@@ -205,7 +205,7 @@ class LivePage:
 
     def example_select(self):
         """The Example <select> (the one whose options are the built-in examples)."""
-        return self.page.locator("select").filter(has=self.page.locator("option", has_text="crystal")).first
+        return self.page.locator("select").filter(has=self.page.locator("option", has_text="liquid")).first
 
     def example_labels(self) -> list[str]:
         return [label.strip() for label in self.example_select().locator("option").all_inner_texts()]
