@@ -33,7 +33,7 @@ pytest.importorskip("panel")
 
 TESTS = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120.0
-EXTENSION = os.environ.get("ELFVIZ_TEST_NOTEBOOK_EXTENSION", "pn.extension()")
+EXTENSION = os.environ.get("ELFVIZ_TEST_NOTEBOOK_EXTENSION", "pn.extension(inline=True)")
 """How the notebook loads Panel (the line notebooks/quickstart.ipynb gives users; the environment variable
 tries another)."""
 SHOW = os.environ.get("ELFVIZ_TEST_NOTEBOOK_SHOW", "d.view")
