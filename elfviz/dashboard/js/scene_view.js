@@ -38,6 +38,11 @@ const VIEW_ANGLE = 30; // degrees, vertical: VTK's default, so the server render
 const ISO_DIRECTION = new Vector3(1, 1, 1).normalize(); // pyvista's camera_position = "iso"
 const ISO_UP = new Vector3(0, 0, 1);
 const REMOVE_GRACE_MS = 2000; // a view re-rendered within this time keeps its context
+// Smooth edges cost little on a GPU but MSAA doubles the frame time of software WebGL (SwiftShader,
+// llvmpipe: headless browsers, remote desktops). So: no MSAA, and on a hardware GPU the scene is drawn at
+// twice the resolution (supersampling); software renderers draw at one pixel per CSS pixel.
+const SUPERSAMPLE = 2;
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software/i;
 // Colours are used as sent (8-bit RGB, lit without a linear/sRGB round trip), as VTK does on the server,
 // so the browser and an exported PNG show the same colours. three.js divides diffuse light by pi.
 ColorManagement.enabled = false;
@@ -118,6 +123,11 @@ function disposeObject(object) {
   object.material.dispose();
 }
 
+function glRendererName(gl) {
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  return String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+}
+
 function createView(uid) {
   const canvas = document.createElement("canvas");
   canvas.className = "elfviz-scene-canvas";
@@ -125,8 +135,9 @@ function createView(uid) {
   canvas.style.width = "100%";
   canvas.style.height = "100%";
   canvas.style.touchAction = "none";
-  const renderer = new WebGLRenderer({ canvas, antialias: true });
-  renderer.setPixelRatio(1);
+  const renderer = new WebGLRenderer({ canvas, antialias: false });
+  const software = SOFTWARE_GL.test(glRendererName(renderer.getContext()));
+  renderer.setPixelRatio(software ? 1 : Math.min(SUPERSAMPLE * (window.devicePixelRatio || 1), 3));
   renderer.setClearColor(0xffffff, 1);
   renderer.outputColorSpace = LinearSRGBColorSpace;
   const scene = new Scene();
@@ -161,7 +172,8 @@ function createView(uid) {
     requestAnimationFrame(() => {
       view.pending = false;
       const { clientWidth: w, clientHeight: h } = canvas;
-      if (w > 0 && h > 0 && (canvas.width !== w || canvas.height !== h)) {
+      const ratio = renderer.getPixelRatio();
+      if (w > 0 && h > 0 && (canvas.width !== Math.floor(w * ratio) || canvas.height !== Math.floor(h * ratio))) {
         renderer.setSize(w, h, false);
         camera.aspect = w / h;
         camera.updateProjectionMatrix();
@@ -187,7 +199,9 @@ function createView(uid) {
     viewKey: view.viewKey,
     meshes: JSON.parse(JSON.stringify(view.counts)),
     camera: cameraState(view),
-    size: [canvas.width, canvas.height],
+    size: [canvas.clientWidth, canvas.clientHeight], // CSS pixels (the drawing buffer is pixelRatio times that)
+    pixelRatio: renderer.getPixelRatio(),
+    glRenderer: glRendererName(renderer.getContext()),
     renders: view.renders,
     applyMs: view.applyMs,
     renderMs: view.renderMs,
