@@ -199,15 +199,15 @@ def _source_voxel(points: np.ndarray, field: np.ndarray, cell: np.ndarray,
     frac = grid.cart_to_frac(points, cell) * shape  # grid units of the tiled, padded grid
     upper = shape * np.asarray(reps) - 1
     base = np.clip(np.floor(frac + 1e-9).astype(np.int64), 0, upper)
-    best_value = np.full(len(points), -np.inf)
-    best = np.zeros((len(points), 3), dtype=np.int64)
-    for corner in np.ndindex(2, 2, 2):
-        idx = (base + np.array(corner)) % shape
-        values = field[idx[:, 0], idx[:, 1], idx[:, 2]]
-        better = values > best_value
-        best_value[better] = values[better]
-        best[better] = idx[better]
-    return best[:, 0], best[:, 1], best[:, 2]
+    base %= shape  # into the unpadded cell (images and the padding layer repeat it)
+    # the two grid indices of each axis the voxel spans, wrapped at the periodic end: (n, 2) per axis
+    ia, ib, ic = (np.where(axis >= n, axis - n, axis) for axis, n in
+                  ((base[:, k, None] + np.array([0, 1]), shape[k]) for k in range(3)))
+    nb, nc = int(shape[1]), int(shape[2])
+    # flat index of the 8 corners, in np.ndindex(2, 2, 2) order (a, then b, then c): ties go to the first
+    flat = ((ia[:, :, None, None] * nb + ib[:, None, :, None]) * nc + ic[:, None, None, :]).reshape(-1, 8)
+    best = flat[np.arange(len(points)), field.ravel()[flat].argmax(axis=1)]  # first highest corner
+    return np.unravel_index(best, field.shape)
 
 
 def split_by_spanning(surface: pv.PolyData) -> tuple[pv.PolyData, pv.PolyData]:
