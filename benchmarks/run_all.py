@@ -6,7 +6,9 @@ missing optional dependency in one does not stop the others):
   topology   bench_topology.py   one-sweep percolation vs bisection + scipy labelling, 64^3 / 128^3
   model      bench_model.py      model throughput (CPU; CUDA with --device cuda) and, in the full run,
                                  the model vs Quantum ESPRESSO reference speed-up on the same structure
-  dashboard  bench_dashboard.py  dashboard update latency
+  dashboard  bench_dashboard.py  dashboard update latency on the server; scene payload vs the VTK pane
+  browser    bench_browser.py    the dashboard in headless Chromium: slider -> status / picture, example
+                                 switch, first view (median and max, PASS/MISS per target)
   screen     bench_screen.py     screening throughput with 1 and 2 Dask workers, speed-up
   training   bench_training_memory.py  training pools shared by 4 ensemble members vs one member: time, memory
 
@@ -75,6 +77,7 @@ BENCHMARKS = [
         "model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64", "--repeats", "1"]
     ),
     Benchmark("dashboard", "bench_dashboard.py"),
+    Benchmark("browser", "bench_browser.py"),
     Benchmark("screen", "bench_screen.py"),
     Benchmark("training", "bench_training_memory.py"),
 ]
