@@ -51,7 +51,8 @@ class StructurePanel(pn.viewable.Viewer):
         self._max_upload_bytes = max_upload_bytes
         self.examples: dict[str, Example] = {ex.key: ex for ex in example_catalog(collection)}
         self.param.example.objects = list(self.examples)
-        self._select = pn.widgets.Select(name="Example", options=self._options(), sizing_mode="stretch_width")
+        self._select = pn.widgets.Select(name="Example", options=self._options(), sizing_mode="stretch_width",
+                                         css_classes=["elfviz-example"])
         self._upload_key: str | None = None  # the list entry of the last good upload
         self._uploaded = None  # and its Dataset (choosing the entry again loads it again)
         self._upload = pn.widgets.FileInput(accept=UPLOAD_ACCEPT, multiple=False, sizing_mode="stretch_width")

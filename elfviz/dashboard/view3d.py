@@ -167,8 +167,16 @@ class View3D(pn.viewable.Viewer):
 
     @staticmethod
     def caption(scene: Scene) -> str:
-        """One line describing what the surface shows."""
+        """One line describing what the surface shows (and why there is none, when there is none)."""
         spanning = "opaque, warm colours: spanning (percolating) components; translucent: finite ones"
+        low, high = scene.meta.get("field_range", (float("nan"), float("nan")))
+        if scene.spanning.n_cells + scene.finite.n_cells == 0:
+            if scene.isovalue <= low:
+                return (f"ELF = {scene.isovalue:.3f}: no surface, the ELF is above the isovalue everywhere "
+                        f"(lowest {low:.3f}): one component filling the cell")
+            if scene.isovalue >= high:
+                return (f"ELF = {scene.isovalue:.3f}: no surface, the ELF is below the isovalue everywhere "
+                        f"(highest {high:.3f})")
         if scene.n_components is None:
             return f"ELF = {scene.isovalue:.3f}"
         plural = "" if scene.n_components == 1 else "s"

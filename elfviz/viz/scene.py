@@ -145,7 +145,8 @@ def scene_meshes(ds: xr.Dataset, isovalue: float, *, field: str = "elf", images:
     return Scene(spanning=spanning, finite=finite, atoms=atoms, cell=box, isovalue=float(isovalue),
                  n_components=None if components is None else int(components.n_components),
                  dimension=None if components is None else int(components.dimension),
-                 meta={"field": field, "images": reps})
+                 meta={"field": field, "images": reps,
+                       "field_range": (float(values.min()), float(values.max()))})
 
 
 def add_scene(plotter: pv.Plotter, scene: Scene) -> pv.Plotter:

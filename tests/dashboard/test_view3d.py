@@ -37,3 +37,14 @@ def test_an_isovalue_set_elsewhere_moves_the_handle(dash, served):  # noqa: F811
     dash.state.isovalue = 0.61
     served.run_ticks()
     assert dash.view.slider.value == 0.61 and dash.view.scene.isovalue == 0.61
+
+
+def test_the_caption_says_why_there_is_no_surface(dash):
+    state = dash.state
+    low, high = float(state.field_ds["elf"].min()), float(state.field_ds["elf"].max())
+    state.isovalue = max(low - 0.01, 0.0)
+    assert "above the isovalue everywhere" in dash.view._caption.object
+    state.isovalue = min(high + 0.01, 1.0)
+    assert "below the isovalue everywhere" in dash.view._caption.object
+    state.isovalue = 0.5 * (low + high)
+    assert "no surface" not in dash.view._caption.object
