@@ -22,8 +22,6 @@ import {
   ColorManagement,
   DirectionalLight,
   DoubleSide,
-  LineBasicMaterial,
-  LineSegments,
   LinearSRGBColorSpace,
   Mesh,
   MeshPhongMaterial,
@@ -33,6 +31,9 @@ import {
   WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { LineMaterial } from "three/examples/jsm/lines/LineMaterial.js";
+import { LineSegments2 } from "three/examples/jsm/lines/LineSegments2.js";
+import { LineSegmentsGeometry } from "three/examples/jsm/lines/LineSegmentsGeometry.js";
 
 const VIEW_ANGLE = 30; // degrees, vertical: VTK's default, so the server renders the same projection
 const ISO_DIRECTION = new Vector3(1, 1, 1).normalize(); // pyvista's camera_position = "iso"
@@ -89,20 +90,36 @@ export function decodePayload(payload) {
 }
 
 function makeGeometry(mesh) {
+  if (mesh.kind === "lines") { // wide lines (WebGL draws GL lines 1 px wide whatever the width asked)
+    const n = mesh.indices.length;
+    const positions = new Float32Array(n * 3);
+    const colours = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const p = mesh.indices[i];
+      for (let k = 0; k < 3; k++) {
+        positions[3 * i + k] = mesh.points[3 * p + k];
+        colours[3 * i + k] = mesh.colours[3 * p + k] / 255;
+      }
+    }
+    const lines = new LineSegmentsGeometry();
+    lines.setPositions(positions);
+    lines.setColors(colours);
+    return lines;
+  }
   const geometry = new BufferGeometry();
   geometry.setAttribute("position", new BufferAttribute(mesh.points, 3));
   geometry.setAttribute("color", new BufferAttribute(mesh.colours, 3, true));
   geometry.setIndex(new BufferAttribute(mesh.indices, 1));
-  if (mesh.kind !== "lines") geometry.computeVertexNormals();
+  geometry.computeVertexNormals();
   return geometry;
 }
 
 function makeObject(mesh, geometry) {
   const transparent = mesh.opacity < 1;
   if (mesh.kind === "lines") {
-    const material = new LineBasicMaterial({ vertexColors: true, transparent, opacity: mesh.opacity,
-                                             linewidth: mesh.line_width || 1 });
-    return new LineSegments(geometry, material);
+    const material = new LineMaterial({ vertexColors: true, transparent, opacity: mesh.opacity,
+                                        linewidth: mesh.line_width || 1, worldUnits: false });
+    return new LineSegments2(geometry, material);
   }
   const material = new MeshPhongMaterial({
     vertexColors: true, side: DoubleSide, transparent, opacity: mesh.opacity, depthWrite: !transparent,
@@ -114,7 +131,7 @@ function makeObject(mesh, geometry) {
 }
 
 function sameStyle(object, mesh) {
-  const isLines = object.isLineSegments === true;
+  const isLines = object.isLineSegments2 === true;
   return isLines === (mesh.kind === "lines") && object.material.opacity === mesh.opacity;
 }
 
@@ -177,6 +194,9 @@ function createView(uid) {
         renderer.setSize(w, h, false);
         camera.aspect = w / h;
         camera.updateProjectionMatrix();
+      }
+      for (const object of view.objects.values()) {
+        if (object.material.isLineMaterial) object.material.resolution.set(w, h); // line width in CSS px
       }
       const start = performance.now();
       renderer.render(scene, camera);
