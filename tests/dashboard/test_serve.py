@@ -42,19 +42,31 @@ def test_bad_port_number_is_rejected(capsys):
     assert "0-65535" in capsys.readouterr().err
 
 
-def test_run_serves_build_app(monkeypatch):
+def test_run_serves_build_app_after_one_warm_up_page(monkeypatch):
     import panel as pn
 
-    from elfviz.dashboard import build_app
+    import elfviz.dashboard as dashboard
+    from elfviz.dashboard.sources import SERVE_MAX_UPLOAD_BYTES
 
+    events = []
+
+    def build_app(**kwargs):
+        events.append(("build", kwargs))
+
+    monkeypatch.setattr(dashboard, "build_app", build_app)
     calls = {}
-    monkeypatch.setattr(pn, "serve", lambda app, **kwargs: calls.update(app=app, **kwargs))
+
+    def serve(app, **kwargs):
+        events.append(("serve", {}))
+        calls.update(app=app, **kwargs)
+
+    monkeypatch.setattr(pn, "serve", serve)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert main(["serve", "--port", str(port), "--show"]) == 0
-    from elfviz.dashboard.sources import SERVE_MAX_UPLOAD_BYTES
-
+    # one page is built before the server opens (model, kernels, first prediction ready for the first visitor)
+    assert events == [("build", {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES}), ("serve", {})]
     assert calls["app"].func is build_app and calls["app"].keywords == {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES}
     assert calls["port"] == port and calls["show"] is True
     assert calls["address"] == "127.0.0.1"
