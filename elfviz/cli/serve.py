@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import socket
 
@@ -77,7 +76,10 @@ def run(args) -> int:
     from ..dashboard.sources import SERVE_MAX_UPLOAD_BYTES
 
     kwargs = serve_kwargs(args)
-    app = functools.partial(build_app, max_upload_bytes=SERVE_MAX_UPLOAD_BYTES)
+
+    def app():  # a plain function: pn.serve renders any other object (a functools.partial too) as its repr
+        return build_app(max_upload_bytes=SERVE_MAX_UPLOAD_BYTES)
+
     # one page built before the port opens: imports, model weights, compiled kernels and the first example's
     # prediction are ready, so the first visitor waits ~3 s instead of ~8 s
     log.info("preparing the dashboard (model, first example) ...")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 
 from elfviz.cli import main
@@ -67,7 +68,9 @@ def test_run_serves_build_app_after_one_warm_up_page(monkeypatch):
     assert main(["serve", "--port", str(port), "--show"]) == 0
     # one page is built before the server opens (model, kernels, first prediction ready for the first visitor)
     assert events == [("build", {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES}), ("serve", {})]
-    assert calls["app"].func is build_app and calls["app"].keywords == {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES}
+    assert inspect.isfunction(calls["app"])  # pn.serve shows anything else (e.g. a functools.partial) as text
+    calls["app"]()  # each session's page: the same build
+    assert events[-1] == ("build", {"max_upload_bytes": SERVE_MAX_UPLOAD_BYTES})
     assert calls["port"] == port and calls["show"] is True
     assert calls["address"] == "127.0.0.1"
 
@@ -98,3 +101,35 @@ def test_elfviz_serve_accepts_uploads_up_to_its_own_limit():
     assert kwargs["websocket_max_message_size"] >= SERVE_MAX_UPLOAD_BYTES * 4 / 3
     # `panel serve app/app.py` keeps Bokeh's default limit: the dashboard's default cap fits it
     assert MAX_UPLOAD_BYTES * 4 / 3 < WEBSOCKET_MAX_MESSAGE_BYTES
+
+
+def test_elfviz_serve_serves_the_dashboard_page(tmp_path):
+    """The real command in a subprocess answers with the dashboard's page (its template's title)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "elfviz", "serve", "--port", str(port)], stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        html = None
+        while html is None:
+            assert process.poll() is None, f"elfviz serve exited early:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"elfviz serve did not answer within 180 s:\n{log.read_text()}"
+            try:
+                html = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+            except OSError:
+                time.sleep(0.5)
+        from elfviz.dashboard.app import TITLE
+
+        assert f"<title>{TITLE}</title>" in html  # the dashboard's template, not a placeholder page
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
