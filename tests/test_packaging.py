@@ -11,7 +11,7 @@ import pytest
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("core", "app", "ml", "dft", "dist", "dev")
+GROUPS = ("core", "app", "ml", "dft", "dist", "teach", "dev")
 ENV_LINE = re.compile(r"^\s*-\s+(?P<spec>[^\s#]+)\s*#\s*\[(?P<tag>[\w-]+)\]")
 NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?(?P<spec>.*)$")
 
@@ -75,7 +75,7 @@ def test_all_extra_is_the_union_of_the_others():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     (all_req,) = project["optional-dependencies"]["all"]
     extras = set(re.match(r"elfviz\[(.*)\]", all_req)[1].split(","))
-    assert extras == {"app", "ml", "dft", "dist"}
+    assert extras == {"app", "ml", "dft", "dist", "teach"}
 
 
 def test_import_elfviz_is_light():
