@@ -98,3 +98,15 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     path = write_netcdf(ds, tmp_path / "cos.nc")
     code, _, err = run_cli(capsys, path, "--field", "elf_ref")
     assert code == 2 and "no field 'elf_ref'" in err and "'elf'" in err
+
+
+def test_a_liquid_frame_gets_no_tc_estimate_and_the_reason(tmp_path, capsys):
+    ds, _ = cosine_dataset()
+    ds.attrs.update(phase="liquid", temperature_k=1500.0)
+    path = write_netcdf(ds, tmp_path / "liquid.nc")
+    code, out, _ = run_cli(capsys, path)
+    assert code == 0 and "Tc ~" not in out
+    assert "not applicable: this is a fluid at 1500 K" in out
+    code, out, _ = run_cli(capsys, path, "--json")
+    doc = json.loads(out)
+    assert doc["tc_estimate"] is None and "fluid" in doc["tc_note"]
