@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tc_for(ds, analysis, any_field: bool):
-    from ..topology import tc_applicability
+    from ..topology.tc import fluid_reason
 
     if any_field:
         return None, "not given for --any-field (the correlation is defined for ELF)"
@@ -111,8 +111,9 @@ def _tc_for(ds, analysis, any_field: bool):
         return None, "not given: the correlation used (H_f = H_DOS = 1) is for pure hydrogen only"
     if not 0.0 <= analysis.phi <= 1.0 or math.isnan(analysis.phi):
         return None, "phi outside [0, 1]"
-    if str(ds.attrs.get("phase", "")) == "liquid":  # a fluid frame: the crystal correlation does not apply
-        return None, tc_applicability(ds.attrs)[1]
+    reason = fluid_reason(ds.attrs)  # a liquid frame: the crystal correlation does not apply
+    if reason is not None:
+        return None, reason
     return analysis.tc_estimate(), None
 
 

@@ -16,6 +16,7 @@ import param
 
 from ..topology import tc_applicability
 from .state import DashboardState
+from .ticks import dispatching
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +105,6 @@ def _name_marker(plot, element) -> None:
     plot.handles["glyph"].name = MARKER_NAME
 
 
-def dispatching(callback) -> None:
-    """Run ``callback`` (which changes live Bokeh models) so that its changes reach the browser.
-
-    Panel's own rule for model updates (``Reactive._apply_update``): in the session's own thread and
-    event loop the change is made inside :func:`panel.io.document.unlocked`, which sends the held
-    change events to the page even when no Bokeh document lock is held (an async callback, a
-    scheduler); from anywhere else it is scheduled on the session's event loop. Outside a server (tests,
-    notebooks) it simply runs.
-    """
-    from panel.io.document import unlocked
-    from panel.io.state import state
-
-    doc = state.curdoc
-    if doc is None or doc.session_context is None or state._unblocked(doc):
-        with unlocked():
-            callback()
-    else:
-        doc.add_next_tick_callback(callback)
-
-
 def field_kind(ds, state: DashboardState | None = None) -> str:
     """What the analysed field is, for headings and file names: ``"model prediction (elfnet-fft@1.0)"``,
     ``"DFT reference (qe ...)"``, ``"uploaded ELF (file:x.cube)"``, or ``"ELF"``.
@@ -158,7 +139,7 @@ def crystal_phases() -> set[str]:
     """Names of the crystal phases elfviz builds (for :func:`elfviz.topology.tc_applicability`)."""
     from .. import structures
 
-    return set(getattr(structures, "PHASES", ()))
+    return set(structures.PHASES)
 
 
 class NetworkPanel(pn.viewable.Viewer):

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 32
 """Predictions kept in memory (a 64^3 float32 field is 1 MiB)."""
 
+
 def structure_input(ds: xr.Dataset) -> xr.Dataset:
     """``ds``'s structure without fields and with only its structure attrs (:data:`elfviz.grid.STRUCTURE_ATTRS`),
     which is what the model is given.
@@ -39,6 +40,7 @@ def structure_input(ds: xr.Dataset) -> xr.Dataset:
     structure = grid.structure_only(ds)
     structure.attrs = grid.structure_attrs(ds.attrs)
     return structure
+
 
 _lock = threading.RLock()
 _predictor: Any = None
@@ -153,11 +155,11 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
         _remember(_cache_key(ds, True), result)
         return result, time.perf_counter() - start
     predictor = get_predictor()
-    structure = structure_input(ds)  # not the reference's DFT provenance: the Predictor keeps its input's attrs
+    structure = structure_input(ds)  # never the reference's DFT provenance, whatever the predictor keeps
     # an ensemble evaluates all its members anyway: keep their spread (elf_member_std) for the slice view
     spread = {"member_spread": True} if getattr(predictor, "n_members", 1) > 1 else {}
     result = predictor.predict(structure, shape=grid.grid_shape(ds), **spread)
-    for key in grid.STRUCTURE_ATTRS:
+    for key in grid.STRUCTURE_ATTRS:  # for predictors that return fewer attrs than they were given
         if key in ds.attrs and key not in result.attrs:
             result.attrs[key] = ds.attrs[key]
     _remember(_cache_key(ds, False), result)

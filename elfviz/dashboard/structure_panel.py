@@ -22,6 +22,11 @@ UPLOAD_KEY = "upload:"
 """Prefix of the example-list key of the loaded upload (``"upload:<file name>"``)."""
 
 
+def upload_label(key: str) -> str:
+    """The list label (and structure label) of an upload's key: ``"upload:h2.xyz"`` -> ``"upload: h2.xyz"``."""
+    return key.replace(UPLOAD_KEY, "upload: ", 1)
+
+
 def notify_error(message: str) -> None:
     """Show an error toast when notifications are enabled (server or notebook), and log it."""
     log.warning("%s", message)
@@ -68,7 +73,7 @@ class StructurePanel(pn.viewable.Viewer):
     def _options(self, upload_key: str | None = None) -> dict[str, str]:
         options = {ex.label: ex.key for ex in self.examples.values()}
         if upload_key is not None:
-            options = {upload_key.replace(UPLOAD_KEY, "upload: ", 1): upload_key, **options}
+            options = {upload_label(upload_key): upload_key, **options}
         return options
 
     # -- actions
@@ -90,12 +95,12 @@ class StructurePanel(pn.viewable.Viewer):
         """Load an uploaded file; returns False (and notifies, state untouched) if it cannot be used."""
         try:
             ds = read_upload(data, filename, max_bytes=self._max_upload_bytes)  # parsed and checked in full
-            self.state.set_structure(ds, f"upload: {filename}")
+            key = f"{UPLOAD_KEY}{filename}"
+            self.state.set_structure(ds, upload_label(key))
         except ElfvizError as exc:
             self._fail(f"Upload failed: {exc}")
             return False
         self._succeed()
-        key = f"{UPLOAD_KEY}{filename}"
         self._upload_key, self._uploaded = key, ds
         self._select.options = self._options(key)  # the list says an upload is loaded ...
         self._select.value = key  # ... and choosing an example afterwards loads it
@@ -106,7 +111,7 @@ class StructurePanel(pn.viewable.Viewer):
             return
         if event.new == self._upload_key:  # the last upload's entry: load it again unless it is shown
             if self.state.structure is not self._uploaded:
-                self.state.set_structure(self._uploaded, event.new.replace(UPLOAD_KEY, "upload: ", 1))
+                self.state.set_structure(self._uploaded, upload_label(event.new))
                 self._succeed()
             return
         if event.new not in self.examples:

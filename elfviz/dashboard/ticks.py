@@ -1,4 +1,4 @@
-"""Deferred, coalescing updates for a live page.
+"""Deferred, coalescing updates for a live page, and changes to live Bokeh models that reach the browser.
 
 In a ``panel serve`` session a handler that sets many things at once reaches the browser as one message at
 its end. :class:`LatestOnly` splits the work: the cheap part of an event runs now (and reaches the browser
@@ -71,3 +71,23 @@ class LatestOnly:
     def _run(self) -> None:
         self.runs += 1
         self._callback()
+
+
+def dispatching(callback) -> None:
+    """Run ``callback`` (which changes live Bokeh models) so that its changes reach the browser.
+
+    Panel's own rule for model updates (``Reactive._apply_update``): in the session's own thread and
+    event loop the change is made inside :func:`panel.io.document.unlocked`, which sends the held
+    change events to the page even when no Bokeh document lock is held (an async callback, a
+    scheduler); from anywhere else it is scheduled on the session's event loop. Outside a server (tests,
+    notebooks) it simply runs.
+    """
+    from panel.io.document import unlocked
+    from panel.io.state import state
+
+    doc = state.curdoc
+    if doc is None or doc.session_context is None or state._unblocked(doc):
+        with unlocked():
+            callback()
+    else:
+        doc.add_next_tick_callback(callback)

@@ -144,19 +144,40 @@ def tc_applicability(attrs: dict, known_phases: Iterable[str] = ()) -> tuple[boo
     >>> tc_applicability({"phase": "C2c-24"}, known_phases={"C2c-24"})
     (True, '')
     """
+    reason = fluid_reason(attrs)
+    if reason is not None:
+        return False, reason
+    if _phase_of(attrs) in set(known_phases):
+        return True, ""
+    return False, ("not shown: this structure carries no crystal-phase provenance, and the correlation holds "
+                   "for crystalline metallic hydrides only")
+
+
+def fluid_reason(attrs: dict) -> str | None:
+    """Why the correlation does not apply to a fluid (liquid MD) frame, or None for any other structure.
+
+    Examples
+    --------
+    >>> fluid_reason({"phase": "C2c-24"}) is None
+    True
+    >>> fluid_reason({"phase": "liquid"}).split(" (")[0]
+    'not applicable: this is a fluid at 1000+ K'
+    """
+    if _phase_of(attrs) != "liquid":
+        return None
+    temperature = attrs.get("temperature_k")
+    try:
+        at = f" at {float(temperature):.0f} K" if math.isfinite(float(temperature)) else " at 1000+ K"
+    except (TypeError, ValueError):
+        at = " at 1000+ K"
+    return (f"not applicable: this is a fluid{at} (a liquid MD frame), and the correlation was fitted on "
+            "crystalline metallic hydrides only")
+
+
+def _phase_of(attrs: dict) -> str:
+    """The phase a structure's attrs name: ``phase``, else the phase of a ``structure:<phase>`` source."""
     phase = str(attrs.get("phase", ""))
     source = str(attrs.get("source", ""))
     if source.startswith("structure:") and not phase:
         phase = source.partition(":")[2]
-    if phase == "liquid":
-        temperature = attrs.get("temperature_k")
-        try:
-            at = f" at {float(temperature):.0f} K" if math.isfinite(float(temperature)) else " at 1000+ K"
-        except (TypeError, ValueError):
-            at = " at 1000+ K"
-        return False, (f"not applicable: this is a fluid{at} (a liquid MD frame), and the correlation was "
-                       "fitted on crystalline metallic hydrides only")
-    if phase and phase in set(known_phases):
-        return True, ""
-    return False, ("not shown: this structure carries no crystal-phase provenance, and the correlation holds "
-                   "for crystalline metallic hydrides only")
+    return phase
