@@ -14,6 +14,11 @@ first render
     ``build_app()`` (structure, model or stand-in field, percolation sweep, scene) plus the Bokeh document
     of the whole page (``server_doc``), i.e. everything the server does before the browser draws.
     ``--browser`` also measures the time until headless Chromium has drawn the 3D view.
+trajectory frame step (issue #23: <= 300 ms at 48^3)
+    ``TrajectoryPanel.show_frame(k)`` for every frame of the bundled example trajectory on a 48^3 grid, each
+    frame predicted beforehand by the bundled model (its own field, not the stand-in's): the state update
+    (structure and prediction together, the cached percolation sweep, the components at the isovalue, the
+    status) and the scene's meshes and payload, i.e. everything the server does for one step of the player.
 The browser-side figures (slider step to status and to picture, example switch) are in
 ``benchmarks/bench_browser.py``.
 
@@ -22,7 +27,7 @@ is absent): it has the topology of real hydrogen ELFs, and the benchmark does no
 
 Usage::
 
-    python benchmarks/bench_dashboard.py [--size 64] [--repeats 5] [--browser]
+    python benchmarks/bench_dashboard.py [--size 64] [--repeats 5] [--trajectory-size 48] [--browser] [--json OUT]
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def field_dataset(size: int):
 
     try:
         from elfviz.data import dataset_path
-        from elfviz.store import FrameCollection
+        from elfviz.io.store import FrameCollection
 
         coll = FrameCollection(dataset_path())
         structure = coll.read(coll.frame_ids()[0])
@@ -73,7 +78,7 @@ class FieldPredictor:
 
 
 def collection_with(ds):
-    from elfviz.store import FrameCollection
+    from elfviz.io.store import FrameCollection
 
     coll = FrameCollection(tempfile.mkdtemp(prefix="elfviz-bench-"))
     coll.add(ds, frame_id="bench-0", phase="liquid", split="test")
@@ -146,6 +151,38 @@ def time_payload_transport(dash) -> tuple[float, int]:
     return time.perf_counter() - start, len(data)
 
 
+def time_trajectory_steps(coll, size: int) -> dict:
+    """Load the bundled example trajectory on a size^3 grid with the bundled model; time every frame step."""
+    from elfviz.dashboard import Dashboard, predictions
+    from elfviz.dashboard.trajectory_panel import Trajectory
+    from elfviz.data import example_trajectory_path
+    from elfviz.model import Predictor
+    from elfviz.trajectory import on_one_grid, read_trajectory
+
+    previous = predictions._predictor
+    predictions.set_predictor(Predictor())
+    try:
+        dash = Dashboard(collection=coll)
+        path = example_trajectory_path()
+        frames = on_one_grid(read_trajectory(path), shape=(size, size, size))
+        times = np.array([float(f.attrs["md_time_fs"]) for f in frames])
+        start = time.perf_counter()
+        dash.trajectory.load(Trajectory(name=path.name, frames=frames, times=times, has_time=True))
+        dash.trajectory.predict_all()
+        load_s = time.perf_counter() - start
+        order = list(range(1, len(frames))) + list(range(len(frames) - 2, -1, -1))  # forward, then back
+        steps, scenes = [], []
+        for k in order:
+            start = time.perf_counter()
+            assert dash.trajectory.show_frame(k)
+            steps.append(time.perf_counter() - start)
+            scenes.append(dash.view.build_seconds)
+    finally:
+        predictions.set_predictor(previous)
+    return {"frames": len(frames), "load_s": load_s, "steps": steps, "scenes": scenes,
+            "model": getattr(dash.state.prediction, "attrs", {}).get("source", "?")}
+
+
 def time_browser(coll) -> float:
     import socket
 
@@ -180,7 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64, help="grid points per axis (default 64)")
     parser.add_argument("--repeats", type=int, default=5, help="isovalue changes to time (default 5)")
+    parser.add_argument("--trajectory-size", type=int, default=48,
+                        help="grid points per axis of the trajectory frames (default 48; 0 skips)")
     parser.add_argument("--browser", action="store_true", help="also time the page in headless Chromium")
+    parser.add_argument("--json", help="write the figures here (run_all.py records)")
     args = parser.parse_args()
 
     from elfviz.dashboard import predictions
@@ -219,8 +259,32 @@ def main() -> None:
     print(f"| first render, cold process (build_app + document) | {warm_total:.1f} s | |")
     print(f"| first render, warm process (build_app + document) | {total_s:.1f} s (build_app {build_s:.1f} s)"
           " | <= 10 s |")
+    records = [
+        {"metric": f"isovalue change, dashboard ({args.size}^3), median", "value": statistics.median(updates),
+         "unit": "s", "note": "components + status + network plot + meshes + payload; target <= 0.3 s"},
+        {"metric": "first render, warm process", "value": total_s, "unit": "s", "note": "target <= 10 s"},
+    ]
+    if args.trajectory_size:
+        run = time_trajectory_steps(coll, args.trajectory_size)
+        steps, scenes, n = run["steps"], run["scenes"], args.trajectory_size
+        print(f"| trajectory: {run['frames']} frames predicted and analysed at {n}^3 ({run['model']}) | "
+              f"{run['load_s']:.1f} s | |")
+        print(f"| trajectory frame step (state + components + status + meshes + payload, {n}^3), median / max "
+              f"of {len(steps)} | {statistics.median(steps) * 1e3:.0f} / {max(steps) * 1e3:.0f} ms | <= 300 ms |")
+        print(f"| of which the scene (meshes + payload), median | {statistics.median(scenes) * 1e3:.0f} ms | |")
+        records += [
+            {"metric": f"trajectory frame step ({n}^3), median", "value": statistics.median(steps), "unit": "s",
+             "note": f"max {max(steps):.3f} s over {len(steps)} steps; target <= 0.3 s; {run['model']}"},
+            {"metric": f"trajectory load, {run['frames']} frames predicted ({n}^3)", "value": run["load_s"],
+             "unit": "s", "note": run["model"]},
+        ]
     if args.browser:
         print(f"| first render in headless Chromium (to 3D canvas) | {time_browser(coll):.1f} s | <= 10 s |")
+    if args.json:
+        import json
+
+        with open(args.json, "w") as handle:
+            json.dump([{"benchmark": "dashboard", **r} for r in records], handle, indent=1)
 
 
 if __name__ == "__main__":

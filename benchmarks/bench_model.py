@@ -8,6 +8,7 @@ the speed-up measured in the same run.
     python benchmarks/bench_model.py                       # CPU (or CUDA if present: --device auto)
     python benchmarks/bench_model.py --device cuda --cases 64:64,1000:128,1000:192
     python benchmarks/bench_model.py --device cpu --qe
+    python benchmarks/bench_model.py --atom-channels       # + the atom-channel candidate, side by side
 """
 
 from __future__ import annotations
@@ -95,6 +96,41 @@ def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
         **best,
         "points_per_s": n**3 / best["total"],
     }
+
+
+def time_atom_channels(n_atoms: int, n: int, repeats: int, device, members: int = 4) -> dict:
+    """The atom-channel candidate (elfviz.model.atom_network, untrained: speed does not depend on the weights)
+    on the same structure and grid: 1.6's descriptors, the atom-weighted densities and ``members`` networks."""
+    from elfviz.model.atom_channels import AtomChannelSpec, basis_channels
+    from elfviz.model.atom_network import AtomMixNet
+
+    atoms = liquid_like(n_atoms)
+    shape = (n, n, n)
+    fixed_spec, spec = DescriptorSpec(), AtomChannelSpec()
+    nets = [AtomMixNet(fixed_spec.n_features, spec).to(device).eval() for _ in range(members)]
+    batch = DEFAULT_BATCH_POINTS.get(device.type, DEFAULT_BATCH_POINTS["cpu"])
+    best = {"descriptors": math.inf, "atom_densities": math.inf, "network": math.inf}
+    for _ in range(repeats + 1):  # the first is the warm-up
+        with torch.inference_mode():
+            sync(device)
+            t0 = time.perf_counter()
+            fixed = compute_descriptors(atoms.positions, atoms.cell.array, shape, fixed_spec, device=device)
+            sync(device)
+            t1 = time.perf_counter()
+            channels = basis_channels(atoms.positions, atoms.cell.array, shape, spec, device=device)
+            sync(device)
+            t2 = time.perf_counter()
+            fixed, channels = fixed.reshape(fixed.shape[0], -1), channels.reshape(channels.shape[0], -1)
+            for start in range(0, fixed.shape[1], batch):
+                x, c = fixed[:, start:start + batch].T, channels[:, start:start + batch].T
+                sum(net(x, c) for net in nets)
+            sync(device)
+            t3 = time.perf_counter()
+        best = {"descriptors": min(best["descriptors"], t1 - t0),
+                "atom_densities": min(best["atom_densities"], t2 - t1), "network": min(best["network"], t3 - t2)}
+        del fixed, channels
+    total = sum(best.values())
+    return {"atoms": n_atoms, "grid": n, "members": members, **best, "total": total, "points_per_s": n**3 / total}
 
 
 def eval_power(text: str) -> int:
@@ -189,6 +225,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--qe", action="store_true", help="also time the QE reference on the first case")
+    parser.add_argument("--atom-channels", action="store_true",
+                        help="also time the atom-channel candidate (4 members) on every case, side by side")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
         "--batch-sweep",
@@ -229,6 +267,16 @@ def main(argv=None) -> int:
             f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
         )
     result = {"device": name, "model": label, "cases": rows}
+    if args.atom_channels:
+        print(f"atom-channel candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
+              f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
+        result["atom_channels"] = []
+        for row in rows:
+            other = time_atom_channels(row["atoms"], row["grid"], args.repeats, device)
+            result["atom_channels"].append(other)
+            print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
+                  f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
+                  f"{other['total'] / row['total']:>11.2f}x")
     if isinstance(predictor.network, ElfEnsemble):
         result["member_versus_ensemble"] = member_versus_ensemble(predictor, rows[0], args.repeats)
         result["member_phi_reuse"] = member_phi_reuse(predictor, rows[0], args.repeats)

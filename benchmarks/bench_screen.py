@@ -93,7 +93,7 @@ def run_on_cluster(inputs, workers: int, model, spacing: float, device: str) -> 
 def _warm(model, spacing: float, device: str):
     from ase import Atoms
 
-    from elfviz.screen_worker import BundledModel, screen_one
+    from elfviz.screen.worker import BundledModel, screen_one
 
     atoms = Atoms("H2", [[0, 0, 0], [0.74, 0, 0]], cell=[2.0, 2.0, 2.0], pbc=True)
     payload = {

@@ -11,6 +11,8 @@ missing optional dependency in one does not stop the others):
                                  switch, first view (median and max, PASS/MISS per target)
   screen     bench_screen.py     screening throughput with 1 and 2 Dask workers, speed-up
   training   bench_training_memory.py  training pools shared by 4 ensemble members vs one member: time, memory
+  classroom  bench_classroom.py  20 visitors open the dashboard at once: first view, slider latency while the
+                                 others load, cross-talk, server memory peak and after they leave
 
 Figures come from each script's ``--json`` output where it has one (a list of records
 ``{"benchmark", "metric", "value", "unit", "note"}``, or the model benchmark's own layout), else from its
@@ -20,8 +22,10 @@ its ``--help`` are not passed to it.
     python benchmarks/run_all.py [--quick] [--device cpu|cuda] [--only screen model] [--output PATH]
 
 ``--quick`` runs small cases (minutes, no DFT reference). The full run includes the QE reference timing and
-takes long on a small machine. RESULTS.md is replaced by each run (its history is in git); use --output to
-write elsewhere, --no-write to only print.
+takes long on a small machine. RESULTS.md is rewritten by each run (its history is in git); use --output to
+write elsewhere, --no-write to only print. With ``--only``, the other benchmarks keep their last figures
+(kept in ``results.json`` beside the report); each benchmark's section says when, at which commit and
+under which load it was measured.
 """
 
 from __future__ import annotations
@@ -74,12 +78,14 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("topology", "bench_topology.py", quick_fallback=["--sizes", "64", "--repeat", "1", "--no-jit"]),
     Benchmark(
-        "model", "bench_model.py", full=["--qe"], quick_fallback=["--cases", "64:64", "--repeats", "1"]
+        "model", "bench_model.py", full=["--qe", "--atom-channels"],
+        quick_fallback=["--cases", "64:64", "--repeats", "1"]
     ),
     Benchmark("dashboard", "bench_dashboard.py"),
     Benchmark("browser", "bench_browser.py"),
     Benchmark("screen", "bench_screen.py"),
     Benchmark("training", "bench_training_memory.py"),
+    Benchmark("classroom", "bench_classroom.py", quick=["--quick"]),
 ]
 
 
@@ -126,15 +132,24 @@ def machine_description() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     info["libraries"] = ", ".join(versions)
+    info["git commit"] = git_commit()
+    info["load average (1 min) at start"] = f"{os.getloadavg()[0]:.1f}"
+    return info
+
+
+def git_commit() -> str:
+    """The checkout's short commit, with ``+changes`` when the working tree differs from it."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, timeout=10
         ).stdout.strip()
-        info["git commit"] = commit or "unknown"
-    except OSError:
-        info["git commit"] = "unknown"
-    info["load average (1 min) at start"] = f"{os.getloadavg()[0]:.1f}"
-    return info
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (commit + ("+changes" if dirty else "")) if commit else "unknown"
 
 
 # ----------------------------------------------------------------------------- running
@@ -188,6 +203,13 @@ def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float)
         "output": "",
         "records": [],
         "command": "",
+        "measured": {
+            "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": git_commit(),
+            "load": f"{os.getloadavg()[0]:.1f}",
+            "run": "quick" if quick else "full",
+            "device": device,
+        },
     }
     if not script.exists():
         result["output"] = f"{bench.script} is not in benchmarks/ yet"
@@ -211,6 +233,7 @@ def run_benchmark(bench: Benchmark, *, quick: bool, device: str, timeout: float)
                 (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             )
         result["seconds"] = time.perf_counter() - start
+        result["measured"]["load"] += f" -> {os.getloadavg()[0]:.1f}"
         data = None
         if json_path.exists():
             try:
@@ -263,7 +286,8 @@ def _flatten(data, prefix: str = ""):
 
 def model_records(data: dict) -> list[dict]:
     """Records from bench_model.py's JSON (device, model, cases[], qe_seconds, speedup_vs_qe, and the
-    side-by-side ratios ``member_versus_ensemble`` and ``member_phi_reuse`` of the first case)."""
+    side-by-side ratios ``member_versus_ensemble`` and ``member_phi_reuse`` of the first case, and the
+    atom-channel candidate's time per frame against the bundled model's on every case)."""
     device, model = data.get("device", "?"), data.get("model", "?")
     records = []
 
@@ -288,6 +312,11 @@ def model_records(data: dict) -> list[dict]:
         add(f"members' phi after an ensemble prediction, evaluated again / reused ({size_of(first)})",
             reuse["evaluated_again_s"] / reuse["reused_s"], "x",
             f"{reuse['evaluated_again_s']:.3g} s vs {reuse['reused_s']:.3g} s, same prediction, same run")
+    for case, other in zip(data["cases"], data.get("atom_channels", []), strict=False):
+        add(f"atom-channel candidate / bundled model, time per frame ({size_of(case)})",
+            other["total"] / case["total"], "x",
+            f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
+            f"{other['network']:.3g} s) vs {model} {case['total']:.3g} s, same structure and grid, same run")
     if "speedup_vs_qe" in data:
         add(f"speed-up vs QE reference ({size_of(first)})", data["speedup_vs_qe"], "x",
             f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} s, same structure "
@@ -358,16 +387,17 @@ def table_lines(results: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, device: str) -> str:
+def markdown(results: list[dict], machine: dict[str, str], *, command: str) -> str:
+    """The report: machine, one figures table, and each benchmark's command, provenance and output."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# elfviz benchmark results",
         "",
-        f"Latest run: {now}, `python benchmarks/run_all.py{' --quick' if quick else ''} --device {device}`.",
-        "Written by `benchmarks/run_all.py`; every figure below was measured in this one run, "
-        "on this machine.",
+        f"Written by `benchmarks/run_all.py`; last run: {now}, `{command}`.",
+        "Each benchmark's figures were measured side by side in one run of its script, on the machine below;",
+        "its section under *Runs* says when, at which commit and under which load (1-min load average).",
         "",
-        "## Machine",
+        "## Machine of the last run",
         "",
     ]
     out += [f"- **{key}**: {value}" for key, value in machine.items()]
@@ -385,9 +415,16 @@ def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, devic
             )
     out += ["", "## Runs", ""]
     for result in results:
+        measured = result.get("measured") or {}
+        out += [f"### {result['name']}: {result['status']}, {result['seconds']:.0f} s", ""]
+        if measured:
+            out += [
+                f"Measured {measured.get('when', '?')} at commit {measured.get('commit', '?')} on "
+                f"{measured.get('machine', '?')} ({measured.get('run', '?')} run, device "
+                f"{measured.get('device', '?')}, load {measured.get('load', '?')}).",
+                "",
+            ]
         out += [
-            f"### {result['name']}: {result['status']}, {result['seconds']:.0f} s",
-            "",
             f"`{result['command'] or result['script']}`",
             "",
             "```",
@@ -396,6 +433,80 @@ def markdown(results: list[dict], machine: dict[str, str], *, quick: bool, devic
             "",
         ]
     return "\n".join(out)
+
+
+def merged(results: list[dict], previous: list[dict]) -> list[dict]:
+    """This run's results, with the previous results of benchmarks not run this time, in BENCHMARKS order."""
+    by_name = {r["name"]: r for r in previous}
+    by_name.update({r["name"]: r for r in results})
+    order = [b.name for b in BENCHMARKS]
+    return sorted(by_name.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+
+
+def previous_results(json_path: Path, markdown_path: Path) -> list[dict]:
+    """The last results: from the JSON sidecar, else read back from a report written before it existed."""
+    if json_path.exists():
+        try:
+            return json.loads(json_path.read_text())["results"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            print(f"warning: {json_path} is unreadable; other benchmarks' figures are not carried over")
+            return []
+    if markdown_path.exists():
+        return results_from_markdown(markdown_path.read_text())
+    return []
+
+
+_RUN_HEADING = re.compile(r"^### (?P<name>\S+): (?P<status>.+), (?P<seconds>[\d.]+) s$")
+
+
+def results_from_markdown(text: str) -> list[dict]:
+    """Results read back from a report this script wrote (figures table and *Runs* sections)."""
+    header = re.search(r"(?:Latest run|last run): (?P<when>[^,]+), `(?P<command>[^`]+)`", text)
+    commit = re.search(r"^- \*\*git commit\*\*: (\S+)", text, re.M)
+    cpu = re.search(r"^- \*\*cpu\*\*: (.+)$", text, re.M)
+    cores = re.search(r"^- \*\*cores\*\*: (.+)$", text, re.M)
+    gpu = re.search(r"^- \*\*gpu\*\*: (.+)$", text, re.M)
+    loads = re.findall(r"^- \*\*load average \(1 min\) at (?:start|end)\*\*: (\S+)", text, re.M)
+    results: dict[str, dict] = {}
+    lines = text.splitlines()
+    for k, line in enumerate(lines):
+        heading = _RUN_HEADING.match(line)
+        if not heading:
+            continue
+        command = next((x.strip("`") for x in lines[k + 1:k + 4] if x.startswith("`")), "")
+        start = lines.index("```", k) + 1
+        end = lines.index("```", start)
+        results[heading["name"]] = {
+            "name": heading["name"], "script": "", "status": heading["status"],
+            "seconds": float(heading["seconds"]), "output": "\n".join(lines[start:end]), "records": [],
+            "command": command,
+            "measured": {
+                "when": header["when"] if header else "?", "commit": commit[1] if commit else "?",
+                "load": " -> ".join(loads) or "?",
+                "run": "quick" if header and "--quick" in header["command"] else "full",
+                "device": "cuda" if header and "--device cuda" in header["command"] else "cpu",
+                "machine": (f"{cpu[1] if cpu else '?'}, {cores[1] if cores else '?'} cores, "
+                            f"GPU {gpu[1] if gpu else '?'}"),
+            },
+        }
+    table = lines[lines.index("## Figures"):lines.index("## Runs")] if "## Runs" in lines else []
+    owner = None  # a script may name its records otherwise (training -> training_pools): rows follow their run
+    for line in table:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) != 5 or cells[0] == "benchmark":
+            continue
+        prefixed = [name for name in results if cells[0].startswith(name)]
+        owner = cells[0] if cells[0] in results else (max(prefixed, key=len) if prefixed else owner)
+        if owner is None or cells[2] == "-":
+            continue
+        try:
+            value: float | int | str = float(cells[2])
+        except ValueError:
+            value = cells[2]
+        results[owner]["records"].append(
+            {"benchmark": cells[0], "metric": cells[1], "value": value, "unit": cells[3], "note": cells[4]}
+        )
+    return list(results.values())
 
 
 def load_warning(machine: dict[str, str]) -> str | None:
@@ -415,6 +526,12 @@ def load_warning(machine: dict[str, str]) -> str | None:
             "figures to quote. Ratios measured side by side in one script are less affected."
         )
     return None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def main(argv=None) -> int:
@@ -447,15 +564,24 @@ def main(argv=None) -> int:
         if not args.only or b.name in args.only
     ]
     machine["load average (1 min) at end"] = f"{os.getloadavg()[0]:.1f}"
+    for result in results:
+        result["measured"]["machine"] = f"{machine['cpu']}, {machine['cores']} cores, GPU {machine['gpu']}"
     print()
     print("\n".join(table_lines(results)))
     warning = load_warning(machine)
     if warning:
         print(f"warning: {warning}")
+    ok = all(r["status"] in ("ok", "missing") for r in results)
     if not args.no_write:
-        Path(args.output).write_text(markdown(results, machine, quick=args.quick, device=args.device) + "\n")
-        print(f"\nwritten {args.output}")
-    return 0 if all(r["status"] in ("ok", "missing") for r in results) else 1
+        output = Path(args.output)
+        sidecar = output.with_name("results.json") if output.name == "RESULTS.md" else output.with_suffix(".json")
+        if args.only:
+            results = merged(results, previous_results(sidecar, output))
+        command = " ".join(["python benchmarks/run_all.py", *(argv if argv is not None else sys.argv[1:])])
+        write_atomically(output, markdown(results, machine, command=command) + "\n")
+        write_atomically(sidecar, json.dumps({"machine": machine, "results": results}, indent=1) + "\n")
+        print(f"\nwritten {output} and {sidecar}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -36,5 +36,17 @@ class ModelError(ElfvizError):
     """The ELF model cannot be loaded or applied."""
 
 
-class OutputExistsError(ElfvizError):
+class OutputError(ElfvizError):
+    """An output cannot be written: its folder is not writable, or it names a folder."""
+
+
+class OutputExistsError(OutputError):
     """Refusing to overwrite an existing file without ``force=True`` / ``--force``."""
+
+
+class DataNotFoundError(ElfvizError):
+    """The training/evaluation dataset (not shipped in the wheel) is not where elfviz looks for it."""
+
+
+class ResourceError(ElfvizError):
+    """A job would need more memory than allowed (checked before anything is allocated)."""

@@ -14,7 +14,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-NEEDS_MODEL = {"quickstart", "residual_spectra"}  # run the bundled Predictor
+NEEDS_MODEL = {"quickstart", "residual_spectra", "trajectory_flicker"}  # run the bundled Predictor
 CELL_TIMEOUT_S = 300  # generous: the CI machine is shared; the notebooks themselves take seconds per cell
 
 
@@ -29,9 +29,9 @@ def require_bundled_model() -> None:
         pytest.skip(f"bundled model weights missing: {exc}")
 
 
-def test_all_three_notebooks_are_present():
+def test_all_notebooks_are_present():
     assert {nb.name for nb in NOTEBOOKS} >= {"quickstart.ipynb", "residual_spectra.ipynb",
-                                            "teaching_elf_percolation.ipynb"}
+                                            "teaching_elf_percolation.ipynb", "trajectory_flicker.ipynb"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])

@@ -69,6 +69,9 @@ def test_model_json_and_record_lists(run_all):
     data["member_phi_reuse"] = {"reused_s": 0.2, "evaluated_again_s": 1.4}
     reuse = run_all.figures("model", data, "")[3]
     assert reuse["value"] == pytest.approx(7.0) and "reused" in reuse["metric"] and "1.4 s vs 0.2 s" in reuse["note"]
+    data["atom_channels"] = [{"atoms": 64, "grid": 64, "total": 1.5, "atom_densities": 0.3, "network": 0.9}]
+    side = [r for r in run_all.figures("model", data, "") if "atom-channel" in r["metric"]]
+    assert len(side) == 1 and side[0]["value"] == pytest.approx(3.0) and "1.5 s" in side[0]["note"]
     listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
     assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
     assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [
@@ -106,6 +109,36 @@ def test_scripts_run_as_subprocesses_and_report(run_all, tmp_path, monkeypatch):
     assert "| absent | (missing; see output) |" in text
     assert "**cores**" in text and "**libraries**" in text and "numpy" in text
     assert "fast enough True" in text and "--json OUT.json" in text
+
+
+def test_only_keeps_the_other_benchmarks_last_figures_with_their_provenance(run_all, tmp_path, monkeypatch):
+    script = (
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--json')\n"
+        "a = p.parse_args()\n"
+        "json.dump([{{'metric': 'speed', 'value': {value}, 'unit': 'x', 'note': ''}}], open(a.json, 'w'))\n"
+    )
+    (tmp_path / "bench_one.py").write_text(script.format(value=1.5))
+    (tmp_path / "bench_two.py").write_text(script.format(value=2.5))
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setattr(
+        run_all, "BENCHMARKS", [run_all.Benchmark("one", "bench_one.py"), run_all.Benchmark("two", "bench_two.py")]
+    )
+    out = tmp_path / "RESULTS.md"
+    assert run_all.main(["--output", str(out)]) == 0
+    first = out.read_text()
+    assert "| one | speed | 1.5 | x |" in first and "| two | speed | 2.5 | x |" in first
+    (tmp_path / "bench_two.py").write_text(script.format(value=9.5))
+    assert run_all.main(["--only", "two", "--output", str(out)]) == 0
+    second = out.read_text()
+    assert "| one | speed | 1.5 | x |" in second and "| two | speed | 9.5 | x |" in second  # one kept, two new
+    assert second.index("### one") < second.index("### two") and second.count("Measured ") == 2
+    assert (tmp_path / "results.json").exists()
+    # a report written before the JSON sidecar existed is read back from its own markdown
+    (tmp_path / "results.json").unlink()
+    back = {r["name"]: r for r in run_all.results_from_markdown(second)}
+    assert back["one"]["records"][0]["value"] == 1.5 and back["two"]["records"][0]["value"] == 9.5
+    assert back["one"]["status"] == "ok" and "speed" not in back["one"]["output"]
 
 
 def test_busy_machine_is_flagged(run_all):

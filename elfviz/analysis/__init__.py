@@ -1,6 +1,8 @@
 """Residual analysis: metrics, radially averaged Fourier spectra, correlation lengths, Fourier corrections.
 
-Everything here is NumPy/xarray only (no torch, no plotting), so it is cheap to import.
+Everything here is NumPy/xarray only (no torch, no plotting), so it is cheap to import. Pure functions of
+fields: nothing here imports the model (the learned Fourier correction lives in :mod:`elfviz.model.correction`,
+its fit in :mod:`elfviz.model.training.correction_fit`).
 
 Examples
 --------
@@ -17,16 +19,8 @@ True
 """
 
 from .autocorrelation import correlation_length, radial_autocorrelation
-from .correction import (
-    FourierCorrection,
-    fit_fourier_correction,
-    kcut_curves_over_frames,
-    lowpass_correction,
-    r2_versus_kcut,
-    select_fourier_correction,
-)
+from .correction import kcut_curves_over_frames, lowpass_correction, r2_versus_kcut
 from .evaluate import Evaluation, density_table, evaluate_frames, markdown_table
-from .learned_correction import bundled_correction
 from .metrics import aggregate_metrics, field_metrics, frame_metrics
 from .residuals import check_same_structure, residual_dataset
 from .spectra import (
@@ -40,18 +34,14 @@ from .spectra import (
 __all__ = [
     "K_BOND",
     "Evaluation",
-    "bundled_correction",
     "density_table",
     "evaluate_frames",
     "kcut_curves_over_frames",
     "markdown_table",
-    "select_fourier_correction",
-    "FourierCorrection",
     "aggregate_metrics",
     "check_same_structure",
     "correlation_length",
     "field_metrics",
-    "fit_fourier_correction",
     "frame_metrics",
     "lowk_variance_fraction",
     "lowpass_correction",
@@ -62,3 +52,16 @@ __all__ = [
     "spectra_over_frames",
     "spectral_centroid",
 ]
+
+_MOVED = {"FourierCorrection": "elfviz.model.correction", "bundled_correction": "elfviz.model.correction",
+          "fit_fourier_correction": "elfviz.model.training.correction_fit",
+          "select_fourier_correction": "elfviz.model.training.correction_fit"}
+
+
+def __getattr__(name: str):
+    """Deprecated re-exports of the learned correction (moved to elfviz.model in 0.2; removed in the next release)."""
+    if name in _MOVED:
+        from .._moved import attribute
+
+        return attribute(__name__, name, _MOVED[name])
+    raise AttributeError(f"module 'elfviz.analysis' has no attribute {name!r}")

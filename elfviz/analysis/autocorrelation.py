@@ -14,9 +14,9 @@ import math
 import numpy as np
 import xarray as xr
 
-from .. import fourier, grid
+from .. import grid
 from ..errors import GridError
-from . import kspace
+from ..grid import fourier
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ def radial_autocorrelation(
     """
     values, cell_arr = _field_and_cell(ds, field, cell)
     shape = values.shape
-    coeffs = kspace.fourier_coefficients(values)
+    coeffs = fourier.fourier_coefficients(values)
     coeffs[0, 0, 0] = 0.0
-    autocov = kspace.from_fourier_coefficients(np.abs(coeffs) ** 2, shape)  # C(d) = sum_G P(G) e^{iG.d}
+    autocov = fourier.from_fourier_coefficients(np.abs(coeffs) ** 2, shape)  # C(d) = sum_G P(G) e^{iG.d}
     if autocov[0, 0, 0] <= 0:
         raise GridError(
             f"field '{field}' is constant: its autocorrelation (and correlation length) is undefined"

@@ -5,7 +5,7 @@
 "how much of the error is long-wavelength?", it is not a predictor.
 
 (b) Transferable (no reference at prediction time): :class:`FourierCorrection`, defined in
-:mod:`elfviz.analysis.learned_correction` and fitted by :mod:`elfviz.analysis.correction_fit`, re-exported
+:mod:`elfviz.model.correction` and fitted by :mod:`elfviz.model.training.correction_fit`, re-exported
 here.
 
 The corrected ELF is always clipped to [0, 1].
@@ -20,35 +20,30 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
-from . import kspace
-from .correction_fit import fit_fourier_correction, select_fourier_correction
-from .learned_correction import FourierCorrection
+from ..grid import fourier, keys
 from .metrics import field_metrics
 from .residuals import residual_dataset
 from .spectra import K_BOND, default_shell_width, frame_coords, frame_ids
 
 __all__ = [
-    "FourierCorrection",
-    "fit_fourier_correction",
     "lowpass_correction",
     "r2_versus_kcut",
     "lowpass_filter",
     "kcut_curves_over_frames",
-    "select_fourier_correction",
 ]
 
 
 def lowpass_filter(values: np.ndarray, cell, k_cut: float) -> np.ndarray:
     """The part of a periodic field made of its modes with ``|G| < k_cut`` (Å^-1), including the mean."""
     values = np.asarray(values, dtype=np.float64)
-    coeffs = kspace.fourier_coefficients(values)
-    coeffs[kspace.rfft_gnorm(cell, values.shape) >= k_cut] = 0.0
-    return kspace.from_fourier_coefficients(coeffs, values.shape)
+    coeffs = fourier.fourier_coefficients(values)
+    coeffs[fourier.rfft_gnorm(cell, values.shape) >= k_cut] = 0.0
+    return fourier.from_fourier_coefficients(coeffs, values.shape)
 
 
 def _residual_input(ref_ds: xr.Dataset, pred_ds: xr.Dataset | None) -> xr.Dataset:
     if pred_ds is None:
-        if "elf_ref" not in ref_ds or "elf" not in ref_ds:
+        if keys.ELF_REF not in ref_ds or keys.ELF not in ref_ds:
             raise GridError(
                 "give a reference and a prediction, or one residual Dataset with 'elf_ref' and 'elf'"
             )
@@ -85,10 +80,10 @@ def lowpass_correction(
     (0.0, 1.0)
     """
     res = _residual_input(ref_ds, pred_ds)
-    ref = res["elf_ref"].values.astype(np.float64)
-    pred = res["elf"].values.astype(np.float64)
+    ref = res[keys.ELF_REF].values.astype(np.float64)
+    pred = res[keys.ELF].values.astype(np.float64)
     residual = ref - pred
-    corrected = np.clip(pred + lowpass_filter(residual, res["cell"].values, k_cut), 0.0, 1.0)
+    corrected = np.clip(pred + lowpass_filter(residual, res[keys.CELL].values, k_cut), 0.0, 1.0)
     out = grid.with_field(res, "elf_corrected", corrected)
     before = field_metrics(ref, pred)
     after = field_metrics(ref, corrected)
@@ -119,12 +114,12 @@ def r2_versus_kcut(
         fraction of modes restored ``mode_fraction``; attrs ``r2_before`` etc.
     """
     res = _residual_input(ref_ds, pred_ds)
-    cell = res["cell"].values
-    ref = res["elf_ref"].values.astype(np.float64)
-    pred = res["elf"].values.astype(np.float64)
-    coeffs = kspace.fourier_coefficients(ref - pred)
-    gnorm = kspace.rfft_gnorm(cell, ref.shape)
-    weight = np.broadcast_to(kspace.rfft_multiplicity(ref.shape), gnorm.shape)
+    cell = res[keys.CELL].values
+    ref = res[keys.ELF_REF].values.astype(np.float64)
+    pred = res[keys.ELF].values.astype(np.float64)
+    coeffs = fourier.fourier_coefficients(ref - pred)
+    gnorm = fourier.rfft_gnorm(cell, ref.shape)
+    weight = np.broadcast_to(fourier.rfft_multiplicity(ref.shape), gnorm.shape)
     if k_cuts is None:
         width = default_shell_width(cell)
         k_cuts = np.arange(0.0, gnorm.max() + 2 * width, width)
@@ -133,7 +128,7 @@ def r2_versus_kcut(
     fraction = []
     for k_cut in k_cuts:
         keep = gnorm < k_cut
-        restored = kspace.from_fourier_coefficients(np.where(keep, coeffs, 0.0), ref.shape)
+        restored = fourier.from_fourier_coefficients(np.where(keep, coeffs, 0.0), ref.shape)
         corrected = np.clip(pred + restored, 0.0, 1.0)
         for name, value in field_metrics(ref, corrected).items():
             rows[name].append(value)

@@ -1,6 +1,6 @@
 """Evaluate a predictor against reference frames: metrics, baseline, spectra, corrections, per-density table.
 
-This is the one pipeline behind ``elfviz spectra`` and ``python -m elfviz.analysis.report``; the notebook
+This is the one pipeline behind ``elfviz spectra`` and ``python -m elfviz.cli.programs.report``; the notebook
 and the dashboard call the same functions, so every number they show is reproducible from the CLI.
 
 Examples
@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import GridError
+from ..grid import keys
 from .correction import kcut_curves_over_frames, lowpass_filter
 from .metrics import METRICS, aggregate_metrics, field_sums, metrics_from_sums
 from .residuals import residual_dataset
@@ -92,14 +93,14 @@ def evaluate_frames(
     Parameters
     ----------
     references : iterable of xarray.Dataset
-        Reference frames with field ``elf`` (e.g. a :class:`~elfviz.store.FrameCollection`'s frames).
+        Reference frames with field ``elf`` (e.g. a :class:`~elfviz.io.store.FrameCollection`'s frames).
     predict : callable
         ``reference Dataset -> prediction Dataset`` on the same grid, e.g.
         ``lambda ds: Predictor().predict(ds, like=ds)``.
     baseline : callable, optional
         Same signature, e.g. ``lambda ds: promolecular_elf(ds, like=ds)``.
     correction : callable, optional
-        ``prediction Dataset -> corrected Dataset`` (a :class:`~elfviz.analysis.FourierCorrection`).
+        ``prediction Dataset -> corrected Dataset`` (a :class:`~elfviz.model.correction.FourierCorrection`).
     k_cut : float
         Low-|G| cut (Å^-1) for the variance fraction and the diagnostic correction.
     k_cuts : sequence of float, optional
@@ -119,22 +120,22 @@ def evaluate_frames(
     iterator = progress(references) if progress else references
     residuals, rows = [], []
     for ref in iterator:
-        if "elf" not in ref:
+        if keys.ELF not in ref:
             raise GridError(f"reference frame {ref.attrs.get('frame_id', '?')} has no 'elf' field")
         res = residual_dataset(ref, predict(ref))
-        ref_values = res["elf_ref"].values.astype(np.float64)
-        pred_values = res["elf"].values.astype(np.float64)
+        ref_values = res[keys.ELF_REF].values.astype(np.float64)
+        pred_values = res[keys.ELF].values.astype(np.float64)
         row = _sums_row(ref_values, pred_values, "")
         restored = np.clip(
-            pred_values + lowpass_filter(ref_values - pred_values, res["cell"].values, k_cut), 0, 1
+            pred_values + lowpass_filter(ref_values - pred_values, res[keys.CELL].values, k_cut), 0, 1
         )
         row.update(_sums_row(ref_values, restored, "lowpass_"))
         if baseline is not None:
             base = residual_dataset(ref, baseline(ref))
-            row.update(_sums_row(ref_values, base["elf"].values.astype(np.float64), "baseline_"))
+            row.update(_sums_row(ref_values, base[keys.ELF].values.astype(np.float64), "baseline_"))
         if correction is not None:
-            corrected = correction(res[["cell", "positions", "numbers", "elf"]].assign_attrs(res.attrs))
-            row.update(_sums_row(ref_values, corrected["elf"].values.astype(np.float64), "corrected_"))
+            corrected = correction(res[[keys.CELL, keys.POSITIONS, keys.NUMBERS, keys.ELF]].assign_attrs(res.attrs))
+            row.update(_sums_row(ref_values, corrected[keys.ELF].values.astype(np.float64), "corrected_"))
         residuals.append(res)
         rows.append(row)
     names = sorted({key for row in rows for key in row})
@@ -194,18 +195,18 @@ def density_table(evaluation: Evaluation, by: str = "rs_bohr") -> pd.DataFrame:
         for name in names:
             short = "max" if name == "max_abs_error" else name
             table[f"{short}_{label}"] = agg[f"{prefix}{name}"].values
-    keys = _group_keys(spectra[by].values)
+    groups = _group_keys(spectra[by].values)
     for name in ("mean", "lowk_fraction", "correlation_length", "k_centroid", "median_k"):
         if name not in spectra:
             continue
         values = spectra[name].values
         column = "bias" if name == "mean" else name
         table[column] = [
-            float(np.nanmean(values[keys == key])) if np.any(np.isfinite(values[keys == key])) else math.nan
+            float(np.nanmean(values[groups == key])) if np.any(np.isfinite(values[groups == key])) else math.nan
             for key in table[by]
         ]
         if name == "lowk_fraction":
-            table["lowk_fraction_std"] = [float(np.nanstd(values[keys == key])) for key in table[by]]
+            table["lowk_fraction_std"] = [float(np.nanstd(values[groups == key])) for key in table[by]]
     if "median_k" in table:
         table["half_variance_wavelength"] = 2 * np.pi / table["median_k"]
     return table

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..grid import keys
+
 
 def member_networking_values(predictor: Any, predicted: xr.Dataset, *, connectivity: int = 6) -> np.ndarray:
     """φ of each member network's ELF on the grid of a prediction.
@@ -46,7 +48,8 @@ def member_networking_values(predictor: Any, predicted: xr.Dataset, *, connectiv
     """
     from ..topology import networking_analysis
 
-    values = predictor.member_values(predicted["positions"].values, predicted["cell"].values, predicted["elf"].shape)
-    dims = predicted["elf"].dims
+    values = predictor.member_values(predicted[keys.POSITIONS].values, predicted[keys.CELL].values,
+                                     predicted[keys.ELF].shape)
+    dims = predicted[keys.ELF].dims
     fields = (predicted.assign(elf=(dims, np.clip(v, 0.0, 1.0))) for v in values)
     return np.array([float(networking_analysis(ds, connectivity=connectivity).phi) for ds in fields])

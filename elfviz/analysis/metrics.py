@@ -22,6 +22,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
+from ..grid import keys
 from .spectra import frame_coords, frame_ids
 
 METRICS = ("r2", "mae", "rmse", "max_abs_error")
@@ -107,7 +108,7 @@ def field_metrics(ref, pred) -> dict[str, float]:
 
 
 def frame_metrics(
-    datasets: Iterable[xr.Dataset], *, ref_field: str = "elf_ref", pred_field: str = "elf", prefix: str = ""
+    datasets: Iterable[xr.Dataset], *, ref_field: str = keys.ELF_REF, pred_field: str = keys.ELF, prefix: str = ""
 ) -> xr.Dataset:
     """Metrics of each frame as a Dataset over ``frame`` with pressure/rs/phase coordinates.
 
@@ -174,11 +175,11 @@ def aggregate_metrics(
     """
     if by not in frames.coords:
         raise GridError(f"the metrics have no frame coordinate '{by}' (coords: {list(frames.coords)})")
-    keys = frames[by].values
-    if np.issubdtype(np.asarray(keys).dtype, np.number):
-        keys = np.round(keys.astype(float), decimals)
+    names = frames[by].values
+    if np.issubdtype(np.asarray(names).dtype, np.number):
+        names = np.round(names.astype(float), decimals)
     groups: dict = {}
-    for i, key in enumerate(keys.tolist()):
+    for i, key in enumerate(names.tolist()):
         groups.setdefault(key, []).append(i)
     ordered = sorted(groups)
     out: dict[str, list] = {name: [] for name in METRICS}

@@ -10,6 +10,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError, StructureError
+from ..grid import keys
 
 CELL_TOLERANCE = 1e-4
 """Largest difference (Å) allowed between the two cells' lattice vectors or between atom positions."""
@@ -38,7 +39,7 @@ def check_same_structure(
             f"the reference grid {shape_ref} and the prediction grid {shape_pred} differ; predict on "
             "the reference grid (Predictor.predict(structure, like=ref_ds)) or resample first"
         )
-    cell_ref, cell_pred = ref_ds["cell"].values, pred_ds["cell"].values
+    cell_ref, cell_pred = ref_ds[keys.CELL].values, pred_ds[keys.CELL].values
     cell_diff = float(np.abs(cell_ref - cell_pred).max())
     if cell_diff > tolerance:
         raise GridError(
@@ -50,10 +51,10 @@ def check_same_structure(
         raise StructureError(
             f"the reference has {n_ref} atoms and the prediction {n_pred}; they are not the same structure"
         )
-    if not np.array_equal(ref_ds["numbers"].values, pred_ds["numbers"].values):
+    if not np.array_equal(ref_ds[keys.NUMBERS].values, pred_ds[keys.NUMBERS].values):
         raise StructureError("the reference and prediction have different species (or atom order)")
     if n_ref:
-        frac = grid.cart_to_frac(pred_ds["positions"].values - ref_ds["positions"].values, cell_ref)
+        frac = grid.cart_to_frac(pred_ds[keys.POSITIONS].values - ref_ds[keys.POSITIONS].values, cell_ref)
         frac -= np.rint(frac)
         shift = float(np.linalg.norm(frac @ grid.as_cell(cell_ref), axis=1).max())
         if shift > tolerance:
@@ -64,7 +65,7 @@ def check_same_structure(
 
 
 def residual_dataset(
-    ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, ref_field: str = "elf", pred_field: str = "elf"
+    ref_ds: xr.Dataset, pred_ds: xr.Dataset, *, ref_field: str = keys.ELF, pred_field: str = keys.ELF
 ) -> xr.Dataset:
     """Combine a reference and a prediction of the same structure into one residual Dataset.
 
@@ -105,8 +106,8 @@ def residual_dataset(
     ref = ref_ds[ref_field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
     pred = pred_ds[pred_field].transpose(*grid.GRID_DIMS).values.astype(np.float64)
     out = grid.structure_only(pred_ds)
-    out = grid.with_field(out, "elf_ref", ref)
-    out = grid.with_field(out, "elf", pred)
+    out = grid.with_field(out, keys.ELF_REF, ref)
+    out = grid.with_field(out, keys.ELF, pred)
     out = grid.with_field(out, "residual", ref - pred)
     attrs = dict(ref_ds.attrs)
     attrs.update({k: v for k, v in pred_ds.attrs.items() if v is not None})
@@ -125,8 +126,8 @@ def ensure_residual(ds: xr.Dataset) -> xr.Dataset:
     """Return ``ds`` with a ``residual`` field, computing ``elf_ref - elf`` if it is missing."""
     if "residual" in ds:
         return ds
-    if "elf_ref" in ds and "elf" in ds:
-        return grid.with_field(ds, "residual", ds["elf_ref"].values.astype(np.float64) - ds["elf"].values)
+    if keys.ELF_REF in ds and keys.ELF in ds:
+        return grid.with_field(ds, "residual", ds[keys.ELF_REF].values.astype(np.float64) - ds[keys.ELF].values)
     raise GridError(
         "the Dataset has neither a 'residual' field nor 'elf_ref' and 'elf' to compute one; build "
         "it with elfviz.analysis.residual_dataset(ref, pred)"

@@ -5,14 +5,14 @@ Definitions (used everywhere in elfviz)
 Power per mode
     ``P(G) = |F(G)|^2`` with ``F(G) = (1/N) sum_r f(r) exp(-i G.r)`` over the ``N`` grid points, for every
     wavevector ``G = m1 b1 + m2 b2 + m3 b3`` of the FFT grid (signed frequencies, any cell shape; see
-    :mod:`elfviz.analysis.kspace`). ``G = 0`` (the mean) is excluded, so by Parseval
+    :mod:`elfviz.grid.fourier`). ``G = 0`` (the mean) is excluded, so by Parseval
     ``sum_{G != 0} P(G) = var(f)``, the population variance of the field over the grid.
 Shells
     Shell ``j`` holds the modes with ``|G|`` in ``[(j - 1/2) w, (j + 1/2) w)`` and is centred on
     ``k_j = j w`` (Å^-1). The default width ``w`` is the *largest* reciprocal lattice vector length
     ``max_i |b_i|``: the modes ``m b_i`` along that vector sit exactly on the shell centres, so every shell
     up to that axis' Nyquist frequency holds at least one mode (no empty shells, no aliasing between
-    shells), for skewed cells too. Beyond :func:`~elfviz.fourier.nyquist_g` the shells are only
+    shells), for skewed cells too. Beyond :func:`~elfviz.grid.fourier.nyquist_g` the shells are only
     partly filled (corners of the FFT box); the attribute ``k_isotropic`` records that limit.
 Spectrum variables
     ``power(k)``: the summed power of the shell (sums to the variance over all shells; the quantity to
@@ -42,9 +42,9 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-from .. import fourier, grid
+from .. import grid
 from ..errors import GridError
-from . import kspace
+from ..grid import fourier, keys
 from .autocorrelation import correlation_length
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def field_and_cell(ds_or_field, field: str = "residual", cell=None) -> tuple[np.
                 "elfviz.analysis.residual_dataset(ref, pred) or pass field=..."
             )
         values = ds_or_field[field].transpose(*grid.GRID_DIMS).values
-        cell_arr = grid.as_cell(ds_or_field["cell"].values if cell is None else cell)
+        cell_arr = grid.as_cell(ds_or_field[keys.CELL].values if cell is None else cell)
     else:
         values = ds_or_field.values if isinstance(ds_or_field, xr.DataArray) else ds_or_field
         if cell is None:
@@ -94,10 +94,10 @@ def mode_power(values: np.ndarray, cell) -> tuple[np.ndarray, np.ndarray]:
 
     ``P`` is zero at ``G = 0`` (the mean is not variance), so ``P.sum()`` equals the field's variance.
     """
-    coeffs = kspace.fourier_coefficients(values)
-    power = np.abs(coeffs) ** 2 * kspace.rfft_multiplicity(values.shape)
+    coeffs = fourier.fourier_coefficients(values)
+    power = np.abs(coeffs) ** 2 * fourier.rfft_multiplicity(values.shape)
     power[0, 0, 0] = 0.0
-    return kspace.rfft_gnorm(cell, values.shape), power
+    return fourier.rfft_gnorm(cell, values.shape), power
 
 
 # ----------------------------------------------------------------------------- spectrum
@@ -105,7 +105,7 @@ def _shells(gnorm: np.ndarray, power: np.ndarray, shape, width: float) -> tuple[
     """Summed power and mode count of the shells ``|G|`` in ``[(j - 1/2) w, (j + 1/2) w)``, ``j = 0, 1, ...``."""
     shell = np.rint(gnorm / width).astype(np.int64).ravel()
     n_shells = int(shell.max()) + 1
-    weight = np.broadcast_to(kspace.rfft_multiplicity(shape), gnorm.shape).ravel().copy()
+    weight = np.broadcast_to(fourier.rfft_multiplicity(shape), gnorm.shape).ravel().copy()
     weight[0] = 0.0  # G = 0 is not a mode of the variance
     shell_power = np.bincount(shell, weights=power.ravel(), minlength=n_shells)
     n_modes = np.bincount(shell, weights=weight, minlength=n_shells)
@@ -304,6 +304,12 @@ def _median_k(gnorm: np.ndarray, power: np.ndarray) -> float:
 # ----------------------------------------------------------------------------- over frames
 FRAME_COORDS = ("pressure_gpa", "rs_bohr", "phase", "trajectory", "temperature_k", "split")
 
+BINNINGS = {
+    "own": "own shells per frame, redistributed linearly onto common shells (sums kept)",
+    "modes": "every frame's modes binned directly on the common shells (empty shells have n_modes 0)",
+}
+"""``binning`` choices of :func:`spectra_over_frames` and the ``binning`` attribute each one records."""
+
 
 def frame_coords(datasets: list[xr.Dataset], ids: list[str]) -> dict[str, tuple]:
     """Per-frame coordinates (``frame`` dim) from the frames' attrs: pressure, rs, phase, ..."""
@@ -334,6 +340,7 @@ def spectra_over_frames(
     shell_width: float | None = None,
     k_cut: float = K_BOND,
     correlation: bool = True,
+    binning: str = "own",
 ) -> xr.Dataset:
     """Residual spectra and scalar spectral measures of many frames on one common, fine ``k`` axis.
 
@@ -358,6 +365,14 @@ def spectra_over_frames(
         Cut for ``lowk_fraction`` (Å^-1), default :data:`K_BOND`.
     correlation : bool
         Also compute ``correlation_length`` (one more FFT per frame).
+    binning : {"own", "modes"}
+        ``"own"`` (default): as above, each frame on its own shells, redistributed onto the common ones
+        (no empty shells, but no finer than the frame's own width). ``"modes"``: every frame's Fourier modes
+        are binned directly on the common shells of ``shell_width``, so a width finer than a cell's
+        reciprocal lattice vectors resolves the cell's discrete ``|G|`` values instead of spreading one own
+        shell's power uniformly; shells between them hold no modes (``n_modes`` 0, ``power`` 0,
+        ``mean_power`` NaN). With ``shell_width = k_cut / (n + 1/2)`` the first ``n + 1`` shells hold exactly
+        the modes below ``k_cut``, so they sum to ``lowk_fraction * variance``.
 
     Returns
     -------
@@ -391,6 +406,8 @@ def spectra_over_frames(
     datasets = list(datasets)
     if not datasets:
         raise GridError("no frames given to spectra_over_frames")
+    if binning not in BINNINGS:
+        raise GridError(f"binning must be one of {sorted(BINNINGS)}, got {binning!r}")
     fields = [field_and_cell(ds, field) for ds in datasets]
     defaults = [default_shell_width(cell) for _, cell in fields]
     width = min(defaults) if shell_width is None else float(shell_width)
@@ -402,7 +419,7 @@ def spectra_over_frames(
         "median_k")}
     for (values, cell), default in zip(fields, defaults, strict=True):
         gnorm, power = mode_power(values, cell)
-        frame_width = max(default, width)
+        frame_width = max(default, width) if binning == "own" else width
         own.append((frame_width, *_shells(gnorm, power, values.shape, frame_width)))
         scalars["variance"].append(float(power.sum()))
         scalars["mean"].append(float(values.mean()))
@@ -447,6 +464,6 @@ def spectra_over_frames(
             "field": field,
             "shell_width": float(width),
             "k_cut": float(k_cut),
-            "binning": "own shells per frame, redistributed linearly onto common shells (sums kept)",
+            "binning": BINNINGS[binning],
         },
     )

@@ -7,6 +7,9 @@ import logging
 import math
 from typing import Any
 
+from ..grid import keys
+from ._memory import ANALYSIS_BYTES_PER_POINT, add_max_memory, check_grid
+
 NAME = "compare"
 HELP = "compare two ELF fields on the same grid: R^2, MAE, RMSE, max |error|, networking value of both"
 DESCRIPTION = """Compare a predicted ELF with a reference ELF of the same structure on the same grid.
@@ -27,12 +30,13 @@ log = logging.getLogger(__name__)
 def add_arguments(parser) -> None:
     parser.add_argument("reference", help="reference field file (e.g. DFT ELF)")
     parser.add_argument("prediction", help="predicted field file on the same grid")
-    parser.add_argument("--field", default="elf", help="field name in both files (default elf)")
+    parser.add_argument("--field", default=keys.ELF, help="field name in both files (default elf)")
     parser.add_argument("--no-topology", action="store_true", help="skip the networking values")
     parser.add_argument("--json", action="store_true", help="print a JSON object")
+    add_max_memory(parser)
 
 
-def compare_datasets(ref, pred, *, field: str = "elf", topology: bool = True) -> dict[str, Any]:
+def compare_datasets(ref, pred, *, field: str = keys.ELF, topology: bool = True) -> dict[str, Any]:
     """Metrics (and networking values) of ``pred[field]`` against ``ref[field]``.
 
     Raises
@@ -52,7 +56,7 @@ def compare_datasets(ref, pred, *, field: str = "elf", topology: bool = True) ->
             f"the grids differ: reference {ref[field].shape}, prediction {pred[field].shape}; "
             "predict with `elfviz predict ... --like REF` to use the reference grid"
         )
-    if not np.allclose(ref["cell"].values, pred["cell"].values, atol=1e-3):
+    if not np.allclose(ref[keys.CELL].values, pred[keys.CELL].values, atol=1e-3):
         raise GridError("the two files have different cells; they must describe the same structure")
     from ..analysis import field_metrics
 
@@ -102,6 +106,10 @@ def run(args) -> int:
 
     ref = io.read(args.reference, field=args.field)
     pred = io.read(args.prediction, field=args.field)
+    if args.field in ref:  # differences, metrics and (unless --no-topology) two percolation sweeps
+        per_point = 24 + (0 if args.no_topology else 2 * ANALYSIS_BYTES_PER_POINT)
+        check_grid(ref[args.field].shape, per_point, "the comparison", args.max_memory,
+                   advice="compare coarser copies of the fields, or pass --no-topology")
     result = compare_datasets(ref, pred, field=args.field, topology=not args.no_topology)
     if args.json:
         print(

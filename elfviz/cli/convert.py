@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..grid import keys
+
 NAME = "convert"
 HELP = (
     "convert a structure or field file to another format (.nc, .cube, .xsf, ELFCAR, .cif, .xyz, POSCAR ...)"
@@ -35,19 +37,13 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     import logging
-    from pathlib import Path
 
     from .. import grid, io
-    from ..errors import OutputExistsError
 
-    output = Path(args.output)
-    if output.exists() and not args.force:  # fail before the (possibly slow) read
-        raise OutputExistsError(
-            f"{output} already exists; choose another name or pass --force to overwrite it"
-        )
+    output, _ = io.check_output(args.output, force=args.force)  # fail before the (possibly slow) read
     ds = io.read(args.input, index=args.index, field=args.field)
     fields = grid.field_names(ds)
-    field = args.field or ("elf" if "elf" in fields else (fields[0] if fields else "elf"))
+    field = args.field or (keys.ELF if keys.ELF in fields else (fields[0] if fields else keys.ELF))
     if output.suffix.lower() == ".xsf" and args.field is None:
         field = None  # every field as its own datagrid
     path = io.write(ds, output, force=args.force, field=field)

@@ -4,7 +4,7 @@ Examples
 --------
 ::
 
-    elfviz dataset build elfviz/data/dataset.toml -o my-dataset --workers 2
+    elfviz dataset build data/dataset.toml -o my-dataset --workers 2
     elfviz dataset build my.toml -o my-dataset --only rs1.20-train --only rs1.20-test
     elfviz dataset info my-dataset
 """
@@ -25,9 +25,9 @@ DESCRIPTION = (
     + """.
 
 `build` runs the Born-Oppenheimer MD trajectories and the Quantum ESPRESSO ELF labels described by a TOML
-config (see elfviz/data/dataset.toml). It resumes: finished trajectories (md/*.npz) and labelled frames
+config (see data/dataset.toml). It resumes: finished trajectories (md/*.npz) and labelled frames
 (index.csv) are skipped, and an interrupted run loses at most the frames in progress. With --workers N,
-N QE runs go side by side, each with cores/N MPI processes.
+N QE runs go side by side, each with cores/N MPI processes (--cores: the cores to use in all, default all).
 `info` prints frames per split, phase and density, pressures, MD settings, wall times and size on disk."""
 )
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     build = sub.add_parser("build", help="build or resume a dataset from a TOML config")
-    build.add_argument("config", help="TOML build config (e.g. elfviz/data/dataset.toml)")
+    build.add_argument("config", help="TOML build config (e.g. data/dataset.toml)")
     build.add_argument(
         "-o", "--output", required=True, help="dataset directory (created; resumed if it exists)"
     )
@@ -51,6 +51,12 @@ def add_arguments(parser: ArgumentParser) -> None:
     build.add_argument("--crystals-only", action="store_true", help="label only the crystal phases")
     build.add_argument("--skip-crystals", action="store_true", help="leave out the crystal phases")
     build.add_argument("--workers", type=int, default=1, help="QE runs side by side (default 1)")
+    build.add_argument(
+        "--cores",
+        type=int,
+        default=None,
+        help="cores to use in all (default: all); each QE run gets cores/workers MPI processes",
+    )
     build.add_argument(
         "--work-dir", default=None, help="scratch folder for QE runs (default DIR/../.dataset-work)"
     )
@@ -71,12 +77,14 @@ def add_arguments(parser: ArgumentParser) -> None:
 
 
 def run_build(args: Namespace) -> int:
+    from ..io.store import FrameCollection
     from ..reference.dataset import DatasetConfig, build
     from ..reference.datasheet import expected_frame_ids
-    from ..store import FrameCollection
 
     if args.workers < 1:
         raise ElfvizError(f"--workers must be at least 1, got {args.workers}")
+    if args.cores is not None and args.cores < 1:
+        raise ElfvizError(f"--cores must be at least 1, got {args.cores}")
     if args.crystals_only and (args.only or args.skip_crystals):
         raise ElfvizError("--crystals-only cannot be combined with --only or --skip-crystals")
     config = DatasetConfig.from_toml(args.config)
@@ -126,6 +134,7 @@ def run_build(args: Namespace) -> int:
             skip_crystals=args.skip_crystals,
             crystals_only=args.crystals_only,
             workers=args.workers,
+            cores=args.cores,
             deadline_s=args.deadline,
             on_frame=on_frame,
         )

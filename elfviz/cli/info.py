@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..grid import keys
+
 NAME = "info"
 HELP = "summarise a structure or ELF file: atoms, cell, rs, density, grid and field statistics"
 DESCRIPTION = """Summarise a structure or field file.
@@ -70,8 +72,8 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
 
     from .. import grid
 
-    cell = ds["cell"].values
-    numbers = ds["numbers"].values
+    cell = ds[keys.CELL].values
+    numbers = ds[keys.NUMBERS].values
     lengths = np.linalg.norm(cell, axis=1)
 
     def angle(u, v):
@@ -83,7 +85,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
     formula = "".join(f"{sym}{n if n > 1 else ''}" for sym, n in sorted(counts.items()))
     min_distance = None
     if len(numbers) > 1:
-        min_distance = round(grid.minimum_image_distance(ds["positions"].values, cell)[0], 6)
+        min_distance = round(grid.minimum_image_distance(ds[keys.POSITIONS].values, cell)[0], 6)
     elif len(numbers) == 1:
         min_distance = round(float(lengths.min()), 6)
     pressure = ds.attrs.get("pressure_gpa")
@@ -93,7 +95,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "n_atoms": int(len(numbers)),
         "species": dict(sorted(counts.items())),
         "formula": formula,
-        "cell": np.round(cell, 6).tolist(),
+        keys.CELL: np.round(cell, 6).tolist(),
         "cell_lengths": np.round(lengths, 6).tolist(),
         "cell_angles": [
             round(angle(cell[1], cell[2]), 4),
@@ -142,7 +144,7 @@ def format_text(info: dict[str, Any]) -> str:
     lines = [
         f"file        {info.get('file', '')}  ({info['format']})",
         f"atoms       {info['n_atoms']}  {info['formula']}",
-        "cell (Å)    " + "\n            ".join("  ".join(f"{v:10.5f}" for v in row) for row in info["cell"]),
+        "cell (Å)    " + "\n            ".join("  ".join(f"{v:10.5f}" for v in row) for row in info[keys.CELL]),
         "lengths     "
         + "  ".join(f"{v:.5f}" for v in info["cell_lengths"])
         + " Å   angles "

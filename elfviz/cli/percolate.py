@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import FileFormatError, GridError
+from ..grid import keys
+from ._memory import ANALYSIS_BYTES_PER_POINT, add_max_memory, check_grid
 
 NAME = "percolate"
 HELP = "networking value phi, molecularity index phi*, 1-/2-/3-D percolation thresholds of an ELF field"
@@ -22,6 +23,11 @@ Exact percolation analysis of a periodic ELF field (one sweep over the grid, no 
                    are linked through {ELF >= t}
 
 With --threshold T the connected components at T are listed with their sizes, wrap ranks and atoms.
+
+The empirical Tc estimate (Tc ~ 750 K phi - 85 K for pure hydrogen, +/- 60 K) is printed only inside its
+domain: withheld for a liquid frame, for a molecular structure (no percolating bonding network: phi* - phi
+> 0.1) unless --metallic says a band-structure calculation shows it is a metal, and for non-hydrogen
+structures; flagged when the file names no crystal phase (see elfviz.topology.tc_verdict).
 
 examples:
   elfviz percolate frame.nc
@@ -37,14 +43,21 @@ MAX_LISTED_COMPONENTS = 10
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="FIELD",
                         help="file with a volumetric field (.nc, .cube, .xsf, ELFCAR ...)")
-    parser.add_argument("--field", default="elf", help="field to analyse (default: elf)")
+    parser.add_argument("--field", default=keys.ELF, help="field to analyse (default: elf)")
     parser.add_argument("--threshold", "-t", type=float, nargs="+", metavar="T",
                         help="also list the connected components of {field >= T}")
     parser.add_argument("--connectivity", type=int, choices=(6, 18, 26), default=6,
                         help="grid neighbours: 6 faces (default), 18 + edges, 26 + corners")
     parser.add_argument("--any-field", action="store_true",
                         help="allow values outside [0, 1] (any scalar field; no Tc estimate)")
+    metal = parser.add_mutually_exclusive_group()
+    metal.add_argument("--metallic", dest="metallic", action="store_const", const=True, default=None,
+                       help="the structure is known to be a metal (e.g. from a band structure): give the Tc "
+                            "estimate even for a molecular structure")
+    metal.add_argument("--insulator", dest="metallic", action="store_const", const=False,
+                       help="the structure is known to be an insulator: no Tc estimate")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_max_memory(parser)
 
 
 def read_field_file(path: str | Path, field: str) -> Any:
@@ -61,16 +74,16 @@ def read_field_file(path: str | Path, field: str) -> Any:
     except ImportError:
         read = None
     if read is not None:
-        return read(path, field=None if field == "elf" else field)
+        return read(path, field=None if field == keys.ELF else field)
     if path.suffix.lower() in (".nc", ".nc4", ".netcdf"):
-        from ..store import read_netcdf
+        from ..io.store import read_netcdf
 
         return read_netcdf(path)
     raise FileFormatError(f"cannot read {path.name}: only netCDF (.nc) is readable in this installation")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..topology import components_at, networking_analysis
+    from ..topology import TcVerdict, components_at, networking_analysis
 
     ds = read_field_file(args.path, args.field)
     if args.field not in ds.data_vars:
@@ -78,43 +91,33 @@ def run(args: argparse.Namespace) -> int:
         raise GridError(f"{args.path} has no field '{args.field}'" +
                         (f"; it has {fields}: choose one with --field" if fields else
                          "; it holds a structure only (no volumetric data)"))
+    check_grid(ds[args.field].shape, ANALYSIS_BYTES_PER_POINT * (1 + len(args.threshold or [])),
+               "the percolation analysis", args.max_memory, advice="analyse a coarser copy of the field")
     analysis = networking_analysis(ds, field=args.field, connectivity=args.connectivity,
                                    any_field=args.any_field)
-    tc, tc_note = _tc_for(ds, analysis, args.any_field)
+    verdict = (TcVerdict("withheld", None, "not given for --any-field (the correlation is defined for the ELF)")
+               if args.any_field else analysis.tc_verdict(ds, metallic=args.metallic))
     reports = [components_at(ds, t, field=args.field, connectivity=args.connectivity,
                              any_field=args.any_field) for t in (args.threshold or [])]
     if args.json:
         doc = {"file": str(args.path), "analysis": analysis.to_dict(),
-               "tc_estimate": None if tc is None else tc.to_dict(), "tc_note": tc_note,
+               "tc_estimate": None if verdict.estimate is None else verdict.estimate.to_dict(),
+               "tc_status": verdict.status, "tc_note": verdict.reason or None,
                "components": [rep.to_dict() for rep in reports]}
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
     print(f"{args.path}:")
     print(analysis.summary())
-    if tc is not None:
-        print(f"  {tc}")
-        print(f"  note: {tc.caveat}")
-    elif tc_note:
-        print(f"  Tc estimate: {tc_note}")
+    if verdict.estimate is not None:
+        print(f"  {verdict.estimate}")
+        if verdict.status == "flagged":
+            print(f"  flagged: {verdict.reason}")
+        print(f"  note: {verdict.estimate.caveat}")
+    else:
+        print(f"  Tc estimate withheld: {verdict.reason}")
     for rep in reports:
         print(_format_report(rep))
     return 0
-
-
-def _tc_for(ds, analysis, any_field: bool):
-    from ..topology.tc import fluid_reason
-
-    if any_field:
-        return None, "not given for --any-field (the correlation is defined for ELF)"
-    numbers = ds["numbers"].values if "numbers" in ds else []
-    if len(numbers) and any(int(z) != 1 for z in numbers):
-        return None, "not given: the correlation used (H_f = H_DOS = 1) is for pure hydrogen only"
-    if not 0.0 <= analysis.phi <= 1.0 or math.isnan(analysis.phi):
-        return None, "phi outside [0, 1]"
-    reason = fluid_reason(ds.attrs)  # a liquid frame: the crystal correlation does not apply
-    if reason is not None:
-        return None, reason
-    return analysis.tc_estimate(), None
 
 
 def _format_report(rep) -> str:

@@ -54,17 +54,11 @@ def parse_supercell(text: str) -> tuple[int, int, int]:
 
 
 def run(args) -> int:
-    from pathlib import Path
 
     from .. import grid, io
-    from ..errors import OutputExistsError
     from ..structures import build_phase
 
-    output = Path(args.output)
-    if output.exists() and not args.force:
-        raise OutputExistsError(
-            f"{output} already exists; choose another name or pass --force to overwrite it"
-        )
+    output, _ = io.check_output(args.output, force=args.force)
     atoms = build_phase(
         args.name,
         rs=args.rs,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+
+from ..grid import keys
+from ._memory import add_max_memory
 
 NAME = "predict"
 HELP = "predict the ELF of a hydrogen structure with the bundled neural-network model"
@@ -72,16 +74,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-points", type=int, default=None, help="grid points per network batch")
     parser.add_argument("--index", type=int, default=None, help="frame of a multi-frame structure file")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
+    add_max_memory(parser)
 
 
 def run(args) -> int:
     from .. import io
-    from ..errors import ElfvizError, OutputExistsError
+    from ..errors import ElfvizError
     from ..model import Predictor
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} already exists; choose another name or pass --force")
+    out, _ = io.check_output(args.output, force=args.force)  # format, existing file, folder: before any work
     if args.member_spread and out.suffix.lower() not in (".nc", ".xsf"):
         raise ElfvizError(
             f"--member-spread adds a second field, elf_member_std, which {out.name} cannot hold: write netCDF "
@@ -96,18 +97,19 @@ def run(args) -> int:
         weights=args.weights, device=args.device, batch_points=args.batch_points, correction=correction
     )
     ds = predictor.predict(
-        structure, shape=shape, spacing=args.spacing or 0.12, like=like, member_spread=args.member_spread
+        structure, shape=shape, spacing=0.12 if args.spacing is None else args.spacing, like=like,
+        member_spread=args.member_spread, max_memory=args.max_memory,
     )
     io.write(ds, out, force=args.force)
-    elf = ds["elf"].values
+    elf = ds[keys.ELF].values
     print(
         f"{out}: ELF on {tuple(elf.shape)} grid, {ds.sizes['atom']} atoms, rs {ds.attrs['rs_bohr']:.3f} bohr, "
         f"{predictor.version}{' + ' + ds.attrs['correction'] if 'correction' in ds.attrs else ''} "
         f"on {predictor.device} in {ds.attrs['predict_seconds']:.2f} s "
         f"(min {elf.min():.3f}, mean {elf.mean():.3f}, max {elf.max():.3f})"
     )
-    if "elf_member_std" in ds:
-        spread = ds["elf_member_std"].values
+    if keys.ELF_MEMBER_STD in ds:
+        spread = ds[keys.ELF_MEMBER_STD].values
         print(f"member spread (std of {predictor.n_members} networks): mean {spread.mean():.4f}, "
               f"max {spread.max():.4f}")
         from ..analysis.member_phi import member_networking_values

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ElfvizError, FileFormatError, StructureError
+from ..grid import keys
+from ._memory import DFT_BYTES_PER_POINT, add_max_memory, check_grid
 
 NAME = "reference"
 HELP = "first-principles reference ELF of a hydrogen structure (Quantum ESPRESSO or PySCF)"
@@ -91,6 +93,7 @@ def add_arguments(parser: ArgumentParser) -> None:
     )
     parser.add_argument("--timeout", type=float, default=None, help="wall-time limit per QE program, s")
     parser.add_argument("--force", action="store_true", help="overwrite the output file")
+    add_max_memory(parser)
 
 
 # ----------------------------------------------------------------------------- helpers (also used by tests)
@@ -110,7 +113,7 @@ def read_structure(path: str, index: Any = None):
     """The structure of a file as a data-layer Dataset (fields dropped).
 
     Uses ``elfviz.io.read`` when available (every format elfviz reads); otherwise netCDF via
-    :func:`elfviz.store.read_netcdf` and anything ASE reads via :func:`elfviz.grid.structure_from_atoms`
+    :func:`elfviz.io.store.read_netcdf` and anything ASE reads via :func:`elfviz.grid.structure_from_atoms`
     (no grid: the engine chooses it).
     """
     from .. import grid
@@ -128,7 +131,7 @@ def read_structure(path: str, index: Any = None):
         ds = reader(str(file), index=_ase_index(index)) if index is not None else reader(str(file))
         return grid.structure_only(ds)
     if file.suffix == ".nc":
-        from ..store import read_netcdf
+        from ..io.store import read_netcdf
 
         return grid.structure_only(read_netcdf(file))
     import ase.io
@@ -183,14 +186,14 @@ def target_grid(args: Namespace, structure) -> tuple[float | None, tuple[int, in
         return None, grid.check_shape(shape)
     if args.like is not None:
         like = read_like(args.like)
-        if not np.allclose(like["cell"].values, structure["cell"].values, atol=1e-4):
+        if not np.allclose(like[keys.CELL].values, structure[keys.CELL].values, atol=1e-4):
             raise StructureError(
                 f"--like {args.like} has a different cell from {args.structure}; its grid would "
                 "not describe the same points. Give --grid or --spacing instead"
             )
         return None, grid.grid_shape(like)
     if args.spacing is not None:
-        grid.shape_for_spacing(structure["cell"].values, args.spacing)  # validates the spacing
+        grid.shape_for_spacing(structure[keys.CELL].values, args.spacing)  # validates the spacing
     return args.spacing, None
 
 
@@ -211,7 +214,7 @@ def read_like(path: str):
         raise FileFormatError(
             f"--like needs an elfviz .nc file here (got {file.name}); elfviz.io is not available"
         )
-    from ..store import read_netcdf
+    from ..io.store import read_netcdf
 
     return read_netcdf(file)
 
@@ -220,7 +223,7 @@ def write_result(ds, path: str, force: bool) -> Path:
     """Write the reference Dataset; .nc via the store, other formats via ``elfviz.io.write``."""
     out = Path(path)
     if out.suffix == ".nc":
-        from ..store import write_netcdf
+        from ..io.store import write_netcdf
 
         return write_netcdf(ds, out, force=force)
     try:
@@ -236,16 +239,10 @@ def write_result(ds, path: str, force: bool) -> Path:
 
 
 def check_output(path: str, force: bool) -> None:
-    """Fail before the (expensive) calculation if the output cannot be written."""
-    from ..errors import OutputExistsError
+    """Fail before the (expensive) calculation if the output cannot be written (see :func:`elfviz.io.check_output`)."""
+    from .. import io
 
-    out = Path(path)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} already exists; choose another name or pass --force to overwrite it")
-    if out.exists() and out.is_dir():
-        raise OutputExistsError(f"{out} is a directory; give a file name")
-    if out.suffix == "":
-        raise FileFormatError(f"give the output file an extension (.nc, .cube, .xsf ...), got {out}")
+    io.check_output(path, force=force)
 
 
 def run(args: Namespace) -> int:
@@ -255,6 +252,12 @@ def run(args: Namespace) -> int:
     structure = read_structure(args.structure, args.index)
     settings = settings_from_args(args)
     spacing, shape = target_grid(args, structure)
+    if args.engine == "qe":  # the FFT grid pw.x will use, known before it starts
+        from ..reference.qe import choose_fft_shape
+
+        qe_shape, _ = choose_fft_shape(structure[keys.CELL].values, settings, spacing, shape)
+        check_grid(qe_shape, DFT_BYTES_PER_POINT, "the DFT reference (pw.x and pp.x)", args.max_memory,
+                   advice="use a coarser ELF grid (a larger --spacing or a smaller --grid)")
     options: dict[str, Any] = {"allow_unconverged": args.allow_unconverged}
     if args.engine == "qe":
         options.update(keep_files=args.keep_files, timeout=args.timeout)

@@ -7,6 +7,8 @@ import logging
 import math
 import sys
 
+from ._memory import add_max_memory
+
 NAME = "screen"
 HELP = "screen many structures: predicted ELF -> phi, phi*, t1/t2/t3, rs, density, Tc estimate (Dask)"
 DESCRIPTION = """\
@@ -79,6 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Dask scheduler address (tcp://host:port) of an existing cluster; 'inline' runs "
         "in this process; default: a local cluster",
     )
+    add_max_memory(parser)
     parser.add_argument(
         "--workers",
         type=_positive_int,
@@ -165,6 +168,15 @@ def _model(name: str | None):
     return name
 
 
+def _tc_text(row) -> str:
+    """``Tc±scatter``, ``...*`` when flagged, ``-`` when withheld (the domain rule of tc_verdict)."""
+    tc = row.get("tc_k")
+    if tc is None or (isinstance(tc, float) and math.isnan(tc)):
+        return "-"
+    flag = "*" if row.get("tc_status") == "flagged" else ""
+    return f"{tc:.0f}±{row['tc_scatter_k']:.0f}{flag}"
+
+
 def summary_lines(table, limit: int = 20) -> list[str]:
     """A short fixed-width view of the results (first ``limit`` rows) for the terminal."""
     import os
@@ -177,7 +189,7 @@ def summary_lines(table, limit: int = 20) -> list[str]:
             star = "-" if row["phi_star"] is None or math.isnan(row["phi_star"]) else f"{row['phi_star']:.3f}"
             lines.append(
                 f"{name:<34} {'ok':<6} {int(row['n_atoms']):>4} {row['rs_bohr']:>6.3f} "
-                f"{row['phi']:>7.3f} {star:>7} {row['tc_k']:>5.0f}±{row['tc_scatter_k']:.0f}"
+                f"{row['phi']:>7.3f} {star:>7} {_tc_text(row):>9}"
             )
         else:
             lines.append(f"{name:<34} {'error':<6} {str(row['error'])[:60]}")
@@ -187,8 +199,28 @@ def summary_lines(table, limit: int = 20) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from ..resources import MAX_MEMORY_ENV, memory_limit
+
+    # every local worker predicts against its share of the limit (workers inherit the environment)
+    limit, _ = memory_limit(args.max_memory)
+    previous = os.environ.get(MAX_MEMORY_ENV)
+    if limit is not None and args.scheduler is None:
+        workers = args.workers or (1 if args.device == "cuda" else (os.cpu_count() or 1))
+        os.environ[MAX_MEMORY_ENV] = str(limit // workers)
+    try:
+        return _run(args)
+    finally:
+        if previous is None:
+            os.environ.pop(MAX_MEMORY_ENV, None)
+        else:
+            os.environ[MAX_MEMORY_ENV] = previous
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..screen import screen
-    from ..screen_inputs import parse_select
+    from ..screen.inputs import parse_select
 
     select = parse_select(args.select) if args.select else None
     try:
@@ -229,7 +261,8 @@ def run(args: argparse.Namespace) -> int:
     if n_ok:
         print(
             "Tc: empirical correlation Tc ~ 750 phi - 85 K (Belli et al. 2021, pure H), ~60 K scatter; "
-            "not a model prediction."
+            "not a model prediction. '-': withheld outside its domain (fluids, molecular structures; "
+            "tc_note says why); '*': flagged (no crystal-phase provenance)."
         )
     print(
         f"results: {args.output}"

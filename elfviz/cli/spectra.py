@@ -8,6 +8,8 @@ import logging
 import math
 from pathlib import Path
 
+from ..grid import keys
+
 NAME = "spectra"
 HELP = "residual spectra of reference/prediction pairs or of the model on a dataset"
 DESCRIPTION = """\
@@ -22,14 +24,14 @@ Residual analysis (residual = reference - prediction).
 
   elfviz spectra --dataset DIR [--split test] [--max-frames N] [--fit-correction | --correction JSON]
       runs the bundled model and the promolecular baseline on a dataset's frames and prints the
-      per-density table (the same as `python -m elfviz.analysis.report DIR`).
+      per-density table (the same as `python -m elfviz.cli.programs.report DIR`).
 """
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..analysis.report import add_dataset_options
+    from .programs.report import add_dataset_options
 
     parser.add_argument(
         "files", nargs="*", metavar="REF PRED", help="reference and prediction files, in pairs"
@@ -37,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset", default=None, metavar="DIR", help="evaluate the model on a dataset directory"
     )
-    parser.add_argument("--ref-field", default="elf", help="field of the reference files (default elf)")
-    parser.add_argument("--pred-field", default="elf", help="field of the prediction files (default elf)")
+    parser.add_argument("--ref-field", default=keys.ELF, help="field of the reference files (default elf)")
+    parser.add_argument("--pred-field", default=keys.ELF, help="field of the prediction files (default elf)")
     parser.add_argument(
         "--shell-width",
         type=float,
@@ -60,7 +62,7 @@ def _read(path: str):
     if io is not None:
         return io.read(path)
     if Path(path).suffix == ".nc":
-        from ..store import read_netcdf
+        from ..io.store import read_netcdf
 
         return read_netcdf(path)
     raise FileFormatError(f"cannot read {path}: only .nc files without elfviz.io")
@@ -70,7 +72,7 @@ def _pairs_report(args: argparse.Namespace) -> int:
     from ..analysis import lowpass_correction, residual_dataset, spectra_over_frames
     from ..analysis.metrics import frame_metrics
     from ..errors import ElfvizError
-    from ..store import atomic_write, check_writable
+    from ..io.store import atomic_write, check_writable
 
     if len(args.files) % 2:
         raise ElfvizError(f"give files in REF PRED pairs; got {len(args.files)} file(s): {args.files}")
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset and args.files:
         raise ElfvizError("give either REF PRED file pairs or --dataset DIR, not both")
     if args.dataset:
-        from ..analysis.report import run_from_args
+        from .programs.report import run_from_args
 
         return run_from_args(args, args.dataset)
     if not args.files:

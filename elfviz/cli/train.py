@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from ._memory import add_max_memory
+
 NAME = "train"
 HELP = "train the ELF model on a frame collection (resumable, early stopping)"
 DESCRIPTION = """Train the ELF network on a FrameCollection (index.csv + frames/*.nc with field elf).
@@ -11,7 +13,8 @@ DESCRIPTION = """Train the ELF network on a FrameCollection (index.csv + frames/
 Liquid frames with split 'train' are fitted, split 'validation' selects the epoch (early stopping); test
 frames and crystals are never used. A checkpoint WEIGHTS.ckpt.pt is written every epoch: --resume continues
 an interrupted run. The result is WEIGHTS.pt (plain state_dict) + WEIGHTS.json (settings, history, metrics),
-usable with `elfviz predict --weights WEIGHTS`. DATA 'bundled' means the dataset shipped with elfviz.
+usable with `elfviz predict --weights WEIGHTS`. DATA 'bundled' means the full dataset (data/dataset in a source
+checkout, or $ELFVIZ_DATASET; not in the wheel).
 
 examples:
   elfviz train bundled -o mymodel --seed 0               # the bundled recipe: 4 networks, seeds 0-3
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser) -> None:
     parser.add_argument("data", help="FrameCollection directory, or 'bundled'")
+    add_max_memory(parser)
     parser.add_argument("-o", "--output", required=True, help="weights stem (writes OUT.pt, OUT.json)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs per network (default 40)")
@@ -112,6 +116,7 @@ def run(args) -> int:
         resume=args.resume,
         force=args.force,
         progress=not args.no_progress,
+        max_memory=args.max_memory,
         **overrides,
     )
     card = meta["card"]

@@ -10,7 +10,8 @@ one :class:`DashboardState`:
 - :class:`NetworkPanel`: percolation at the isovalue, phi, phi*, Tc estimate, dimension-versus-isovalue plot;
 - :class:`SlicePanel`: 2-D slices on lattice planes;
 - :class:`ResidualPanel`: residuals, Fourier spectra versus pressure, Fourier correction;
-- :class:`ExportPanel`: netCDF, cube, PNG downloads.
+- :class:`ExportPanel`: netCDF, cube, PNG downloads;
+- :class:`TrajectoryPanel`: an MD trajectory played frame by frame (views follow), phi(t) and phi*(t), GIF.
 
 :func:`build_app` assembles them into a ``FastListTemplate``.
 """
@@ -23,7 +24,8 @@ from .residual_panel import ResidualPanel
 from .slice_panel import SlicePanel
 from .state import DashboardState
 from .structure_panel import StructurePanel
+from .trajectory_panel import TrajectoryPanel
 from .view3d import View3D
 
 __all__ = ["Dashboard", "DashboardState", "ExportPanel", "ModelPanel", "NetworkPanel", "ResidualPanel",
-           "SlicePanel", "StructurePanel", "View3D", "build_app"]
+           "SlicePanel", "StructurePanel", "TrajectoryPanel", "View3D", "build_app"]

@@ -6,15 +6,19 @@ import logging
 from typing import Any
 
 import panel as pn
+import param
 
 from .export_panel import ExportPanel
 from .model_panel import ModelPanel
 from .network_panel import NetworkPanel
 from .residual_panel import ResidualPanel
+from .sessions import keep_while_page_loads, release_on_close
 from .slice_panel import SlicePanel
 from .sources import MAX_UPLOAD_BYTES
 from .state import DashboardState
 from .structure_panel import StructurePanel
+from .ticks import in_server_session
+from .trajectory_panel import TrajectoryPanel
 from .view3d import View3D
 
 log = logging.getLogger(__name__)
@@ -94,10 +98,24 @@ class Dashboard:
         self.slices = SlicePanel(self.state)
         self.residuals = ResidualPanel(self.state, collection=collection)
         self.export = ExportPanel(self.state, self.view)
+        self.trajectory = TrajectoryPanel(self.state, max_upload_bytes=max_upload_bytes)
         keys = list(self.structure.examples)
         first = initial or (keys[0] if keys else None)
-        if first is not None:
-            self.structure.load_example(first)
+        if first is not None:  # in a served page the first example arrives from the server's workers
+            self.structure.request_example(first)
+
+    def release(self) -> None:
+        """Drop this session's data (structure, fields, analyses, scene): called when its page has closed."""
+        with param.discard_events(self.state):
+            self.state.param.update(structure=None, reference=None, prediction=None, field_ds=None, network=None,
+                                    profile=None, components=None, predict_on_select=None,
+                                    prediction_steps=None)
+        with param.discard_events(self.view):
+            self.view.scene = None
+        with param.discard_events(self.residuals):
+            self.residuals.param.update(summary=None, spectra=None)
+        self.structure.release()
+        self.trajectory.release()
 
     def template(self) -> pn.template.FastListTemplate:
         """The page: controls in the sidebar, 3D view and network in the main area, analysis in tabs.
@@ -106,7 +124,8 @@ class Dashboard:
         spare width) and the network panel (``elfviz-main-network``, :data:`NETWORK_WIDTH` px) sit side by
         side in a wrapping flex box (``elfviz-main-top``) where both fit, and stack (view above network,
         both full width) where they do not; the tabs (``elfviz-main-tabs``) follow below. The template
-        folds the sidebar away on narrow screens.
+        folds the sidebar away on narrow screens. The trajectory player and φ(t) (hidden until a trajectory is
+        loaded) sit above them in the same card, so no empty card shows without a trajectory.
         """
         tabs = pn.Tabs(("Slices", self.slices), ("Residuals & spectra", self.residuals), dynamic=True,
                        sizing_mode="stretch_width", css_classes=["elfviz-main-tabs"])
@@ -117,7 +136,8 @@ class Dashboard:
         top = pn.FlexBox(view, network, flex_wrap="wrap", align_items="flex-start", gap="16px",
                          sizing_mode="stretch_width", css_classes=["elfviz-main-top"])
         return pn.template.FastListTemplate(
-            title=TITLE, sidebar=[self.structure, self.model, self.export], main=[top, tabs], sidebar_width=360,
+            title=TITLE, sidebar=[self.structure, self.trajectory, self.model, self.export],
+            main=[pn.Column(self.trajectory.playback, top, sizing_mode="stretch_width"), tabs], sidebar_width=360,
             accent_base_color="#e6550d", header_background="#3d3d3d", raw_css=[NARROW_SCREEN_CSS],
             header=[NarrowScreenSidebar()])
 
@@ -125,6 +145,25 @@ class Dashboard:
 DISCONNECTED = ("The connection to the server was lost (the server stopped, or a message was too large, e.g. an "
                 "upload over the server's limit). Reload the page.")
 """Shown when the page loses its server connection."""
+
+
+def use_local_stylesheets() -> None:
+    """In a served session, make Panel point every stylesheet at the server's own copy from the start.
+
+    Panel learns a page's resource URL when it renders the page's HTML, and until then gives new
+    components its CDN's stylesheet URLs (patched when the HTML is rendered). A session that the server
+    creates for a websocket instead (Bokeh discards a page's session when the browser takes longer than
+    the unused-session lifetime, 15 s by default, to connect, e.g. 20 pages opening at once on a small
+    machine) never has its HTML rendered, so its page asked an offline browser for cdn.holoviz.org and
+    drew unstyled. Setting the URL up front gives both kinds of session the server's own stylesheets.
+    """
+    from panel.io.resources import LOCAL_DIST, use_cdn
+
+    doc = pn.state.curdoc
+    if not in_server_session() or use_cdn() or doc is None:
+        return
+    rel_path = pn.state.rel_path
+    doc._template_variables.setdefault("dist_url", f"{rel_path}/{LOCAL_DIST}" if rel_path else LOCAL_DIST)
 
 
 def build_app(*, collection: Any = "bundled", initial: str | None = None,
@@ -141,7 +180,10 @@ def build_app(*, collection: Any = "bundled", initial: str | None = None,
         build_app()                 # the whole page; Dashboard().view etc. for single components
     """
     pn.extension(notifications=True, disconnect_notification=DISCONNECTED)
+    use_local_stylesheets()
+    keep_while_page_loads()
     dashboard = Dashboard(collection=collection, initial=initial, max_upload_bytes=max_upload_bytes)
+    release_on_close(dashboard.release)
     page = dashboard.template()
     # no web fonts: the Fast template and its design both link Open Sans on fonts.googleapis.com, which an
     # offline page cannot reach (console errors); the system sans-serif is used instead

@@ -11,6 +11,7 @@ import panel as pn
 import param
 
 from ..errors import ElfvizError
+from ..grid import keys
 from .state import DashboardState
 from .view3d import View3D
 
@@ -33,7 +34,7 @@ def dataset_bytes(ds, suffix: str) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="elfviz-export-") as tmp:
         path = Path(tmp) / f"export{suffix}"
-        write(ds, path, force=True, field="elf")
+        write(ds, path, force=True, field=keys.ELF)
         return path.read_bytes()
 
 

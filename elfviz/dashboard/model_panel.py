@@ -1,8 +1,17 @@
-"""Run the bundled ELF model on the current structure (device shown, results cached per structure)."""
+"""Run the bundled ELF model on the current structure (device shown, results cached per structure).
+
+In a served page the model runs in the server's model worker (:class:`~elfviz.dashboard.ticks.Background`,
+lane ``"model"``), never on the event loop all sessions share: while one visitor's structure is predicted,
+the other visitors' pages stay live. A prediction is done in two steps, :meth:`ModelPanel.compute_outcome`
+(in a worker: the shared cached :func:`~elfviz.dashboard.predictions.predict`) and
+:meth:`ModelPanel.show_outcome` (on the loop: the status line).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import panel as pn
 import param
@@ -11,8 +20,27 @@ from ..errors import ElfvizError
 from . import predictions
 from .state import DashboardState
 from .structure_panel import notify_error
+from .ticks import Background
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What one request for a prediction gave: the prediction and its wall time, or why there is none."""
+
+    result: Any = None
+    seconds: float = 0.0
+    error: str | None = None
+    not_run: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """The model panel's choices when a prediction is requested (read on the event loop)."""
+
+    corrected: bool = False
+    auto_run: bool = True
 
 
 class ModelPanel(pn.viewable.Viewer):
@@ -51,53 +79,45 @@ class ModelPanel(pn.viewable.Viewer):
                                                  visible=False)
         self._members_button.on_click(lambda event: self.show_member_phi())
         self._members = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._last_run_ok = False
+        self._run_job = Background(self._run_inputs, self._run_compute, self._run_apply, lane="model",
+                                   on_error=self._job_failed, apply_stale=False)
+        self._members_job = Background(self._members_inputs, self._members_compute, self._members_apply,
+                                       lane="model", on_error=self._job_failed, apply_stale=False)
         self.state.predict_on_select = self.prediction_for_new_structure
+        self.state.prediction_steps = (self.settings, self.compute_outcome, self.show_outcome)
 
-    def prediction_for_new_structure(self, ds):
-        """The prediction a newly selected structure arrives with: predicted now with ``auto_run`` (or from
-        the cache), else None (the status says the model has not run). A failed run notifies and gives None."""
-        cached = predictions.cached_prediction(ds, self.fourier_correction)
-        if cached is None and not self.auto_run:
+    # -- a prediction in two steps: compute (any thread) and show (the session's loop)
+    def settings(self) -> ModelSettings:
+        """The current choices (Fourier correction, run automatically)."""
+        return ModelSettings(corrected=bool(self.fourier_correction), auto_run=bool(self.auto_run))
+
+    @staticmethod
+    def compute_outcome(ds, settings: ModelSettings, *, run: bool | None = None) -> Outcome:
+        """The prediction of ``ds`` (shared cache; thread-safe, touches no widget). With ``run`` False (default:
+        ``settings.auto_run``) only a cached prediction is taken."""
+        run = settings.auto_run if run is None else run
+        if not run and predictions.cached_prediction(ds, settings.corrected) is None:
+            return Outcome(not_run=True)
+        try:
+            result, seconds = predictions.predict(ds, corrected=settings.corrected)
+        except ElfvizError as exc:
+            return Outcome(error=f"Model failed: {exc}")
+        return Outcome(result=result, seconds=seconds)
+
+    def show_outcome(self, outcome: Outcome):
+        """Update the status line for ``outcome`` (notify on failure); returns the prediction or None."""
+        self._members.object = ""
+        if outcome.not_run:
             self.status = "Model not run for this structure yet."
             self._status.object = self.status
-            self._members.object = ""
             return None
-        return self._predict(ds)
-
-    def _on_correction(self, event) -> None:
-        if self._reverting or self.state.structure is None:
-            return
-        if not self.run() and event.new:
-            # no correction for these weights: untick, keep the network's prediction and the error message
-            self._reverting = True
-            try:
-                self.fourier_correction = False
-            finally:
-                self._reverting = False
-
-    def run(self) -> bool:
-        """Predict the ELF of the current structure; returns False (and notifies) on failure."""
-        ds = self.state.structure
-        if ds is None:
-            return False
-        result = self._predict(ds)
-        if result is None:
-            return False
-        self.state.prediction = result
-        return True
-
-    def _predict(self, ds):
-        """The model's prediction of ``ds`` with the status line updated, or None (notified) on failure."""
-        self._busy(True)
-        try:
-            result, seconds = predictions.predict(ds, corrected=self.fourier_correction)
-        except ElfvizError as exc:
-            self.status = f"Model failed: {exc}"
+        if outcome.error is not None:
+            self.status = outcome.error
             self._status.object = self.status
             notify_error(self.status)
             return None
-        finally:
-            self._busy(False)
+        result, seconds = outcome.result, outcome.seconds
         predictor = predictions.get_predictor()
         corrected = " + Fourier correction" if "correction" in result.attrs else ""
         self.status = (f"**{result.attrs.get('source', predictor.version)}{corrected}** on "
@@ -106,25 +126,99 @@ class ModelPanel(pn.viewable.Viewer):
         if result.attrs.get("cautions"):  # the Predictor's own warnings (density range, member spread)
             self.status += "\n\n" + "\n\n".join(f"⚠ {c}" for c in str(result.attrs["cautions"]).split(" | "))
         self._status.object = self.status
-        self._members.object = ""
         self._members_button.visible = getattr(predictor, "n_members", 1) > 1
         return result
 
-    def show_member_phi(self) -> str:
-        """Show the range of the member networks' φ for the current structure (one φ sweep per network, plus a
-        descriptor pass unless the model's last prediction was this structure, so on request only); returns
-        the text shown."""
-        ds = self.state.structure
-        if ds is None:
-            return ""
+    def prediction_for_new_structure(self, ds):
+        """The prediction a newly selected structure arrives with: predicted now with ``auto_run`` (or from
+        the cache), else None (the status says the model has not run). A failed run notifies and gives None."""
         self._busy(True)
         try:
-            span = predictions.member_phi_range(ds)
-        except ElfvizError as exc:
-            notify_error(f"Member φ failed: {exc}")
-            return ""
+            outcome = self.compute_outcome(ds, self.settings())
         finally:
             self._busy(False)
+        return self.show_outcome(outcome)
+
+    def _on_correction(self, event) -> None:
+        if self._reverting or self.state.structure is None:
+            return
+        self.run()
+
+    def run(self) -> bool:
+        """Predict the ELF of the current structure (in the model worker in a served page); returns False (and
+        notifies) on failure, True on success or, in a served page, once the run is under way."""
+        if self.state.structure is None:
+            return False
+        self._last_run_ok = True
+        self._run_job.request()
+        return self._last_run_ok
+
+    def _run_inputs(self):
+        self._busy(True)
+        return self.state.structure, self.settings()
+
+    def _run_compute(self, inputs):
+        ds, settings = inputs
+        return ds, settings, self.compute_outcome(ds, settings, run=True)
+
+    def _run_apply(self, done) -> None:
+        ds, settings, outcome = done
+        self._busy(False)
+        if ds is not self.state.structure:
+            return  # another structure was chosen meanwhile: it brought its own prediction
+        result = self.show_outcome(outcome)
+        self._last_run_ok = result is not None
+        if result is None:
+            if settings.corrected and self.fourier_correction:
+                # no correction for these weights: untick, keep the network's prediction and the error message
+                self._reverting = True
+                try:
+                    self.fourier_correction = False
+                finally:
+                    self._reverting = False
+            return
+        self.state.prediction = result
+
+    def _job_failed(self, exc: BaseException) -> None:
+        self._busy(False)
+        self._last_run_ok = False
+        notify_error(f"Model failed: {type(exc).__name__}: {exc}")
+
+    # -- the member networks' phi
+    def show_member_phi(self) -> str:
+        """Show the range of the member networks' φ for the current structure (one φ sweep per network, plus a
+        descriptor pass unless the model's last prediction was this structure, so on request only; in the
+        model worker in a served page); returns the text shown (empty while it is computed)."""
+        if self.state.structure is None:
+            return ""
+        self._members.object = ""
+        self._members_job.request()
+        return self._members.object
+
+    def _members_inputs(self):
+        self._busy(True)
+        return self.state.structure
+
+    @staticmethod
+    def _members_compute(ds):
+        try:
+            return ds, predictions.member_phi_range(ds), None
+        except ElfvizError as exc:
+            return ds, None, exc
+
+    def _members_apply(self, done) -> None:
+        ds, span, error = done
+        self._busy(False)
+        if ds is not self.state.structure:
+            return
+        if error is not None:
+            notify_error(f"Member φ failed: {error}")
+            return
+        self._members.object = self.member_phi_text(span)
+
+    @staticmethod
+    def member_phi_text(span) -> str:
+        """The sentence shown for the members' φ range (None: a single network)."""
         if span is None:
             text = "A single network: no member networks to compare."
         else:
@@ -132,7 +226,6 @@ class ModelPanel(pn.viewable.Viewer):
             text = (f"φ of the {n} member networks: **{span[0]:.3f}–{span[1]:.3f}** (networks alone, without "
                     "the Fourier correction). The members share much of their error, so this is a lower bound "
                     "on the uncertainty of φ, not an error bar (see the model card).")
-        self._members.object = text
         return text
 
     def _busy(self, busy: bool) -> None:

@@ -1,8 +1,9 @@
 """Live percolation analysis at the current isovalue: dimension, components, phi, phi*, Tc estimate.
 
 The dimension-versus-isovalue plot is one live figure per session: a new field updates its data in place
-(no new figure) and a new isovalue only moves its marker, a Bokeh ``Span`` named :data:`MARKER_NAME`
-(``location`` in ELF units), so a browser test can read it from ``Bokeh.documents[0].all_models``.
+(no new figure) and a new isovalue only moves its marker, a Bokeh ``Span`` named
+:data:`elfviz.viz.percolation_plot.MARKER_NAME` (``location`` in ELF units), so a browser test can read it
+from ``Bokeh.documents[0].all_models``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import logging
 
 import holoviews as hv
-import numpy as np
 import panel as pn
 import param
 
-from ..topology import tc_applicability
+from ..viz.percolation_plot import dimension_plot
 from .state import DashboardState
 from .ticks import dispatching
 
@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 
 DIMENSION_NAMES = {0: "none (isolated pieces)", 1: "1-D (chains)", 2: "2-D (sheets)", 3: "3-D (network)"}
 
-MARKER_NAME = "elfviz-isovalue-marker"
-"""``name`` of the Bokeh ``Span`` marking the current isovalue in the dimension plot."""
 
 
 def percolation_status(isovalue: float, dimension: int, n_components: int | None) -> str:
@@ -41,68 +39,6 @@ def percolation_status(isovalue: float, dimension: int, n_components: int | None
     if n_components is not None:
         head += f" · {n_components} component" + ("s" if n_components != 1 else "")
     return head
-
-
-def dimension_plot(profile, isovalue: float, network=None, *, width: int = 420, height: int = 260,
-                   isovalue_stream=None, field=None):
-    """Percolation dimension versus isovalue (steps) with the current isovalue and t1, t2, t3 marked.
-
-    Parameters
-    ----------
-    profile : xarray.Dataset or None
-        From :func:`elfviz.topology.percolation_profile` (``dimension`` on dim ``threshold``); None draws
-        empty axes.
-    isovalue : float
-        Current isovalue (vertical line, a Bokeh ``Span`` named :data:`MARKER_NAME`).
-    network : NetworkAnalysis, optional
-        Its thresholds t1, t2, t3 are marked as points.
-    isovalue_stream : holoviews.streams.Stream, optional
-        A stream with parameter ``isovalue``: the line is then drawn by a DynamicMap that follows it, so a
-        new isovalue moves the line in the live plot instead of rebuilding the figure. ``isovalue`` is
-        sent to the stream.
-    field : tuple(holoviews.streams.Stream, callable), optional
-        A stream with parameter ``revision`` and a function returning the current ``(profile, network)``:
-        the curve and points are then a DynamicMap too, redrawn in the same figure when the stream's
-        revision changes (``profile`` and ``network`` are then ignored).
-
-    Returns
-    -------
-    holoviews.Overlay or holoviews.DynamicMap
-        A DynamicMap when ``isovalue_stream`` or ``field`` is given.
-    """
-    import holoviews.plotting.bokeh  # noqa: F401
-
-    if field is None:
-        curves = _profile_elements(profile, network)
-    else:
-        stream, current = field
-        curves = hv.DynamicMap(lambda revision: _profile_elements(*current()), streams=[stream])
-    if isovalue_stream is None:
-        overlay = curves * _marker(isovalue)
-    else:
-        isovalue_stream.event(isovalue=float(isovalue))
-        overlay = curves * hv.DynamicMap(_marker, streams=[isovalue_stream])
-    return overlay.opts(width=width, height=height, ylim=(-0.2, 3.3), xlim=(0, 1), yticks=[0, 1, 2, 3],
-                        title="Percolation dimension versus isovalue", show_grid=True)
-
-
-def _profile_elements(profile, network) -> hv.Overlay:
-    """The dimension curve and the t1, t2, t3 points (both empty without a field, so the layers stay put)."""
-    x, y = ([], []) if profile is None else (profile["threshold"].values, profile["dimension"].values)
-    curve = hv.Curve((x, y), "isovalue (ELF)", "percolation dimension").opts(
-        interpolation="steps-mid", color="#444444", line_width=2)
-    thresholds = [] if network is None else list(network.thresholds)
-    points = hv.Scatter((thresholds, [1, 2, 3][: len(thresholds)]), "isovalue (ELF)", "percolation dimension")
-    return curve * points.opts(size=8, color="#d62728", tools=["hover"])
-
-
-def _marker(isovalue: float) -> hv.VLine:
-    return hv.VLine(float(isovalue)).opts(color="#e6550d", line_width=2, line_dash="dashed", hooks=[_name_marker])
-
-
-def _name_marker(plot, element) -> None:
-    """HoloViews hook: give the isovalue line's Bokeh ``Span`` the name :data:`MARKER_NAME`."""
-    plot.handles["glyph"].name = MARKER_NAME
 
 
 def field_kind(ds, state: DashboardState | None = None) -> str:
@@ -133,13 +69,6 @@ def field_kind(ds, state: DashboardState | None = None) -> str:
     if "correction" in getattr(ds, "attrs", {}):
         detail += " + Fourier correction"
     return f"{name} ({detail.strip()})" if detail.strip() else name
-
-
-def crystal_phases() -> set[str]:
-    """Names of the crystal phases elfviz builds (for :func:`elfviz.topology.tc_applicability`)."""
-    from .. import structures
-
-    return set(structures.PHASES)
 
 
 class NetworkPanel(pn.viewable.Viewer):
@@ -201,22 +130,23 @@ class NetworkPanel(pn.viewable.Viewer):
     def summary_markdown(network, structure=None) -> str:
         """Table of t1, t2, t3, phi, phi* and the Tc estimate with its caveat.
 
-        The Tc estimate is shown only for a structure with crystal-phase provenance
-        (:func:`tc_applicability`); otherwise the reason it does not apply is shown instead.
+        The Tc estimate follows :func:`elfviz.topology.tc_verdict`: shown with its caveat for crystals,
+        flagged without crystal provenance, withheld (with the reason) for fluids and molecular structures.
         """
         rows = [("t1: 1-D percolation", network.t1), ("t2: 2-D percolation", network.t2),
                 ("t3 = φ: networking value", network.phi)]
         text = "| | ELF |\n|---|---|\n" + "\n".join(f"| {name} | {value:.3f} |" for name, value in rows)
         star = "n/a (no atoms)" if network.phi_star is None else f"{network.phi_star:.3f}"
         text += f"\n| φ*: molecularity index | {star} |"
-        applies, reason = tc_applicability({} if structure is None else structure.attrs,
-                                            known_phases=crystal_phases())
-        if not applies:
-            text += f"\n\n**Tc estimate (Belli et al. 2021):** {reason}."
-        elif np.isfinite(network.phi) and 0.0 <= network.phi <= 1.0:
-            est = network.tc_estimate()
-            text += (f"\n\n**Tc ≈ {est.tc_k:.0f} ± {est.scatter_k:.0f} K** if this crystal is a metal "
-                     f"({est.formula})  \n<small>{est.caveat}</small>")
+        verdict = network.tc_verdict(structure)
+        if verdict.estimate is None:
+            text += f"\n\n**Tc estimate (Belli et al. 2021) withheld:** {verdict.reason}."
+        else:
+            est = verdict.estimate
+            text += f"\n\n**Tc ≈ {est.tc_k:.0f} ± {est.scatter_k:.0f} K** if this crystal is a metal ({est.formula})"
+            if verdict.status == "flagged":
+                text += f"  \n⚠ {verdict.reason}."
+            text += f"  \n<small>{est.caveat}</small>"
         return text
 
     def __panel__(self):

@@ -1,8 +1,14 @@
 """Model predictions for the dashboard: one shared :class:`elfviz.model.Predictor`, results cached per structure.
 
 The predictor (torch, bundled weights) is created on first use and shared by all sessions of a
-server; predictions are kept in a small LRU cache keyed by :func:`~elfviz.dashboard.sources.structure_key`,
-so switching back to a structure is instant.
+server; predictions are kept in a bounded LRU cache (:class:`~elfviz.dashboard.cache.BoundedCache`, at most
+:data:`CACHE_SIZE` entries and :data:`CACHE_BYTES` bytes) keyed by
+:func:`~elfviz.dashboard.sources.structure_key`, so switching back to a structure is instant, and a
+structure one visitor has predicted is instant for every other visitor of the same server.
+
+Sessions predict in worker threads (:mod:`elfviz.dashboard.ticks`): the predictor runs one structure at a
+time (torch already uses every core for one), and a structure asked for by several sessions at once is
+predicted once: the others wait for it and take it from the cache.
 """
 
 from __future__ import annotations
@@ -10,18 +16,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 import xarray as xr
 
 from .. import grid
+from .cache import BoundedCache
 from .sources import structure_key
 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 32
-"""Predictions kept in memory (a 64^3 float32 field is 1 MiB)."""
+"""Predictions kept in memory (a 64^3 float32 field is 1 MiB; an ensemble's prediction also keeps its
+member spread, so 2 MiB)."""
+
+CACHE_BYTES = 256 * 2**20
+"""Most bytes of predictions kept (256 MiB: 32 predictions of 2 x 128^3 float32 fields)."""
+
+TRAJECTORY_CACHE_BYTES = 256 * 2**20
+"""Most bytes of trajectory frames' predictions kept, apart from the structures' (a 24-frame trajectory at 48^3
+takes about 21 MiB), so a class playing one trajectory does not push the examples' predictions out."""
+
+SHELVES = ("structures", "trajectories")
+"""The two caches: predictions of single structures, and of trajectory frames."""
 
 
 def structure_input(ds: xr.Dataset) -> xr.Dataset:
@@ -42,11 +59,13 @@ def structure_input(ds: xr.Dataset) -> xr.Dataset:
     return structure
 
 
-_lock = threading.RLock()
+_lock = threading.RLock()  # the predictor and correction objects
+_model_lock = threading.RLock()  # one prediction at a time (torch uses every core for one)
 _predictor: Any = None
 _correction: Any = None
-_cache: OrderedDict[str, xr.Dataset] = OrderedDict()
-_member_phi: OrderedDict[str, tuple[float, float]] = OrderedDict()
+_cache = BoundedCache(max_entries=CACHE_SIZE, max_bytes=CACHE_BYTES)
+_frames = BoundedCache(max_entries=4096, max_bytes=TRAJECTORY_CACHE_BYTES)
+_member_phi = BoundedCache(max_entries=CACHE_SIZE, max_bytes=2**20, sizeof=lambda value: 64)
 
 
 def get_predictor():
@@ -64,10 +83,11 @@ def get_predictor():
 def set_predictor(predictor: Any) -> None:
     """Replace the shared predictor and clear the cache (and the correction fitted for the old one)."""
     global _predictor, _correction
-    with _lock:
+    with _lock, _model_lock:
         _predictor = predictor
         _correction = None
         _cache.clear()
+        _frames.clear()
         _member_phi.clear()
 
 
@@ -108,24 +128,23 @@ def _cache_key(ds: xr.Dataset, corrected: bool) -> str:
     return structure_key(ds) + ("|fourier-corrected" if corrected else "")
 
 
-def cached_prediction(ds: xr.Dataset, corrected: bool = False) -> xr.Dataset | None:
+def _shelf(shelf: str) -> BoundedCache:
+    if shelf not in SHELVES:
+        raise ValueError(f"unknown prediction cache {shelf!r}; one of {SHELVES}")
+    return _cache if shelf == "structures" else _frames
+
+
+def cached_prediction(ds: xr.Dataset, corrected: bool = False, *, shelf: str = "structures") -> xr.Dataset | None:
     """The cached prediction for this structure and grid (Fourier-corrected or not), or None."""
-    with _lock:
-        key = _cache_key(ds, corrected)
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-        return None
+    return _shelf(shelf).get(_cache_key(ds, corrected))
 
 
-def _remember(key: str, result: xr.Dataset) -> None:
-    with _lock:
-        _cache[key] = result
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+def cache_stats(shelf: str = "structures") -> dict[str, int]:
+    """A prediction cache's entries, bytes, hits, misses and evictions (shared by all sessions)."""
+    return _shelf(shelf).stats()
 
 
-def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]:
+def predict(ds: xr.Dataset, corrected: bool = False, *, shelf: str = "structures") -> tuple[xr.Dataset, float]:
     """Predict the ELF of ``ds``'s structure on ``ds``'s grid (cached).
 
     Parameters
@@ -135,6 +154,8 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
     corrected : bool
         Apply the shipped Fourier correction (:func:`get_correction`) to the network's prediction. The
         network's own prediction is computed (or taken from the cache) first and cached too.
+    shelf : str
+        Which cache keeps it (:data:`SHELVES`): ``"trajectories"`` for frames of a trajectory.
 
     Returns
     -------
@@ -145,24 +166,29 @@ def predict(ds: xr.Dataset, corrected: bool = False) -> tuple[xr.Dataset, float]
         Wall time of this call (near 0 for a cache hit).
     """
     start = time.perf_counter()
-    hit = cached_prediction(ds, corrected)
+    cache = _shelf(shelf)
+    hit = cache.get(_cache_key(ds, corrected))
     if hit is not None:
         return hit, time.perf_counter() - start
-    if corrected:
-        correction = get_correction()
-        network, _ = predict(ds)
-        result = correction(network)
-        _remember(_cache_key(ds, True), result)
-        return result, time.perf_counter() - start
-    predictor = get_predictor()
-    structure = structure_input(ds)  # never the reference's DFT provenance, whatever the predictor keeps
-    # an ensemble evaluates all its members anyway: keep their spread (elf_member_std) for the slice view
-    spread = {"member_spread": True} if getattr(predictor, "n_members", 1) > 1 else {}
-    result = predictor.predict(structure, shape=grid.grid_shape(ds), **spread)
-    for key in grid.STRUCTURE_ATTRS:  # for predictors that return fewer attrs than they were given
-        if key in ds.attrs and key not in result.attrs:
-            result.attrs[key] = ds.attrs[key]
-    _remember(_cache_key(ds, False), result)
+    with _model_lock:  # another session may have predicted it while this one waited
+        hit = cache.get(_cache_key(ds, corrected))
+        if hit is not None:
+            return hit, time.perf_counter() - start
+        if corrected:
+            correction = get_correction()
+            network, _ = predict(ds, shelf=shelf)
+            result = correction(network)
+            cache.put(_cache_key(ds, True), result)
+            return result, time.perf_counter() - start
+        predictor = get_predictor()
+        structure = structure_input(ds)  # never the reference's DFT provenance, whatever the predictor keeps
+        # an ensemble evaluates all its members anyway: keep their spread (elf_member_std) for the slice view
+        spread = {"member_spread": True} if getattr(predictor, "n_members", 1) > 1 else {}
+        result = predictor.predict(structure, shape=grid.grid_shape(ds), **spread)
+        for key in grid.STRUCTURE_ATTRS:  # for predictors that return fewer attrs than they were given
+            if key in ds.attrs and key not in result.attrs:
+                result.attrs[key] = ds.attrs[key]
+        cache.put(_cache_key(ds, False), result)
     return result, time.perf_counter() - start
 
 
@@ -174,23 +200,24 @@ def member_phi_range(ds: xr.Dataset) -> tuple[float, float] | None:
     if getattr(predictor, "n_members", 1) < 2:
         return None
     key = _cache_key(ds, False)
-    with _lock:
-        if key in _member_phi:
-            return _member_phi[key]
+    hit = _member_phi.get(key)
+    if hit is not None:
+        return hit
     from ..analysis.member_phi import member_networking_values
 
     network, _ = predict(ds)
-    values = member_networking_values(predictor, network)
-    result = (float(values.min()), float(values.max()))
-    with _lock:
-        _member_phi[key] = result
-        while len(_member_phi) > CACHE_SIZE:
-            _member_phi.popitem(last=False)
+    with _model_lock:
+        hit = _member_phi.get(key)
+        if hit is not None:
+            return hit
+        values = member_networking_values(predictor, network)
+        result = (float(values.min()), float(values.max()))
+        _member_phi.put(key, result)
     return result
 
 
 def clear_cache() -> None:
     """Forget all cached predictions."""
-    with _lock:
-        _cache.clear()
-        _member_phi.clear()
+    _cache.clear()
+    _frames.clear()
+    _member_phi.clear()

@@ -6,6 +6,9 @@ Numbers come from :mod:`elfviz.analysis`: :func:`residual_dataset`, :func:`field
 figures are :func:`elfviz.viz.slices.slice_plot`, :func:`elfviz.viz.plots.frame_spectrum_plot`,
 :func:`elfviz.viz.plots.r2_kcut_plot` and :func:`elfviz.viz.plots.spectra_plot`, each responsive in its own
 card (CSS class ``elfviz-plot-card``); the three per-frame cards wrap in a FlexBox on narrow screens.
+
+In a served page the analysis runs in the server's worker threads (:class:`~elfviz.dashboard.ticks.Background`;
+the test frames' predictions in the model lane), and only the figures are made on the event loop.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import panel as pn
 import param
 
 from ..errors import ElfvizError
+from ..grid import keys
 from ..viz.plots import MIN_WIDTH, PLOT_HEIGHT, frame_spectrum_plot, r2_kcut_plot, spectra_plot
 from ..viz.slices import lattice_plane_slice, slice_plot
 from . import predictions
 from .sources import bundled_collection
 from .state import DashboardState
 from .structure_panel import notify_error
+from .ticks import Background
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ def residual_summary(ref_ds, pred_ds) -> dict[str, Any]:
     res = residual_dataset(ref_ds, pred_ds)
     return {
         "residual": res,
-        "metrics": field_metrics(res["elf_ref"], res["elf"]),
+        "metrics": field_metrics(res[keys.ELF_REF], res[keys.ELF]),
         "spectrum": radial_power_spectrum(res),
         "correction": lowpass_correction(res, k_cut=K_BOND),
         "r2_kcut": r2_versus_kcut(res),
@@ -102,22 +107,46 @@ class ResidualPanel(pn.viewable.Viewer):
         self._frames_card = plot_card(self._frames_plot, "Spectra over the bundled test frames",
                                       "elfviz-test-spectra", basis="100%")
         self._frames_card.visible = False
+        self._spectra_ok = False
+        self._summary_job = Background(self._summary_inputs, self._summary_compute, self._show_summary,
+                                       lane="work", apply_stale=False)
+        self._spectra_job = Background(self._spectra_inputs, self._spectra_compute, self._show_spectra,
+                                       lane="model", on_error=self._spectra_failed, apply_stale=False)
         self.state.param.watch(lambda *events: self.refresh(), ["reference", "prediction"])
         self.refresh()
 
     def refresh(self) -> None:
+        """Analyse the current reference and prediction (in a worker in a served page) and show the result."""
+        self._summary_job.request()
+
+    def _summary_inputs(self):
+        return self.state.reference, self.state.prediction
+
+    @staticmethod
+    def _summary_compute(pair):
+        reference, prediction = pair
+        if reference is None or prediction is None:
+            return pair, None, None
+        try:
+            return pair, residual_summary(reference, prediction), None
+        except ElfvizError as exc:
+            return pair, None, exc
+
+    def _show_summary(self, done) -> None:
+        (reference, prediction), summary, error = done
+        if reference is not self.state.reference or prediction is not self.state.prediction:
+            return  # a newer structure or prediction: its own analysis follows
         if not self.state.residual_available:
             self.summary = None
             self._metrics.object = ("Residuals need a reference ELF (bundled frames and uploaded ELF files carry "
                                     "one) and a model prediction.")
             self._slice.object = self._spectrum.object = self._correction.object = None
             return
-        try:
-            self.summary = residual_summary(self.state.reference, self.state.prediction)
-        except ElfvizError as exc:
+        if error is not None:
             self.summary = None
-            self._metrics.object = f"Residuals unavailable: {exc}"
+            self._metrics.object = f"Residuals unavailable: {error}"
             return
+        self.summary = summary
         s = self.summary
         m, corr = s["metrics"], s["correction"].attrs
         self._metrics.object = (
@@ -135,27 +164,44 @@ class ResidualPanel(pn.viewable.Viewer):
         self._correction.object = r2_kcut_plot(s["r2_kcut"])
 
     def compute_test_spectra(self) -> bool:
-        """Predict every bundled test frame (cached) and plot the residual spectra coloured by pressure."""
-        collection = bundled_collection() if self._collection == "bundled" else self._collection
+        """Predict every bundled test frame (cached; in the model worker in a served page) and plot the
+        residual spectra coloured by pressure. Returns False (and notifies) on failure, True on success or,
+        in a served page, once the work is under way."""
+        self._spectra_ok = True
+        self._spectra_job.request()
+        return self._spectra_ok
+
+    def _spectra_inputs(self):
+        self._progress.param.update(visible=True, value=-1, active=True)  # indeterminate: the work is in a thread
+        self._button.disabled = True
+        return self._collection
+
+    @staticmethod
+    def _spectra_compute(collection):
+        collection = bundled_collection() if isinstance(collection, str) and collection == "bundled" else collection
         if collection is None:
-            notify_error("The bundled dataset is not installed; no test frames to analyse.")
-            return False
-        self._progress.visible = True
-
-        def progress(done, total):
-            self._progress.max = total
-            self._progress.value = done
-
+            return None, "The bundled dataset is not installed; no test frames to analyse."
         try:
-            self.spectra = spectra_of_test_frames(collection, progress)
+            return spectra_of_test_frames(collection), None
         except ElfvizError as exc:
-            notify_error(f"Test-frame spectra failed: {exc}")
-            return False
-        finally:
-            self._progress.visible = False
+            return None, f"Test-frame spectra failed: {exc}"
+
+    def _show_spectra(self, done) -> None:
+        spectra, error = done
+        self._progress.param.update(visible=False, active=False)
+        self._button.disabled = False
+        if error is not None:
+            self._spectra_failed(error)
+            return
+        self.spectra = spectra
         self._frames_plot.object = spectra_plot(self.spectra, color_by="pressure_gpa")
         self._frames_card.visible = True
-        return True
+
+    def _spectra_failed(self, error) -> None:
+        self._progress.param.update(visible=False, active=False)
+        self._button.disabled = False
+        self._spectra_ok = False
+        notify_error(str(error) if isinstance(error, str) else f"Test-frame spectra failed: {error}")
 
     def __panel__(self):
         cards = pn.FlexBox(

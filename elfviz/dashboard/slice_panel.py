@@ -5,6 +5,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from ..grid import keys
 from ..viz.slices import PLANES, lattice_plane_slice, slice_plot
 from ..viz.slices import SLICE_MIN_WIDTH as MIN_WIDTH
 from .state import DashboardState
@@ -15,7 +16,7 @@ CHOOSER = ({"color": "primary", "variant": "outline"} if "variant" in pn.widgets
            else {"button_type": "primary", "button_style": "outline"})
 
 #: Fields the slice can show, with their labels; the member spread comes with ensemble predictions only.
-FIELDS = {"elf": "ELF", "elf_member_std": "member spread (std of the networks)"}
+FIELDS = {keys.ELF: "ELF", keys.ELF_MEMBER_STD: "member spread (std of the networks)"}
 
 
 class SlicePanel(pn.viewable.Viewer):
@@ -24,13 +25,13 @@ class SlicePanel(pn.viewable.Viewer):
     state = param.ClassSelector(class_=DashboardState)
     plane = param.Selector(default="ab", objects=list(PLANES), doc="Lattice vectors spanning the plane.")
     position = param.Number(default=0.0, bounds=(0.0, 1.0), step=0.01, doc="Fractional position of the plane.")
-    field = param.Selector(default="elf", objects=list(FIELDS), doc="Field of the shown Dataset.")
+    field = param.Selector(default=keys.ELF, objects=list(FIELDS), doc="Field of the shown Dataset.")
 
     def __init__(self, state: DashboardState, **params):
         super().__init__(state=state, **params)
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320)
         self._field_choice = pn.widgets.RadioButtonGroup(options={label: name for name, label in FIELDS.items()},
-                                                         value="elf", visible=False, **CHOOSER)
+                                                         value=keys.ELF, visible=False, **CHOOSER)
         self._field_choice.param.watch(lambda event: setattr(self, "field", event.new), "value")
         self.state.param.watch(lambda *events: self._follow_fields(), ["field_ds"])
         self.param.watch(lambda *events: self.refresh(), ["plane", "position", "field"])
@@ -44,10 +45,10 @@ class SlicePanel(pn.viewable.Viewer):
     def _follow_fields(self) -> None:
         fields = self.available_fields()
         self._field_choice.visible = len(fields) > 1
-        if self.field not in fields and self.field != "elf":
+        if self.field not in fields and self.field != keys.ELF:
             with param.discard_events(self):
-                self.field = "elf"
-            self._field_choice.value = "elf"
+                self.field = keys.ELF
+            self._field_choice.value = keys.ELF
         self.refresh()
 
     def current_slice(self):
@@ -62,7 +63,7 @@ class SlicePanel(pn.viewable.Viewer):
         if s is None:
             self._plot.object = None
             return
-        spread = self.field == "elf_member_std"
+        spread = self.field == keys.ELF_MEMBER_STD
         self._plot.object = slice_plot(
             s,
             cmap="magma" if spread else "viridis",

@@ -19,6 +19,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import ElfvizError, FileFormatError
+from ..grid import keys
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,16 @@ class Example:
 
 
 def bundled_collection():
-    """The bundled dataset as a :class:`~elfviz.store.FrameCollection`, or None if it is not installed."""
-    try:
-        from ..data import dataset_path
-        from ..store import FrameCollection
+    """The frames elfviz offers as a :class:`~elfviz.io.store.FrameCollection`, or None if there are none.
 
-        coll = FrameCollection(dataset_path())
+    The full dataset in a source checkout, else the examples bundled in the package
+    (:func:`elfviz.data.frames_path`).
+    """
+    try:
+        from ..data import frames_path
+        from ..io.store import FrameCollection
+
+        coll = FrameCollection(frames_path())
         if len(coll) == 0:
             raise FileFormatError(f"the bundled dataset at {coll.root} has no frames")
         return coll
@@ -168,6 +173,21 @@ def load_example(example: Example, collection: Any = "bundled") -> xr.Dataset:
     raise FileFormatError(f"unknown example kind {example.kind!r}")
 
 
+def check_upload_size(data: bytes | None, name: str, max_bytes: int, *, expected: str, instead: str) -> None:
+    """Refuse an empty upload (saying what to upload: ``expected``) or one over ``max_bytes`` (saying what to do
+    ``instead``), before anything parses it.
+
+    Raises
+    ------
+    FileFormatError
+    """
+    if data is None or len(data) == 0:
+        raise FileFormatError(f"{name} is empty (0 bytes); upload {expected}")
+    if len(data) > max_bytes:
+        raise FileFormatError(f"{name} is {len(data) / 2**20:.1f} MiB, above the {max_bytes / 2**20:.0f} MiB "
+                              f"upload limit; {instead}")
+
+
 def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> xr.Dataset:
     """Parse an uploaded file from memory into an elfviz Dataset (structure, with fields if it has them).
 
@@ -190,12 +210,10 @@ def read_upload(data: bytes, filename: str, *, max_bytes: int = MAX_UPLOAD_BYTES
         here, before the dashboard's state is touched.
     """
     name = str(filename or "upload")
-    if data is None or len(data) == 0:
-        raise FileFormatError(f"{name} is empty (0 bytes); upload a structure or ELF file with content, e.g. "
-                              "a hydrogen cube, XSF, ELFCAR, CIF or extended XYZ file")
-    if len(data) > max_bytes:
-        raise FileFormatError(f"{name} is {len(data) / 2**20:.1f} MiB, above the {max_bytes / 2**20:.0f} MiB "
-                              "upload limit; use `elfviz` on the command line for large files")
+    check_upload_size(data, name, max_bytes,
+                      expected="a structure or ELF file with content, e.g. a hydrogen cube, XSF, ELFCAR, CIF or "
+                               "extended XYZ file",
+                      instead="use `elfviz` on the command line for large files")
     from ..io import read_bytes
 
     try:
@@ -226,7 +244,7 @@ def check_upload(ds: xr.Dataset, name: str) -> None:
         grid.validate(ds)
     except ElfvizError as exc:
         raise type(exc)(f"{name} is not a valid structure: {exc}") from None
-    numbers = np.asarray(ds["numbers"].values).reshape(-1)
+    numbers = np.asarray(ds[keys.NUMBERS].values).reshape(-1)
     if len(numbers) == 0:
         raise StructureError(f"{name} holds no atoms; upload a hydrogen structure")
     if np.any(numbers != 1):
@@ -238,7 +256,7 @@ def check_upload(ds: xr.Dataset, name: str) -> None:
                            "first-principles reference: elfviz reference)")
 
 
-def has_field(ds: xr.Dataset | None, name: str = "elf") -> bool:
+def has_field(ds: xr.Dataset | None, name: str = keys.ELF) -> bool:
     """True if ``ds`` holds the grid field ``name``."""
     return ds is not None and name in grid.field_names(ds)
 
@@ -256,8 +274,8 @@ def structure_key(ds: xr.Dataset, *, decimals: int = 5) -> str:
     True
     """
     digest = hashlib.sha1()
-    for name in ("cell", "positions"):
+    for name in (keys.CELL, keys.POSITIONS):
         digest.update(np.round(ds[name].values.astype(float), decimals).tobytes())
-    digest.update(ds["numbers"].values.astype(np.int64).tobytes())
+    digest.update(ds[keys.NUMBERS].values.astype(np.int64).tobytes())
     digest.update(np.asarray(grid.grid_shape(ds), dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]

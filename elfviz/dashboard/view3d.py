@@ -5,9 +5,10 @@ payload (:mod:`elfviz.viz.payload`) drawn by :class:`~elfviz.dashboard.scene_vie
 one WebGL scene for the life of the page and swaps the meshes in place.
 
 Updates are ordered for a live page: a new isovalue first updates the state (components, and with them
-the Network panel's status line), and the meshes are rebuilt on the next tick of the server's event loop,
-after those cheap updates have gone to the browser. Requests that arrive while a rebuild is pending
-coalesce: the rebuild draws the latest state only.
+the Network panel's status line), and the meshes are built in one of the server's worker threads
+(:class:`~elfviz.dashboard.ticks.Background`), off the event loop that all sessions share; the finished
+scene is sent from the loop. Requests that arrive while a build runs coalesce: one more build follows,
+of the state current then.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..viz.payload import payload_counts, scene_payload
 from ..viz.scene import Scene, build_plotter, render_png, scene_meshes
 from .scene_view import SceneView
 from .state import DashboardState
-from .ticks import LatestOnly
+from .ticks import Background, LatestOnly
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class View3D(pn.viewable.Viewer):
         super().__init__(state=state, **params)
         self._structure_seen = None
         self._structure_count = 0
-        self._rebuild = LatestOnly(self.refresh)
+        self._rebuild = Background(self._scene_inputs, self._build, self._show, lane="work",
+                                   on_error=self._build_failed)
         self._requested_isovalue = state.isovalue
         self._apply_isovalue = LatestOnly(lambda: setattr(self.state, "isovalue", self._requested_isovalue))
         self._view = SceneView(sizing_mode="stretch_width", height=height, min_width=280,
@@ -124,42 +126,60 @@ class View3D(pn.viewable.Viewer):
     def images(self) -> tuple[int, int, int]:
         return (2, 2, 2) if self.show_images else (1, 1, 1)
 
-    def build_scene(self) -> Scene | None:
-        """Meshes for the current state (None without a field)."""
-        ds = self.state.field_ds
-        if ds is None:
-            return None
+    def _scene_inputs(self) -> dict:
+        """What a scene is built from (a snapshot of the state, taken on the event loop)."""
         components = self.state.components
         if components is None or getattr(components, "threshold", self.state.isovalue) != self.state.isovalue:
             components = "auto"
-        return scene_meshes(ds, self.state.isovalue, images=self.images(), components=components,
-                            show_atoms=self.show_atoms, show_cell=self.show_cell)
+        return {"ds": self.state.field_ds, "structure": self.state.structure, "isovalue": self.state.isovalue,
+                "components": components, "images": self.images(), "show_atoms": self.show_atoms,
+                "show_cell": self.show_cell, "start": time.perf_counter()}
+
+    @staticmethod
+    def _build(inputs: dict) -> dict:
+        """The meshes of a snapshot (any thread: pure function of the snapshot)."""
+        ds = inputs["ds"]
+        scene = None if ds is None else scene_meshes(
+            ds, inputs["isovalue"], images=inputs["images"], components=inputs["components"],
+            show_atoms=inputs["show_atoms"], show_cell=inputs["show_cell"])
+        return {**inputs, "scene": scene}
+
+    def _show(self, built: dict) -> None:
+        """Send a built scene to the browser (on the event loop)."""
+        scene = built["scene"]
+        self.revision += 1
+        key = self.view_key(built["structure"], built["images"])
+        self._view.payload = scene_payload(scene, revision=self.revision, view_key=key)
+        self._caption.object = ("No ELF to show yet: pick a structure and run the model." if scene is None
+                                else self.caption(scene))
+        self.scene = scene
+        self.build_seconds = time.perf_counter() - built["start"]
+
+    def _build_failed(self, exc: BaseException) -> None:
+        log.error("3-D view: building the scene failed: %s", exc, exc_info=exc)
+        self._caption.object = f"The 3-D view could not be drawn: {type(exc).__name__}: {exc}"
+
+    def build_scene(self) -> Scene | None:
+        """Meshes for the current state (None without a field)."""
+        return self._build(self._scene_inputs())["scene"]
 
     def schedule(self) -> None:
-        """Rebuild the meshes after the current event's cheap updates reach the browser (in a server
-        session), or now (in a notebook or a script). Requests while one is pending coalesce."""
+        """Rebuild the meshes in a worker thread, after the current event's cheap updates reach the browser
+        (in a server session), or now (in a notebook or a script). Requests while one runs coalesce."""
         self._rebuild.request()
 
-    def view_key(self) -> str:
-        """Changes when the camera should reset: a new structure or another set of periodic images."""
-        if self._structure_seen is not self.state.structure:
-            self._structure_seen = self.state.structure
+    def view_key(self, structure=None, images=None) -> str:
+        """Changes when the camera should reset: a new structure or another set of periodic images (default:
+        the current ones)."""
+        structure = self.state.structure if structure is None else structure
+        if self._structure_seen is not structure:
+            self._structure_seen = structure
             self._structure_count += 1
-        return f"{self._structure_count}:{self.images()}"
+        return f"{self._structure_count}:{self.images() if images is None else images}"
 
     def refresh(self) -> None:
-        """Build the scene of the current state and send it to the browser (an empty one without a field)."""
-        start = time.perf_counter()
-        scene = self.build_scene()
-        self.revision += 1
-        if scene is None:
-            self._view.payload = scene_payload(None, revision=self.revision, view_key=self.view_key())
-            self._caption.object = "No ELF to show yet: pick a structure and run the model."
-        else:
-            self._view.payload = scene_payload(scene, revision=self.revision, view_key=self.view_key())
-            self._caption.object = self.caption(scene)
-        self.scene = scene
-        self.build_seconds = time.perf_counter() - start
+        """Build the scene of the current state and send it to the browser now (an empty one without a field)."""
+        self._show(self._build(self._scene_inputs()))
 
     def sent(self) -> dict:
         """What the browser was last sent: ``{"revision": int, "meshes": {name: {points, triangles, lines}}}``."""

@@ -42,8 +42,8 @@ from typing import Any
 import xarray as xr
 
 from .. import grid
-from ..errors import FileFormatError, OutputExistsError
-from ..store import atomic_write, check_writable
+from ..errors import FileFormatError
+from ..grid import keys
 from ._build import parse_volumetric, read_netcdf_bytes, to_dataset
 from ._write import serialise
 from .formats import (
@@ -55,6 +55,7 @@ from .formats import (
     detect_format,
     strip_compression,
 )
+from .store import atomic_write, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ __all__ = [
     "read_bytes",
     "read_structure",
     "write",
+    "check_output",
     "detect_format",
     "FORMATS",
     "FIELD_FORMATS",
@@ -127,7 +129,7 @@ def read(
         with path.open("rb") as handle:
             head = handle.read(8)
         if format == "netcdf" or (format is None and head.startswith(HDF5_MAGIC)):
-            from ..store import read_netcdf  # elfviz's own format: read lazily from disk, not via bytes
+            from .store import read_netcdf
 
             return read_netcdf(path)
         data = path.read_bytes()
@@ -249,12 +251,38 @@ def _decode(data: bytes) -> str:
 
 
 # ----------------------------------------------------------------------------- writing
+def check_output(path: str | os.PathLike, *, force: bool = False, format: str | None = None) -> tuple[Path, str]:  # noqa: A002
+    """Check, before any work, that :func:`write` can write ``path``: ``(path, format)``.
+
+    Raises
+    ------
+    FileFormatError
+        The format cannot be told from the name (or ``format`` is unknown).
+    OutputExistsError
+        The file exists and ``force`` is false, or it is a folder.
+    OutputError
+        Its folder cannot be created or written to.
+    """
+    from .formats import format_from_name
+
+    path = Path(path)
+    fmt = format or format_from_name(path.name)
+    if fmt is None:
+        raise FileFormatError(
+            f"{path.name}: cannot tell the output format from the name; use an extension such as "
+            ".nc, .cube, .xsf, .cif, .xyz, or a VASP name (POSCAR, ELFCAR)"
+        )
+    if fmt not in FORMATS:
+        raise FileFormatError(f"unknown format {fmt!r}; choose one of {sorted(FORMATS)}")
+    return check_writable(path, force), fmt
+
+
 def write(
     ds: xr.Dataset,
     path: str | os.PathLike,
     *,
     force: bool = False,
-    field: str | tuple | None = "elf",
+    field: str | tuple | None = keys.ELF,
     format: str | None = None,
 ) -> Path:  # noqa: A002
     """Write a Dataset; the format follows from the file name (or ``format``).
@@ -286,24 +314,10 @@ def write(
     GridError
         If the format needs a field the Dataset does not have.
     """
-    from .formats import format_from_name
-
-    path = Path(path)
-    fmt = format or format_from_name(path.name)
-    if fmt is None:
-        raise FileFormatError(
-            f"{path.name}: cannot tell the output format from the name; use an extension such as "
-            ".nc, .cube, .xsf, .cif, .xyz, or a VASP name (POSCAR, ELFCAR)"
-        )
-    if fmt not in FORMATS:
-        raise FileFormatError(f"unknown format {fmt!r}; choose one of {sorted(FORMATS)}")
-    if path.exists() and not force:
-        raise OutputExistsError(
-            f"{path} already exists; choose another name or pass --force / force=True to overwrite it"
-        )
+    path, fmt = check_output(path, force=force, format=format)
     grid.validate(ds)
     if fmt == "netcdf":
-        from ..store import write_netcdf
+        from .store import write_netcdf
 
         return write_netcdf(ds, path, force=force)
     path = check_writable(path, force)

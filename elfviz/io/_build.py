@@ -11,6 +11,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import FileFormatError, GridError
+from ..grid import keys
 from ._text import VolumetricData
 from .formats import vasp_kind
 
@@ -23,7 +24,7 @@ KNOWN_FIELDS = set(grid.ELF_FIELDS) | {"residual", "charge", "density", "magneti
 def read_netcdf_bytes(data: bytes, name: str) -> xr.Dataset:
     import io as _io
 
-    from ..store import ENGINE
+    from .store import ENGINE
 
     try:
         with xr.open_dataset(_io.BytesIO(data), engine=ENGINE) as handle:
@@ -40,8 +41,8 @@ def read_netcdf_bytes(data: bytes, name: str) -> xr.Dataset:
             attrs = ds[var].attrs
             ds[var] = ds[var].astype(np.float32)
             ds[var].attrs = attrs
-    if "numbers" in ds:
-        ds["numbers"] = ds["numbers"].astype(np.int64)
+    if keys.NUMBERS in ds:
+        ds[keys.NUMBERS] = ds[keys.NUMBERS].astype(np.int64)
     try:
         return grid.validate(ds)
     except FileFormatError:
@@ -68,10 +69,10 @@ def field_names(vol: VolumetricData, fmt: str, name: str, field: str | None) -> 
     n = len(vol.grids)
     if fmt == "vasp":
         _, default = vasp_kind(name)
-        base = field or default or "elf"
+        base = field or default or keys.ELF
         if n == 1:
             return [base]
-        if base == "elf":
+        if base == keys.ELF:
             return ["elf_spin_up", "elf_spin_down"] + [f"elf_{i}" for i in range(3, n + 1)]
         if base == "charge" and n == 2:
             return ["charge", "magnetization"]
@@ -82,7 +83,7 @@ def field_names(vol: VolumetricData, fmt: str, name: str, field: str | None) -> 
         label = (vol.grids[0][0] or "").lower()
         if field:
             return [field]
-        return [label if label in KNOWN_FIELDS else "elf"]
+        return [label if label in KNOWN_FIELDS else keys.ELF]
     names: list[str] = []
     for i, (label, _) in enumerate(vol.grids):
         clean = re.sub(r"\W+", "_", (label or "")).strip("_").lower()
@@ -105,9 +106,9 @@ def to_dataset(vol: VolumetricData, fmt: str, name: str, field: str | None, spac
         )
     names = field_names(vol, fmt, name, field)
     fields = {n: g for n, (_, g) in zip(names, vol.grids, strict=True)}
-    if "elf_spin_up" in fields and "elf_spin_down" in fields and field in (None, "elf"):
+    if "elf_spin_up" in fields and "elf_spin_down" in fields and field in (None, keys.ELF):
         up, down = fields["elf_spin_up"], fields["elf_spin_down"]
-        fields["elf"] = 0.5 * (up + down)
+        fields[keys.ELF] = 0.5 * (up + down)
         attrs["elf_spin_combination"] = (
             "elf = (elf_spin_up + elf_spin_down) / 2; exact when the system is "
             "spin-unpolarised (equal channels), a convention otherwise"

@@ -9,14 +9,15 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
+from ..grid import keys
 from .formats import ASE_FORMATS, vasp_kind
 
 
 def serialise(ds: xr.Dataset, fmt: str, name: str, field) -> bytes:
-    cell = ds["cell"].values
+    cell = ds[keys.CELL].values
     origin = np.asarray(ds.attrs.get("grid_origin_angstrom", np.zeros(3)), dtype=float)
-    positions = ds["positions"].values
-    numbers = ds["numbers"].values
+    positions = ds[keys.POSITIONS].values
+    numbers = ds[keys.NUMBERS].values
     comment = f"elfviz: {ds.attrs.get('source', '')}".strip()
     if fmt in ASE_FORMATS:
         from .structure import write_ase

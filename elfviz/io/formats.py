@@ -1,11 +1,13 @@
 """Which file format is this? Decided from the name first, then from the content.
 
-Format names used throughout :mod:`elfviz.io`:
+Each format is one :class:`FileFormat` record in :data:`RECORDS` (name, description, extensions, what it holds,
+who parses it, how its content is recognised); the tables the rest of :mod:`elfviz.io` uses are derived from
+them. Format names used throughout :mod:`elfviz.io`:
 
 =============  ==========================================  ==========  =========
 name           files                                       fields      via
 =============  ==========================================  ==========  =========
-netcdf         ``*.nc`` (elfviz Dataset, netCDF4/HDF5)     all         elfviz.store
+netcdf         ``*.nc`` (elfviz Dataset, netCDF4/HDF5)     all         elfviz.io.store
 cube           ``*.cube``, ``*.cub``                       one         elfviz
 xsf            ``*.xsf``                                   several     elfviz
 vasp           ``POSCAR``, ``CONTCAR``, ``CHGCAR``,        0, 1 or 2   elfviz
@@ -21,32 +23,96 @@ castep-cell    ``*.cell``                                  none        ASE
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from ..errors import FileFormatError
+from ..grid import keys
 
-FORMATS = {
-    "netcdf": "elfviz netCDF Dataset (.nc): structure and all fields",
-    "cube": "Gaussian cube (.cube): one field, bohr units",
-    "xsf": "XCrySDen XSF (.xsf) with DATAGRID_3D blocks",
-    "vasp": "VASP POSCAR/CONTCAR, CHGCAR/ELFCAR layout (ELFCAR, CHGCAR, *.vasp)",
-    "cif": "CIF (.cif), structure only",
-    "extxyz": "extended XYZ with Lattice= (.xyz, .extxyz), structure only",
-    "espresso-in": "Quantum ESPRESSO pw.x input (.pwi, .in), structure only",
-    "castep-cell": "CASTEP cell (.cell), structure only",
-}
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One file format: its name, what it holds, how elfviz recognises it and who parses it.
+
+    ``sniff(head_text, head_bytes)`` says whether the first kB of a file look like this format; formats are
+    sniffed in the order of :data:`RECORDS`.
+    """
+
+    name: str
+    description: str
+    extensions: tuple[str, ...]
+    fields: str  # "all", "one", "several", "0, 1 or 2", "none"
+    engine: str  # "elfviz" or "ASE"
+    sniff: Callable[[str, bytes], bool]
+
+    @property
+    def holds_fields(self) -> bool:
+        return self.fields != "none"
+
+
+def _sniff_xsf(text: str, head: bytes) -> bool:
+    from .xsf import looks_like_xsf
+
+    return looks_like_xsf(text)
+
+
+def _sniff_cube(text: str, head: bytes) -> bool:
+    from .cube import looks_like_cube
+
+    return looks_like_cube(text)
+
+
+def _sniff_vasp(text: str, head: bytes) -> bool:
+    from .vasp import looks_like_vasp
+
+    return looks_like_vasp(text)
+
+
+def _sniff_extxyz(text: str, head: bytes) -> bool:
+    first_lines = text.splitlines()[:2]
+    return len(first_lines) == 2 and first_lines[0].strip().isdigit() and "lattice=" in first_lines[1].lower()
+
+
+RECORDS = (
+    FileFormat("netcdf", "elfviz netCDF Dataset (.nc): structure and all fields", (".nc", ".nc4", ".h5", ".netcdf"),
+               "all", "elfviz", lambda text, head: head.startswith(HDF5_MAGIC)),
+    FileFormat("xsf", "XCrySDen XSF (.xsf) with DATAGRID_3D blocks", (".xsf",), "several", "elfviz", _sniff_xsf),
+    FileFormat("espresso-in", "Quantum ESPRESSO pw.x input (.pwi, .in), structure only", (".pwi", ".in"), "none",
+               "ASE", lambda text, head: "&system" in text.lower() and ("atomic_positions" in text.lower()
+                                                                          or "nat" in text.lower())),
+    FileFormat("castep-cell", "CASTEP cell (.cell), structure only", (".cell",), "none", "ASE",
+               lambda text, head: "%block" in text.lower() and ("lattice_" in text.lower()
+                                                                 or "positions_" in text.lower())),
+    FileFormat("cif", "CIF (.cif), structure only", (".cif",), "none", "ASE",
+               lambda text, head: bool(re.search(r"^\s*data_", text, re.MULTILINE))
+               and "_cell_length_a" in text.lower()),
+    FileFormat("extxyz", "extended XYZ with Lattice= (.xyz, .extxyz), structure only", (".xyz", ".extxyz"), "none",
+               "ASE", _sniff_extxyz),
+    FileFormat("cube", "Gaussian cube (.cube): one field, bohr units", (".cube", ".cub"), "one", "elfviz", _sniff_cube),
+    FileFormat("vasp", "VASP POSCAR/CONTCAR, CHGCAR/ELFCAR layout (ELFCAR, CHGCAR, *.vasp)", (".vasp", ".poscar"),
+               "0, 1 or 2", "elfviz", _sniff_vasp),
+)
+"""Every supported format, one record each, in sniffing order."""
+
+BY_NAME = {record.name: record for record in RECORDS}
+
+FORMATS = {record.name: record.description for record in RECORDS}
 """Supported formats and a one-line description of each."""
 
-FIELD_FORMATS = ("netcdf", "cube", "xsf", "vasp")
+FIELD_FORMATS = tuple(record.name for record in RECORDS if record.holds_fields)
 """Formats that can hold a field on a grid."""
 
-ASE_FORMATS = ("cif", "extxyz", "espresso-in", "castep-cell")
+ASE_FORMATS = tuple(record.name for record in RECORDS if record.engine == "ASE")
 """Structure formats read and written through ``ase.io``."""
 
 VASP_NAMES = {
     "poscar": None,
     "contcar": None,
-    "elfcar": "elf",
+    "elfcar": keys.ELF,
     "chgcar": "charge",
     "chg": "charge",
     "parchg": "charge",
@@ -57,26 +123,7 @@ VASP_NAMES = {
 }
 """VASP file names and the default name of the field they hold (``None``: structure only)."""
 
-_EXTENSIONS = {
-    ".nc": "netcdf",
-    ".nc4": "netcdf",
-    ".h5": "netcdf",
-    ".netcdf": "netcdf",
-    ".cube": "cube",
-    ".cub": "cube",
-    ".xsf": "xsf",
-    ".vasp": "vasp",
-    ".poscar": "vasp",
-    ".cif": "cif",
-    ".xyz": "extxyz",
-    ".extxyz": "extxyz",
-    ".pwi": "espresso-in",
-    ".in": "espresso-in",
-    ".cell": "castep-cell",
-}
-
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-GZIP_MAGIC = b"\x1f\x8b"
+_EXTENSIONS = {extension: record.name for record in RECORDS for extension in record.extensions}
 
 
 def strip_compression(name: str) -> str:
@@ -107,30 +154,8 @@ def format_from_name(name: str) -> str | None:
 
 def format_from_content(head: bytes) -> str | None:
     """Format recognised from the first few kB of the (decompressed) content, or ``None``."""
-    from .cube import looks_like_cube
-    from .vasp import looks_like_vasp
-    from .xsf import looks_like_xsf
-
-    if head.startswith(HDF5_MAGIC):
-        return "netcdf"
     text = head.decode("latin-1")
-    lowered = text.lower()
-    if looks_like_xsf(text):
-        return "xsf"
-    if "&system" in lowered and ("atomic_positions" in lowered or "nat" in lowered):
-        return "espresso-in"
-    if "%block" in lowered and ("lattice_" in lowered or "positions_" in lowered):
-        return "castep-cell"
-    if re.search(r"^\s*data_", text, re.MULTILINE) and "_cell_length_a" in lowered:
-        return "cif"
-    first_lines = text.splitlines()[:2]
-    if len(first_lines) == 2 and first_lines[0].strip().isdigit() and "lattice=" in first_lines[1].lower():
-        return "extxyz"
-    if looks_like_cube(text):
-        return "cube"
-    if looks_like_vasp(text):
-        return "vasp"
-    return None
+    return next((record.name for record in RECORDS if record.sniff(text, head)), None)
 
 
 def detect_format(name: str, head: bytes) -> str:

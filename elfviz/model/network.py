@@ -31,6 +31,17 @@ log = logging.getLogger(__name__)
 FORMAT = "elfviz-elfnet-1"
 
 
+def mlp(n_inputs: int, hidden: Sequence[int]) -> nn.Sequential:
+    """Linear + SiLU layers of the given widths, then one linear output (a logit per point)."""
+    layers: list[nn.Module] = []
+    width = int(n_inputs)
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.SiLU()]
+        width = int(h)
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
 class ElfNet(nn.Module):
     """Per-point MLP: descriptors ``(P, F)`` -> ELF ``(P,)`` in [0, 1].
 
@@ -60,13 +71,7 @@ class ElfNet(nn.Module):
         self.hidden = tuple(int(h) for h in hidden)
         self.register_buffer("feature_mean", torch.zeros(self.n_features))
         self.register_buffer("feature_scale", torch.ones(self.n_features))
-        layers: list[nn.Module] = []
-        width = self.n_features
-        for h in self.hidden:
-            layers += [nn.Linear(width, h), nn.SiLU()]
-            width = h
-        layers.append(nn.Linear(width, 1))
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = mlp(self.n_features, self.hidden)
 
     def transform_features(self, x: torch.Tensor) -> torch.Tensor:
         """Fixed transform (before standardisation)."""

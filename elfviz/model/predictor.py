@@ -16,9 +16,10 @@ import torch
 import xarray as xr
 
 from ..errors import ModelError
-from ..grid import grid_shape, structure_attrs, validate
-from ..reference.promolecular import require_hydrogen, structure_on_grid
-from .descriptors import DescriptorSpec, compute_descriptors
+from ..grid import grid_shape, keys, structure_attrs, validate
+from ..grid.on_grid import require_hydrogen, structure_on_grid
+from ..resources import check_fits
+from .descriptors import DescriptorSpec, compute_descriptors, descriptor_bytes
 from .network import ElfEnsemble, ElfNet, load_model, weight_paths
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Predictor:
         ``Dataset (with elf) -> Dataset`` applied after the network (e.g. a transferable Fourier
         correction from ``elfviz.analysis``); ``"bundled"`` loads the correction shipped for this model's
         version, a path a correction JSON fitted for it (see
-        :func:`elfviz.analysis.learned_correction.load_correction`).
+        :func:`elfviz.model.correction.load_correction`).
 
     Examples
     --------
@@ -126,7 +127,7 @@ class Predictor:
             ``"bundled"`` with weights other than the bundled ones (the shipped correction removes the
             residuals of the bundled weights only), or a file fitted for another model version.
         """
-        from ..analysis.learned_correction import load_correction
+        from .correction import load_correction
 
         if str(spec) == "bundled" and not _same_weights(self.weights_path, BUNDLED_WEIGHTS):
             raise ModelError(
@@ -230,6 +231,20 @@ class Predictor:
         return views
 
     @torch.inference_mode()
+    def estimate_bytes(self, cell, shape, *, member_spread: bool = False) -> int:
+        """Peak memory (bytes) of :meth:`predict` on ``shape``: descriptors, member outputs, the result.
+
+        Examples
+        --------
+        >>> p = Predictor()
+        >>> 0.8e9 < p.estimate_bytes(np.eye(3) * 7.0, (128, 128, 128)) < 2.5e9   # measured peak 1.8 GB
+        True
+        """
+        points = math.prod(int(n) for n in shape)
+        outputs = points * 4 * (2 * self.n_members + (3 if member_spread else 2))
+        batch = min(self.batch_points, points) * 4 * 4 * max(self.spec.n_features, 256)  # activations
+        return descriptor_bytes(cell, shape, self.spec) + outputs + batch
+
     def predict_values(self, positions, cell, shape) -> np.ndarray:
         """ELF (float32, shape ``shape``) for positions (Å) in a cell (Å); no checks, no Dataset."""
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
@@ -317,6 +332,7 @@ class Predictor:
         spacing: float = 0.12,
         like: Any = None,
         member_spread: bool = False,
+        max_memory: str | int | float | None = None,
     ) -> xr.Dataset:
         """Predicted ELF of a hydrogen structure.
 
@@ -334,6 +350,10 @@ class Predictor:
             Also return ``elf_member_std``: the standard deviation (ddof 0) of the member networks' ELF at
             every grid point, a measure of how far the structure is from what the training settled (same cost:
             the ensemble evaluates every member anyway). Needs an ensemble; ``elf`` is their mean as always.
+        max_memory : str or number, optional
+            Memory limit (``"16G"``, bytes); default ``$ELFVIZ_MAX_MEMORY`` or 80 % of the available memory
+            (:mod:`elfviz.resources`). The job's peak (:meth:`estimate_bytes`) is checked before anything
+            grid-sized is allocated.
 
         Returns
         -------
@@ -345,28 +365,36 @@ class Predictor:
         ------
         SpeciesError
             If the structure contains non-hydrogen atoms.
+        ResourceError
+            If the grid would need more memory than ``max_memory``.
         """
         target = structure_on_grid(structure, shape=shape, spacing=spacing, like=like)
-        require_hydrogen(target["numbers"].values, what=f"the ELF model {self.version}")
+        require_hydrogen(target[keys.NUMBERS].values, what=f"the ELF model {self.version}")
+        grid_size = grid_shape(target)
+        check_fits(self.estimate_bytes(target[keys.CELL].values, grid_size, member_spread=member_spread),
+                   f"predicting the ELF on a {'x'.join(map(str, grid_size))} grid ({math.prod(grid_size):,} points)",
+                   max_memory=max_memory,
+                   advice="use a coarser grid (a larger spacing, e.g. the default 0.12 Å, or a smaller shape)")
         # cautions are warned and also kept in the attrs, so that a cached prediction still carries them
         cautions = [self._density_message(float(target.attrs.get("rs_bohr", float("nan"))))]
         self._caution(cautions[0], DensityRangeWarning)
         t0 = time.perf_counter()
         spread = None
         if member_spread:
-            elf, spread = self._mean_and_spread(target["positions"].values, target["cell"].values, grid_shape(target))
+            elf, spread = self._mean_and_spread(target[keys.POSITIONS].values, target[keys.CELL].values,
+                                                grid_shape(target))
         else:
-            elf = self.predict_values(target["positions"].values, target["cell"].values, grid_shape(target))
+            elf = self.predict_values(target[keys.POSITIONS].values, target[keys.CELL].values, grid_shape(target))
         seconds = time.perf_counter() - t0
         out = target.copy()
         out.attrs = structure_attrs(target.attrs)  # a reference's DFT provenance does not describe this field
-        out["elf"] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
+        out[keys.ELF] = (("a", "b", "c"), np.clip(elf, 0.0, 1.0), {"units": "1", "long_name": "predicted ELF"})
         if spread is not None:
             mean_spread = float(spread.mean())
             out.attrs["member_std_mean"] = round(mean_spread, 6)
             cautions.append(self._spread_message(mean_spread))
             self._caution(cautions[-1], UncertainPredictionWarning)
-            out["elf_member_std"] = (
+            out[keys.ELF_MEMBER_STD] = (
                 ("a", "b", "c"),
                 spread,
                 {
@@ -395,7 +423,7 @@ class Predictor:
         )
         if self.correction is not None:
             out = self.correction(out)
-            if not isinstance(out, xr.Dataset) or "elf" not in out:
+            if not isinstance(out, xr.Dataset) or keys.ELF not in out:
                 raise ModelError("the correction must return a Dataset with field 'elf'")
         return validate(out)
 

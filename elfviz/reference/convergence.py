@@ -12,16 +12,14 @@ one setting at a time from the reference convention (PBE, 60 Ry, Fermi-Dirac 0.0
 Also: the H2 molecule in a large box (ELF at the bond centre) and the QE-PySCF agreement on a small cell.
 Every run records its wall time. Results go to a JSON file and a Markdown table on stdout::
 
-    nice -n 10 python -m elfviz.reference.convergence --out convergence.json
-    python -m elfviz.reference.convergence --sections h2 crosscheck --np 1
+    nice -n 10 python -m elfviz.cli.programs.convergence --out convergence.json
+    python -m elfviz.cli.programs.convergence --sections h2 crosscheck --np 1
 
 The written study is ``docs/reference_validation.md``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import math
 import time
@@ -32,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from .. import grid
+from ..grid import keys
 from .settings import DFTSettings
 
 log = logging.getLogger(__name__)
@@ -94,13 +93,13 @@ def network_values(ds: xr.Dataset) -> dict[str, float | None]:
 
 def bond_centre_elf(ds: xr.Dataset, i: int = 0, j: int = 1) -> float:
     """ELF at the midpoint of atoms ``i`` and ``j`` (minimum image), by periodic cubic interpolation."""
-    cell = ds["cell"].values
-    pos = ds["positions"].values
+    cell = ds[keys.CELL].values
+    pos = ds[keys.POSITIONS].values
     frac = grid.cart_to_frac(pos, cell)
     d = frac[j] - frac[i]
     d -= np.round(d)
     mid = frac[i] + d / 2
-    return float(np.clip(grid.interpolate_periodic(ds["elf"].values, mid), 0.0, 1.0))
+    return float(np.clip(grid.interpolate_periodic(ds[keys.ELF].values, mid), 0.0, 1.0))
 
 
 # ----------------------------------------------------------------------------- runs
@@ -117,7 +116,7 @@ def _run(
     engine: str = "qe",
     **kwargs: Any,
 ) -> tuple[xr.Dataset, float]:
-    from ..store import read_netcdf, write_netcdf
+    from ..io.store import read_netcdf, write_netcdf
     from . import reference_elf
 
     cached = None
@@ -143,19 +142,19 @@ def _same_run(ds: xr.Dataset, structure: xr.Dataset, settings: DFTSettings, shap
     """Whether a cached run used this structure, these settings and this grid."""
     stored = ds.attrs.get("settings", {})
     wanted = settings.to_dict()
-    keys = ("ecutwfc_ry", "ecutrho_ry", "degauss_ry", "smearing", "kshift", "conv_thr_ry_per_atom")
-    same = all(stored.get(k) == wanted.get(k) for k in keys)
-    same &= list(ds.attrs.get("kmesh", [])) == list(settings.kpoint_mesh(structure["cell"].values))
-    same &= np.allclose(ds["positions"].values, structure["positions"].values, atol=1e-6)
+    names = ("ecutwfc_ry", "ecutrho_ry", "degauss_ry", "smearing", "kshift", "conv_thr_ry_per_atom")
+    same = all(stored.get(k) == wanted.get(k) for k in names)
+    same &= list(ds.attrs.get("kmesh", [])) == list(settings.kpoint_mesh(structure[keys.CELL].values))
+    same &= np.allclose(ds[keys.POSITIONS].values, structure[keys.POSITIONS].values, atol=1e-6)
     if shape is not None:
-        same &= tuple(ds["elf"].shape) == tuple(shape)
+        same &= tuple(ds[keys.ELF].shape) == tuple(shape)
     return bool(same)
 
 
 def dataset_label_run(frame_id: str) -> tuple[xr.Dataset, float]:
     """The bundled dataset's own label of a frame (reference convention: 60 Ry, shifted 2x2x2), as a run."""
     from ..data import dataset_path
-    from ..store import FrameCollection
+    from ..io.store import FrameCollection
 
     ds = FrameCollection(dataset_path()).read(frame_id)
     return ds, float(ds.attrs.get("pw_seconds", math.nan)) + float(ds.attrs.get("pp_seconds", math.nan))
@@ -169,7 +168,7 @@ def _record(
         "series": series,
         "variant": variant,
         "n_atoms": int(ds.sizes["atom"]),
-        "grid": list(ds["elf"].shape),
+        "grid": list(ds[keys.ELF].shape),
         "kmesh": ds.attrs.get("kmesh"),
         "kshift": ds.attrs.get("kshift"),
         "n_kpoints": ds.attrs.get("n_kpoints"),
@@ -197,9 +196,9 @@ def _compare_to_last(series: list[tuple[dict[str, Any], xr.Dataset]], shared: bo
     ref_row, ref = series[-1]
     for row, ds in series:
         if shared:
-            row.update(_shared_grid_difference(ref["elf"].values, ds["elf"].values))
+            row.update(_shared_grid_difference(ref[keys.ELF].values, ds[keys.ELF].values))
         else:
-            row.update(field_difference(ref["elf"].values, ds["elf"].values))
+            row.update(field_difference(ref[keys.ELF].values, ds[keys.ELF].values))
         row["reference"] = ref_row["variant"]
         if row["phi"] is not None and ref_row["phi"] is not None:
             row["dphi"] = row["phi"] - ref_row["phi"]
@@ -238,7 +237,7 @@ def cutoff_series(
     """Vary the wave-function cutoff (Ry), all runs on the minimum grid of the highest cutoff."""
     from .qe import minimum_fft_shape
 
-    shape = minimum_fft_shape(structure["cell"].values, 4.0 * max(cutoffs))
+    shape = minimum_fft_shape(structure[keys.CELL].values, 4.0 * max(cutoffs))
     rows: list[dict[str, Any]] = []
     series = []
     for ecut in cutoffs:
@@ -255,7 +254,7 @@ def grid_series(
     pointwise quantity); phi is computed on each grid (its discretisation is what the grid changes)."""
     from .qe import minimum_fft_shape
 
-    minimum = minimum_fft_shape(structure["cell"].values, base.ecutrho)
+    minimum = minimum_fft_shape(structure[keys.CELL].values, base.ecutrho)
     rows: list[dict[str, Any]] = []
     series = []
     for factor in factors:
@@ -285,7 +284,7 @@ def h2_bond_centre(box: float = 10.0, ecutwfc_ry: float = 60.0) -> dict[str, Any
     ds, seconds = _run(
         structure, DFTSettings(ecutwfc_ry=ecutwfc_ry, kmesh=(1, 1, 1), kshift=False), None, "H2"
     )
-    elf = ds["elf"].values
+    elf = ds[keys.ELF].values
     return {
         "box": length,
         "ecutwfc_ry": ecutwfc_ry,
@@ -322,7 +321,7 @@ def qe_pyscf_crosscheck(
         "basis": py.attrs["basis"],
         "qe_pressure_gpa": qe.attrs.get("pressure_gpa"),
         "pyscf_pressure_gpa": py.attrs.get("pressure_gpa"),
-        **field_difference(qe["elf"].values, py["elf"].values),
+        **field_difference(qe[keys.ELF].values, py[keys.ELF].values),
     }
 
 
@@ -330,7 +329,7 @@ def qe_pyscf_crosscheck(
 def liquid_frame(frame_id: str | None = None, rs: float = 1.38) -> xr.Dataset:
     """A 64-atom liquid frame of the bundled dataset (structure only); the first test frame nearest ``rs``."""
     from ..data import dataset_path
-    from ..store import FrameCollection
+    from ..io.store import FrameCollection
 
     collection = FrameCollection(dataset_path())
     table = collection.index
@@ -417,124 +416,3 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str] = COLUMNS) -> 
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(fmt(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m elfviz.reference.convergence", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to run, in this order"
-    )
-    parser.add_argument("--frame", default=None, help="liquid frame id (default: nearest rs 1.38)")
-    parser.add_argument(
-        "--rs", type=float, default=1.38, help="density of the liquid frame and crystal, bohr"
-    )
-    parser.add_argument(
-        "--crystal", default="C2c-12", help="crystal phase (one bundled in elfviz.structures)"
-    )
-    parser.add_argument("--np", type=int, default=None, dest="n_processes", help="MPI processes for QE")
-    parser.add_argument("--pyscf-basis", default="gth-dzvp")
-    parser.add_argument("--out", default="convergence.json", help="results (JSON)")
-    parser.add_argument(
-        "--crystal-kspacings",
-        nargs="+",
-        type=float,
-        default=[0.8, 0.5, 0.35, 0.3],
-        help="k-spacings (1/Å) of the crystal series; the last is the reference",
-    )
-    parser.add_argument("--rs-proxy", type=float, default=1.2, help="density of the 8-atom proxy cell, bohr")
-    parser.add_argument("--cache", default=None, help="folder keeping every run (the study resumes from it)")
-    parser.add_argument(
-        "--liquid-kmeshes",
-        nargs="+",
-        default=["Gamma", "2x2x2", "2x2x2s", "3x3x3s"],
-        help="k-meshes of the liquid series (the last is the reference)",
-    )
-    args = parser.parse_args(argv)
-    global CACHE_DIR
-    if args.cache:
-        CACHE_DIR = Path(args.cache)
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    base = DFTSettings(mpi_processes=args.n_processes)
-    results: dict[str, Any] = {"settings": base.to_dict()}
-    out = Path(args.out)
-
-    def save() -> None:
-        out.write_text(json.dumps(results, indent=1, default=str))
-
-    rows: list[dict[str, Any]] = results.setdefault("series", [])
-    all_liquid_k = {
-        "Gamma": {"kmesh": (1, 1, 1), "kshift": False},
-        "2x2x2": {"kmesh": (2, 2, 2), "kshift": False},
-        "2x2x2s": {"kmesh": (2, 2, 2), "kshift": True},
-        "3x3x3s": {"kmesh": (3, 3, 3), "kshift": True},
-    }
-    liquid_k = [(name, all_liquid_k[name]) for name in args.liquid_kmeshes]
-    crystal_k = [(f"ks{ks:g}", {"kspacing": ks, "kmesh": None}) for ks in args.crystal_kspacings]
-    crystal_base = base.replace(kspacing=0.5)  # the dataset's crystal k-spacing
-    liquid = crystal = None
-    for section in args.sections:
-        if section.startswith("liquid") and liquid is None:
-            liquid = liquid_frame(args.frame, args.rs)
-            results["liquid_frame"] = liquid.attrs["frame_id"]
-        if section.startswith("crystal") and crystal is None:
-            crystal = crystal_structure(args.crystal, args.rs)
-        name_l = f"liquid {results.get('liquid_frame')}"
-        name_c = f"{args.crystal} rs {args.rs:g}"
-        if section == "liquid-k":
-            known = {"2x2x2s": dataset_label_run(results["liquid_frame"])}  # the frame's own label
-            rows += kmesh_series(liquid, name_l, base, liquid_k, known=known)
-        elif section == "liquid-cutoff":
-            rows += cutoff_series(liquid, name_l, base, [45.0, 60.0, 80.0])
-        elif section == "liquid-grid":
-            rows += grid_series(liquid, name_l, base, [1.0, 1.5, 2.0])
-        elif section == "crystal-k":
-            rows += kmesh_series(crystal, name_c, crystal_base, crystal_k)
-        elif section == "crystal-cutoff":
-            rows += cutoff_series(crystal, name_c, crystal_base, [45.0, 60.0, 80.0])
-        elif section == "crystal-grid":
-            rows += grid_series(crystal, name_c, crystal_base, [1.0, 2.0])
-        elif section == "proxy-k":
-            rows += kmesh_series(
-                proxy_structure(args.rs_proxy), f"8-atom proxy rs {args.rs_proxy:g}", base, PROXY_K
-            )
-        elif section == "proxy-cutoff":
-            rows += cutoff_series(
-                proxy_structure(args.rs_proxy),
-                f"8-atom proxy rs {args.rs_proxy:g}",
-                base.replace(kmesh=(4, 4, 4), kshift=True),
-                [45.0, 60.0, 80.0],
-            )
-        elif section == "proxy-grid":
-            rows += grid_series(
-                proxy_structure(args.rs_proxy),
-                f"8-atom proxy rs {args.rs_proxy:g}",
-                base.replace(kmesh=(4, 4, 4), kshift=True),
-                [1.0, 1.5, 2.0],
-            )
-        elif section == "h2":
-            results["h2"] = h2_bond_centre()
-            print(f"H2 in a 10 Å box: ELF at the bond centre {results['h2']['elf_bond_centre']:.4f}")
-        elif section == "crosscheck":
-            structure = crosscheck_structure()
-            results["crosscheck"] = [
-                qe_pyscf_crosscheck(
-                    structure, base.replace(kmesh=k, kshift=s), (30, 30, 30), basis=args.pyscf_basis
-                )
-                for k, s in [((1, 1, 1), False), ((2, 2, 2), True)]
-            ]
-            for row in results["crosscheck"]:
-                print(
-                    f"QE vs PySCF ({row['n_atoms']} atoms, k {row['kmesh']}): Pearson {row['pearson']:.5f}, "
-                    f"MAE {row['mae']:.4f}, max {row['max_abs']:.3f}"
-                )
-        save()
-    if rows:
-        print(markdown_table(rows))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

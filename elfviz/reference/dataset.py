@@ -1,6 +1,6 @@
 """Build the dense-hydrogen ELF dataset: BOMD trajectories of the fluid, then converged-k ELF labels.
 
-A build is described by a TOML config (see ``elfviz/data/dataset.toml``)::
+A build is described by a TOML config (see ``data/dataset.toml``)::
 
     [md]            n_atoms, temperature_k, dt_fs, equilibration_steps, frame_interval_steps,
                     thermostat_tau_fs, ecutwfc_ry
@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import grid
 from ..errors import ElfvizError
-from ..store import FrameCollection
+from ..io.store import FrameCollection
 from .md import MDTrajectory, decorrelation_steps, initial_configuration, run_md
 from .settings import DFTSettings
 
@@ -93,6 +93,20 @@ def md_settings(config: DatasetConfig) -> DFTSettings:
     return DFTSettings(ecutwfc_ry=config.md.get("ecutwfc_ry", 60.0), mpi_processes=config.md.get("mpi_processes"))
 
 
+def processes_per_run(workers: int = 1, cores: int | None = None) -> int:
+    """MPI processes of each QE run when ``workers`` runs share ``cores`` (default: all cores), at least 1.
+
+    Examples
+    --------
+    >>> processes_per_run(2, cores=8), processes_per_run(1, cores=1), processes_per_run(4, cores=2)
+    (4, 1, 1)
+    """
+    if cores is not None and int(cores) < 1:
+        raise ElfvizError(f"cores must be at least 1, got {cores}")
+    total = int(cores) if cores is not None else (os.cpu_count() or 1)
+    return max(1, total // max(1, int(workers)))
+
+
 TRAJECTORY_STARTS = ("molecular", "atomic")
 
 
@@ -117,7 +131,7 @@ def trajectory_frames(traj: MDTrajectory, spec: dict[str, Any], md: dict[str, An
 def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | None = None,
           only: list[str] | None = None, skip_crystals: bool = False, crystals_only: bool = False,
           workers: int = 1, deadline_s: float | None = None, md_only: bool = False,
-          on_frame: Callable[[str], None] | None = None) -> FrameCollection:
+          on_frame: Callable[[str], None] | None = None, cores: int | None = None) -> FrameCollection:
     """Run (or resume) the build; returns the collection.
 
     Parameters
@@ -135,6 +149,9 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
         Parallel QE runs. With more than one, the missing trajectories run side by side first, then all
         missing frames are labelled side by side; each run gets ``cores // workers`` MPI processes. Only the
         main process writes to the collection.
+    cores : int, optional
+        Cores the build may use in all (default: all of the machine's); a machine shared with other work
+        can be given ``cores=1`` (one pw.x process, no ``mpirun``).
     deadline_s : float, optional
         Stop starting new QE runs after this many seconds (finished work is kept; rerun to resume).
     md_only : bool
@@ -148,7 +165,7 @@ def build(config: DatasetConfig, out_dir: str | Path, *, work_dir: str | Path | 
     work_dir = Path(work_dir) if work_dir else out_dir.parent / ".dataset-work"
     start = time.perf_counter()
     specs = [] if crystals_only else [s for s in config.trajectories if not only or s["name"] in only]
-    mpi = max(1, (os.cpu_count() or 1) // max(1, workers))
+    mpi = processes_per_run(workers, cores)
     md_cfg = replace(config, md={**config.md, "mpi_processes": mpi})
     label_cfg = replace(config, labels={**config.labels, "mpi_processes": mpi})
 

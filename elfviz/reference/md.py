@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import grid
 from ..errors import EngineError
+from ..grid import keys
 from .pseudo import find_pseudopotential
 from .qe import find_executable, minimum_fft_shape, mpi_prefix, pw_input, run_program
 from .settings import DFTSettings
@@ -83,7 +84,7 @@ class MDTrajectory:
         import json
 
         with np.load(path, allow_pickle=False) as data:
-            return cls(cell=data["cell"], positions=data["positions"], temperature_k=data["temperature_k"],
+            return cls(cell=data[keys.CELL], positions=data[keys.POSITIONS], temperature_k=data["temperature_k"],
                        energy_ev=data["energy_ev"], dt_fs=float(data["dt_fs"]),
                        settings=json.loads(str(data["settings"])))
 

@@ -23,107 +23,19 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..errors import GridError, SpeciesError, StructureError
-from ..grid import BOHR_ANGSTROM, as_cell, check_shape, from_atoms, grid_shape, make_dataset, validate
+from ..grid import BOHR_ANGSTROM, as_cell, check_shape, grid_shape, keys, validate
+from ..grid.on_grid import require_hydrogen, structure_on_grid
 
 log = logging.getLogger(__name__)
 
 SOURCE = "promolecular"
 D0_PREFACTOR = 0.3 * (3.0 * math.pi**2) ** (2.0 / 3.0)
 """``(3/10)(3π^2)^{2/3}``: the uniform-gas kinetic energy density is ``D0_PREFACTOR * ρ^{5/3}`` (Hartree a.u.)."""
-
-
-# ----------------------------------------------------------------------------- target grid
-def structure_on_grid(
-    structure: Any, *, shape: Any = None, spacing: float | None = 0.12, like: Any = None
-) -> xr.Dataset:
-    """The structure as an elfviz Dataset on the requested grid (no fields).
-
-    Parameters
-    ----------
-    structure : xarray.Dataset or ase.Atoms
-        The periodic structure (Å).
-    shape : (int, int, int), optional
-        Grid shape; wins over ``spacing``.
-    spacing : float
-        Largest grid spacing along each lattice vector, Å (default 0.12).
-    like : xarray.Dataset or path, optional
-        Use exactly the grid of this field Dataset (or file readable by ``elfviz.io.read``). Its cell must
-        match the structure's.
-
-    Returns
-    -------
-    xarray.Dataset
-        Structure, grid coordinates and attrs (``pressure_gpa`` etc. are kept); no fields.
-
-    Raises
-    ------
-    GridError, StructureError
-        For an invalid grid request or a ``like`` file whose cell differs from the structure.
-
-    Examples
-    --------
-    >>> from ase import Atoms
-    >>> ds = structure_on_grid(Atoms("H2", [[0, 0, 0], [0.74, 0, 0]], cell=[3, 3, 3], pbc=True), shape=(8, 8, 8))
-    >>> dict(ds.sizes)["a"]
-    8
-    """
-    if isinstance(structure, (str, os.PathLike)):
-        from .. import io as elfio  # lazy: io is optional at this level
-
-        structure = elfio.read(structure)
-    if isinstance(structure, xr.Dataset):
-        base = validate(structure)
-        cell, positions, numbers = base["cell"].values, base["positions"].values, base["numbers"].values
-        attrs = {k: v for k, v in base.attrs.items() if k not in ("source",)}
-    elif hasattr(structure, "get_positions") and hasattr(structure, "cell"):
-        base = from_atoms(structure, shape=(2, 2, 2))
-        cell, positions, numbers = base["cell"].values, base["positions"].values, base["numbers"].values
-        attrs = {k: v for k, v in base.attrs.items() if k not in ("source",)}
-    else:
-        raise StructureError(f"expected an elfviz Dataset or an ase.Atoms, got {type(structure).__name__}")
-    if like is not None:
-        if isinstance(like, (str, os.PathLike)):
-            from .. import io as elfio
-
-            like = elfio.read(like)
-        if not isinstance(like, xr.Dataset):
-            raise GridError(f"'like' must be an elfviz Dataset or a field file, got {type(like).__name__}")
-        like_cell = like["cell"].values
-        if not np.allclose(like_cell, as_cell(cell), atol=1e-4):
-            raise GridError(
-                "the 'like' field's cell differs from the structure's cell; "
-                "predict on the structure that the field belongs to"
-            )
-        shape = grid_shape(like)
-    elif shape is not None:
-        shape = check_shape(shape)
-    if shape is not None:
-        return make_dataset(cell, positions, numbers, shape=shape, attrs=attrs, source="structure")
-    if spacing is None:
-        raise GridError("no grid requested: give shape, spacing (Å) or like")
-    return make_dataset(cell, positions, numbers, spacing=spacing, attrs=attrs, source="structure")
-
-
-def require_hydrogen(numbers: Any, what: str = "the promolecular ELF") -> None:
-    """Raise :class:`SpeciesError` unless every atom is hydrogen."""
-    numbers = np.asarray(numbers).reshape(-1)
-    if len(numbers) == 0:
-        raise StructureError(f"{what} needs at least one atom")
-    if np.any(numbers != 1):
-        from ase.data import chemical_symbols
-
-        others = sorted({chemical_symbols[int(z)] for z in numbers if int(z) != 1})
-        raise SpeciesError(
-            f"{what} is for pure hydrogen, but the structure contains {', '.join(others)}; "
-            "remove the other species or use a first-principles reference (elfviz reference)"
-        )
 
 
 # ----------------------------------------------------------------------------- kernel
@@ -281,18 +193,18 @@ def promolecular_elf(
     0.74
     """
     target = structure_on_grid(structure, shape=shape, spacing=spacing, like=like)
-    require_hydrogen(target["numbers"].values)
+    require_hydrogen(target[keys.NUMBERS].values)
     shape = grid_shape(target)
-    terms = promolecular_terms(target["positions"].values, target["cell"].values, shape, tolerance=tolerance)
+    terms = promolecular_terms(target[keys.POSITIONS].values, target[keys.CELL].values, shape, tolerance=tolerance)
     elf = elf_from_terms(terms["rho"], terms["pauli"], density_floor=density_floor)
     out = target.copy()
-    out["elf"] = (("a", "b", "c"), elf.astype(np.float32), {"units": "1", "long_name": "promolecular ELF"})
+    out[keys.ELF] = (("a", "b", "c"), elf.astype(np.float32), {"units": "1", "long_name": "promolecular ELF"})
     out.attrs["source"] = SOURCE
     out.attrs["promolecular_tolerance"] = tolerance
-    n_electrons = float(terms["rho"].mean() * abs(np.linalg.det(target["cell"].values)) / BOHR_ANGSTROM**3)
+    n_electrons = float(terms["rho"].mean() * abs(np.linalg.det(target[keys.CELL].values)) / BOHR_ANGSTROM**3)
     log.debug(
         "promolecular ELF on %s: %.4f electrons per atom on the grid",
         shape,
-        n_electrons / max(len(target["numbers"]), 1),
+        n_electrons / max(len(target[keys.NUMBERS]), 1),
     )
     return validate(out)

@@ -39,6 +39,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import EngineError, SpeciesError
+from ..grid import keys
 from .settings import DFTSettings
 
 log = logging.getLogger(__name__)
@@ -341,7 +342,7 @@ def pyscf_elf(
         if ignored[key]:
             log.warning("%s: option %s applies to Quantum ESPRESSO only; ignored", label, key)
     grid.validate_structure(structure)
-    numbers = structure["numbers"].values
+    numbers = structure[keys.NUMBERS].values
     if np.any(numbers != 1):
         raise SpeciesError(
             "the PySCF reference supports hydrogen only; found atomic numbers "
@@ -352,8 +353,8 @@ def pyscf_elf(
 
     if threads:
         lib.num_threads(int(threads))
-    cell = structure["cell"].values
-    positions = structure["positions"].values
+    cell = structure[keys.CELL].values
+    positions = structure[keys.POSITIONS].values
     n_atoms = len(positions)
     target = choose_shape(cell, settings, spacing, shape)
     kmesh = settings.kpoint_mesh(cell)

@@ -33,6 +33,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import EngineError, SpeciesError
+from ..grid import keys
 from .pseudo import find_pseudopotential
 from .settings import DFTSettings
 
@@ -115,14 +116,29 @@ def choose_fft_shape(cell: Any, settings: DFTSettings, spacing: float | None = N
 
 
 # ----------------------------------------------------------------------------- inputs
-def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, fft_shape: tuple[int, int, int],
-             kmesh: tuple[int, int, int], pseudo_file: str, prefix: str = "elfviz", outdir: str = "./out",
-             calculation: str = "scf", extra_control: str = "", extra_ions: str = "",
-             scf_must_converge: bool = True) -> str:
-    """Text of a pw.x input for a hydrogen structure (positions and cell in Å).
+def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *,
+             fft_shape: tuple[int, int, int] | None, kmesh: tuple[int, int, int], pseudo_file: str,
+             prefix: str = "elfviz", outdir: str = "./out", calculation: str = "scf", extra_control: str = "",
+             extra_ions: str = "", scf_must_converge: bool = True, symmetry: bool = False,
+             fractional: bool = False, disk_io: str = "low") -> str:
+    """Text of a pw.x input for a hydrogen structure (positions and cell in Å): elfviz's one pw.x writer.
 
-    ``scf_must_converge=False`` lets pw.x finish (and write the wave functions pp.x needs) after an SCF that
-    did not converge; the output still says "convergence NOT achieved".
+    Parameters
+    ----------
+    fft_shape : (int, int, int) or None
+        The dense FFT grid (``nr1, nr2, nr3``: the ELF grid of a reference run); None lets pw.x choose.
+    symmetry : bool
+        Let pw.x use the crystal's symmetry (relaxations, energies); off (``nosym``) for reference ELF, whose
+        grid must not be symmetrised.
+    fractional : bool
+        Write ``ATOMIC_POSITIONS crystal`` (fractional, 12 decimals) instead of Cartesian Å.
+    extra_control, extra_ions : str
+        More ``&CONTROL`` settings; the ``&IONS`` namelist of an ``md`` or ``relax`` run.
+    scf_must_converge : bool
+        False lets pw.x finish (and write the wave functions pp.x needs) after an SCF that did not converge;
+        the output still says "convergence NOT achieved".
+    disk_io : str
+        pw.x's ``disk_io`` (``"low"`` keeps the wave functions pp.x reads; ``"none"`` for energies only).
     """
     nat = len(positions)
     if settings.smearing == "none":
@@ -131,14 +147,17 @@ def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, 
         occupations = (f"  occupations = 'smearing', smearing = '{_SMEARING[settings.smearing]}', "
                        f"degauss = {settings.degauss_ry:.6g}\n")
     gamma = kmesh == (1, 1, 1) and not settings.kshift
+    grid_line = [f"  nr1 = {fft_shape[0]}, nr2 = {fft_shape[1]}, nr3 = {fft_shape[2]}"] if fft_shape else []
     lines = [
         "&CONTROL",
         f"  calculation = '{calculation}', prefix = '{prefix}', outdir = '{outdir}', pseudo_dir = './'",
-        "  tstress = .true., tprnfor = .true., disk_io = 'low'" + (", " + extra_control if extra_control else ""),
+        f"  tstress = .true., tprnfor = .true., disk_io = '{disk_io}'"
+        + (", " + extra_control if extra_control else ""),
         "/",
         "&SYSTEM",
         f"  ibrav = 0, nat = {nat}, ntyp = 1, ecutwfc = {settings.ecutwfc_ry:.6g}, ecutrho = {settings.ecutrho:.6g}",
-        f"  nr1 = {fft_shape[0]}, nr2 = {fft_shape[1]}, nr3 = {fft_shape[2]}, nosym = .true.",
+        *grid_line,
+        *([] if symmetry else ["  nosym = .true."]),
         occupations.rstrip("\n"),
         "/",
         "&ELECTRONS",
@@ -146,12 +165,18 @@ def pw_input(cell: np.ndarray, positions: np.ndarray, settings: DFTSettings, *, 
         f"electron_maxstep = {settings.max_scf_steps}" + ("" if scf_must_converge else ", scf_must_converge = .false."),
         "/",
     ]
-    if calculation == "md":
+    if calculation in ("md", "relax"):
         lines += ["&IONS", "  " + extra_ions, "/"]
     lines += ["ATOMIC_SPECIES", f"H 1.00794 {pseudo_file}", "CELL_PARAMETERS angstrom"]
-    lines += ["  " + " ".join(f"{x:.10f}" for x in row) for row in cell]
-    lines.append("ATOMIC_POSITIONS angstrom")
-    lines += [f"H {p[0]:.10f} {p[1]:.10f} {p[2]:.10f}" for p in positions]
+    lines += ["  " + " ".join(f"{x:.12f}" if fractional else f"{x:.10f}" for x in row) for row in cell]
+    if fractional:
+        lines.append("ATOMIC_POSITIONS crystal")
+        frac = np.linalg.solve(np.asarray(cell, dtype=float).T, np.asarray(positions, dtype=float).T).T
+        frac = (frac % 1.0) % 1.0  # twice: a tiny negative becomes 1.0 after the first
+        lines += [f"H {p[0]:.12f} {p[1]:.12f} {p[2]:.12f}" for p in frac]
+    else:
+        lines.append("ATOMIC_POSITIONS angstrom")
+        lines += [f"H {p[0]:.10f} {p[1]:.10f} {p[2]:.10f}" for p in positions]
     if gamma:
         lines.append("K_POINTS gamma")
     else:
@@ -318,12 +343,12 @@ def qe_elf(structure: xr.Dataset, settings: DFTSettings | None = None, *, spacin
     """
     settings = settings or DFTSettings()
     grid.validate_structure(structure)
-    numbers = structure["numbers"].values
+    numbers = structure[keys.NUMBERS].values
     if np.any(numbers != 1):
         raise SpeciesError("the Quantum ESPRESSO reference supports hydrogen only (it ships the H pseudopotential); "
                            f"found atomic numbers {sorted(set(numbers.tolist()))}")
-    cell = structure["cell"].values
-    positions = structure["positions"].values
+    cell = structure[keys.CELL].values
+    positions = structure[keys.POSITIONS].values
     pw = find_executable("pw.x")
     pp = find_executable("pp.x")
     pseudo = find_pseudopotential(settings.pseudopotential)

@@ -13,8 +13,9 @@ Public API
     All of the above for many frames as one Dataset over ``frame`` with pressure/rs/phase coordinates.
 :func:`tc_estimate`
     Belli et al. (2021) empirical correlation Tc ~ 750 phi - 85 K for pure hydrogen (~60 K scatter).
-:func:`tc_applicability`
-    Whether that correlation may be shown for a structure (crystal-phase provenance; never for a fluid).
+:func:`tc_verdict`
+    That estimate with its domain: reported for crystals, flagged without crystal provenance, withheld for
+    fluids and molecular (no percolating bonding network) or non-hydrogen structures.
 
 Importing this package is light (NumPy/xarray); numba is imported on first use.
 """
@@ -22,16 +23,17 @@ Importing this package is light (NumPy/xarray); numba is imported on first use.
 from .components import ComponentReport, components_at
 from .frames import networking_over_frames
 from .network import NetworkAnalysis, networking_analysis, percolation_profile
-from .tc import TcEstimate, tc_applicability, tc_estimate
+from .tc import TcEstimate, TcVerdict, tc_estimate, tc_verdict
 
 __all__ = [
     "ComponentReport",
     "NetworkAnalysis",
     "TcEstimate",
+    "TcVerdict",
     "components_at",
     "networking_analysis",
     "networking_over_frames",
     "percolation_profile",
-    "tc_applicability",
     "tc_estimate",
+    "tc_verdict",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import GridError, StructureError
+from ..grid import keys
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def neighbour_steps(connectivity: int) -> np.ndarray:
     return np.array(steps, dtype=np.int64)
 
 
-def prepare_field(ds_or_field: Any, *, field: str = "elf", cell: Any = None, positions: Any = None,
+def prepare_field(ds_or_field: Any, *, field: str = keys.ELF, cell: Any = None, positions: Any = None,
                   any_field: bool = False) -> PreparedField:
     """Extract and check the field (and structure, if any) from a Dataset, DataArray or array.
 
@@ -87,10 +88,10 @@ def prepare_field(ds_or_field: Any, *, field: str = "elf", cell: Any = None, pos
             raise GridError(f"no field '{field}' in the Dataset ({hint}); choose one with field=... "
                             "(--field on the command line)")
         array = ds_or_field[field]
-        if "cell" in ds_or_field:
-            ds_cell = ds_or_field["cell"].values
-        if "positions" in ds_or_field:
-            ds_positions = ds_or_field["positions"].values
+        if keys.CELL in ds_or_field:
+            ds_cell = ds_or_field[keys.CELL].values
+        if keys.POSITIONS in ds_or_field:
+            ds_positions = ds_or_field[keys.POSITIONS].values
         values = _dataarray_values(array, field)
     elif isinstance(ds_or_field, xr.DataArray):
         name = str(ds_or_field.name) if ds_or_field.name is not None else field
@@ -245,8 +246,8 @@ def sortable_keys(values: np.ndarray) -> tuple[np.ndarray, int]:
         bits, kind = 64, np.uint64
     u = flat.view(kind)
     sign = kind(1 << (bits - 1))
-    keys = np.where((u & sign) != 0, ~u, u | sign)
-    return keys, bits
+    names = np.where((u & sign) != 0, ~u, u | sign)
+    return names, bits
 
 
 def descending_order(values: np.ndarray) -> np.ndarray:
@@ -264,5 +265,5 @@ def descending_order(values: np.ndarray) -> np.ndarray:
     if values.size >= 2**31:
         raise GridError(f"a grid of {values.size} points is too large for the topology analysis "
                         "(limit 2^31); resample the field onto a coarser grid")
-    keys, bits = sortable_keys(values)
-    return radix_argsort_descending(keys, bits)
+    names, bits = sortable_keys(values)
+    return radix_argsort_descending(names, bits)

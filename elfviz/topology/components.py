@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import GridError
+from ..grid import keys
 from ._field import atom_voxels, neighbour_steps, prepare_field
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class ComponentReport:
         )
 
 
-def components_at(ds: Any, threshold: float, *, field: str = "elf", cell: Any = None, positions: Any = None,
+def components_at(ds: Any, threshold: float, *, field: str = keys.ELF, cell: Any = None, positions: Any = None,
                   connectivity: int = 6, any_field: bool = False) -> ComponentReport:
     """Connected components of ``{field >= threshold}`` on the periodic grid.
 

@@ -11,14 +11,19 @@ import numpy as np
 import xarray as xr
 
 from ..errors import GridError
+from ..grid import keys
 from .network import networking_analysis
+from .tc import TcVerdict
 
 log = logging.getLogger(__name__)
 
 _COORD_ATTRS = {"pressure_gpa": float, "rs_bohr": float, "temperature_k": float, "phase": str, "source": str}
 
 
-def networking_over_frames(frames: Iterable[Any], *, field: str = "elf", connectivity: int = 6,
+_NOT_ELF = TcVerdict("withheld", None, "not given for any_field (the correlation is defined for the ELF)")
+
+
+def networking_over_frames(frames: Iterable[Any], *, field: str = keys.ELF, connectivity: int = 6,
                            any_field: bool = False) -> xr.Dataset:
     """t1, t2, t3, phi, phi* and the Tc correlation of each frame, as a Dataset over ``frame``.
 
@@ -33,7 +38,9 @@ def networking_over_frames(frames: Iterable[Any], *, field: str = "elf", connect
     -------
     xarray.Dataset
         Dim ``frame``; variables ``t1``, ``t2``, ``t3``, ``phi``, ``phi_star`` (NaN without atoms),
-        ``tc_k`` (Belli et al. 2021 empirical correlation, NaN with ``any_field``; attrs say so);
+        ``tc_k`` (Belli et al. 2021 empirical correlation; NaN where :func:`elfviz.topology.tc_verdict`
+        withholds it: fluids, molecular structures, ``any_field``) and ``tc_status`` (reported, flagged or
+        withheld);
         coordinates ``pressure_gpa``, ``rs_bohr``, ``temperature_k`` (NaN where unknown), ``phase`` and
         ``source`` (empty where unknown), taken from each frame's attributes.
 
@@ -48,6 +55,7 @@ def networking_over_frames(frames: Iterable[Any], *, field: str = "elf", connect
     (2, [100.0, 200.0])
     """
     rows: list[dict[str, Any]] = []
+    statuses: list[str] = []
     coords: dict[str, list[Any]] = {name: [] for name in _COORD_ATTRS}
     for k, ds in enumerate(frames):
         if not isinstance(ds, xr.Dataset):
@@ -56,9 +64,12 @@ def networking_over_frames(frames: Iterable[Any], *, field: str = "elf", connect
             res = networking_analysis(ds, field=field, connectivity=connectivity, any_field=any_field)
         except GridError as exc:
             raise GridError(f"frame {k}: {exc}") from None
-        tc = math.nan if any_field else res.tc_estimate().tc_k
+        # withheld for fluids, molecular and non-H frames, and for any_field (not an ELF)
+        verdict = _NOT_ELF if any_field else res.tc_verdict(ds)
         rows.append({"t1": res.t1, "t2": res.t2, "t3": res.t3, "phi": res.phi,
-                     "phi_star": math.nan if res.phi_star is None else res.phi_star, "tc_k": tc})
+                     "phi_star": math.nan if res.phi_star is None else res.phi_star,
+                     "tc_k": math.nan if verdict.estimate is None else verdict.estimate.tc_k})
+        statuses.append(verdict.status)
         for name, kind in _COORD_ATTRS.items():
             value = ds.attrs.get(name)
             coords[name].append(kind(value) if value is not None else (math.nan if kind is float else ""))
@@ -72,11 +83,14 @@ def networking_over_frames(frames: Iterable[Any], *, field: str = "elf", connect
         "phi": "networking value (= t3)",
         "phi_star": "molecularity index",
         "tc_k": "empirical Tc ~ 750 phi - 85 K (Belli et al., Nat. Commun. 12, 5381 (2021)), ~60 K scatter; "
-                "a correlation, not a model prediction",
+                "a correlation, not a model prediction; NaN where withheld (tc_status)",
     }
     data_vars = {name: ("frame", np.array([r[name] for r in rows], dtype=float), {"long_name": text})
                  for name, text in descriptions.items()}
     data_vars["tc_k"][2]["units"] = "K"
+    data_vars["tc_status"] = ("frame", np.array(statuses, dtype=str),
+                              {"long_name": "domain of the Tc correlation: reported, flagged (no crystal "
+                                            "provenance) or withheld (fluid, molecular, not ELF)"})
     return xr.Dataset(
         data_vars,
         coords={"frame": np.arange(n),

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..grid import keys
 from ._field import (
     atom_count_per_voxel,
     atom_voxels,
@@ -130,6 +131,30 @@ class NetworkAnalysis:
 
         return tc_estimate(self.phi)
 
+    def tc_verdict(self, structure: Any = None, *, metallic: bool | None = None):
+        """The Tc estimate with its domain for this field's structure (see :func:`elfviz.topology.tc_verdict`).
+
+        Parameters
+        ----------
+        structure : xarray.Dataset or mapping, optional
+            The analysed Dataset (its ``attrs`` and ``numbers`` are read) or just its attributes.
+        metallic : bool or None
+            What the caller knows about the electronic structure; None: unknown.
+
+        Returns
+        -------
+        TcVerdict
+            ``reported``, ``flagged`` (shown with a warning) or ``withheld`` (with the reason).
+        """
+        from .tc import tc_verdict
+
+        attrs = getattr(structure, "attrs", structure) or {}
+        numbers = None
+        if structure is not None and hasattr(structure, "data_vars") and keys.NUMBERS in structure:
+            numbers = np.asarray(structure[keys.NUMBERS].values).ravel().tolist()
+        return tc_verdict(self.phi, self.phi_star, attrs, numbers=numbers, field=self.field,
+                          metallic=metallic)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (plain floats, ints and lists)."""
         return {
@@ -189,7 +214,7 @@ def _run_sweep(prepared, connectivity: int, levels: np.ndarray, stop_early: bool
     return out, voxel, shift
 
 
-def networking_analysis(ds_or_field: Any, *, field: str = "elf", cell: Any = None, positions: Any = None,
+def networking_analysis(ds_or_field: Any, *, field: str = keys.ELF, cell: Any = None, positions: Any = None,
                         connectivity: int = 6, any_field: bool = False) -> NetworkAnalysis:
     """Percolation thresholds t1 >= t2 >= t3, networking value phi and molecularity index phi*.
 
@@ -292,7 +317,7 @@ def _star_atoms(star_pair: np.ndarray, voxel: np.ndarray, shift: np.ndarray):
     return (i, j, tuple(int(x) for x in image))
 
 
-def percolation_profile(ds_or_field: Any, thresholds: Any = None, *, field: str = "elf",
+def percolation_profile(ds_or_field: Any, thresholds: Any = None, *, field: str = keys.ELF,
                         connectivity: int = 6, any_field: bool = False) -> xr.Dataset:
     """Number of components, largest component and percolation dimension versus threshold, in one sweep.
 

@@ -13,11 +13,12 @@ Eliashberg calculation; it is always reported with that caveat and its scatter.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import GridError
+from ..grid import keys
 
 SLOPE_K = 750.0
 """Slope of the pure-hydrogen correlation, K per unit phi."""
@@ -30,10 +31,12 @@ SCATTER_K = 60.0
 
 REFERENCE = "Belli et al., Nat. Commun. 12, 5381 (2021)"
 
-CAVEAT = ("Empirical correlation (Belli et al., Nat. Commun. 12, 5381 (2021)), Tc ~ 750*phi - 85 K for pure "
-          "hydrogen (H_f = H_DOS = 1), with about 60 K scatter across the fitted compounds. It is not a "
-          "prediction of the elfviz model nor an electron-phonon calculation; it says nothing about whether "
-          "the phase is metallic or dynamically stable.")
+CAVEAT = ("Empirical correlation (Belli et al., Nat. Commun. 12, 5381 (2021)): Tc ~ 750 K * phi * H_f * "
+          "H_DOS^(1/3) - 85 K, +/- 60 K scatter across the fitted hydrides, with H_f the hydrogen fraction "
+          "and H_DOS the hydrogen share of the density of states at the Fermi level. Pure hydrogen has "
+          "H_f = 1 and, only where it is a metal, H_DOS = 1. It is not a prediction of the elfviz model nor "
+          "an electron-phonon calculation; it says nothing about whether the phase is metallic or "
+          "dynamically stable.")
 
 
 @dataclass(frozen=True)
@@ -116,41 +119,140 @@ def tc_estimate(phi: float) -> TcEstimate:
                       low_k=max(tc - SCATTER_K, 0.0), high_k=tc + SCATTER_K)
 
 
-def tc_applicability(attrs: dict, known_phases: Iterable[str] = ()) -> tuple[bool, str]:
-    """Whether the Belli et al. (2021) Tc correlation may be shown for a structure, and why not.
+MOLECULAR_GAP = 0.1
+"""phi* - phi above which a structure counts as molecular (H2 units persist over that ELF window).
 
-    The correlation was fitted on crystalline metallic hydrides; it says nothing about a fluid. A
-    structure applies only if its provenance names a crystal phase: ``attrs["phase"]`` (or the phase of a
-    ``structure:<phase>`` source) is one of ``known_phases``.
+On the bundled DFT frames the gap is 0.66-0.79 for the molecular crystals (C2c-12, C2c-24), 0.32-0.78 for
+the liquids and 0.001-0.004 for atomic I4_1/amd, so 0.1 separates molecular from atomic with a wide margin.
+"""
 
-    Parameters
+Status = Literal["reported", "flagged", "withheld"]
+
+
+@dataclass(frozen=True)
+class TcVerdict:
+    """Whether, and with what warning, the Belli et al. (2021) Tc estimate may be shown for one structure.
+
+    Attributes
     ----------
-    attrs : dict
-        The structure Dataset's attributes (``phase``, ``source``, ``temperature_k`` in K).
-    known_phases : iterable of str
-        Crystal phase names (e.g. ``elfviz.structures.PHASES``).
-
-    Returns
-    -------
-    applies : bool
+    status : {'reported', 'flagged', 'withheld'}
+        ``reported``: a crystal in the correlation's domain, shown with the caveat; ``flagged``: shown, but
+        ``reason`` says why it may not apply; ``withheld``: not shown, ``reason`` says why.
+    estimate : TcEstimate or None
+        None when withheld.
     reason : str
-        Why not ('' when it applies).
+        '' when reported.
 
     Examples
     --------
-    >>> applies, reason = tc_applicability({"phase": "liquid", "temperature_k": 1500.0})
-    >>> applies, reason.split(" (")[0]
-    (False, 'not applicable: this is a fluid at 1500 K')
-    >>> tc_applicability({"phase": "C2c-24"}, known_phases={"C2c-24"})
-    (True, '')
+    >>> str(TcVerdict("withheld", None, "not applicable: a fluid"))
+    'Tc estimate withheld: not applicable: a fluid'
     """
+
+    status: Status
+    estimate: TcEstimate | None
+    reason: str = ""
+
+    @property
+    def shown(self) -> bool:
+        """True when there is a number to show (reported or flagged)."""
+        return self.estimate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict: status, reason and the estimate (or None)."""
+        return {"status": self.status, "reason": self.reason,
+                "estimate": None if self.estimate is None else self.estimate.to_dict()}
+
+    def __str__(self) -> str:
+        if self.estimate is None:
+            return f"Tc estimate withheld: {self.reason}"
+        text = str(self.estimate)
+        return text if self.status == "reported" else f"{text} [flagged: {self.reason}]"
+
+
+def tc_verdict(phi: float, phi_star: float | None = None, attrs: Mapping[str, Any] | None = None, *,
+               numbers: Iterable[int] | None = None, field: str = keys.ELF,
+               metallic: bool | None = None) -> TcVerdict:
+    """The Tc estimate for one structure together with its domain: reported, flagged or withheld.
+
+    The correlation (Belli et al. 2021, :data:`CAVEAT`) was fitted on crystalline metallic hydrides;
+    for pure hydrogen ``H_f = H_DOS = 1`` only where it is a metal. The rules, in order:
+
+    1. not an ELF field, or atoms other than H (``numbers``), or ``phi`` outside [0, 1]: **withheld**;
+    2. a fluid (``attrs["phase"] == "liquid"``): **withheld**;
+    3. ``metallic=False`` (the caller knows it is an insulator): **withheld**;
+    4. no percolating bonding network: the structure is molecular, ``phi_star - phi >`` :data:`MOLECULAR_GAP`
+       (H2 molecules stay apart from ``phi`` up to ``phi_star``), and the caller has not said it is a metal
+       (``metallic=True``): **withheld**, since an insulating molecular phase has no Fermi-level DOS;
+    5. no crystal-phase provenance (``attrs`` names no crystal phase, e.g. an uploaded file): **flagged**;
+    6. otherwise (an atomic, or declared-metallic, crystal): **reported** with the caveat.
+
+    Parameters
+    ----------
+    phi : float
+        Networking value of the field.
+    phi_star : float or None
+        Molecularity index (None without atoms: rule 4 cannot apply).
+    attrs : mapping, optional
+        The structure's attributes (``phase``, ``source``, ``temperature_k`` in K).
+    numbers : iterable of int, optional
+        Atomic numbers (all must be 1).
+    field : str
+        Name of the analysed field (must be ``elf``).
+    metallic : bool or None
+        What the caller knows about the electronic structure (e.g. from a band-structure calculation);
+        None: unknown.
+
+    Returns
+    -------
+    TcVerdict
+
+    Examples
+    --------
+    >>> tc_verdict(0.661, 0.662, {"phase": "I41amd"}).status              # atomic crystal
+    'reported'
+    >>> v = tc_verdict(0.309, 0.972, {"phase": "C2c-24"})                # molecular crystal
+    >>> v.status, v.reason.split(":")[0]
+    ('withheld', 'no percolating bonding network')
+    >>> tc_verdict(0.309, 0.972, {"phase": "C2c-24"}, metallic=True).status
+    'reported'
+    >>> tc_verdict(0.6, 0.9, {"phase": "liquid", "temperature_k": 1500.0}).reason.split(" (")[0]
+    'not applicable: this is a fluid at 1500 K'
+    >>> tc_verdict(0.661, 0.662, {}).status                               # no provenance
+    'flagged'
+    """
+    attrs = dict(attrs or {})
+    if field != keys.ELF:
+        return TcVerdict("withheld", None, f"not given for the field '{field}' (the correlation is defined "
+                                           "for the ELF)")
+    if numbers is not None and any(int(z) != 1 for z in numbers):
+        return TcVerdict("withheld", None, "not given: the correlation used (H_f = H_DOS = 1) is for pure "
+                                           "hydrogen only")
+    try:
+        phi = float(phi)
+    except (TypeError, ValueError):
+        return TcVerdict("withheld", None, f"phi is not a number ({phi!r})")
+    if not math.isfinite(phi) or not 0.0 <= phi <= 1.0:
+        return TcVerdict("withheld", None, f"phi = {phi} is outside [0, 1]")
     reason = fluid_reason(attrs)
     if reason is not None:
-        return False, reason
-    if _phase_of(attrs) in set(known_phases):
-        return True, ""
-    return False, ("not shown: this structure carries no crystal-phase provenance, and the correlation holds "
-                   "for crystalline metallic hydrides only")
+        return TcVerdict("withheld", None, reason)
+    if metallic is False:
+        return TcVerdict("withheld", None, "not applicable: the structure was declared an insulator (no "
+                                           "Fermi-level DOS, so H_DOS = 0)")
+    gap = None if phi_star is None or not math.isfinite(float(phi_star)) else float(phi_star) - phi
+    if gap is not None and gap > MOLECULAR_GAP and metallic is not True:
+        return TcVerdict("withheld", None, (
+            f"no percolating bonding network: the structure is molecular (H2 molecules stay apart from "
+            f"phi = {phi:.3f} up to phi* = {phi_star:.3f}). Molecular hydrogen is an insulator or poor metal "
+            "with no reliable hydrogen DOS at the Fermi level (H_DOS), so the correlation gives no Tc; "
+            "if a band-structure calculation shows this phase is a metal, pass metallic=True (CLI: --metallic)"))
+    estimate = tc_estimate(phi)
+    if not _phase_of(attrs):
+        return TcVerdict("flagged", estimate, (
+            "this structure carries no crystal-phase provenance; the correlation holds for crystalline "
+            "metallic hydrides only"))
+    return TcVerdict("reported", estimate, "")
 
 
 def fluid_reason(attrs: dict) -> str | None:

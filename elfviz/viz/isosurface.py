@@ -25,6 +25,7 @@ import pyvista as pv
 
 from .. import grid
 from ..errors import GridError
+from ..grid import keys
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _check_isovalue(isovalue: Any) -> float:
 
 # ----------------------------------------------------------------------------- grid
 def periodic_structured_grid(field: Any, cell: Any, *, images: Any = (1, 1, 1),
-                             name: str = "elf") -> pv.StructuredGrid:
+                             name: str = keys.ELF) -> pv.StructuredGrid:
     """The field on the true Cartesian points of the cell, padded periodically by one layer.
 
     Parameters

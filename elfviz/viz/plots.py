@@ -31,6 +31,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
+from ..grid import keys
 from .slices import SLICE_HEIGHT, equal_aspect_hook
 
 LABELS = {
@@ -82,9 +83,9 @@ def _groups(ds: xr.Dataset, color_by: str, dim: str) -> xr.Dataset:
             f"cannot colour by '{color_by}': the frames have no such coordinate "
             f"(available: {[c for c in ds.coords if c != dim]})"
         )
-    keys = ds[color_by]
-    if np.issubdtype(keys.dtype, np.number):
-        ds = ds.assign_coords({color_by: ("frame", np.round(keys.values.astype(float), 3))})
+    names = ds[color_by]
+    if np.issubdtype(names.dtype, np.number):
+        ds = ds.assign_coords({color_by: ("frame", np.round(names.values.astype(float), 3))})
     return ds.groupby(color_by).mean()
 
 
@@ -135,11 +136,11 @@ def _curve_groups(spectra: xr.Dataset, color_by: str, average_by: str | None) ->
     phases = spectra["phase"].values if "phase" in spectra.coords else [""] * n
     kinds = [frame_kind(p) for p in phases]
     keyname = average_by if (average_by and average_by in spectra.coords) else color_by
-    keys = spectra[keyname].values
+    names = spectra[keyname].values
     groups: dict[tuple, list[int]] = {}
     for i in range(n):
-        key = keys[i]
-        key = round(float(key), 3) if np.issubdtype(np.asarray(keys).dtype, np.number) else str(key)
+        key = names[i]
+        key = round(float(key), 3) if np.issubdtype(np.asarray(names).dtype, np.number) else str(key)
         tag = (kinds[i], str(phases[i]) if kinds[i] == "crystal" else "", key)
         groups.setdefault(tag, []).append(i)
     out = []
@@ -287,10 +288,10 @@ def lowk_fraction_plot(spectra: xr.Dataset, *, x: str = "pressure_gpa", y: str =
             raise GridError(f"the spectra have no '{name}' (variables: {list(spectra.variables)})")
     xs = np.asarray(spectra[x].values, dtype=float)
     ys = np.asarray(spectra[y].values, dtype=float)
-    keys = np.round(xs, 3)
-    unique = np.unique(keys[np.isfinite(keys)])
-    means = np.array([np.nanmean(ys[keys == u]) for u in unique])
-    stds = np.array([np.nanstd(ys[keys == u]) for u in unique])
+    names = np.round(xs, 3)
+    unique = np.unique(names[np.isfinite(names)])
+    means = np.array([np.nanmean(ys[names == u]) for u in unique])
+    stds = np.array([np.nanstd(ys[names == u]) for u in unique])
     xlabel, ylabel = LABELS.get(x, x), LABELS.get(y, y)
     k_cut = spectra.attrs.get("k_cut")
     title = f"{ylabel} (k < {k_cut:.2f} Å⁻¹)" if (y == "lowk_fraction" and k_cut) else ylabel
@@ -357,7 +358,7 @@ def lattice_plane(ds: xr.Dataset, field: str, axis: str = "c", index: int = 0):
     values = ds[field].transpose(*grid.GRID_DIMS).isel({axis: index}).values
     values = np.pad(values, ((0, 1), (0, 1)), mode="wrap")
     in_plane = [d for d in grid.GRID_DIMS if d != axis]
-    cell = ds["cell"].values
+    cell = ds[keys.CELL].values
     v1, v2 = (cell[grid.GRID_DIMS.index(d)] for d in in_plane)
     e1 = v1 / np.linalg.norm(v1)
     e2 = v2 - (v2 @ e1) * e1

@@ -15,6 +15,7 @@ import xarray as xr
 
 from .. import grid
 from ..errors import GridError
+from ..grid import keys
 
 PLANES = {"ab": (0, 1, 2), "bc": (1, 2, 0), "ca": (2, 0, 1)}
 """Plane name -> (first in-plane axis, second in-plane axis, normal axis)."""
@@ -42,7 +43,7 @@ def _plane_axes(plane: str) -> tuple[int, int, int]:
     return PLANES[plane]
 
 
-def lattice_plane_slice(ds: xr.Dataset, *, field: str = "elf", plane: str = "ab",
+def lattice_plane_slice(ds: xr.Dataset, *, field: str = keys.ELF, plane: str = "ab",
                         position: float = 0.0) -> xr.DataArray:
     """The field on a lattice plane.
 
@@ -88,7 +89,7 @@ def lattice_plane_slice(ds: xr.Dataset, *, field: str = "elf", plane: str = "ab"
     plane_values = np.pad(plane_values, [(0, 1), (0, 1)], mode="wrap")
     fu = np.arange(plane_values.shape[0]) / (plane_values.shape[0] - 1)
     fv = np.arange(plane_values.shape[1]) / (plane_values.shape[1] - 1)
-    cell = ds["cell"].values
+    cell = ds[keys.CELL].values
     frame = plane_frame(cell, plane)
     pu, pv = cell[u] @ frame.T, cell[v] @ frame.T  # spanning vectors in plane coordinates
     xy = fu[:, None, None] * pu + fv[None, :, None] * pv

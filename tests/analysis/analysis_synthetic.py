@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from elfviz import grid
-from elfviz.analysis import kspace
+from elfviz.grid import fourier
 
 TRICLINIC = np.array([[4.0, 0.0, 0.0], [1.3, 3.6, 0.0], [-0.7, 0.9, 4.4]])
 """A strongly skewed cell (Å): no two lattice vectors orthogonal."""
@@ -27,7 +27,7 @@ def gaussian_spectrum_field(cell, shape, s, seed=0):
     rng = np.random.default_rng(seed)
     noise = np.fft.rfftn(rng.normal(size=shape))
     phases = noise / np.abs(noise)
-    g = kspace.rfft_gnorm(cell, shape)
+    g = fourier.rfft_gnorm(cell, shape)
     coeffs = phases * np.exp(-0.5 * (g * s) ** 2)
     coeffs[0, 0, 0] = 0.0
     return np.fft.irfftn(coeffs, s=shape, axes=(0, 1, 2))
@@ -54,10 +54,10 @@ def random_positions(cell, n, seed=0, min_distance=0.9):
 
 def smeared_atoms(cell, positions, shape, width):
     """Periodic sum of normalised Gaussians of ``width`` (Å) at the atoms, on the grid (Å^-3)."""
-    g = kspace.rfft_gnorm(cell, shape)
-    s = kspace.structure_factor(cell, positions, shape)
+    g = fourier.rfft_gnorm(cell, shape)
+    s = fourier.structure_factor(positions, cell, shape)
     coeffs = s * np.exp(-0.5 * (g * width) ** 2) / grid.cell_volume(cell)
-    return kspace.from_fourier_coefficients(coeffs, shape)
+    return fourier.from_fourier_coefficients(coeffs, shape)
 
 
 def sharp_prediction(cell, positions, shape):

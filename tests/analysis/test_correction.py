@@ -9,18 +9,11 @@ import pytest
 from analysis_synthetic import TRICLINIC, plane_wave, synthetic_pair
 
 from elfviz import grid
-from elfviz.analysis import (
-    FourierCorrection,
-    field_metrics,
-    fit_fourier_correction,
-    lowpass_correction,
-    r2_versus_kcut,
-    residual_dataset,
-)
+from elfviz.analysis import field_metrics, lowpass_correction, r2_versus_kcut, residual_dataset
 from elfviz.analysis.correction import lowpass_filter
-from elfviz.analysis.correction_fit import select_fourier_correction
-from elfviz.analysis.learned_correction import CHANNELS
 from elfviz.errors import GridError, ModelError, OutputExistsError
+from elfviz.model.correction import CHANNELS, FourierCorrection
+from elfviz.model.training.correction_fit import fit_fourier_correction, save_correction, select_fourier_correction
 
 
 # ----------------------------------------------------------------------------- diagnostic
@@ -139,15 +132,15 @@ def test_learned_correction_is_translation_equivariant(learned):
 
 
 def test_learned_correction_json_round_trip(learned, tmp_path):
-    path = learned.save(tmp_path / "corr.json")
+    path = save_correction(learned, tmp_path / "corr.json")
     loaded = FourierCorrection.load(path)
     np.testing.assert_array_equal(loaded.weights, learned.weights)
     assert loaded.channels == learned.channels and loaded.k_max == learned.k_max
     _, pred = synthetic_pair(44)
     np.testing.assert_array_equal(loaded(pred)["elf"], learned(pred)["elf"])
     with pytest.raises(OutputExistsError):
-        learned.save(path)
-    learned.save(path, force=True)
+        save_correction(learned, path)
+    save_correction(learned, path, force=True)
     data = json.loads(path.read_text())
     assert data["format"] == "elfviz-fourier-correction"
 
@@ -220,12 +213,12 @@ def test_model_selection_keeps_the_best_validation_score():
 
 
 def test_bundled_correction_is_matched_by_model_version(learned, tmp_path):
-    from elfviz.analysis.learned_correction import bundled_correction
+    from elfviz.model.correction import bundled_correction
 
     tagged = FourierCorrection.from_dict(
         {**learned.to_dict(), "metadata": {"model_version": "elfnet-fft@9.9"}}
     )
-    tagged.save(tmp_path / "elfnet-fft-9.9.json")
+    save_correction(tagged, tmp_path / "elfnet-fft-9.9.json")
     found = bundled_correction("elfnet-fft@9.9", folder=tmp_path)
     np.testing.assert_array_equal(found.weights, learned.weights)
     with pytest.raises(

@@ -101,7 +101,7 @@ def test_analysis_and_plots_imports_are_light():
     import sys
 
     code = (
-        "import sys, elfviz.viz.plots, elfviz.analysis.report, elfviz.cli.spectra; "
+        "import sys, elfviz.viz.plots, elfviz.model.training.report, elfviz.cli.spectra; "
         "heavy = ('torch', 'holoviews', 'panel', 'pyvista', 'vtk', 'bokeh'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )

@@ -7,8 +7,7 @@ import pytest
 from analysis_synthetic import random_positions
 
 from elfviz import grid
-from elfviz.analysis import FourierCorrection
-from elfviz.analysis.learned_correction import CHANNELS
+from elfviz.model.correction import CHANNELS, FourierCorrection
 
 torch = pytest.importorskip("torch")
 predictor_module = pytest.importorskip("elfviz.model.predictor")
@@ -67,7 +66,7 @@ def test_corrected_prediction_stays_in_unit_interval(structure):
 
 
 def test_shipped_correction_for_the_bundled_model(bundled, structure):
-    from elfviz.analysis import bundled_correction
+    from elfviz.model.correction import bundled_correction
 
     corr = bundled_correction(bundled.version)
     assert corr.metadata["validation_r2_after"] > corr.metadata["validation_r2_before"]

@@ -10,10 +10,11 @@ from analysis_synthetic import FakePredictor, synthetic_pair
 
 from elfviz import grid
 from elfviz.analysis import field_metrics, residual_dataset
-from elfviz.analysis import report as report_module
 from elfviz.analysis.evaluate import density_table, evaluate_frames, markdown_table
 from elfviz.cli import main
-from elfviz.store import FrameCollection, write_netcdf
+from elfviz.cli.programs import report as report_program
+from elfviz.io.store import FrameCollection, write_netcdf
+from elfviz.model.training import report as report_module
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_evaluate_frames_matches_direct_metrics(collection):
 
 def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys):
     saved = tmp_path / "corr.json"
-    code = report_module.main(
+    code = report_program.main(
         [
             str(collection.root),
             "--fit-correction",
@@ -118,7 +119,7 @@ def test_report_with_fitted_correction(collection, fake_model, tmp_path, capsys)
     # a second run reads the cache and reproduces the table without calling the model
     calls = fake_model.calls
     assert (
-        report_module.main(
+        report_program.main(
             [str(collection.root), "--correction", str(saved), "--cache", str(tmp_path / "cache"), "--json"]
         )
         == 0
@@ -209,9 +210,9 @@ def test_report_on_the_promolecular_baseline_without_a_model(collection, tmp_pat
         "--output-dir",
         str(out_dir),
     ]
-    assert report_module.main(args) == 2  # refuses before evaluating anything
+    assert report_program.main(args) == 2  # refuses before evaluating anything
     assert "already exists" in capsys.readouterr().err
-    assert report_module.main(args[:-2]) == 0
+    assert report_program.main(args[:-2]) == 0
     out = capsys.readouterr().out
     assert "Model: promolecular; frames: 2" in out and "R² promol." not in out
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from analysis_synthetic import TRICLINIC, gaussian_spectrum_field, plane_wave, random_positions
 
-from elfviz import fourier, grid
-from elfviz.analysis import kspace
+from elfviz import grid
 from elfviz.analysis.autocorrelation import (
     correlation_length,
     minimum_image_displacements,
@@ -25,6 +24,7 @@ from elfviz.analysis.spectra import (
     spectral_centroid,
 )
 from elfviz.errors import GridError
+from elfviz.grid import fourier
 
 CUBIC = np.eye(3) * 4.0
 
@@ -40,7 +40,7 @@ def test_gnorm_matches_full_fft_frequencies(shape):
     ]  # numpy's conventions, also for the Nyquist planes
     m = np.stack(np.meshgrid(*freqs, indexing="ij"), axis=-1)
     expected = np.linalg.norm(m @ recip, axis=-1)
-    np.testing.assert_allclose(kspace.rfft_gnorm(TRICLINIC, shape), expected, atol=1e-12)
+    np.testing.assert_allclose(fourier.rfft_gnorm(TRICLINIC, shape), expected, atol=1e-12)
     np.testing.assert_allclose(
         np.linalg.norm(fourier.g_vectors(TRICLINIC, shape, real=True), axis=-1), expected, atol=1e-12
     )
@@ -48,13 +48,13 @@ def test_gnorm_matches_full_fft_frequencies(shape):
 
 @pytest.mark.parametrize("shape", [(6, 6, 6), (6, 6, 7)])
 def test_multiplicity_counts_every_mode_once(shape):
-    assert kspace.rfft_multiplicity(shape).sum() * shape[0] * shape[1] == math.prod(shape)
+    assert fourier.rfft_multiplicity(shape).sum() * shape[0] * shape[1] == math.prod(shape)
 
 
 def test_structure_factor_matches_brute_force_on_skewed_cell():
     positions = random_positions(TRICLINIC, 5, seed=3)
     shape = (6, 5, 8)
-    s = kspace.structure_factor(TRICLINIC, positions, shape)
+    s = fourier.structure_factor(positions, TRICLINIC, shape)
     g = fourier.g_vectors(TRICLINIC, shape, real=True)
     brute = np.exp(-1j * np.einsum("abci,ji->abcj", g, positions)).sum(axis=-1)
     np.testing.assert_allclose(s, brute, atol=1e-10)
@@ -62,7 +62,7 @@ def test_structure_factor_matches_brute_force_on_skewed_cell():
 
 def test_fourier_round_trip():
     values = np.random.default_rng(0).normal(size=(6, 7, 9))
-    back = kspace.from_fourier_coefficients(kspace.fourier_coefficients(values), values.shape)
+    back = fourier.from_fourier_coefficients(fourier.fourier_coefficients(values), values.shape)
     np.testing.assert_allclose(back, values, atol=1e-12)
 
 

@@ -103,3 +103,43 @@ def test_rebin_shells_keeps_the_total():
     out = rebin_shells(values, 3.0, 0.7, 40)
     assert out.sum() == pytest.approx(values.sum())
     assert np.all(out >= 0)
+
+
+def test_modes_binning_resolves_each_cell_finer_than_its_own_shells(frames):
+    n_below = 12
+    width = K_BOND / (n_below + 0.5)  # the cut lies on a shell edge
+    spectra = spectra_over_frames(frames, shell_width=width, correlation=False, binning="modes")
+    assert spectra.attrs["binning"].startswith("every frame's modes")
+    np.testing.assert_allclose(spectra["frame_shell_width"], width)
+    below = spectra["k"] < K_BOND
+    assert int(below.sum()) == n_below + 1
+    for i, ds in enumerate(frames):
+        # the modes binned directly: the same shells as radial_power_spectrum at this width
+        own = radial_power_spectrum(ds, shell_width=width)
+        n = own.sizes["k"]
+        np.testing.assert_allclose(spectra["power"][i, :n], own["power"], rtol=1e-12, atol=1e-18)
+        np.testing.assert_array_equal(spectra["n_modes"][i, :n], own["n_modes"])
+        assert float(spectra["power"][i].sum()) == pytest.approx(float(spectra["variance"][i]), rel=1e-10)
+        # the shells below the cut hold exactly the low-|G| fraction, computed mode by mode
+        share = float(spectra["power"][i].where(below, 0.0).sum() / spectra["variance"][i])
+        assert share == pytest.approx(float(spectra["lowk_fraction"][i]), rel=1e-10)
+    # finer than the small cell's reciprocal vectors: shells between its |G| values are empty, flagged
+    small = spectra.isel(frame=2)
+    empty = small["n_modes"].values == 0
+    assert empty[1:].any() and np.all(small["power"].values[empty] == 0.0)
+    assert np.all(np.isnan(small["mean_power"].values[empty]))
+
+
+def test_modes_binning_is_the_own_binning_where_the_widths_agree(frames):
+    width = default_shell_width(frames[0]["cell"].values)
+    one = [frames[0]]
+    own = spectra_over_frames(one, shell_width=width, correlation=False)
+    modes = spectra_over_frames(one, shell_width=width, correlation=False, binning="modes")
+    np.testing.assert_allclose(modes["power"], own["power"], rtol=1e-12, atol=1e-18)
+
+
+def test_unknown_binning_is_refused(frames):
+    from elfviz.errors import GridError
+
+    with pytest.raises(GridError, match="binning"):
+        spectra_over_frames(frames, binning="fine")

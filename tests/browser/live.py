@@ -66,7 +66,7 @@ MARKER_JS = """(name) => {
   const out = [];
   for (const doc of (window.Bokeh && Bokeh.documents) || []) {
     for (const model of doc.all_models) {
-      if (model.name === name) out.push({name: model.name, location: model.location,
+      if (model.name === name) out.push({name: model.name, location: model.location, visible: model.visible,
                                          type: model.constructor.__name__});
     }
   }

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from elfviz import grid
+from elfviz.io.store import FrameCollection
 from elfviz.reference.promolecular import promolecular_elf
-from elfviz.store import FrameCollection
 
 XYZ = (b"2\nLattice=\"3 0 0 0 3 0 0 0 3\" pbc=\"T T T\" Properties=species:S:1:pos:R:3\n"
        b"H 0 0 0\nH 0.74 0 0\n")

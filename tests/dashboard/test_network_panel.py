@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from elfviz.dashboard import Dashboard
-from elfviz.dashboard.network_panel import MARKER_NAME, crystal_phases, field_kind
-from elfviz.topology import tc_applicability
+from elfviz.dashboard.network_panel import field_kind
+from elfviz.viz.percolation_plot import MARKER_NAME
 
 
 @pytest.fixture(scope="module")
@@ -79,26 +79,28 @@ def test_no_tc_for_a_liquid_frame(dash):
     state = dash.state
     assert state.structure.attrs["phase"] == "liquid"
     summary = dash.network._summary.object
-    assert "Tc ≈" not in summary and "not applicable" in summary and "fluid at 1000 K" in summary
+    assert "Tc ≈" not in summary and "withheld" in summary and "fluid at 1000 K" in summary
     assert f"{state.network.phi:.3f}" in summary  # the networking value is still shown
 
 
-def test_tc_with_its_caveat_for_a_crystal(dash):
-    phase_key = next(k for k in dash.structure.examples if k.startswith("phase:"))
-    assert dash.structure.load_example(phase_key)
-    est = dash.state.network.tc_estimate()
+def _load_phase(dash, phase):
+    key = next(k for k in dash.structure.examples if k.startswith(f"phase:{phase}"))
+    assert dash.structure.load_example(key)
+
+
+def test_tc_with_its_caveat_for_an_atomic_crystal(dash):
+    _load_phase(dash, "I41amd")
+    verdict = dash.state.network.tc_verdict(dash.state.structure)
+    assert verdict.status == "reported"
+    est = verdict.estimate
     summary = dash.network._summary.object
     assert f"Tc ≈ {est.tc_k:.0f} ± {est.scatter_k:.0f} K" in summary and est.caveat in summary
+    assert all(words in summary for words in ("H_f", "H_DOS", "60 K"))
     dash.structure.load_example(list(dash.structure.examples)[0])
 
 
-@pytest.mark.parametrize("attrs, applies, words", [
-    ({"phase": "liquid", "temperature_k": 1502.0}, False, "fluid at 1502 K"),
-    ({"phase": "liquid"}, False, "fluid at 1000+ K"),
-    ({}, False, "no crystal-phase provenance"),
-    ({"source": "structure:C2c-24"}, True, ""),
-    ({"phase": "C2c-24", "source": "dft:qe"}, True, ""),
-])
-def test_tc_applicability(attrs, applies, words):
-    ok, reason = tc_applicability(attrs, known_phases=crystal_phases())
-    assert ok is applies and words in reason
+def test_no_tc_for_a_molecular_crystal(dash):
+    _load_phase(dash, "C2c-24")
+    summary = dash.network._summary.object
+    assert "Tc ≈" not in summary and "withheld" in summary and "molecular" in summary
+    dash.structure.load_example(list(dash.structure.examples)[0])

@@ -22,8 +22,13 @@ class FakeServerDocument:
         self.queue.append(callback)
 
     def run_ticks(self):
-        while self.queue:
-            self.queue.pop(0)()
+        """Run the queued callbacks, and those that background work queues meanwhile, until all is done."""
+        while True:
+            while self.queue:
+                self.queue.pop(0)()
+            if not ticks.in_flight() and not self.queue:
+                return
+            assert ticks.wait_for_workers(timeout=60), "background work did not finish within 60 s"
 
 
 @pytest.fixture

@@ -47,6 +47,11 @@ def snapshot(d):
     (b"\x00\x01garbage\xff", "broken.cube", ["broken.cube", "corrupt or misnamed"]),
     (None, "nacl.cif", ["nacl.cif contains Cl, Na", "pure hydrogen", "upload a hydrogen-only structure"]),
     (b"x" * 2048, "big.xyz", ["big.xyz is", "upload limit", "command line"]),
+    (b'2\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nH 0 0 0\nH 0.01 0 0\n',
+     "overlap.xyz", ["overlapping atoms"]),
+    (b'2\nLattice="4 0 0 0 4 0 0 0 4" Properties=species:S:1:pos:R:3 pbc="T T T"\nH nan 0 0\nH 0.7 0 0\n',
+     "nan.xyz", ["NaN or infinite"]),
+    (b"2\n\nH 0 0 0\nH 0.74 0 0\n", "nocell.xyz", ["no cell"]),
 ])
 def test_bad_uploads_explain_and_change_nothing(dash, messages, data, name, words):
     d = dash

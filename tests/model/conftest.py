@@ -8,8 +8,8 @@ import pytest
 from ase import Atoms
 
 from elfviz.grid import cell_for_rs
+from elfviz.io.store import FrameCollection
 from elfviz.reference.promolecular import promolecular_elf
-from elfviz.store import FrameCollection
 
 
 def random_hydrogen(n_side=2, rs=1.5, seed=0, bond=0.74):

@@ -1,4 +1,4 @@
-"""Side-by-side short training runs (python -m elfviz.model.ablation) on the synthetic collection."""
+"""Side-by-side short training runs (python -m elfviz.cli.programs.ablation) on the synthetic collection."""
 
 import json
 from dataclasses import replace
@@ -6,9 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from elfviz.cli.programs.ablation import main
 from elfviz.errors import ModelError
-from elfviz.model.ablation import Variant, main, run_variants, shared_pools
 from elfviz.model.training import TrainConfig, member_pools
+from elfviz.model.training.ablation import Variant, run_variants, shared_pools
 
 TINY = TrainConfig(hidden=(8,), lmax=1)
 

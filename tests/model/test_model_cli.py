@@ -9,6 +9,7 @@ from conftest import small_train_args
 from elfviz import io
 from elfviz.cli import main
 from elfviz.model.descriptors import DescriptorSpec
+from elfviz.model.training.correction_fit import save_correction
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +124,8 @@ def test_train_cli_and_resume(synthetic_collection, tmp_path, capsys):
 
 
 def test_predict_with_a_correction_file(reference_file, synthetic_weights, tmp_path, capsys):
-    from elfviz.analysis.learned_correction import CHANNELS, FourierCorrection
     from elfviz.model import Predictor
+    from elfviz.model.correction import CHANNELS, FourierCorrection
 
     version = synthetic_weights[1]["version"]
     corr = FourierCorrection(
@@ -132,7 +133,7 @@ def test_predict_with_a_correction_file(reference_file, synthetic_weights, tmp_p
         k_max=4.0, n_radial=3, channels=CHANNELS, rs_ref=1.45, rs_order=0,
         metadata={"model_version": version, "name": "cli-test"},
     )
-    path = corr.save(tmp_path / "corr.json")
+    path = save_correction(corr, tmp_path / "corr.json")
     base = ["predict", str(reference_file), "--like", str(reference_file), "--weights", str(synthetic_weights[0])]
     assert main([*base, "-o", str(tmp_path / "c.nc"), "--correction", str(path), "--device", "cpu"]) == 0
     assert "cli-test" in capsys.readouterr().out

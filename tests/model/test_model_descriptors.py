@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from elfviz.fourier import structure_factor
 from elfviz.grid import cart_to_frac, grid_points_cartesian
+from elfviz.grid.fourier import structure_factor
 from elfviz.model.descriptors import (
     DescriptorSpec,
     compute_descriptors,
@@ -56,7 +56,7 @@ def test_solid_harmonics_are_orthonormal_on_the_sphere():
 @pytest.mark.parametrize("shape", [(20, 18, 24), (9, 10, 15)])
 @pytest.mark.parametrize("atom_chunk", [256, 4])
 def test_torch_structure_factor_matches_the_numpy_one(shape, atom_chunk):
-    """The model's torch S(G) (kept for CUDA) and elfviz.fourier's NumPy S(G) agree in float64."""
+    """The model's torch S(G) (kept for CUDA) and elfviz.grid.fourier's NumPy S(G) agree in float64."""
     pos = atoms_in(SKEWED, n=11, seed=5)
     frac = torch.as_tensor(cart_to_frac(pos, SKEWED), dtype=torch.float64)
     got = structure_factor_torch(frac, shape, dtype=torch.complex128, atom_chunk=atom_chunk).numpy()

@@ -10,9 +10,9 @@ from conftest import random_hydrogen, small_train_args
 
 from elfviz.cli import main
 from elfviz.errors import ModelError
-from elfviz.model import card as card_module
 from elfviz.model.network import ElfEnsemble, ElfNet, build_network, load_model
 from elfviz.model.predictor import Predictor
+from elfviz.model.training import card as card_module
 
 SMALL = small_train_args(epochs=2)
 
@@ -173,7 +173,7 @@ def test_predict_cli_writes_the_member_spread_to_netcdf_only(synthetic_weights, 
 
 
 def test_frame_report_of_an_ensemble_gives_its_mean_member_spread(synthetic_collection, pair_weights):
-    from elfviz.model.evaluate import frame_report
+    from elfviz.model.training.evaluate import frame_report
 
     ref = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
     predictor = Predictor(pair_weights, device="cpu")
@@ -256,7 +256,7 @@ def test_member_values_right_after_an_ensemble_prediction_reuse_its_members(pair
 
 def test_frame_report_member_phi_equals_each_member_predicted_alone(synthetic_collection, pair_weights, monkeypatch):
     import elfviz.model.predictor as predictor_module
-    from elfviz.model.evaluate import frame_report
+    from elfviz.model.training.evaluate import frame_report
     from elfviz.topology import networking_analysis
 
     ref = synthetic_collection.read(synthetic_collection.select(split="test")["frame_id"].iloc[0])
@@ -305,7 +305,7 @@ def test_predict_cli_prints_phi_with_the_members_range(pair_weights, tmp_path, c
 
 
 def test_evaluation_counts_how_often_the_members_range_holds_the_reference(synthetic_collection, pair_weights):
-    from elfviz.model.evaluate import evaluate, member_range_coverage
+    from elfviz.model.training.evaluate import evaluate, member_range_coverage
 
     result = evaluate(synthetic_collection.root, pair_weights, device="cpu")
     frames = result["frames"]

@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from elfviz.model import card as card_module
-from elfviz.model.evaluate import aggregate, evaluate, main, update_weights_card
+from elfviz.cli.programs.evaluate import main
 from elfviz.model.predictor import BUNDLED_WEIGHTS, Predictor
+from elfviz.model.training import card as card_module
+from elfviz.model.training.correction_fit import save_correction
+from elfviz.model.training.evaluate import aggregate, evaluate, update_weights_card
 
 
 def test_evaluate_and_card(synthetic_collection, synthetic_weights, tmp_path):
@@ -42,7 +44,7 @@ def test_fit_on_frames_the_network_has_seen(synthetic_collection, synthetic_weig
     assert seen["validation"]["frames"] == seen["validation"]["of"] == len(card["validation_frame_ids"])
     # the same metric as the held-out table, on the first listed training frame
     from elfviz.analysis import field_metrics
-    from elfviz.store import FrameCollection
+    from elfviz.io.store import FrameCollection
 
     ref = FrameCollection(synthetic_collection.root).read(card["train_frame_ids"][0])
     pred = Predictor(synthetic_weights[0], device="cpu").predict(ref, like=ref)
@@ -110,7 +112,7 @@ def test_evaluate_command_writes_card(synthetic_collection, synthetic_weights, t
 
 def _bundled_test_frame():
     from elfviz.data import dataset_path
-    from elfviz.store import FrameCollection
+    from elfviz.io.store import FrameCollection
 
     if not BUNDLED_WEIGHTS.with_suffix(".pt").exists():
         pytest.skip("no bundled weights yet")
@@ -157,7 +159,7 @@ def test_held_out_frames_without_a_test_split(tmp_path):
     from conftest import make_collection
 
     from elfviz.errors import ModelError
-    from elfviz.model.evaluate import held_out_frames
+    from elfviz.model.training.evaluate import held_out_frames
 
     coll = make_collection(tmp_path / "c", n_per_traj=2, rs_values=(1.5,), shape=(6, 6, 6))
     ids, scheme = held_out_frames(coll, {})
@@ -178,7 +180,7 @@ def test_held_out_frames_without_a_test_split(tmp_path):
 
 
 def _small_correction(version, scale=0.02):
-    from elfviz.analysis.learned_correction import CHANNELS, FourierCorrection
+    from elfviz.model.correction import CHANNELS, FourierCorrection
 
     weights = scale * np.random.default_rng(1).normal(size=len(CHANNELS) * 3 * 1)
     return FourierCorrection(
@@ -193,7 +195,7 @@ def test_evaluate_scores_the_corrected_prediction_too(synthetic_collection, synt
     from elfviz.topology import networking_analysis
 
     version = synthetic_weights[1]["version"]
-    path = _small_correction(version).save(tmp_path / "corr.json")
+    path = save_correction(_small_correction(version), tmp_path / "corr.json")
     result = evaluate(synthetic_collection.root, synthetic_weights[0], device="cpu", correction=path)
     assert result["correction"].startswith("FourierCorrection(name='test-correction'")
     frame = result["frames"][0]
@@ -213,10 +215,10 @@ def test_evaluate_scores_the_corrected_prediction_too(synthetic_collection, synt
 
 
 def test_correction_of_another_model_version_is_refused(synthetic_weights, tmp_path):
-    from elfviz.analysis.learned_correction import load_correction
     from elfviz.errors import ModelError
+    from elfviz.model.correction import load_correction
 
-    path = _small_correction("elfnet-fft@0.0").save(tmp_path / "other.json")
+    path = save_correction(_small_correction("elfnet-fft@0.0"), tmp_path / "other.json")
     with pytest.raises(ModelError, match="fitted on predictions of elfnet-fft@0.0"):
         load_correction(path, synthetic_weights[1]["version"])
     with pytest.raises(ModelError, match="no shipped Fourier correction"):
@@ -265,7 +267,7 @@ def test_member_phi_range_is_aggregated_and_shown_in_the_card(synthetic_weights)
 
 
 def test_frame_report_gives_each_member_its_networking_value(synthetic_collection, synthetic_weights):
-    from elfviz.model.evaluate import frame_report
+    from elfviz.model.training.evaluate import frame_report
 
     frame_id = synthetic_collection.select(split="test")["frame_id"].iloc[0]
     predictor = Predictor(synthetic_weights[0], device="cpu")

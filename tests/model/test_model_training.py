@@ -6,9 +6,9 @@ import torch
 from conftest import random_hydrogen
 
 from elfviz.errors import ModelError
+from elfviz.grid.pairs import pair_midpoints
 from elfviz.model.descriptors import DescriptorSpec
 from elfviz.model.training import BondSampling, TrainConfig, sample_frame, train
-from elfviz.pairs import pair_midpoints
 from elfviz.reference.promolecular import promolecular_elf
 
 SPEC = DescriptorSpec(widths=(0.4, 0.9), lmax=1)
@@ -83,7 +83,7 @@ def test_train_config_records_the_sampling():
 
 
 def test_pools_of_several_seeds_share_one_descriptor_pass(synthetic_collection, monkeypatch):
-    from elfviz.model import training
+    from elfviz.model.training import pools as training
 
     ids = synthetic_collection.index["frame_id"].tolist()[:3]
     sampling = BondSampling(0.3)
@@ -127,7 +127,7 @@ def test_the_default_recipe_is_the_one_the_bundled_weights_were_trained_with():
     import json
 
     from elfviz.model.predictor import BUNDLED_WEIGHTS
-    from elfviz.model.training import _config_record
+    from elfviz.model.training.config import _config_record
 
     shipped = json.loads(BUNDLED_WEIGHTS.with_suffix(".json").read_text())["card"]["hyperparameters"]
     assert json.loads(json.dumps(_config_record(TrainConfig()))) == shipped

@@ -10,12 +10,12 @@ import pytest
 import xarray as xr
 
 from elfviz import grid
+from elfviz.io.store import FrameCollection
 from elfviz.reference import dataset as dataset_module
 from elfviz.reference import qe
 from elfviz.reference.dataset import DatasetConfig, build
 from elfviz.reference.datasheet import dataset_summary, summary_markdown
 from elfviz.reference.md import MDTrajectory, parse_md_output
-from elfviz.store import FrameCollection
 
 pytestmark = [
     pytest.mark.dft,

@@ -7,10 +7,10 @@ import pytest
 
 from elfviz import grid
 from elfviz.errors import ElfvizError
+from elfviz.io.store import FrameCollection
 from elfviz.reference import dataset as dataset_module
 from elfviz.reference.dataset import DatasetConfig, build, trajectory_start, trajectory_temperature
 from elfviz.reference.md import MDTrajectory
-from elfviz.store import FrameCollection
 
 CONFIG = """
 [md]
@@ -125,3 +125,45 @@ def test_build_starts_a_molecular_trajectory_from_h2_pairs(tmp_path, monkeypatch
     np.testing.assert_allclose(pair_distances(*starts["cold"]), 0.74, atol=1e-6)
     assert pair_distances(*starts["hot"]).min() > 0.8  # random atoms: no pair at the bond length
     assert MDTrajectory.load(tmp_path / "out" / "md" / "cold.npz").settings["start"] == "molecular"
+
+
+def test_processes_per_run_share_the_given_cores(monkeypatch):
+    from elfviz.reference.dataset import processes_per_run
+
+    assert processes_per_run(1, cores=1) == 1 and processes_per_run(2, cores=8) == 4
+    assert processes_per_run(3, cores=2) == 1  # never below one process
+    monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 6)
+    assert processes_per_run(2) == 3
+    with pytest.raises(ElfvizError, match="at least 1"):
+        processes_per_run(1, cores=0)
+
+
+def test_build_gives_each_label_run_the_cores_asked_for(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_md(cell, positions, *, temperature_k, n_steps, label, settings, **kwargs):
+        seen.append(("md", settings.mpi_processes))
+        steps = np.repeat(positions[None], n_steps, axis=0)
+        return MDTrajectory(cell, steps, np.full(n_steps, temperature_k), np.zeros(n_steps), 0.5)
+
+    def fake_label(structure, config, frame_id, work_dir, settings=None):
+        seen.append(("label", config.labels["mpi_processes"]))
+        return grid.make_dataset(structure["cell"].values, structure["positions"].values,
+                                 structure["numbers"].values, np.full((6, 6, 6), 0.4, dtype=np.float32),
+                                 source="test", attrs=dict(structure.attrs))
+
+    monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(dataset_module, "run_md", fake_md)
+    monkeypatch.setattr(dataset_module, "_label", fake_label)
+    build(_config(tmp_path), tmp_path / "out", work_dir=tmp_path / "work", cores=1)
+    assert seen and set(seen) == {("md", 1), ("label", 1)}
+
+
+def test_dataset_cli_refuses_zero_cores(tmp_path, capsys):
+    from elfviz.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    assert main(["dataset", "build", str(path), "-o", str(tmp_path / "out"), "--cores", "0"]) == 2
+    assert "--cores must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

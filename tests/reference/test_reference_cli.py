@@ -10,8 +10,8 @@ import pytest
 from elfviz import grid
 from elfviz.cli import reference as reference_cli
 from elfviz.errors import ElfvizError, FileFormatError, OutputExistsError, SpeciesError, StructureError
+from elfviz.io.store import read_netcdf, write_netcdf
 from elfviz.reference import qe
-from elfviz.store import read_netcdf, write_netcdf
 
 needs_qe = pytest.mark.skipif(not qe.is_available(), reason="Quantum ESPRESSO is not installed")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 
@@ -17,12 +15,6 @@ from elfviz.reference.convergence import (
     network_values,
 )
 from elfviz.reference.datasheet import BEGIN_MARKER, END_MARKER, replace_generated_section, rms_displacement
-
-
-@pytest.mark.parametrize("module", [convergence, datasheet])
-def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
 
 
 def test_common_points_and_refined_comparison():

@@ -78,3 +78,32 @@ def test_plotter_has_named_actors_and_renders_a_non_blank_png():
     assert image.std() > 10  # not a blank canvas
     orange = np.all(np.abs(image[..., :3].astype(int) - scene.SPANNING_COLOURS[0]) < 60, axis=-1)
     assert orange.sum() > 50  # the spanning slab is visible in its colour
+
+
+def test_scene_png_has_a_caption_and_a_colour_key_a_reader_can_use():
+    """The notebook picture: isovalue, components and dimension written above, a colour key below."""
+    import io
+
+    import xarray as xr
+    from PIL import Image
+
+    from elfviz.data import examples_path
+    from elfviz.topology import components_at
+    from elfviz.viz.scene import ATOM_KEY_COLOUR, SPANNING_COLOURS, colour_key, scene_meshes, scene_png, scene_title
+
+    ds = xr.load_dataset(examples_path() / "frames" / "I41amd-rs1.30.nc")
+    scene = scene_meshes(ds, 0.6, images=(2, 2, 1))
+    comps = components_at(ds, 0.6)
+    assert scene_title(scene) == f"ELF = 0.600: {comps.n_components} component, percolates in 3-D (network)"
+    assert [label for label, _ in colour_key(scene)] == ["percolating components (opaque)", "H atom"]
+    image = np.asarray(Image.open(io.BytesIO(scene_png(ds, 0.6, images=(2, 2, 1), window_size=(400, 300)))))
+    assert image.shape[1] == 400 and image.shape[0] > 300  # bands added above and below
+    band_top, band_bottom = image[: image.shape[0] - 300 - 1], image[-20:]
+    assert (band_top < 100).any()  # dark caption text
+    swatch = np.all(np.abs(band_bottom.astype(int) - SPANNING_COLOURS[0]) < 3, axis=-1)
+    assert swatch.sum() > 20  # the orange swatch of the percolating component
+    grey = np.all(np.abs(band_bottom.astype(int) - np.round(255 * np.array(ATOM_KEY_COLOUR))) < 3, axis=-1)
+    assert grey.sum() > 20
+    plain = np.asarray(Image.open(io.BytesIO(scene_png(ds, 0.6, window_size=(400, 300), caption=False,
+                                                       key=False))))
+    assert plain.shape[:2] == (300, 400)

@@ -1,0 +1,162 @@
+"""The per-point network of the atom-channel family: learned atom channels and a long-wavelength path.
+
+:class:`AtomMixNet` reads, at each grid point, the fixed descriptors of :mod:`.descriptors` (as
+:class:`~elfviz.model.network.ElfNet` does) and the atom-weighted densities of :mod:`.atom_channels`:
+
+* **learned atom channels** (``atoms=True``): ``ρ_{c,s,lm} = Σ_k W_ck b_{k,s,lm}`` with a learned ``(C, K)``
+  mixing, i.e. atom features ``f_c(a) = Σ_k W_ck h_k(a)`` trained end to end; their rotation invariants
+  (``ρ_{c,s,00}`` and ``Σ_m ρ_{c,s,lm} ρ_{c',t,lm}`` for every pair of (channel, width), l >= 1) join the fixed
+  descriptors at the MLP's input;
+* **a long-wavelength path** (``wide=True``): a learned linear response to the wide (1.5-3 Å) atom-weighted
+  densities added to the MLP's logit: a smooth field ``Σ_a Σ_k h_k(a) K_k(|r - r_a|)`` with learned radial
+  kernels ``K_k`` made of wide Gaussians, i.e. a low-k Fourier head on the atoms' features.
+
+With both off it is the 1.6 network (same transform, standardisation and MLP), which is how the ablation
+compares them on one footing. Outputs pass a sigmoid, so the ELF is always in [0, 1].
+
+Examples
+--------
+>>> import torch
+>>> from elfviz.model.atom_channels import AtomChannelSpec
+>>> spec = AtomChannelSpec(widths=(0.52, 0.75), lmax=1, wide=(2.2,))
+>>> net = AtomMixNet(5, spec, channels=2, hidden=(8,))
+>>> y = net(torch.rand(4, 5), torch.rand(4, spec.n_channels))
+>>> tuple(y.shape), bool(((y >= 0) & (y <= 1)).all())
+((4,), True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .atom_channels import AtomChannelSpec
+from .network import mlp
+
+__all__ = ["AtomMixNet", "predict_grid"]
+
+
+def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
+    return x.abs().add(1e-12).sqrt().copysign(x)
+
+
+class AtomMixNet(nn.Module):
+    """Per-point MLP on fixed descriptors and learned atom channels, plus a long-wavelength logit.
+
+    Parameters
+    ----------
+    n_fixed : int
+        Length of the fixed descriptor vector (:mod:`.descriptors`).
+    spec : AtomChannelSpec
+        The atom-weighted densities given to :meth:`forward`.
+    channels : int
+        Number C of learned atom channels.
+    hidden : sequence of int
+        Widths of the MLP's hidden layers.
+    atoms, wide : bool
+        Use the learned atom channels, the long-wavelength path.
+    """
+
+    def __init__(self, n_fixed: int, spec: AtomChannelSpec, *, channels: int = 4,
+                 hidden: Sequence[int] = (128, 128, 64), atoms: bool = True, wide: bool = True):
+        super().__init__()
+        self.spec, self.n_fixed, self.channels = spec, int(n_fixed), int(channels)
+        self.hidden, self.atoms, self.wide = tuple(int(h) for h in hidden), bool(atoms), bool(wide)
+        K = spec.n_basis
+        n_cw = self.channels * len(spec.widths)
+        self.register_buffer("pairs", torch.triu_indices(n_cw, n_cw), persistent=False)  # (channel, width) pairs
+        self.n_atom_features = (n_cw + spec.lmax * self.pairs.shape[1]) if self.atoms else 0
+        n_in = self.n_fixed + self.n_atom_features
+        # the mixing starts as the first C basis features (channel 0 = the plain density) plus a little noise
+        start = torch.zeros(self.channels, K)
+        start[torch.arange(min(self.channels, K)), torch.arange(min(self.channels, K))] = 1.0
+        self.mixing = nn.Parameter(start + 0.05 * torch.randn(self.channels, K))
+        self.register_buffer("feature_mean", torch.zeros(n_in))
+        self.register_buffer("feature_scale", torch.ones(n_in))
+        n_wide = K * len(spec.wide)
+        self.register_buffer("wide_mean", torch.zeros(n_wide))
+        self.register_buffer("wide_scale", torch.ones(n_wide))
+        self.wide_head = nn.Linear(n_wide, 1)
+        nn.init.zeros_(self.wide_head.weight)
+        nn.init.zeros_(self.wide_head.bias)
+        self.mlp = mlp(n_in, self.hidden)
+
+    def n_parameters(self) -> int:
+        """Trainable parameters in use (the mixing only with ``atoms``, the wide head only with ``wide``)."""
+        used = sum(p.numel() for p in self.mlp.parameters())
+        used += self.mixing.numel() if self.atoms else 0
+        used += sum(p.numel() for p in self.wide_head.parameters()) if self.wide else 0
+        return used
+
+    # ------------------------------------------------------------------ features
+    def atom_invariants(self, channels: torch.Tensor) -> torch.Tensor:
+        """Invariants of the mixed atom channels, ``(P, n_atom_features)``, from :meth:`forward`'s ``channels``."""
+        spec = self.spec
+        K, nl = spec.n_basis, (spec.lmax + 1) ** 2
+        local = channels[:, : K * spec.n_local].reshape(-1, K, len(spec.widths), nl)
+        mixed = torch.einsum("ck,pkwm->pcwm", self.mixing, local).reshape(local.shape[0], -1, nl)  # (P, CW, nl)
+        parts = [mixed[..., 0]]
+        n_cw = mixed.shape[1]
+        upper = self.pairs[0] * n_cw + self.pairs[1]  # flat indices of the upper triangle of a (CW, CW) Gram
+        for l in range(1, spec.lmax + 1):
+            block = mixed[..., l * l : (l + 1) * (l + 1)]
+            gram = torch.bmm(block, block.transpose(1, 2))  # Σ_m ρ_{c,s,lm} ρ_{c',t,lm}: 4-6x faster than pairs
+            parts.append(gram.reshape(gram.shape[0], -1)[:, upper])
+        return torch.cat(parts, dim=1)
+
+    def features(self, fixed: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+        """The MLP's input before standardisation: signed square roots of the fixed and atom invariants."""
+        parts = [fixed]
+        if self.atoms:
+            parts.append(self.atom_invariants(channels))
+        return _signed_sqrt(torch.cat(parts, dim=1))
+
+    def wide_channels(self, channels: torch.Tensor) -> torch.Tensor:
+        return channels[:, self.spec.n_basis * self.spec.n_local :]
+
+    @torch.no_grad()
+    def fit_standardisation(self, fixed: torch.Tensor, channels: torch.Tensor) -> None:
+        """Standardisation buffers from training points (with the initial mixing)."""
+        for values, mean, scale in ((self.features(fixed, channels), self.feature_mean, self.feature_scale),
+                                    (self.wide_channels(channels), self.wide_mean, self.wide_scale)):
+            # a feature (nearly) constant on the training points is not amplified beyond 100x its typical size
+            spread = values.std(0)
+            floor = 1e-2 * (values.mean(0).abs() + spread) + 1e-6
+            mean.copy_(values.mean(0))
+            scale.copy_(1.0 / torch.maximum(spread, floor))
+
+    # ------------------------------------------------------------------ output
+    def logits(self, fixed: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+        z = (self.features(fixed, channels) - self.feature_mean) * self.feature_scale
+        out = self.mlp(z).squeeze(-1)
+        if self.wide:
+            w = (self.wide_channels(channels) - self.wide_mean) * self.wide_scale
+            out = out + self.wide_head(w).squeeze(-1)
+        return out
+
+    def forward(self, fixed: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+        """ELF in [0, 1] at ``P`` points: ``fixed`` ``(P, n_fixed)``, ``channels`` ``(P, spec.n_channels)``."""
+        return torch.sigmoid(self.logits(fixed, channels))
+
+
+@torch.no_grad()
+def predict_grid(net: AtomMixNet, positions, cell, shape: Sequence[int], fixed_spec, *,
+                 device: str | torch.device = "cpu", batch: int = 65536) -> torch.Tensor:
+    """ELF of ``net`` at every point of a grid, ``shape`` (CPU float32): fixed descriptors and atom-weighted
+    densities by FFT, the network over batches of points.
+
+    ``fixed_spec`` is the :class:`~elfviz.model.descriptors.DescriptorSpec` the network was trained with.
+    """
+    from .atom_channels import basis_channels
+    from .descriptors import compute_descriptors
+
+    net.eval()
+    fixed = compute_descriptors(positions, cell, shape, fixed_spec, device=device).reshape(fixed_spec.n_features, -1)
+    channels = basis_channels(positions, cell, shape, net.spec, device=device).reshape(net.spec.n_channels, -1)
+    out = torch.empty(fixed.shape[1], dtype=torch.float32)
+    for start in range(0, fixed.shape[1], batch):
+        stop = start + batch
+        out[start:stop] = net(fixed[:, start:stop].T, channels[:, start:stop].T).float().cpu()
+    return out.reshape(tuple(int(n) for n in shape))

@@ -1,0 +1,293 @@
+"""The atom-channel family against the 1.6 network, side by side: same frames, points, seeds and budget.
+
+Variants of :class:`elfviz.model.atom_network.AtomMixNet` (``VARIANTS``):
+
+=============  ==================================================================================
+``1.6``        the 1.6 network: fixed descriptors only (learned atom channels and wide path off)
+``atoms``      + learned atom channels (invariants of ``Σ_k W_ck b_k``, :mod:`elfviz.model.atom_channels`)
+``wide``       + the long-wavelength path (linear response to wide atom-weighted densities)
+``atoms+wide`` both
+=============  ==================================================================================
+
+Every variant is trained with the production recipe's loop (Adam, cosine learning rate 2e-3 -> 5e-5, mean
+squared error, batches of 2048, the epoch with the best validation RMSE kept) on one pool of random grid points
+of the liquid training frames, shared by all variants of a seed. **The choice uses validation frames only**:
+validation R² (uniform points) and the ELF error at the grid points nearest to midpoints of atom pairs
+``pairs`` Å apart (where networking saddles sit). :func:`score_test_split` then scores the chosen variant and the
+``1.6`` baseline once on the held-out liquid test frames (whole grids) and, test-only, on the crystals.
+
+Run ``python -m elfviz.cli.programs.atom_ablation --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...grid import keys, nearest_grid_index
+from ...grid.pairs import pair_midpoints
+from ...io.store import FrameCollection, atomic_write
+from ..atom_channels import AtomChannelSpec, basis_channels
+from ..atom_network import AtomMixNet, predict_grid
+from ..descriptors import DescriptorSpec
+from ..predictor import resolve_device
+from .loop import _lr_at, regression_metrics  # the recipe's cosine schedule (reads epochs and rates)
+from .pools import frame_descriptors, split_frames
+
+log = logging.getLogger(__name__)
+
+VARIANTS = {"1.6": (False, False), "atoms": (True, False), "wide": (False, True), "atoms+wide": (True, True)}
+"""Variant name -> (learned atom channels, long-wavelength path)."""
+
+
+@dataclass
+class AblationBudget:
+    """The budget every variant gets (the same for all)."""
+
+    points_per_frame: int = 3000
+    val_points_per_frame: int = 6000
+    epochs: int = 20
+    batch_size: int = 2048
+    learning_rate: float = 2e-3
+    final_learning_rate: float = 5e-5
+    hidden: tuple[int, ...] = (128, 128, 64)
+    channels: int = 4
+    seeds: tuple[int, ...] = (0,)
+    max_frames: int | None = None
+    pairs: tuple[float, float] = (1.0, 1.7)
+    device: str = "cpu"
+    fixed: dict = field(default_factory=lambda: DescriptorSpec().to_dict())
+    atom: dict = field(default_factory=lambda: AtomChannelSpec().to_dict())
+
+    def fixed_spec(self) -> DescriptorSpec:
+        return DescriptorSpec.from_dict(self.fixed)
+
+    def atom_spec(self) -> AtomChannelSpec:
+        return AtomChannelSpec.from_dict(self.atom)
+
+
+# ----------------------------------------------------------------------------- pools
+def frame_arrays(ds, fixed_spec: DescriptorSpec, atom_spec: AtomChannelSpec, device: str | torch.device = "cpu"):
+    """Fixed descriptors ``(F, P)`` (:func:`~elfviz.model.training.pools.frame_descriptors`), atom-weighted
+    densities ``(C, P)`` (both on ``device``) and the reference ELF ``(P,)`` (CPU) of a frame."""
+    fixed = frame_descriptors(ds, fixed_spec, torch.device(device))
+    shape = tuple(int(n) for n in ds[keys.ELF].shape)
+    channels = basis_channels(ds[keys.POSITIONS].values, ds[keys.CELL].values, shape, atom_spec, device=device)
+    return fixed, channels.reshape(atom_spec.n_channels, -1), torch.as_tensor(ds[keys.ELF].values.reshape(-1),
+                                                                              dtype=torch.float32)
+
+
+def midpoint_indices(ds, pairs: tuple[float, float]) -> np.ndarray:
+    """Flat indices of the grid points nearest to the midpoints of atom pairs ``pairs`` Å apart."""
+    _, midpoints = pair_midpoints(ds[keys.POSITIONS].values, ds[keys.CELL].values, *pairs)
+    return nearest_grid_index(midpoints, ds[keys.ELF].shape)
+
+
+def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: AblationBudget, n_points: int,
+               seed: int, *, pairs: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Uniform random grid points of each frame (and, with ``pairs``, the points nearest to pair midpoints,
+    flagged ``bond``): ``fixed``, ``channels``, ``y``, ``rs`` and ``bond`` per point."""
+    rng = np.random.default_rng(seed)
+    fixed_spec, atom_spec, device = budget.fixed_spec(), budget.atom_spec(), resolve_device(budget.device)
+    parts: dict[str, list] = {"fixed": [], "channels": [], "y": [], "rs": [], "bond": []}
+    for frame_id in frame_ids:
+        ds = collection.read(frame_id)
+        fixed, channels, y = frame_arrays(ds, fixed_spec, atom_spec, device)
+        pick = rng.choice(y.shape[0], size=min(n_points, y.shape[0]), replace=False)
+        bond = midpoint_indices(ds, pairs) if pairs else np.zeros(0, dtype=np.int64)
+        pick = np.concatenate([pick, bond])
+        idx = torch.as_tensor(pick)
+        parts["fixed"].append(fixed[:, idx.to(fixed.device)].T.contiguous().cpu())
+        parts["channels"].append(channels[:, idx.to(channels.device)].T.contiguous().cpu())
+        parts["y"].append(y[idx])
+        parts["rs"].append(torch.full((len(pick),), round(float(ds.attrs.get(keys.RS_BOHR, np.nan)), 2)))
+        flag = torch.zeros(len(pick), dtype=torch.bool)
+        flag[len(pick) - len(bond):] = True
+        parts["bond"].append(flag)
+    return {key: torch.cat(value) for key, value in parts.items()}
+
+
+# ----------------------------------------------------------------------------- training
+def new_network(name: str, budget: AblationBudget) -> AtomMixNet:
+    """An untrained network of a variant (:data:`VARIANTS`) with the budget's sizes."""
+    atoms, wide = VARIANTS[name]
+    return AtomMixNet(budget.fixed_spec().n_features, budget.atom_spec(), channels=budget.channels,
+                      hidden=budget.hidden, atoms=atoms, wide=wide)
+
+
+@torch.no_grad()
+def pool_predictions(net: AtomMixNet, pool: dict[str, Any], batch: int = 65536) -> torch.Tensor:
+    net.eval()
+    return torch.cat([net(pool["fixed"][i:i + batch], pool["channels"][i:i + batch])
+                      for i in range(0, len(pool["y"]), batch)])
+
+
+def validation_scores(net: AtomMixNet, pool: dict[str, Any]) -> dict[str, Any]:
+    """R², MAE per density on the uniform points; MAE at the pair-midpoint points."""
+    pred = pool_predictions(net, pool).cpu()
+    uniform, bond = ~pool["bond"], pool["bond"]
+    out = regression_metrics(pool["y"][uniform], pred[uniform])
+    out["per_rs"] = {f"{float(v):.2f}": regression_metrics(pool["y"][uniform & (pool["rs"] == v)],
+                                                           pred[uniform & (pool["rs"] == v)])["r2"]
+                     for v in torch.unique(pool["rs"])}
+    out["midpoint_mae"] = float((pred[bond] - pool["y"][bond]).abs().mean()) if bond.any() else float("nan")
+    return out
+
+
+def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any], budget: AblationBudget,
+                  seed: int) -> tuple[AtomMixNet, dict[str, Any]]:
+    """One run of a variant; returns the network at its best validation epoch and its record."""
+    torch.manual_seed(seed)
+    net = new_network(name, budget)
+    net.fit_standardisation(train_pool["fixed"][:200000], train_pool["channels"][:200000])
+    device = resolve_device(budget.device)  # the pools go to the device once; validation reads back on CPU
+    net.to(device)
+    train_pool = {key: train_pool[key].to(device) for key in ("fixed", "channels", "y")}
+    val_pool = {**val_pool, "fixed": val_pool["fixed"].to(device), "channels": val_pool["channels"].to(device)}
+    optimiser = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=budget.learning_rate)
+    n = len(train_pool["y"])
+    best, best_state, history = {"rmse": math.inf}, None, []
+    t_start = time.perf_counter()
+    for epoch in range(budget.epochs):
+        for group in optimiser.param_groups:
+            group["lr"] = _lr_at(budget, epoch)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)).to(device)
+        net.train()
+        for i in range(0, n, budget.batch_size):
+            idx = order[i:i + budget.batch_size]
+            pred = net(train_pool["fixed"][idx], train_pool["channels"][idx])
+            loss = torch.mean((pred - train_pool["y"][idx]) ** 2)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+        scores = validation_scores(net, val_pool)
+        history.append({"epoch": epoch, "val_r2": scores["r2"], "val_rmse": scores["rmse"],
+                        "midpoint_mae": scores["midpoint_mae"]})
+        log.info("%s seed %d epoch %d: val R2 %.4f MAE %.4f midpoint MAE %.4f", name, seed, epoch,
+                 scores["r2"], scores["mae"], scores["midpoint_mae"])
+        if scores["rmse"] < best["rmse"]:
+            best = {**scores, "epoch": epoch}
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    net.cpu()
+    return net, {"best": best, "history": history, "seconds": time.perf_counter() - t_start,
+                 "parameters": net.n_parameters()}
+
+
+def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[str] = tuple(VARIANTS),
+        out: str | Path | None = None) -> dict[str, Any]:
+    """Train every variant once per seed on shared pools; score them on validation frames; save the networks
+    (``OUT/<variant>-s<seed>.pt``, tensors only) and the record (``OUT/ablation.json``)."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    collection = FrameCollection(collection_dir)
+    split = split_frames(collection)
+    if budget.max_frames is not None:  # every density keeps frames: an even stride through the ordered lists
+        for key in ("train", "validation"):
+            ids = split[key]
+            split[key] = [ids[i] for i in np.linspace(0, len(ids) - 1, min(budget.max_frames, len(ids))).round()
+                          .astype(int)]
+    out = Path(out) if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"budget": asdict(budget), "split": {k: len(v) for k, v in split.items() if k != "scheme"},
+                              "variants": {v: {"runs": []} for v in variants}}
+    for seed in budget.seeds:
+        t0 = time.perf_counter()
+        train_pool = build_pool(collection, split["train"], budget, budget.points_per_frame, seed)
+        val_pool = build_pool(collection, split["validation"], budget, budget.val_points_per_frame, seed + 1,
+                              pairs=budget.pairs)
+        result.setdefault("pool_seconds", []).append(time.perf_counter() - t0)
+        log.info("pools of seed %d: %d training, %d validation points (%.0f s)", seed, len(train_pool["y"]),
+                 len(val_pool["y"]), time.perf_counter() - t0)
+        for name in variants:
+            net, record = train_variant(name, train_pool, val_pool, budget, seed)
+            result["variants"][name]["runs"].append({"seed": seed, **record})
+            if out is not None:
+                torch.save(net.state_dict(), out / f"{name}-s{seed}.pt")
+    for name in variants:
+        runs = [r["best"] for r in result["variants"][name]["runs"]]
+        result["variants"][name]["validation"] = {
+            key: float(np.mean([r[key] for r in runs])) for key in ("r2", "mae", "midpoint_mae")}
+        result["variants"][name]["validation"]["per_rs"] = {
+            rs: float(np.mean([r["per_rs"][rs] for r in runs])) for rs in runs[0]["per_rs"]}
+    result["chosen"] = choose(result)
+    if out is not None:
+        atomic_write(out / "ablation.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    return result
+
+
+def choose(result: dict[str, Any]) -> str:
+    """The variant with the best validation R² (validation frames only; midpoint MAE breaks ties)."""
+    scores = result["variants"]
+    return max(scores, key=lambda v: (round(scores[v]["validation"]["r2"], 4),
+                                      -scores[v]["validation"]["midpoint_mae"]))
+
+
+def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMixNet:
+    """A network saved by :func:`run` (``OUT/<variant>-s<seed>.pt``; tensors only)."""
+    net = new_network(name, budget)
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+# ----------------------------------------------------------------------------- the test split, once
+def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet], budget: AblationBudget) -> dict[str, Any]:
+    """Whole-grid scores of each network on every held-out liquid test frame and on the crystals (test-only):
+    R², MAE, the ELF error at pair midpoints (interpolated) and, for crystals, Δφ."""
+    from ...analysis import field_metrics
+    from ...topology import networking_analysis
+    from .bond_midpoints import bond_midpoint_values, summarize
+
+    collection = FrameCollection(collection_dir)
+    index = collection.index
+    frames = index[(index["split"].astype(str) == "test")]
+    out: dict[str, Any] = {name: {} for name in nets}
+    for _, row in frames.iterrows():
+        ref = collection.read(str(row["frame_id"]))
+        shape = ref[keys.ELF].shape
+        for name, net in nets.items():
+            device = resolve_device(budget.device)
+            field_ = predict_grid(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values, shape,
+                                  budget.fixed_spec(), device=device).numpy().astype(float)
+            pred = ref.copy()
+            pred[keys.ELF] = (ref[keys.ELF].dims, field_)
+            mid = summarize(bond_midpoint_values(ref, pred, *budget.pairs))
+            record = {"phase": str(row["phase"]), "rs": round(float(row["rs_bohr"]), 2),
+                      **field_metrics(ref[keys.ELF].values, field_), "midpoint_mae": mid["mae"]}
+            if record["phase"] != "liquid":
+                record["phi_reference"] = float(networking_analysis(ref).phi)
+                record["phi_model"] = float(networking_analysis(pred).phi)
+            out[name][str(row["frame_id"])] = record
+    return out
+
+
+def summarise_test_split(report: dict[str, Any]) -> dict[str, Any]:
+    """Per network: liquid R² per density (mean over frames), liquid MAE and midpoint MAE, and every crystal's
+    φ (reference, model) and |Δφ| with their mean."""
+    out = {}
+    for name, frames in report.items():
+        liquid = [r for r in frames.values() if r["phase"] == "liquid"]
+        crystals = {f: r for f, r in frames.items() if r["phase"] != "liquid"}
+        densities = sorted({r["rs"] for r in liquid})
+        out[name] = {
+            "liquid_r2_per_rs": {f"{rs:.2f}": float(np.mean([r["r2"] for r in liquid if r["rs"] == rs]))
+                                 for rs in densities},
+            "liquid_mae": float(np.mean([r["mae"] for r in liquid])) if liquid else float("nan"),
+            "liquid_midpoint_mae": float(np.nanmean([r["midpoint_mae"] for r in liquid])) if liquid else float("nan"),
+            "crystals": {f: {"phi_reference": r["phi_reference"], "phi_model": r["phi_model"],
+                             "abs_dphi": abs(r["phi_model"] - r["phi_reference"])} for f, r in crystals.items()},
+        }
+        if crystals:
+            out[name]["crystal_mean_abs_dphi"] = float(np.mean([c["abs_dphi"] for c in out[name]["crystals"].values()]))
+    return out

@@ -1,0 +1,378 @@
+"""The model card: a Markdown page generated from the weights' metadata and a test evaluation.
+
+Every number in ``MODEL_CARD.md`` comes from ``OUT.json`` (written by training) and from
+:func:`elfviz.model.training.evaluate.evaluate`; nothing is typed by hand, so regenerating the card after retraining
+keeps it honest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..network import weight_paths
+
+
+def read_card(weights: str | Path) -> dict[str, Any]:
+    """The ``card`` section of a weights' JSON (training data, rs range, hyper-parameters, metrics)."""
+    _, js = weight_paths(weights)
+    return dict(json.loads(js.read_text()).get("card", {}))
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _member_range(row: dict[str, Any]) -> str:
+    """``"0.266-0.319"``: the lowest and highest networking value of the member networks, or a dash."""
+    if "phi_members_min" not in row:
+        return "–"
+    return f"{_f(row['phi_members_min'], 3)}-{_f(row['phi_members_max'], 3)}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def _sampling_text(hp: dict) -> str:
+    """How the training points were drawn (uniform, or partly near bond midpoints)."""
+    fraction = float(hp.get("bond_fraction") or 0.0)
+    if fraction == 0.0:
+        return "uniform over the grid"
+    low, high = hp.get("bond_window", ("?", "?"))
+    return (
+        f"{100 * fraction:.0f} % of them near midpoints of atom pairs {low}-{high} Å apart, Gaussian offset "
+        f"{hp.get('bond_sigma')} Å; the rest uniform"
+    )
+
+
+def _ensemble_lines(meta: dict[str, Any]) -> list[str]:
+    members = meta.get("card", {}).get("members") or []
+    if int(meta.get("members", 1)) < 2 or not members:
+        return []
+    seeds = ", ".join(str(m["seed"]) for m in members)
+    return [
+        f"- Ensemble: mean output of {len(members)} such networks trained alike from seeds {seeds} (each with its "
+        "own random points, initialisation and shuffling)"
+    ]
+
+
+def _selection_lines(card: dict[str, Any]) -> list[str]:
+    val = card.get("validation", {})
+    summary = f"validation R² {_f(val.get('r2'), 4)}, MAE {_f(val.get('mae'), 4)}, RMSE {_f(val.get('rmse'), 4)}"
+    members = card.get("members") or []
+    if not members:
+        return [f"- Best epoch {card.get('best_epoch')} of {card.get('epochs_run')}; {summary}"]
+    epochs = ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in members)
+    member_r2 = ", ".join(_f(m["validation_r2"], 4) for m in members)
+    return [
+        f"- Best epoch per member (of epochs run): {epochs}; validation R² per member {member_r2}",
+        f"- Ensemble: {summary}",
+    ]
+
+
+def _coverage_lines(coverage: dict[str, Any]) -> list[str]:
+    """How often the members' φ range held the reference φ, against what exchangeable draws would give."""
+    names = {"crystal": "crystals", "liquid": "held-out liquid frames"}
+    counts = {kind: coverage[kind] for kind in ("crystal", "liquid") if kind in coverage}
+    if not counts:
+        return []
+    n = int(coverage.get("members", 0))
+    expected = (n - 1) / (n + 1) if n > 1 else 0.0
+    parts = [f"{inside} of {total} {names[kind]}" for kind, (inside, total) in counts.items()]
+    text = (
+        "The reference φ lies between the lowest and the highest member network's φ on " + " and ".join(parts)
+        + f"; were the reference and the {n} members' φ draws of one distribution, it would lie inside "
+        f"{100 * expected:.0f} % of the time."
+    )
+    low = [names[kind] for kind, (inside, total) in counts.items() if total and inside / total < 0.75 * expected]
+    if low:
+        text += (
+            f" On the {' and '.join(low)} the members share most of their error, so their range "
+            "(`elfviz predict --member-spread` prints it) is a lower bound on the uncertainty of a predicted φ, "
+            "not an error bar."
+        )
+    else:
+        text += " Their range (`elfviz predict --member-spread` prints it) is a rough error bar on a predicted φ."
+    return [text, ""]
+
+
+def _seen_lines(seen: dict[str, Any], held_out: dict[str, Any]) -> list[str]:
+    """The fit on frames the network has seen, next to the held-out liquid (overfitting or not)."""
+    if not seen:
+        return []
+    parts = [
+        f"{v['frames']} {'of its ' + str(v['of']) + ' training' if k == 'train' else 'validation'} frames"
+        f"{' (evenly spread)' if k == 'train' and v['frames'] < v['of'] else ''}: R² {_f(v['r2'], 4)}, "
+        f"MAE {_f(v['mae'], 4)}"
+        for k, v in seen.items()
+    ]
+    train_mae, held_mae = seen.get("train", {}).get("mae"), held_out.get("model_mae")
+    if train_mae is None or held_mae is None:
+        verdict = ""
+    elif train_mae >= 0.9 * held_mae:
+        verdict = (
+            " Errors about as large on the frames it was fitted to as on held-out ones: the network is not "
+            "overfitting, what is left is what its inputs and size do not capture."
+        )
+    else:
+        verdict = (
+            f" Its training-frame MAE is {100 * (1 - train_mae / held_mae):.0f} % below the held-out one: part "
+            "of the held-out error is overfitting."
+        )
+    return [
+        "",
+        "Frames the network has seen (fitted on, or used for early stopping), scored the same way "
+        "(`--seen-frames`): " + "; ".join(parts)
+        + f"; held-out liquid above: R² {_f(held_out.get('model_r2'), 4)}, MAE {_f(held_mae, 4)}." + verdict,
+    ]
+
+
+def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
+    """Markdown text of the model card."""
+    card = meta.get("card", {})
+    hp = card.get("hyperparameters", {})
+    spec = meta.get("descriptors", {})
+    lines = [
+        f"# Model card: {meta.get('version', '?')}",
+        "",
+        "ELF of dense hydrogen on a grid from atomic positions alone: rotation-invariant neighbour-density "
+        "descriptors computed exactly by FFT (Gaussian solid harmonics, power spectrum) fed to a per-point "
+        "MLP with a sigmoid output (or the mean of an ensemble of such MLPs). Generated by "
+        "`python -m elfviz.cli.programs.evaluate` from the training "
+        "metadata and a test evaluation; do not edit by hand.",
+        "",
+        "## Data",
+        "",
+        f"- Reference convention: {card.get('reference_convention', '?')}",
+        f"- Training: {card.get('train_frames', '?')} liquid frames "
+        f"({', '.join(card.get('train_trajectories', []))}), {card.get('train_points', '?')} random grid points"
+        + (f" (summed over the {len(card['members'])} ensemble members)" if card.get("members") else ""),
+        f"- Validation (early stopping): {card.get('validation_frames', '?')} frames "
+        f"({', '.join(card.get('validation_trajectories', []))}; "
+        f"{card.get('validation_scheme', 'validation trajectories')})",
+        "- Test: held-out liquid trajectories and all crystal phases; never used for training or model "
+        "selection.",
+        f"- Training density range: rs {_f(card.get('training_rs_bohr', [None])[0], 2)}–"
+        f"{_f(card.get('training_rs_bohr', [None, None])[1], 2)} bohr (the predictor warns outside it)",
+        "",
+        "## Model and training",
+        "",
+        f"- Descriptors: widths {spec.get('widths')} Å, lmax {spec.get('lmax')}, "
+        f"{meta.get('n_features', '?')} invariants, feature transform `{meta.get('transform')}`",
+        f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output",
+        *_ensemble_lines(meta),
+        f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
+        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame "
+        f"({_sampling_text(hp)}), up to {hp.get('epochs')} epochs, patience {hp.get('patience')}, "
+        f"seed {hp.get('seed')}",
+        *_selection_lines(card),
+        f"- Time: descriptors {_f(card.get('descriptor_seconds'), 0)} s + training "
+        f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "
+        f"torch {card.get('torch')})",
+        "",
+    ]
+    if evaluation:
+        rng = evaluation.get("training_rs_bohr") or [float("-inf"), float("inf")]
+        corrected = bool(evaluation.get("correction"))
+        lines += [
+            "## Test metrics: liquid",
+            "",
+            f"Frames: {evaluation.get('scheme', 'test split')}. "
+            "Metrics per frame on the full reference grid, averaged over the frames of each density; "
+            "† marks a density outside the training range (extrapolation). "
+            "Promolecular = superposed free-atom baseline on the same frames."
+            + (
+                f" corr. = the network's prediction after the shipped Fourier correction ({evaluation['correction']}), "
+                "fitted on the training frames only."
+                if corrected
+                else ""
+            ),
+            "",
+        ]
+        spread = any("member_std_mean" in r for r in evaluation.get("liquid_by_rs", []) + evaluation.get(
+            "crystal_by_phase", []))
+        if spread:
+            lines += [
+                "spread = grid mean of the standard deviation of the member networks' ELF (`elf_member_std`, "
+                "`elfviz predict --member-spread`): what the ensemble is unsure of, computed without a reference.",
+                "",
+            ]
+        rows = [
+            [
+                _f(r["rs_bohr"], 2) + ("" if rng[0] - 0.02 <= r["rs_bohr"] <= rng[1] + 0.02 else " †"),
+                _f(r["pressure_gpa"], 0),
+                str(r["n_frames"]),
+                _f(r["model_r2"], 4),
+                _f(r["model_mae"], 4),
+                _f(r["model_rmse"], 4),
+                _f(r["model_max_abs_error"], 3),
+                *([_f(r.get("member_std_mean"), 4)] if spread else []),
+                _f(r.get("phi_abs_error"), 3),
+                *([_f(r["corrected_r2"], 4), _f(r.get("phi_corrected_abs_error"), 3)] if corrected else []),
+                _f(r["promolecular_r2"], 3),
+                _f(r["promolecular_mae"], 3),
+            ]
+            for r in evaluation.get("liquid_by_rs", [])
+        ]
+        lines += _table(
+            [
+                "rs (bohr)",
+                "P (GPa)",
+                "frames",
+                "R²",
+                "MAE",
+                "RMSE",
+                "max err",
+                *(["spread"] if spread else []),
+                "\\|Δφ\\|",
+                *(["R² corr.", "\\|Δφ\\| corr."] if corrected else []),
+                "promol. R²",
+                "promol. MAE",
+            ],
+            rows,
+        ) + [""]
+        o = evaluation.get("overall_liquid", {})
+        if o:
+            lines += [
+                f"All {o['n_frames']} liquid frames: R² {_f(o['model_r2'], 4)}, MAE {_f(o['model_mae'], 4)}, RMSE "
+                f"{_f(o['model_rmse'], 4)}, |Δφ| {_f(o.get('phi_abs_error'), 3)}"
+                + (
+                    f"; with the Fourier correction R² {_f(o['corrected_r2'], 4)}, MAE {_f(o['corrected_mae'], 4)}, "
+                    f"|Δφ| {_f(o.get('phi_corrected_abs_error'), 3)}"
+                    if corrected
+                    else ""
+                )
+                + f" (promolecular R² {_f(o['promolecular_r2'], 3)}, MAE {_f(o['promolecular_mae'], 3)}).",
+                *_seen_lines(evaluation.get("seen", {}), o),
+                "",
+            ]
+        if evaluation.get("crystal_by_phase"):
+            lines += ["## Crystal transfer (never trained on)", ""]
+            with_members = any("phi_members_min" in r for r in evaluation["crystal_by_phase"])
+            if with_members:
+                lines += [
+                    "φ members: the networking value of each member network alone (lowest-highest); the "
+                    "ensemble's φ model is the networking value of their mean field.",
+                    "",
+                ]
+            rows = [
+                [
+                    r["phase"],
+                    _f(r["rs_bohr"], 2),
+                    _f(r["pressure_gpa"], 0),
+                    _f(r["model_r2"], 3),
+                    _f(r["model_mae"], 4),
+                    *([_f(r.get("member_std_mean"), 4)] if spread else []),
+                    _f(r.get("phi_reference"), 3),
+                    _f(r.get("phi_model"), 3),
+                    _f(r.get("phi_abs_error"), 3),
+                    *([_member_range(r)] if with_members else []),
+                    *(
+                        [
+                            _f(r["corrected_r2"], 3),
+                            _f(r.get("phi_corrected"), 3),
+                            _f(r.get("phi_corrected_abs_error"), 3),
+                        ]
+                        if corrected
+                        else []
+                    ),
+                    _f(r["promolecular_r2"], 3),
+                    _f(r.get("phi_promolecular_abs_error"), 3),
+                ]
+                for r in evaluation["crystal_by_phase"]
+            ]
+            lines += _table(
+                [
+                    "phase",
+                    "rs (bohr)",
+                    "P (GPa)",
+                    "R²",
+                    "MAE",
+                    *(["spread"] if spread else []),
+                    "φ ref",
+                    "φ model",
+                    "\\|Δφ\\|",
+                    *(["φ members"] if with_members else []),
+                    *(["R² corr.", "φ corr.", "\\|Δφ\\| corr."] if corrected else []),
+                    "promol. R²",
+                    "promol. \\|Δφ\\|",
+                ],
+                rows,
+            ) + [""]
+        lines += _coverage_lines(evaluation.get("member_phi_coverage", {}))
+        lines += [
+            f"Evaluated with `{evaluation.get('model_version')}` on {evaluation.get('device')}, data "
+            f"`{evaluation.get('data')}`.",
+            "",
+        ]
+    lines += [
+        "## Limitations",
+        "",
+        "- **Training domain.** 64-atom fluid hydrogen (1500 K at six densities, plus the colder and hotter training "
+        "trajectories listed in the dataset's DATASHEET.md), one DFT convention (PBE, QE, norm-conserving "
+        "pseudopotential). Other functionals, temperatures far from these, or densities outside the training "
+        "range are extrapolations (the predictor warns).",
+        "- **Hydrogen only.** Structures with other elements are refused.",
+        "- **Local network.** Neighbour densities out to ~2.5 s_max; the long-wavelength residual is reached only "
+        "through the widest channels. The shipped Fourier correction removes much of it "
+        "(`Predictor(correction=\"bundled\")`, `elfviz predict --correction bundled`; the corr. columns); off by "
+        "default.",
+        "- **Crystal φ.** Errors of 0.02-0.03 at bond saddles (I4₁/amd at rs 1.45: 0.027) are ordinary point "
+        "errors of the network, which a crystal's φ inherits from one symmetry-equivalent saddle; they move "
+        "between phases with training choices the liquid metrics cannot tell apart.",
+        "- **Not a blind crystal test.** Versions 1.3-1.6 added trajectories because of crystal errors.",
+        "- **Member spread** is a lower bound on the uncertainty of φ, not an error bar.",
+        "",
+        "## Version history",
+        "",
+        "Network alone, the same test frames. Research log: docs/model_history.md.",
+        "",
+        "| version | training data added | liquid R², rs 1.20 → 1.65 | C2/c \\|Δφ\\| | I4₁/amd \\|Δφ\\| |",
+        "|---|---|---|---|---|",
+        *[f"| {v} | {data} | {r2} | {c2c} | {i41} |" for v, data, r2, c2c, i41 in VERSION_HISTORY],
+        "",
+        "## Notes",
+        "",
+    ]
+    if evaluation and evaluation.get("note"):
+        lines.append(f"- {evaluation['note']}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+BUNDLED_CARD = Path(__file__).resolve().parents[1] / "MODEL_CARD.md"
+"""The bundled model's card (``elfviz/model/MODEL_CARD.md``)."""
+
+
+VERSION_HISTORY = (
+    ("1.2", "1500 K only", "0.9913-0.9949", "0.021-0.028", "0.001 / 0.009"),
+    ("1.3", "+ 800 K at rs 1.30, 1.45", "0.98996-0.9950", "0.014-0.031", "0.004 / 0.027"),
+    ("1.4", "+ 600 K from H₂ at rs 1.30", "0.9901-0.9950", "0.001-0.016", "0.019 / 0.034"),
+    ("1.5", "+ 3000 K from atoms at rs 1.30, 1.45", "0.9903-0.9951", "0.006-0.014", "0.005 / 0.028"),
+    ("1.6", "+ 4000 K at rs 1.42, 3000 K at rs 1.50", "0.9903-0.9951", "0.001-0.010", "0.000 / 0.027"),
+    ("1.7 (not shipped)", "1.6 + 35 % bond-midpoint points", "0.9903-0.9951", "0.006-0.027", "0.007 / 0.018"),
+    ("atom channels (not shipped)", "1.6's data; learned atom channels; one network, short budget (1.6 alike: "
+     "0.9868-0.9918)", "0.9885-0.9940", "0.012-0.037", "0.001 / 0.024"),
+)
+"""Shipped and tried versions, network alone on the same test frames (rs 1.30 / 1.45 for I4₁/amd)."""
+
+
+def write_card(path: str | Path, meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> Path:
+    """Write :func:`render_card` to ``path`` (overwrites: the card is generated)."""
+    from ...io.store import atomic_write
+
+    path = Path(path)
+    text = render_card(meta, evaluation)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+    return path

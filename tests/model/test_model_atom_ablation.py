@@ -1,0 +1,93 @@
+"""The atom-channel family against the 1.6 network (python -m elfviz.cli.programs.atom_ablation), on synthetic
+collections."""
+
+import json
+
+import pytest
+import torch
+from conftest import random_hydrogen
+
+from elfviz.cli.programs.atom_ablation import format_validation, main
+from elfviz.io.store import FrameCollection
+from elfviz.model.atom_channels import AtomChannelSpec
+from elfviz.model.atom_network import AtomMixNet, predict_grid
+from elfviz.model.descriptors import DescriptorSpec
+from elfviz.model.training.atom_ablation import (
+    AblationBudget,
+    choose,
+    frame_arrays,
+    load_variant,
+    run,
+    score_test_split,
+    summarise_test_split,
+)
+from elfviz.reference.promolecular import promolecular_elf
+
+TINY = AblationBudget(points_per_frame=200, val_points_per_frame=150, epochs=2, hidden=(8,), channels=2,
+                      pairs=(0.6, 2.5), fixed=DescriptorSpec(widths=(0.5, 1.0), lmax=1).to_dict(),
+                      atom=AtomChannelSpec(widths=(0.5,), lmax=1, wide=(2.0,)).to_dict())
+
+
+def test_variants_are_trained_side_by_side_and_chosen_by_validation(synthetic_collection, tmp_path):
+    result = run(synthetic_collection.root, TINY, ("1.6", "atoms+wide"), out=tmp_path)
+    assert result["split"] == {"train": 8, "validation": 4}
+    for name in ("1.6", "atoms+wide"):
+        val = result["variants"][name]["validation"]
+        assert 0 < val["mae"] < 0.5 and val["midpoint_mae"] > 0 and set(val["per_rs"]) == {"1.35", "1.60"}
+        assert (tmp_path / f"{name}-s0.pt").exists()
+    parameters = {name: result["variants"][name]["runs"][0]["parameters"] for name in ("1.6", "atoms+wide")}
+    assert parameters["atoms+wide"] > parameters["1.6"]
+    assert result["chosen"] == choose(result) in ("1.6", "atoms+wide")
+    assert json.loads((tmp_path / "ablation.json").read_text())["chosen"] == result["chosen"]
+    table = format_validation(result)
+    assert table.count("\n") == 3 and "(chosen)" in table and "R² rs 1.35" in table
+    net = load_variant(tmp_path / "atoms+wide-s0.pt", "atoms+wide", TINY)
+    assert net.atoms and net.wide
+
+
+def test_the_choice_reads_validation_only():
+    def record(r2, mid):
+        return {"validation": {"r2": r2, "midpoint_mae": mid}}
+
+    assert choose({"variants": {"a": record(0.990, 0.02), "b": record(0.992, 0.03)}}) == "b"
+    assert choose({"variants": {"a": record(0.99001, 0.02), "b": record(0.99004, 0.03)}}) == "a"  # a tie in R²
+
+
+def test_the_test_report_scores_liquids_and_crystals_once(synthetic_collection, tmp_path):
+    coll = FrameCollection(tmp_path / "coll")
+    for frame_id, phase, seed in (("liquid-0", "liquid", 1), ("C2c-12-rs1.40", "C2c-12", 2)):
+        ds = promolecular_elf(random_hydrogen(rs=1.4, seed=seed), shape=(16, 16, 16))
+        coll.add(ds, frame_id=frame_id, phase=phase, trajectory=phase, split="test")
+    run(synthetic_collection.root, TINY, ("1.6",), out=tmp_path / "nets")
+    net = load_variant(tmp_path / "nets" / "1.6-s0.pt", "1.6", TINY)
+    report = score_test_split(coll.root, {"1.6": net}, TINY)
+    assert set(report["1.6"]) == {"liquid-0", "C2c-12-rs1.40"}
+    assert "phi_model" in report["1.6"]["C2c-12-rs1.40"] and "phi_model" not in report["1.6"]["liquid-0"]
+    summary = summarise_test_split(report)["1.6"]
+    assert list(summary["liquid_r2_per_rs"]) == ["1.40"]
+    crystal = summary["crystals"]["C2c-12-rs1.40"]
+    assert crystal["abs_dphi"] == pytest.approx(abs(crystal["phi_model"] - crystal["phi_reference"]))
+    assert summary["crystal_mean_abs_dphi"] == crystal["abs_dphi"]
+
+
+def test_a_missing_dataset_is_a_clear_error(tmp_path, capsys):
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nowhere" in err and "Traceback" not in err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_pools_and_the_grid_prediction_on_cuda_match_cpu(synthetic_collection):
+    collection = FrameCollection(synthetic_collection.root)
+    ds = collection.read(collection.index["frame_id"].iloc[0])
+    budget = TINY
+    on_cpu = frame_arrays(ds, budget.fixed_spec(), budget.atom_spec(), "cpu")
+    on_gpu = frame_arrays(ds, budget.fixed_spec(), budget.atom_spec(), "cuda")
+    for a, b in zip(on_cpu[:2], on_gpu[:2], strict=True):
+        assert torch.allclose(a, b.cpu(), rtol=1e-4, atol=1e-4 * float(a.abs().max()))
+    net = AtomMixNet(budget.fixed_spec().n_features, budget.atom_spec(), channels=2, hidden=(8,))
+    args = (ds["positions"].values, ds["cell"].values, ds["elf"].shape, budget.fixed_spec())
+    cpu = predict_grid(net, *args)
+    gpu = predict_grid(net.to("cuda"), *args, device="cuda")
+    assert torch.allclose(cpu, gpu, atol=1e-4)

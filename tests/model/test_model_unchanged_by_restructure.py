@@ -1,0 +1,51 @@
+"""The 0.2 restructure moved modules, not numbers: the bundled model predicts a bundled frame bit for bit as the
+last commit before it did (that commit's package, extracted from git, runs in a subprocess beside this one)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BEFORE_RESTRUCTURE = "af9232804b413b64e3eaf1e12f06029643f959db"
+ROOT = Path(__file__).resolve().parents[2]
+FRAME = "C2c-12-rs1.30.nc"
+SCRIPT = """
+import sys, numpy as np, xarray as xr
+from elfviz.model import Predictor
+ds = xr.load_dataset(sys.argv[1])
+out = Predictor(device="cpu").predict(ds, like=ds)
+np.save(sys.argv[2], out["elf"].values)
+"""
+
+
+def _old_package(tmp_path: Path) -> Path:
+    archive = tmp_path / "before.tar"
+    done = subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), BEFORE_RESTRUCTURE, "elfviz"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"not a git checkout with commit {BEFORE_RESTRUCTURE[:8]}: {done.stderr.strip()}")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "before", filter="data")
+    return tmp_path / "before"
+
+
+def _predict(pythonpath: Path, frame: Path, out: Path) -> np.ndarray:
+    env = {"PYTHONPATH": str(pythonpath), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
+           "HOME": str(out.parent)}
+    subprocess.run([sys.executable, "-c", SCRIPT, str(frame), str(out)], check=True, env=env, cwd=out.parent,
+                   timeout=600)
+    return np.load(out)
+
+
+def test_bundled_model_predictions_are_bit_identical_to_the_commit_before_the_restructure(tmp_path):
+    old_root = _old_package(tmp_path)
+    frame = ROOT / "elfviz" / "data" / "examples" / "frames" / FRAME
+    before = _predict(old_root, frame, tmp_path / "before.npy")
+    after = _predict(ROOT, frame, tmp_path / "after.npy")
+    assert before.shape == after.shape and before.dtype == after.dtype and before.std() > 0.05
+    assert np.array_equal(before, after), f"largest difference {np.abs(before - after).max():.3g}"
