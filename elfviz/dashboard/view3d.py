@@ -182,8 +182,15 @@ class View3D(pn.viewable.Viewer):
         self._show(self._build(self._scene_inputs()))
 
     def sent(self) -> dict:
-        """What the browser was last sent: ``{"revision": int, "meshes": {name: {points, triangles, lines}}}``."""
-        return {"revision": self.revision, "meshes": payload_counts(self._view.payload)}
+        """What the browser was last sent, and whether a newer scene is on its way.
+
+        ``{"revision": int, "isovalue": float | None, "building": bool,
+        "meshes": {name: {points, triangles, lines}}}``: ``isovalue`` is the sent scene's (None without one);
+        ``building`` is True while a rebuild runs, so the sent scene is about to be superseded.
+        """
+        return {"revision": self.revision, "isovalue": None if self.scene is None else float(self.scene.isovalue),
+                "building": self._rebuild.busy,
+                "meshes": payload_counts(self._view.payload)}
 
     @staticmethod
     def caption(scene: Scene) -> str:

@@ -239,8 +239,9 @@ class LivePage:
         """Wait until browser and server agree and stay so for ``stable_s``.
 
         Agree means: the server's isovalue is ``isovalue`` (if given), the status line shows the server's
-        isovalue, and the browser's scene summary has the revision and mesh counts of the scene the
-        server sent last, a revision above ``after_revision`` if given (a scene sent after an action).
+        isovalue, the server builds no scene and the one it sent last is at that isovalue (the status line
+        moves before the new meshes are built), and the browser's scene summary has the revision and mesh
+        counts of that scene, a revision above ``after_revision`` if given (a scene sent after an action).
         Returns the summary.
         """
         deadline = time.monotonic() + timeout
@@ -255,6 +256,10 @@ class LivePage:
                 why = f"status {status!r} does not show the server's isovalue {iso:.3f}"
             elif summary is None:
                 why = "no window.elfvizScenes[0].summary() yet"
+            elif sent["building"]:
+                why = f"the server is still building the scene after revision {sent['revision']}"
+            elif sent["isovalue"] is not None and abs(sent["isovalue"] - iso) > 1e-9:
+                why = f"the scene sent last (revision {sent['revision']}) is at ELF {sent['isovalue']}, not {iso}"
             elif after_revision is not None and sent["revision"] <= after_revision:
                 why = f"the server has sent no scene after revision {after_revision}"
             elif summary["revision"] != sent["revision"]:
@@ -347,9 +352,14 @@ def assert_consistent(live, isovalue: float, name: str, *, silhouette: bool = Tr
                       after_revision: int | None = None) -> dict:
     """Browser and server agree at ``isovalue``: status, meshes (same revision), slider, marker, picture."""
     summary = live.wait_settled(isovalue=isovalue, after_revision=after_revision, timeout=60)
+    sent = live.sent()
     assert f"ELF ≥ {isovalue:.3f}" in live.status_text()
     assert abs(live.slider_value() - isovalue) < 1e-6, f"slider at {live.slider_value()}, state at {isovalue}"
-    assert mesh_counts(summary["meshes"]) == mesh_counts(live.sent()["meshes"])
+    assert sent["isovalue"] is not None and abs(sent["isovalue"] - isovalue) < 1e-9, sent["isovalue"]
+    assert summary["revision"] == sent["revision"] or mesh_counts(summary["meshes"]) == mesh_counts(
+        sent["meshes"]), (f"the server sent revision {sent['revision']} with meshes {mesh_counts(sent['meshes'])} "
+                          f"after the browser settled on revision {summary['revision']} with "
+                          f"{mesh_counts(summary['meshes'])}")
     assert summary["meshes"], "the 3-D view draws no mesh"
     assert_marker_at(live, isovalue)
     if silhouette:
