@@ -33,13 +33,35 @@ import torch
 from torch import nn
 
 from .atom_channels import AtomChannelSpec
+from .atom_messages import AtomMessages, MessageSpec
 from .network import mlp
 
-__all__ = ["AtomMixNet", "predict_grid"]
+__all__ = ["AtomMixNet", "MessageAtomNet", "channel_invariants", "predict_grid", "predict_grid_messages"]
 
 
 def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
     return x.abs().add(1e-12).sqrt().copysign(x)
+
+
+def channel_invariants(mixed: torch.Tensor, lmax: int, pairs: torch.Tensor) -> torch.Tensor:
+    """Rotation invariants of densities ``mixed`` ``(P, CW, (lmax+1)²)`` (one row per (channel, width)):
+    ``ρ_{cw,00}`` and, for l >= 1, ``Σ_m ρ_{cw,lm} ρ_{c'w',lm}`` for the (cw, c'w') in ``pairs`` (2, n)."""
+    parts = [mixed[..., 0]]
+    n_cw = mixed.shape[1]
+    upper = pairs[0] * n_cw + pairs[1]  # flat indices of the upper triangle of a (CW, CW) Gram
+    for l in range(1, lmax + 1):
+        block = mixed[..., l * l : (l + 1) * (l + 1)]
+        gram = torch.bmm(block, block.transpose(1, 2))  # Σ_m ρ_{c,s,lm} ρ_{c',t,lm}: 4-6x faster than pairs
+        parts.append(gram.reshape(gram.shape[0], -1)[:, upper])
+    return torch.cat(parts, dim=1)
+
+
+def _fit_scale(values: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> None:
+    # a feature (nearly) constant on the training points is not amplified beyond 100x its typical size
+    spread = values.std(0)
+    floor = 1e-2 * (values.mean(0).abs() + spread) + 1e-6
+    mean.copy_(values.mean(0))
+    scale.copy_(1.0 / torch.maximum(spread, floor))
 
 
 class AtomMixNet(nn.Module):
@@ -97,14 +119,7 @@ class AtomMixNet(nn.Module):
         K, nl = spec.n_basis, (spec.lmax + 1) ** 2
         local = channels[:, : K * spec.n_local].reshape(-1, K, len(spec.widths), nl)
         mixed = torch.einsum("ck,pkwm->pcwm", self.mixing, local).reshape(local.shape[0], -1, nl)  # (P, CW, nl)
-        parts = [mixed[..., 0]]
-        n_cw = mixed.shape[1]
-        upper = self.pairs[0] * n_cw + self.pairs[1]  # flat indices of the upper triangle of a (CW, CW) Gram
-        for l in range(1, spec.lmax + 1):
-            block = mixed[..., l * l : (l + 1) * (l + 1)]
-            gram = torch.bmm(block, block.transpose(1, 2))  # Σ_m ρ_{c,s,lm} ρ_{c',t,lm}: 4-6x faster than pairs
-            parts.append(gram.reshape(gram.shape[0], -1)[:, upper])
-        return torch.cat(parts, dim=1)
+        return channel_invariants(mixed, spec.lmax, self.pairs)
 
     def features(self, fixed: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
         """The MLP's input before standardisation: signed square roots of the fixed and atom invariants."""
@@ -121,11 +136,7 @@ class AtomMixNet(nn.Module):
         """Standardisation buffers from training points (with the initial mixing)."""
         for values, mean, scale in ((self.features(fixed, channels), self.feature_mean, self.feature_scale),
                                     (self.wide_channels(channels), self.wide_mean, self.wide_scale)):
-            # a feature (nearly) constant on the training points is not amplified beyond 100x its typical size
-            spread = values.std(0)
-            floor = 1e-2 * (values.mean(0).abs() + spread) + 1e-6
-            mean.copy_(values.mean(0))
-            scale.copy_(1.0 / torch.maximum(spread, floor))
+            _fit_scale(values, mean, scale)
 
     # ------------------------------------------------------------------ output
     def logits(self, fixed: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
@@ -159,4 +170,89 @@ def predict_grid(net: AtomMixNet, positions, cell, shape: Sequence[int], fixed_s
     for start in range(0, fixed.shape[1], batch):
         stop = start + batch
         out[start:stop] = net(fixed[:, start:stop].T, channels[:, start:stop].T).float().cpu()
+    return out.reshape(tuple(int(n) for n in shape))
+
+
+class MessageAtomNet(nn.Module):
+    """Per-point MLP on fixed descriptors and the densities of message-passing atom channels.
+
+    The channels ``f_c(a)`` come from :class:`~elfviz.model.atom_messages.AtomMessages` (linear in the fixed
+    atom features plus a learned message-passing part, which starts at zero); their densities
+    ``ρ_{c,s,lm}`` (:mod:`.atom_messages`) give rotation invariants as in :class:`AtomMixNet`.
+
+    Parameters
+    ----------
+    n_fixed : int
+        Length of the fixed descriptor vector (:mod:`.descriptors`).
+    spec : MessageSpec
+        Widths and lmax of the learned densities.
+    channels : int
+        Number C of atom channels.
+    hidden : sequence of int
+        Widths of the per-point MLP's hidden layers.
+    message_hidden, layers : int
+        Width of the atom states, number of message-passing layers.
+    """
+
+    def __init__(self, n_fixed: int, spec: MessageSpec, *, channels: int = 4,
+                 hidden: Sequence[int] = (128, 128, 64), message_hidden: int = 32, layers: int = 2):
+        super().__init__()
+        self.spec, self.n_fixed, self.channels = spec, int(n_fixed), int(channels)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.messages = AtomMessages(self.channels, hidden=message_hidden, layers=layers)
+        n_cw = self.channels * len(spec.widths)
+        self.register_buffer("pairs", torch.triu_indices(n_cw, n_cw), persistent=False)
+        n_in = self.n_fixed + n_cw + spec.lmax * self.pairs.shape[1]
+        self.register_buffer("feature_mean", torch.zeros(n_in))
+        self.register_buffer("feature_scale", torch.ones(n_in))
+        self.mlp = mlp(n_in, self.hidden)
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def densities(self, terms: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``ρ`` ``(P, C*W, nl)`` from per-atom terms ``(P, N, n_terms)`` and atom channels ``(P, N, C)``
+        (each point's own structure's atoms; padding atoms have zero terms)."""
+        rho = torch.einsum("pnt,pnc->pct", terms, weights)
+        return rho.reshape(rho.shape[0], -1, (self.spec.lmax + 1) ** 2)
+
+    def features(self, fixed: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
+        return _signed_sqrt(torch.cat([fixed, channel_invariants(mixed, self.spec.lmax, self.pairs)], dim=1))
+
+    @torch.no_grad()
+    def fit_standardisation(self, fixed: torch.Tensor, mixed: torch.Tensor) -> None:
+        """Standardisation buffers from training points (with the initial atom channels)."""
+        _fit_scale(self.features(fixed, mixed), self.feature_mean, self.feature_scale)
+
+    def from_densities(self, fixed: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
+        """ELF in [0, 1] at ``P`` points from fixed descriptors and densities ``(P, C*W, nl)``."""
+        z = (self.features(fixed, mixed) - self.feature_mean) * self.feature_scale
+        return torch.sigmoid(self.mlp(z).squeeze(-1))
+
+    def forward(self, fixed: torch.Tensor, terms: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """ELF at ``P`` points: ``fixed`` ``(P, n_fixed)``, ``terms`` ``(P, N, n_terms)``
+        (:func:`~elfviz.model.atom_messages.atom_terms`), ``weights`` ``(P, N, C)`` (:attr:`messages`)."""
+        return self.from_densities(fixed, self.densities(terms, weights))
+
+
+@torch.no_grad()
+def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[int], fixed_spec, *,
+                          device: str | torch.device = "cpu", batch: int = 65536) -> torch.Tensor:
+    """ELF of ``net`` at every point of a grid, ``shape`` (CPU float32): the atom channels once, their
+    densities by FFT (:func:`~elfviz.model.atom_messages.learned_densities`), the MLP over batches of points."""
+    from .atom_messages import atom_graph, learned_densities
+    from .descriptors import compute_descriptors
+
+    net.eval()
+    graph = [t.to(device) for t in atom_graph(positions, cell)]
+    weights = net.messages(*graph)
+    fixed = compute_descriptors(positions, cell, shape, fixed_spec, device=device).reshape(fixed_spec.n_features, -1)
+    rho = learned_densities(weights, positions, cell, shape, net.spec, device=device)
+    nl = (net.spec.lmax + 1) ** 2
+    rho = rho.reshape(net.channels * len(net.spec.widths), nl, -1)
+    out = torch.empty(fixed.shape[1], dtype=torch.float32)
+    for start in range(0, fixed.shape[1], batch):
+        stop = start + batch
+        mixed = rho[:, :, start:stop].permute(2, 0, 1)
+        out[start:stop] = net.from_densities(fixed[:, start:stop].T, mixed).float().cpu()
     return out.reshape(tuple(int(n) for n in shape))

@@ -10,12 +10,14 @@ from conftest import random_hydrogen
 from elfviz.cli.programs.atom_ablation import format_validation, main
 from elfviz.io.store import FrameCollection
 from elfviz.model.atom_channels import AtomChannelSpec
+from elfviz.model.atom_messages import MessageSpec
 from elfviz.model.atom_network import AtomMixNet, predict_grid
 from elfviz.model.descriptors import DescriptorSpec
 from elfviz.model.training.atom_ablation import (
     AblationBudget,
     choose,
     frame_arrays,
+    frame_grouped_order,
     load_variant,
     run,
     score_test_split,
@@ -25,7 +27,8 @@ from elfviz.reference.promolecular import promolecular_elf
 
 TINY = AblationBudget(points_per_frame=200, val_points_per_frame=150, epochs=2, hidden=(8,), channels=2,
                       pairs=(0.6, 2.5), fixed=DescriptorSpec(widths=(0.5, 1.0), lmax=1).to_dict(),
-                      atom=AtomChannelSpec(widths=(0.5,), lmax=1, wide=(2.0,)).to_dict())
+                      atom=AtomChannelSpec(widths=(0.5,), lmax=1, wide=(2.0,)).to_dict(),
+                      message=MessageSpec(widths=(0.4, 0.6), lmax=1).to_dict(), message_hidden=8)
 
 
 def test_variants_are_trained_side_by_side_and_chosen_by_validation(synthetic_collection, tmp_path):
@@ -43,6 +46,34 @@ def test_variants_are_trained_side_by_side_and_chosen_by_validation(synthetic_co
     assert table.count("\n") == 3 and "(chosen)" in table and "R² rs 1.35" in table
     net = load_variant(tmp_path / "atoms+wide-s0.pt", "atoms+wide", TINY)
     assert net.atoms and net.wide
+
+
+def test_the_message_passing_variant_trains_beside_the_others_and_predicts_whole_grids(synthetic_collection,
+                                                                                       tmp_path):
+    result = run(synthetic_collection.root, TINY, ("1.6", "messages"), out=tmp_path)
+    record = result["variants"]["messages"]
+    assert 0 < record["validation"]["mae"] < 0.5 and record["validation"]["midpoint_mae"] > 0
+    assert record["runs"][0]["parameters"] > result["variants"]["1.6"]["runs"][0]["parameters"]
+    net = load_variant(tmp_path / "messages-s0.pt", "messages", TINY)
+    assert net.messages.head.weight.abs().sum() > 0  # the message part moved from its zero start
+    coll = FrameCollection(tmp_path / "coll")
+    for frame_id, phase, seed in (("liquid-0", "liquid", 1), ("C2c-12-rs1.40", "C2c-12", 2)):
+        ds = promolecular_elf(random_hydrogen(rs=1.4, seed=seed, n_side=2 if seed == 2 else 3), shape=(16, 16, 16))
+        coll.add(ds, frame_id=frame_id, phase=phase, trajectory=phase, split="test")
+    report = score_test_split(coll.root, {"messages": net}, TINY)["messages"]
+    assert set(report) == {"liquid-0", "C2c-12-rs1.40"} and 0 < report["liquid-0"]["mae"] < 0.5
+    assert 0 <= report["C2c-12-rs1.40"]["phi_model"] <= 1
+
+
+def test_a_frame_grouped_order_is_a_permutation_in_runs_of_one_frame():
+    frame = torch.repeat_interleave(torch.arange(5), torch.tensor([300, 10, 0, 257, 128]))
+    order = frame_grouped_order(frame, torch.Generator().manual_seed(0), chunk=128)
+    assert torch.equal(torch.sort(order).values, torch.arange(len(frame)))
+    runs = torch.unique_consecutive(frame[order])  # a frame's chunks are runs (adjacent ones merge)
+    for f, n in enumerate((300, 10, 0, 257, 128)):
+        assert (runs == f).sum() <= -(-n // 128)
+    again = frame_grouped_order(frame, torch.Generator().manual_seed(1), chunk=128)
+    assert not torch.equal(order, again)
 
 
 def test_the_choice_reads_validation_only():

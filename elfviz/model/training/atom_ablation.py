@@ -7,6 +7,9 @@ Variants of :class:`elfviz.model.atom_network.AtomMixNet` (``VARIANTS``):
 ``atoms``      + learned atom channels (invariants of ``Σ_k W_ck b_k``, :mod:`elfviz.model.atom_channels`)
 ``wide``       + the long-wavelength path (linear response to wide atom-weighted densities)
 ``atoms+wide`` both
+``messages``   + message-passing atom channels (:mod:`elfviz.model.atom_messages`): linear in the fixed atom
+               features plus learned messages over neighbours within 2.5 Å, trained end to end through
+               direct sums at the sampled points (:func:`~elfviz.model.atom_messages.atom_terms`)
 =============  ==================================================================================
 
 Every variant is trained with the production recipe's loop (Adam, cosine learning rate 2e-3 -> 5e-5, mean
@@ -37,7 +40,8 @@ from ...grid import keys, nearest_grid_index
 from ...grid.pairs import pair_midpoints
 from ...io.store import FrameCollection, atomic_write
 from ..atom_channels import AtomChannelSpec, basis_channels
-from ..atom_network import AtomMixNet, predict_grid
+from ..atom_messages import MessageSpec, atom_graph, atom_terms
+from ..atom_network import AtomMixNet, MessageAtomNet, predict_grid, predict_grid_messages
 from ..descriptors import DescriptorSpec
 from ..predictor import resolve_device
 from .loop import _lr_at, regression_metrics  # the recipe's cosine schedule (reads epochs and rates)
@@ -45,8 +49,12 @@ from .pools import frame_descriptors, split_frames
 
 log = logging.getLogger(__name__)
 
-VARIANTS = {"1.6": (False, False), "atoms": (True, False), "wide": (False, True), "atoms+wide": (True, True)}
-"""Variant name -> (learned atom channels, long-wavelength path)."""
+VARIANTS = {"1.6": (False, False), "atoms": (True, False), "wide": (False, True), "atoms+wide": (True, True),
+            "messages": None}
+"""Variant name -> (learned atom channels, long-wavelength path) of an AtomMixNet; None: a MessageAtomNet."""
+FRAME_CHUNK = 128
+"""Points of one frame that stay together in a ``messages`` batch (a batch then spans ~16 frames, so each step
+passes messages over ~16 structures, not all)."""
 
 
 @dataclass
@@ -67,6 +75,12 @@ class AblationBudget:
     device: str = "cpu"
     fixed: dict = field(default_factory=lambda: DescriptorSpec().to_dict())
     atom: dict = field(default_factory=lambda: AtomChannelSpec().to_dict())
+    message: dict = field(default_factory=lambda: MessageSpec().to_dict())
+    message_hidden: int = 32
+    message_layers: int = 2
+
+    def message_spec(self) -> MessageSpec:
+        return MessageSpec.from_dict(self.message)
 
     def fixed_spec(self) -> DescriptorSpec:
         return DescriptorSpec.from_dict(self.fixed)
@@ -93,13 +107,19 @@ def midpoint_indices(ds, pairs: tuple[float, float]) -> np.ndarray:
 
 
 def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: AblationBudget, n_points: int,
-               seed: int, *, pairs: tuple[float, float] | None = None) -> dict[str, Any]:
+               seed: int, *, pairs: tuple[float, float] | None = None, messages: bool = False) -> dict[str, Any]:
     """Uniform random grid points of each frame (and, with ``pairs``, the points nearest to pair midpoints,
-    flagged ``bond``): ``fixed``, ``channels``, ``y``, ``rs`` and ``bond`` per point."""
+    flagged ``bond``): ``fixed``, ``channels``, ``y``, ``rs`` and ``bond`` per point.
+
+    With ``messages``, also each point's per-atom terms ``terms`` ``(P, N_max, n_terms)`` (zero for the padding
+    of smaller frames), its frame ``frame`` (index into ``graphs``) and every frame's atom graph ``graphs``
+    (:func:`~elfviz.model.atom_messages.atom_graph`), for the ``messages`` variant.
+    """
     rng = np.random.default_rng(seed)
     fixed_spec, atom_spec, device = budget.fixed_spec(), budget.atom_spec(), resolve_device(budget.device)
-    parts: dict[str, list] = {"fixed": [], "channels": [], "y": [], "rs": [], "bond": []}
-    for frame_id in frame_ids:
+    parts: dict[str, list] = {"fixed": [], "channels": [], "y": [], "rs": [], "bond": [], "terms": [], "frame": []}
+    graphs = []
+    for number, frame_id in enumerate(frame_ids):
         ds = collection.read(frame_id)
         fixed, channels, y = frame_arrays(ds, fixed_spec, atom_spec, device)
         pick = rng.choice(y.shape[0], size=min(n_points, y.shape[0]), replace=False)
@@ -113,22 +133,92 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
         flag = torch.zeros(len(pick), dtype=torch.bool)
         flag[len(pick) - len(bond):] = True
         parts["bond"].append(flag)
-    return {key: torch.cat(value) for key, value in parts.items()}
+        if messages:
+            positions, cell = ds[keys.POSITIONS].values, ds[keys.CELL].values
+            points = np.stack(np.unravel_index(pick, ds[keys.ELF].shape), axis=1) / np.array(ds[keys.ELF].shape)
+            parts["terms"].append(atom_terms(points @ cell, positions, cell, budget.message_spec()))
+            parts["frame"].append(torch.full((len(pick),), number, dtype=torch.int64))
+            graphs.append(atom_graph(positions, cell))
+    if messages:
+        n_max = max(t.shape[1] for t in parts["terms"])
+        parts["terms"] = [torch.nn.functional.pad(t, (0, 0, 0, n_max - t.shape[1])) for t in parts["terms"]]
+    pool = {key: torch.cat(value) for key, value in parts.items() if value}
+    if messages:
+        pool["graphs"] = graphs
+    return pool
+
+
+def frame_channels(net: MessageAtomNet, graphs: Sequence[tuple], frames: torch.Tensor, n_max: int) -> torch.Tensor:
+    """Atom channels of the given frames, ``(len(frames), n_max, C)`` (zero rows pad smaller frames): one
+    message pass over the frames' graphs joined into one."""
+    parts = [graphs[int(f)] for f in frames]
+    device = net.feature_mean.device
+    sizes = [g[0].shape[0] for g in parts]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    h = torch.cat([g[0] for g in parts]).to(device)
+    source = torch.cat([g[1] + int(o) for g, o in zip(parts, offsets, strict=True)]).to(device)
+    target = torch.cat([g[2] + int(o) for g, o in zip(parts, offsets, strict=True)]).to(device)
+    distance = torch.cat([g[3] for g in parts]).to(device)
+    flat = net.messages(h, source, target, distance)
+    out = flat.new_zeros((len(parts), n_max, flat.shape[1]))
+    slot = torch.cat([torch.arange(n) + i * n_max for i, n in enumerate(sizes)]).to(device)
+    return out.view(-1, flat.shape[1]).index_copy(0, slot, flat).view(len(parts), n_max, -1)
+
+
+def _forward(net, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
+    """The network's ELF at the pool's points ``idx``."""
+    if isinstance(net, AtomMixNet):
+        return net(pool["fixed"][idx], pool["channels"][idx])
+    frames, inverse = torch.unique(pool["frame"][idx], return_inverse=True)
+    terms = pool["terms"][idx]
+    weights = frame_channels(net, pool["graphs"], frames, terms.shape[1])[inverse]
+    return net(pool["fixed"][idx], terms, weights)
+
+
+def frame_grouped_order(frame: torch.Tensor, generator: torch.Generator, chunk: int = FRAME_CHUNK) -> torch.Tensor:
+    """A random order of the points in which runs of ``chunk`` points share a frame (random chunks, random
+    points in each)."""
+    order = torch.randperm(len(frame), generator=generator)
+    order = order[torch.argsort(frame[order], stable=True)]  # by frame, random within
+    starts = torch.nonzero(torch.diff(frame[order], prepend=torch.tensor([-1]))).squeeze(1).tolist()
+    bounds = starts + [len(order)]
+    chunks = [order[i:min(i + chunk, stop)] for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+              for i in range(start, stop, chunk)]
+    return torch.cat([chunks[i] for i in torch.randperm(len(chunks), generator=generator).tolist()])
 
 
 # ----------------------------------------------------------------------------- training
-def new_network(name: str, budget: AblationBudget) -> AtomMixNet:
+def new_network(name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet:
     """An untrained network of a variant (:data:`VARIANTS`) with the budget's sizes."""
+    if VARIANTS[name] is None:
+        return MessageAtomNet(budget.fixed_spec().n_features, budget.message_spec(), channels=budget.channels,
+                              hidden=budget.hidden, message_hidden=budget.message_hidden,
+                              layers=budget.message_layers)
     atoms, wide = VARIANTS[name]
     return AtomMixNet(budget.fixed_spec().n_features, budget.atom_spec(), channels=budget.channels,
                       hidden=budget.hidden, atoms=atoms, wide=wide)
 
 
 @torch.no_grad()
-def pool_predictions(net: AtomMixNet, pool: dict[str, Any], batch: int = 65536) -> torch.Tensor:
+def pool_predictions(net, pool: dict[str, Any], batch: int = 16384) -> torch.Tensor:
     net.eval()
-    return torch.cat([net(pool["fixed"][i:i + batch], pool["channels"][i:i + batch])
-                      for i in range(0, len(pool["y"]), batch)])
+    n = len(pool["y"])
+    return torch.cat([_forward(net, pool, torch.arange(i, min(i + batch, n))) for i in range(0, n, batch)])
+
+
+@torch.no_grad()
+def _fit_standardisation(net, pool: dict[str, Any], n: int = 200000) -> None:
+    if isinstance(net, AtomMixNet):
+        net.fit_standardisation(pool["fixed"][:n], pool["channels"][:n])
+        return
+    idx = torch.randperm(len(pool["y"]), generator=torch.Generator().manual_seed(0))[:n]
+    mixed = []
+    for i in range(0, len(idx), 16384):
+        part = idx[i:i + 16384]
+        frames, inverse = torch.unique(pool["frame"][part], return_inverse=True)
+        terms = pool["terms"][part]
+        mixed.append(net.densities(terms, frame_channels(net, pool["graphs"], frames, terms.shape[1])[inverse]))
+    net.fit_standardisation(pool["fixed"][idx], torch.cat(mixed))
 
 
 def validation_scores(net: AtomMixNet, pool: dict[str, Any]) -> dict[str, Any]:
@@ -144,15 +234,18 @@ def validation_scores(net: AtomMixNet, pool: dict[str, Any]) -> dict[str, Any]:
 
 
 def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any], budget: AblationBudget,
-                  seed: int) -> tuple[AtomMixNet, dict[str, Any]]:
+                  seed: int) -> tuple[AtomMixNet | MessageAtomNet, dict[str, Any]]:
     """One run of a variant; returns the network at its best validation epoch and its record."""
     torch.manual_seed(seed)
     net = new_network(name, budget)
-    net.fit_standardisation(train_pool["fixed"][:200000], train_pool["channels"][:200000])
+    messages = isinstance(net, MessageAtomNet)
+    _fit_standardisation(net, train_pool)
     device = resolve_device(budget.device)  # the pools go to the device once; validation reads back on CPU
     net.to(device)
-    train_pool = {key: train_pool[key].to(device) for key in ("fixed", "channels", "y")}
-    val_pool = {**val_pool, "fixed": val_pool["fixed"].to(device), "channels": val_pool["channels"].to(device)}
+    moved = ("fixed", "terms", "y") if messages else ("fixed", "channels", "y")
+    frame = train_pool.get("frame")
+    train_pool = {**train_pool, **{key: train_pool[key].to(device) for key in moved}}
+    val_pool = {**val_pool, **{key: val_pool[key].to(device) for key in moved if key != "y"}}
     optimiser = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=budget.learning_rate)
     n = len(train_pool["y"])
     best, best_state, history = {"rmse": math.inf}, None, []
@@ -160,11 +253,13 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
     for epoch in range(budget.epochs):
         for group in optimiser.param_groups:
             group["lr"] = _lr_at(budget, epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)).to(device)
+        generator = torch.Generator().manual_seed(seed * 100003 + epoch)
+        order = (frame_grouped_order(frame, generator) if messages else torch.randperm(n, generator=generator))
+        order = order.to(device)
         net.train()
         for i in range(0, n, budget.batch_size):
             idx = order[i:i + budget.batch_size]
-            pred = net(train_pool["fixed"][idx], train_pool["channels"][idx])
+            pred = _forward(net, train_pool, idx)
             loss = torch.mean((pred - train_pool["y"][idx]) ** 2)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -202,11 +297,13 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
         out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"budget": asdict(budget), "split": {k: len(v) for k, v in split.items() if k != "scheme"},
                               "variants": {v: {"runs": []} for v in variants}}
+    messages = any(VARIANTS[v] is None for v in variants)
     for seed in budget.seeds:
         t0 = time.perf_counter()
-        train_pool = build_pool(collection, split["train"], budget, budget.points_per_frame, seed)
+        train_pool = build_pool(collection, split["train"], budget, budget.points_per_frame, seed,
+                                messages=messages)
         val_pool = build_pool(collection, split["validation"], budget, budget.val_points_per_frame, seed + 1,
-                              pairs=budget.pairs)
+                              pairs=budget.pairs, messages=messages)
         result.setdefault("pool_seconds", []).append(time.perf_counter() - t0)
         log.info("pools of seed %d: %d training, %d validation points (%.0f s)", seed, len(train_pool["y"]),
                  len(val_pool["y"]), time.perf_counter() - t0)
@@ -234,7 +331,7 @@ def choose(result: dict[str, Any]) -> str:
                                       -scores[v]["validation"]["midpoint_mae"]))
 
 
-def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMixNet:
+def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet:
     """A network saved by :func:`run` (``OUT/<variant>-s<seed>.pt``; tensors only)."""
     net = new_network(name, budget)
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -242,7 +339,8 @@ def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMix
 
 
 # ----------------------------------------------------------------------------- the test split, once
-def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet], budget: AblationBudget) -> dict[str, Any]:
+def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet],
+                     budget: AblationBudget) -> dict[str, Any]:
     """Whole-grid scores of each network on every held-out liquid test frame and on the crystals (test-only):
     R², MAE, the ELF error at pair midpoints (interpolated) and, for crystals, Δφ."""
     from ...analysis import field_metrics
@@ -258,8 +356,9 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet], bu
         shape = ref[keys.ELF].shape
         for name, net in nets.items():
             device = resolve_device(budget.device)
-            field_ = predict_grid(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values, shape,
-                                  budget.fixed_spec(), device=device).numpy().astype(float)
+            grid_predictor = predict_grid_messages if isinstance(net, MessageAtomNet) else predict_grid
+            field_ = grid_predictor(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values, shape,
+                                    budget.fixed_spec(), device=device).numpy().astype(float)
             pred = ref.copy()
             pred[keys.ELF] = (ref[keys.ELF].dims, field_)
             mid = summarize(bond_midpoint_values(ref, pred, *budget.pairs))
