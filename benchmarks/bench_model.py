@@ -9,6 +9,7 @@ the speed-up measured in the same run.
     python benchmarks/bench_model.py --device cuda --cases 64:64,1000:128,1000:192
     python benchmarks/bench_model.py --device cpu --qe
     python benchmarks/bench_model.py --atom-channels       # + the atom-channel candidate, side by side
+    python benchmarks/bench_model.py --messages            # + the message-passing candidate, side by side
 """
 
 from __future__ import annotations
@@ -133,6 +134,47 @@ def time_atom_channels(n_atoms: int, n: int, repeats: int, device, members: int 
     return {"atoms": n_atoms, "grid": n, "members": members, **best, "total": total, "points_per_s": n**3 / total}
 
 
+def time_messages(n_atoms: int, n: int, repeats: int, device, members: int = 4) -> dict:
+    """The message-passing candidate (elfviz.model.atom_network.MessageAtomNet, untrained: speed does not depend
+    on the weights) on the same structure and grid: 1.6's descriptors, each member's atom channels and their
+    densities by FFT, and the member's network."""
+    from elfviz.model.atom_messages import MessageSpec, atom_graph, learned_densities
+    from elfviz.model.atom_network import MessageAtomNet
+
+    atoms = liquid_like(n_atoms)
+    shape = (n, n, n)
+    fixed_spec, spec = DescriptorSpec(), MessageSpec()
+    nets = [MessageAtomNet(fixed_spec.n_features, spec).to(device).eval() for _ in range(members)]
+    batch = DEFAULT_BATCH_POINTS.get(device.type, DEFAULT_BATCH_POINTS["cpu"])
+    nl = (spec.lmax + 1) ** 2
+    best = {"descriptors": math.inf, "atom_densities": math.inf, "network": math.inf}
+    for _ in range(repeats + 1):  # the first is the warm-up
+        with torch.inference_mode():
+            sync(device)
+            t0 = time.perf_counter()
+            fixed = compute_descriptors(atoms.positions, atoms.cell.array, shape, fixed_spec, device=device)
+            fixed = fixed.reshape(fixed.shape[0], -1)
+            sync(device)
+            t1 = time.perf_counter()
+            densities, network = 0.0, 0.0
+            graph = [t.to(device) for t in atom_graph(atoms.positions, atoms.cell.array)]
+            for net in nets:
+                ta = time.perf_counter()
+                rho = learned_densities(net.messages(*graph), atoms.positions, atoms.cell.array, shape, spec,
+                                        device=device).reshape(net.channels * len(spec.widths), nl, -1)
+                sync(device)
+                tb = time.perf_counter()
+                for start in range(0, fixed.shape[1], batch):
+                    net.from_densities(fixed[:, start:start + batch].T, rho[:, :, start:start + batch].permute(2, 0, 1))
+                sync(device)
+                densities, network = densities + tb - ta, network + time.perf_counter() - tb
+        best = {"descriptors": min(best["descriptors"], t1 - t0),
+                "atom_densities": min(best["atom_densities"], densities), "network": min(best["network"], network)}
+        del fixed, rho
+    total = sum(best.values())
+    return {"atoms": n_atoms, "grid": n, "members": members, **best, "total": total, "points_per_s": n**3 / total}
+
+
 def eval_power(text: str) -> int:
     """``"2**14"`` or ``"16384"`` -> 16384 (no eval)."""
     base, _, exponent = text.strip().partition("**")
@@ -227,6 +269,8 @@ def main(argv=None) -> int:
     parser.add_argument("--qe", action="store_true", help="also time the QE reference on the first case")
     parser.add_argument("--atom-channels", action="store_true",
                         help="also time the atom-channel candidate (4 members) on every case, side by side")
+    parser.add_argument("--messages", action="store_true",
+                        help="also time the message-passing candidate (4 members) on every case, side by side")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
         "--batch-sweep",
@@ -274,6 +318,16 @@ def main(argv=None) -> int:
         for row in rows:
             other = time_atom_channels(row["atoms"], row["grid"], args.repeats, device)
             result["atom_channels"].append(other)
+            print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
+                  f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
+                  f"{other['total'] / row['total']:>11.2f}x")
+    if args.messages:
+        print(f"message-passing candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
+              f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
+        result["messages"] = []
+        for row in rows:
+            other = time_messages(row["atoms"], row["grid"], args.repeats, device)
+            result["messages"].append(other)
             print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
                   f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
                   f"{other['total'] / row['total']:>11.2f}x")

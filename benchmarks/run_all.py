@@ -78,7 +78,7 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("topology", "bench_topology.py", quick_fallback=["--sizes", "64", "--repeat", "1", "--no-jit"]),
     Benchmark(
-        "model", "bench_model.py", full=["--qe", "--atom-channels"],
+        "model", "bench_model.py", full=["--qe", "--atom-channels", "--messages"],
         quick_fallback=["--cases", "64:64", "--repeats", "1"]
     ),
     Benchmark("dashboard", "bench_dashboard.py"),
@@ -314,6 +314,11 @@ def model_records(data: dict) -> list[dict]:
             f"{reuse['evaluated_again_s']:.3g} s vs {reuse['reused_s']:.3g} s, same prediction, same run")
     for case, other in zip(data["cases"], data.get("atom_channels", []), strict=False):
         add(f"atom-channel candidate / bundled model, time per frame ({size_of(case)})",
+            other["total"] / case["total"], "x",
+            f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
+            f"{other['network']:.3g} s) vs {model} {case['total']:.3g} s, same structure and grid, same run")
+    for case, other in zip(data["cases"], data.get("messages", []), strict=False):
+        add(f"message-passing candidate / bundled model, time per frame ({size_of(case)})",
             other["total"] / case["total"], "x",
             f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
             f"{other['network']:.3g} s) vs {model} {case['total']:.3g} s, same structure and grid, same run")
