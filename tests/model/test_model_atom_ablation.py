@@ -107,6 +107,15 @@ def test_a_missing_dataset_is_a_clear_error(tmp_path, capsys):
     assert err.startswith("error: ") and "nowhere" in err and "Traceback" not in err
 
 
+def test_an_earlier_ablation_is_never_overwritten(tmp_path, capsys):
+    (tmp_path / "ablation.json").write_text("{}")
+    (tmp_path / "atoms-s0.pt").write_bytes(b"precious")
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "already holds an ablation" in err and "ablation.json" in err
+    assert (tmp_path / "atoms-s0.pt").read_bytes() == b"precious" and (tmp_path / "ablation.json").read_text() == "{}"
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_the_pools_and_the_grid_prediction_on_cuda_match_cpu(synthetic_collection):

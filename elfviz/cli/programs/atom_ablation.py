@@ -57,6 +57,11 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
+        out = Path(args.out)
+        earlier = sorted(p.name for p in (*out.glob("ablation.json"), *out.glob("test.json"), *out.glob("*.pt")))
+        if earlier:
+            raise ValueError(f"{out} already holds an ablation ({', '.join(earlier[:3])}"
+                             f"{', ...' if len(earlier) > 3 else ''}); give --out a new folder or move those away")
         data = Path(args.data) if args.data else dataset_path()
         budget = _library.AblationBudget(points_per_frame=args.points_per_frame, epochs=args.epochs,
                                          seeds=tuple(args.seeds), max_frames=args.max_frames,
