@@ -139,12 +139,16 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
             parts["terms"].append(atom_terms(points @ cell, positions, cell, budget.message_spec()))
             parts["frame"].append(torch.full((len(pick),), number, dtype=torch.int64))
             graphs.append(atom_graph(positions, cell))
-    if messages:
-        n_max = max(t.shape[1] for t in parts["terms"])
-        parts["terms"] = [torch.nn.functional.pad(t, (0, 0, 0, n_max - t.shape[1])) for t in parts["terms"]]
-    pool = {key: torch.cat(value) for key, value in parts.items() if value}
-    if messages:
-        pool["graphs"] = graphs
+    pool = {key: torch.cat(value) for key, value in parts.items() if value and key != "terms"}
+    if messages:  # one tensor filled frame by frame, each frame's part freed once copied (no second copy)
+        chunks = parts.pop("terms")[::-1]  # the only references left: popping one frees it
+        terms = torch.zeros((sum(len(t) for t in chunks), max(t.shape[1] for t in chunks), chunks[0].shape[2]))
+        start = 0
+        while chunks:
+            chunk = chunks.pop()
+            terms[start:start + len(chunk), :chunk.shape[1]] = chunk
+            start += len(chunk)
+        pool["terms"], pool["graphs"] = terms, graphs
     return pool
 
 
