@@ -133,6 +133,8 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
         flag = torch.zeros(len(pick), dtype=torch.bool)
         flag[len(pick) - len(bond):] = True
         parts["bond"].append(flag)
+        if number % 50 == 49:
+            log.info("pool: %d of %d frames", number + 1, len(frame_ids))
         if messages:
             positions, cell = ds[keys.POSITIONS].values, ds[keys.CELL].values
             points = np.stack(np.unravel_index(pick, ds[keys.ELF].shape), axis=1) / np.array(ds[keys.ELF].shape)
