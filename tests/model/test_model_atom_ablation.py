@@ -107,6 +107,26 @@ def test_a_missing_dataset_is_a_clear_error(tmp_path, capsys):
     assert err.startswith("error: ") and "nowhere" in err and "Traceback" not in err
 
 
+def test_an_earlier_run_is_scored_on_whole_validation_frames_without_training(synthetic_collection, tmp_path,
+                                                                                capsys):
+    run(synthetic_collection.root, TINY, ("1.6", "atoms"), out=tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    argv = ["--data", str(synthetic_collection.root), "--from-run", str(tmp_path), "--validation-grids"]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "validation_grids.json").read_text())
+    chosen = json.loads((tmp_path / "ablation.json").read_text())["chosen"]
+    assert set(report) == {"1.6", chosen} and len(report["1.6"]) == 4  # the four validation frames
+    frame = next(iter(report["1.6"].values()))
+    assert 0 <= frame["lowk_fraction"] <= 1 and frame["r2"] < 1
+    assert "validation frames, whole grids" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name in before} == before
+    assert main(argv) == 2  # scored already: nothing overwritten
+    assert "exists" in capsys.readouterr().err
+    assert main(argv[:2] + ["--from-run", str(tmp_path), "--out", str(tmp_path / "x"), "--test"]) == 2
+    assert main(argv[:2] + ["--from-run", str(tmp_path / "nowhere"), "--test"]) == 2
+    assert "ablation.json not found" in capsys.readouterr().err
+
+
 def test_an_earlier_ablation_is_never_overwritten(tmp_path, capsys):
     (tmp_path / "ablation.json").write_text("{}")
     (tmp_path / "atoms-s0.pt").write_bytes(b"precious")

@@ -35,7 +35,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m elfviz.cli.programs.atom_ablation",
                                      description=_library.__doc__.split("\n")[0])
     parser.add_argument("--data", default=None, help="dataset folder (default: the repository's data/dataset)")
-    parser.add_argument("--out", required=True, help="folder for the networks and ablation.json")
+    parser.add_argument("--out", default=None, help="folder for the networks and ablation.json (a new one)")
+    parser.add_argument("--from-run", default=None, metavar="DIR",
+                        help="no training: score the networks of an earlier run in DIR (its ablation.json)")
+    parser.add_argument("--validation-grids", action="store_true",
+                        help="score 1.6 and the chosen variant on whole validation frames (R², low-k residual "
+                             "fraction), written to validation_grids.json")
     parser.add_argument("--variants", nargs="+", default=list(_library.VARIANTS), choices=list(_library.VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -52,11 +57,14 @@ def main(argv=None) -> int:
 
     from elfviz.data import dataset_path
     from elfviz.errors import ElfvizError
-    from elfviz.io.store import atomic_write
 
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
+        if (args.out is None) == (args.from_run is None):
+            raise ValueError("give either --out (a new run) or --from-run DIR (the networks of an earlier run)")
+        if args.from_run is not None:
+            return score_earlier_run(Path(args.from_run), args)
         out = Path(args.out)
         earlier = sorted(p.name for p in (*out.glob("ablation.json"), *out.glob("test.json"), *out.glob("*.pt")))
         if earlier:
@@ -68,18 +76,48 @@ def main(argv=None) -> int:
                                          device=args.device, channels=args.channels)
         result = _library.run(data, budget, args.variants, out=args.out)
         print(format_validation(result))
+        if args.validation_grids:
+            _score_split(out, data, result, budget, "validation", "validation_grids.json")
         if args.test:
-            chosen = result["chosen"]
-            names = ["1.6", chosen] if chosen != "1.6" and "1.6" in args.variants else [chosen]
-            nets = {name: _library.load_variant(Path(args.out) / f"{name}-s{args.seeds[0]}.pt", name, budget)
-                    for name in names}
-            report = _library.score_test_split(data, nets, budget)
-            text = json.dumps(report, indent=1)
-            atomic_write(Path(args.out) / "test.json", lambda tmp: tmp.write_text(text))
-            print(json.dumps(_library.summarise_test_split(report), indent=1))
+            _score_split(out, data, result, budget, "test", "test.json")
     except (ElfvizError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _score_split(out: Path, data: Path, result: dict, budget, split: str, name: str) -> None:
+    """Score 1.6 and the chosen variant (seed of the first run) on whole frames of ``split``; write OUT/name."""
+    from elfviz.io.store import atomic_write
+
+    if (out / name).exists():
+        raise ValueError(f"{out / name} exists; move it away to score again")
+    chosen, seed = result["chosen"], budget.seeds[0]
+    names = ["1.6", chosen] if chosen != "1.6" and "1.6" in result["variants"] else [chosen]
+    nets = {n: _library.load_variant(out / f"{n}-s{seed}.pt", n, budget) for n in names}
+    report = _library.score_test_split(data, nets, budget, split=split)
+    text = json.dumps(report, indent=1)
+    atomic_write(out / name, lambda tmp: tmp.write_text(text))
+    print(f"{split} frames, whole grids:")
+    print(json.dumps(_library.summarise_test_split(report), indent=1))
+
+
+def score_earlier_run(folder: Path, args) -> int:
+    """``--from-run``: score the networks an earlier run saved (its budget and choice from ablation.json)."""
+    from elfviz.data import dataset_path
+
+    record_path = folder / "ablation.json"
+    if not record_path.is_file():
+        raise ValueError(f"{record_path} not found: --from-run needs the folder of an earlier run")
+    if not (args.validation_grids or args.test):
+        raise ValueError("--from-run scores an earlier run: add --validation-grids and/or --test")
+    record = json.loads(record_path.read_text())
+    budget = _library.budget_from_record(record)
+    data = Path(args.data) if args.data else dataset_path()
+    if args.validation_grids:
+        _score_split(folder, data, record, budget, "validation", "validation_grids.json")
+    if args.test:
+        _score_split(folder, data, record, budget, "test", "test.json")
     return 0
 
 

@@ -344,18 +344,29 @@ def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMix
     return net.eval()
 
 
-# ----------------------------------------------------------------------------- the test split, once
+def budget_from_record(record: dict[str, Any]) -> AblationBudget:
+    """The :class:`AblationBudget` saved in an ``ablation.json`` record (lists back to tuples)."""
+    saved = dict(record["budget"])
+    for key in ("hidden", "seeds", "pairs"):
+        saved[key] = tuple(saved[key])
+    return AblationBudget(**saved)
+
+
+# ----------------------------------------------------------------------------- whole grids; the test split once
 def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet],
-                     budget: AblationBudget) -> dict[str, Any]:
-    """Whole-grid scores of each network on every held-out liquid test frame and on the crystals (test-only):
-    R², MAE, the ELF error at pair midpoints (interpolated) and, for crystals, Δφ."""
+                     budget: AblationBudget, split: str = "test") -> dict[str, Any]:
+    """Whole-grid scores of each network on every frame of ``split``: R², MAE, the ELF error at pair midpoints
+    (interpolated), the fraction of the residual's variance at ``|G| < 2π/0.74 Å`` (``lowk_fraction``) and, for
+    crystals, Δφ. The default split is the held-out test frames with the crystals (test-only: score once, for
+    the chosen network); ``split="validation"`` may inform the next choice."""
     from ...analysis import field_metrics
+    from ...analysis.spectra import lowk_variance_fraction
     from ...topology import networking_analysis
     from .bond_midpoints import bond_midpoint_values, summarize
 
     collection = FrameCollection(collection_dir)
     index = collection.index
-    frames = index[(index["split"].astype(str) == "test")]
+    frames = index[(index["split"].astype(str) == split)]
     out: dict[str, Any] = {name: {} for name in nets}
     for _, row in frames.iterrows():
         ref = collection.read(str(row["frame_id"]))
@@ -368,8 +379,10 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
             pred = ref.copy()
             pred[keys.ELF] = (ref[keys.ELF].dims, field_)
             mid = summarize(bond_midpoint_values(ref, pred, *budget.pairs))
+            residual = field_ - ref[keys.ELF].values
             record = {"phase": str(row["phase"]), "rs": round(float(row["rs_bohr"]), 2),
-                      **field_metrics(ref[keys.ELF].values, field_), "midpoint_mae": mid["mae"]}
+                      **field_metrics(ref[keys.ELF].values, field_), "midpoint_mae": mid["mae"],
+                      "lowk_fraction": lowk_variance_fraction(residual, cell=ref[keys.CELL].values)}
             if record["phase"] != "liquid":
                 record["phi_reference"] = float(networking_analysis(ref).phi)
                 record["phi_model"] = float(networking_analysis(pred).phi)
@@ -390,6 +403,8 @@ def summarise_test_split(report: dict[str, Any]) -> dict[str, Any]:
                                  for rs in densities},
             "liquid_mae": float(np.mean([r["mae"] for r in liquid])) if liquid else float("nan"),
             "liquid_midpoint_mae": float(np.nanmean([r["midpoint_mae"] for r in liquid])) if liquid else float("nan"),
+            "liquid_lowk_fraction": (float(np.nanmean([r.get("lowk_fraction", np.nan) for r in liquid]))
+                                     if liquid else float("nan")),
             "crystals": {f: {"phi_reference": r["phi_reference"], "phi_model": r["phi_model"],
                              "abs_dphi": abs(r["phi_model"] - r["phi_reference"])} for f, r in crystals.items()},
         }
