@@ -34,9 +34,11 @@ from torch import nn
 
 from .atom_channels import AtomChannelSpec
 from .atom_messages import AtomMessages, MessageSpec
+from .lowk_head import LowKSpec
 from .network import mlp
 
-__all__ = ["AtomMixNet", "MessageAtomNet", "channel_invariants", "predict_grid", "predict_grid_messages"]
+__all__ = ["AtomMixNet", "LowKNet", "MessageAtomNet", "channel_invariants", "predict_any", "predict_grid",
+           "predict_grid_messages"]
 
 
 def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
@@ -256,3 +258,38 @@ def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[
         mixed = rho[:, :, start:stop].permute(2, 0, 1)
         out[start:stop] = net.from_densities(fixed[:, start:stop].T, mixed).float().cpu()
     return out.reshape(tuple(int(n) for n in shape))
+
+
+class LowKNet(nn.Module):
+    """A per-point network (:class:`AtomMixNet` or :class:`MessageAtomNet`) plus the long-wavelength head of
+    :mod:`.lowk_head`: ``ELF = base + Σ_f w_f Φ_f`` (clipped to [0, 1] on whole grids), ``w`` starting at zero."""
+
+    def __init__(self, base: nn.Module, spec: LowKSpec):
+        super().__init__()
+        self.base, self.spec = base, spec
+        self.head = nn.Parameter(torch.zeros(spec.n_features))
+
+    def n_parameters(self) -> int:
+        return self.base.n_parameters() + self.head.numel()
+
+
+@torch.no_grad()
+def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], fixed_spec, *,
+                device: str | torch.device = "cpu") -> torch.Tensor:
+    """ELF of any network of this module on a grid of ``shape`` (CPU float32)."""
+    import numpy as np
+
+    from .lowk_head import coarse_shape, head_field, mode_design
+
+    if isinstance(net, MessageAtomNet):
+        return predict_grid_messages(net, positions, cell, shape, fixed_spec, device=device)
+    if isinstance(net, AtomMixNet):
+        return predict_grid(net, positions, cell, shape, fixed_spec, device=device)
+    if not isinstance(net, LowKNet):
+        raise TypeError(f"no grid prediction for a {type(net).__name__}")
+    field = predict_any(net.base, positions, cell, numbers, shape, fixed_spec, device=device).double().numpy()
+    coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, net.spec.spacing), fixed_spec,
+                         device=device).double().numpy()
+    modes, hkl = mode_design(coarse, positions, numbers, cell, net.spec)
+    field = field + head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)
+    return torch.as_tensor(np.clip(field, 0.0, 1.0), dtype=torch.float32)

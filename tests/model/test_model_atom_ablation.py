@@ -2,6 +2,7 @@
 collections."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from elfviz.model.atom_channels import AtomChannelSpec
 from elfviz.model.atom_messages import MessageSpec
 from elfviz.model.atom_network import AtomMixNet, predict_grid
 from elfviz.model.descriptors import DescriptorSpec
+from elfviz.model.lowk_head import LowKSpec
 from elfviz.model.training.atom_ablation import (
     AblationBudget,
     choose,
@@ -63,6 +65,16 @@ def test_the_message_passing_variant_trains_beside_the_others_and_predicts_whole
     report = score_test_split(coll.root, {"messages": net}, TINY)["messages"]
     assert set(report) == {"liquid-0", "C2c-12-rs1.40"} and 0 < report["liquid-0"]["mae"] < 0.5
     assert 0 <= report["C2c-12-rs1.40"]["phi_model"] <= 1
+
+
+def test_the_long_wavelength_head_trains_with_the_network(synthetic_collection, tmp_path):
+    budget = replace(TINY, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_refresh=1)
+    result = run(synthetic_collection.root, budget, ("messages+lowk",), out=tmp_path)
+    assert 0 < result["variants"]["messages+lowk"]["validation"]["mae"] < 0.5
+    net = load_variant(tmp_path / "messages+lowk-s0.pt", "messages+lowk", budget)
+    assert net.head.abs().sum() > 0 and net.base.messages.head.weight.abs().sum() > 0
+    with pytest.raises(ValueError, match="unknown variant"):
+        run(synthetic_collection.root, budget, ("messages+wide",), out=tmp_path / "x")
 
 
 def test_a_frame_grouped_order_is_a_permutation_in_runs_of_one_frame():

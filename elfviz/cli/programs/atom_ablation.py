@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--validation-grids", action="store_true",
                         help="score 1.6 and the chosen variant on whole validation frames (R², low-k residual "
                              "fraction), written to validation_grids.json")
-    parser.add_argument("--variants", nargs="+", default=list(_library.VARIANTS), choices=list(_library.VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(_library.VARIANTS), choices=_library.variant_names())
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--points-per-frame", type=int, default=3000)

@@ -12,6 +12,10 @@ Variants of :class:`elfviz.model.atom_network.AtomMixNet` (``VARIANTS``):
                direct sums at the sampled points (:func:`~elfviz.model.atom_messages.atom_terms`)
 =============  ==================================================================================
 
+Any of them with ``+lowk`` adds the long-wavelength head of :mod:`elfviz.model.lowk_head` (the Fourier
+correction's features of the network's own coarse-grid ELF, weights trained with the network; the features
+are refreshed from the network every ``lowk_refresh`` epochs, and on the validation frames every epoch).
+
 Every variant is trained with the production recipe's loop (Adam, cosine learning rate 2e-3 -> 5e-5, mean
 squared error, batches of 2048, the epoch with the best validation RMSE kept) on one pool of random grid points
 of the liquid training frames, shared by all variants of a seed. **The choice uses validation frames only**:
@@ -41,8 +45,9 @@ from ...grid.pairs import pair_midpoints
 from ...io.store import FrameCollection, atomic_write
 from ..atom_channels import AtomChannelSpec, basis_channels
 from ..atom_messages import MessageSpec, atom_graph, atom_terms
-from ..atom_network import AtomMixNet, MessageAtomNet, predict_grid, predict_grid_messages
+from ..atom_network import AtomMixNet, LowKNet, MessageAtomNet, predict_any
 from ..descriptors import DescriptorSpec
+from ..lowk_head import LowKSpec, coarse_shape, features_at, mode_design
 from ..predictor import resolve_device
 from .loop import _lr_at, regression_metrics  # the recipe's cosine schedule (reads epochs and rates)
 from .pools import frame_descriptors, split_frames
@@ -52,6 +57,21 @@ log = logging.getLogger(__name__)
 VARIANTS = {"1.6": (False, False), "atoms": (True, False), "wide": (False, True), "atoms+wide": (True, True),
             "messages": None}
 """Variant name -> (learned atom channels, long-wavelength path) of an AtomMixNet; None: a MessageAtomNet."""
+LOWK = "+lowk"
+"""Suffix of a variant with the long-wavelength head (:class:`elfviz.model.atom_network.LowKNet`)."""
+
+
+def variant_names() -> list[str]:
+    """Every variant name the ablation knows: :data:`VARIANTS` and each with :data:`LOWK`."""
+    return [*VARIANTS, *(name + LOWK for name in VARIANTS)]
+
+
+def variant_parts(name: str) -> tuple[str, bool]:
+    """``"messages+lowk"`` -> ``("messages", True)``."""
+    base = name[: -len(LOWK)] if name.endswith(LOWK) else name
+    if base not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose from {variant_names()}")
+    return base, name.endswith(LOWK)
 FRAME_CHUNK = 128
 """Points of one frame that stay together in a ``messages`` batch (a batch then spans ~16 frames, so each step
 passes messages over ~16 structures, not all)."""
@@ -78,6 +98,11 @@ class AblationBudget:
     message: dict = field(default_factory=lambda: MessageSpec().to_dict())
     message_hidden: int = 32
     message_layers: int = 2
+    lowk: dict = field(default_factory=lambda: LowKSpec().to_dict())
+    lowk_refresh: int = 4
+
+    def lowk_spec(self) -> LowKSpec:
+        return LowKSpec.from_dict(self.lowk)
 
     def message_spec(self) -> MessageSpec:
         return MessageSpec.from_dict(self.message)
@@ -117,8 +142,9 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
     """
     rng = np.random.default_rng(seed)
     fixed_spec, atom_spec, device = budget.fixed_spec(), budget.atom_spec(), resolve_device(budget.device)
-    parts: dict[str, list] = {"fixed": [], "channels": [], "y": [], "rs": [], "bond": [], "terms": [], "frame": []}
-    graphs = []
+    parts: dict[str, list] = {"fixed": [], "channels": [], "y": [], "rs": [], "bond": [], "terms": [], "frame": [],
+                              "index": []}
+    graphs, structures = [], []
     for number, frame_id in enumerate(frame_ids):
         ds = collection.read(frame_id)
         fixed, channels, y = frame_arrays(ds, fixed_spec, atom_spec, device)
@@ -135,11 +161,13 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
         parts["bond"].append(flag)
         if number % 50 == 49:
             log.info("pool: %d of %d frames", number + 1, len(frame_ids))
+        positions, cell = ds[keys.POSITIONS].values, ds[keys.CELL].values
+        structures.append((positions, cell, ds[keys.NUMBERS].values, tuple(int(n) for n in ds[keys.ELF].shape)))
+        parts["frame"].append(torch.full((len(pick),), number, dtype=torch.int64))
+        parts["index"].append(torch.as_tensor(pick, dtype=torch.int64))
         if messages:
-            positions, cell = ds[keys.POSITIONS].values, ds[keys.CELL].values
             points = np.stack(np.unravel_index(pick, ds[keys.ELF].shape), axis=1) / np.array(ds[keys.ELF].shape)
             parts["terms"].append(atom_terms(points @ cell, positions, cell, budget.message_spec()))
-            parts["frame"].append(torch.full((len(pick),), number, dtype=torch.int64))
             graphs.append(atom_graph(positions, cell))
     pool = {key: torch.cat(value) for key, value in parts.items() if value and key != "terms"}
     if messages:  # one tensor filled frame by frame, each frame's part freed once copied (no second copy)
@@ -151,6 +179,7 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
             terms[start:start + len(chunk), :chunk.shape[1]] = chunk
             start += len(chunk)
         pool["terms"], pool["graphs"] = terms, graphs
+    pool["structures"] = structures
     return pool
 
 
@@ -173,6 +202,8 @@ def frame_channels(net: MessageAtomNet, graphs: Sequence[tuple], frames: torch.T
 
 def _forward(net, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
     """The network's ELF at the pool's points ``idx``."""
+    if isinstance(net, LowKNet):
+        return _forward(net.base, pool, idx) + pool["phi"][idx] @ net.head
     if isinstance(net, AtomMixNet):
         return net(pool["fixed"][idx], pool["channels"][idx])
     frames, inverse = torch.unique(pool["frame"][idx], return_inverse=True)
@@ -194,8 +225,28 @@ def frame_grouped_order(frame: torch.Tensor, generator: torch.Generator, chunk: 
 
 
 # ----------------------------------------------------------------------------- training
-def new_network(name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet:
-    """An untrained network of a variant (:data:`VARIANTS`) with the budget's sizes."""
+@torch.no_grad()
+def refresh_lowk(net: LowKNet, pool: dict[str, Any], budget: AblationBudget) -> None:
+    """The head's features at the pool's points from the network as it is now (``pool["phi"]``)."""
+    spec, fixed_spec = net.spec, budget.fixed_spec()
+    device = net.head.device
+    phi = torch.zeros((len(pool["y"]), spec.n_features))
+    frame, index = pool["frame"].cpu(), pool["index"].cpu()
+    for number, (positions, cell, numbers, shape) in enumerate(pool["structures"]):
+        rows = torch.nonzero(frame == number).squeeze(1)
+        coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, spec.spacing), fixed_spec,
+                             device=device).double().numpy()
+        modes, hkl = mode_design(coarse, positions, numbers, cell, spec)
+        fractional = np.stack(np.unravel_index(index[rows].numpy(), shape), axis=1) / np.array(shape)
+        phi[rows] = torch.as_tensor(features_at(modes, hkl, fractional), dtype=torch.float32)
+    pool["phi"] = phi.to(device)
+
+
+def new_network(name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet | LowKNet:
+    """An untrained network of a variant (:func:`variant_names`) with the budget's sizes."""
+    name, lowk = variant_parts(name)
+    if lowk:
+        return LowKNet(new_network(name, budget), budget.lowk_spec())
     if VARIANTS[name] is None:
         return MessageAtomNet(budget.fixed_spec().n_features, budget.message_spec(), channels=budget.channels,
                               hidden=budget.hidden, message_hidden=budget.message_hidden,
@@ -214,6 +265,9 @@ def pool_predictions(net, pool: dict[str, Any], batch: int = 16384) -> torch.Ten
 
 @torch.no_grad()
 def _fit_standardisation(net, pool: dict[str, Any], n: int = 200000) -> None:
+    if isinstance(net, LowKNet):
+        _fit_standardisation(net.base, pool, n)
+        return
     if isinstance(net, AtomMixNet):
         net.fit_standardisation(pool["fixed"][:n], pool["channels"][:n])
         return
@@ -244,7 +298,8 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
     """One run of a variant; returns the network at its best validation epoch and its record."""
     torch.manual_seed(seed)
     net = new_network(name, budget)
-    messages = isinstance(net, MessageAtomNet)
+    lowk = isinstance(net, LowKNet)
+    messages = isinstance(net.base if lowk else net, MessageAtomNet)
     _fit_standardisation(net, train_pool)
     device = resolve_device(budget.device)  # the pools go to the device once; validation reads back on CPU
     net.to(device)
@@ -259,6 +314,8 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
     for epoch in range(budget.epochs):
         for group in optimiser.param_groups:
             group["lr"] = _lr_at(budget, epoch)
+        if lowk and epoch % budget.lowk_refresh == 0:
+            refresh_lowk(net, train_pool, budget)
         generator = torch.Generator().manual_seed(seed * 100003 + epoch)
         order = (frame_grouped_order(frame, generator) if messages else torch.randperm(n, generator=generator))
         order = order.to(device)
@@ -270,6 +327,8 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+        if lowk:
+            refresh_lowk(net, val_pool, budget)
         scores = validation_scores(net, val_pool)
         history.append({"epoch": epoch, "val_r2": scores["r2"], "val_rmse": scores["rmse"],
                         "midpoint_mae": scores["midpoint_mae"]})
@@ -288,9 +347,8 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
         out: str | Path | None = None) -> dict[str, Any]:
     """Train every variant once per seed on shared pools; score them on validation frames; save the networks
     (``OUT/<variant>-s<seed>.pt``, tensors only) and the record (``OUT/ablation.json``)."""
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    for name in variants:
+        variant_parts(name)  # an unknown name is refused before any work
     collection = FrameCollection(collection_dir)
     split = split_frames(collection)
     if budget.max_frames is not None:  # every density keeps frames: an even stride through the ordered lists
@@ -303,7 +361,7 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
         out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"budget": asdict(budget), "split": {k: len(v) for k, v in split.items() if k != "scheme"},
                               "variants": {v: {"runs": []} for v in variants}}
-    messages = any(VARIANTS[v] is None for v in variants)
+    messages = any(VARIANTS[variant_parts(v)[0]] is None for v in variants)
     for seed in budget.seeds:
         t0 = time.perf_counter()
         train_pool = build_pool(collection, split["train"], budget, budget.points_per_frame, seed,
@@ -337,7 +395,7 @@ def choose(result: dict[str, Any]) -> str:
                                       -scores[v]["validation"]["midpoint_mae"]))
 
 
-def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet:
+def load_variant(path: str | Path, name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNet | LowKNet:
     """A network saved by :func:`run` (``OUT/<variant>-s<seed>.pt``; tensors only)."""
     net = new_network(name, budget)
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -353,7 +411,7 @@ def budget_from_record(record: dict[str, Any]) -> AblationBudget:
 
 
 # ----------------------------------------------------------------------------- whole grids; the test split once
-def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet],
+def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet | LowKNet],
                      budget: AblationBudget, split: str = "test") -> dict[str, Any]:
     """Whole-grid scores of each network on every frame of ``split``: R², MAE, the ELF error at pair midpoints
     (interpolated), the fraction of the residual's variance at ``|G| < 2π/0.74 Å`` (``lowk_fraction``) and, for
@@ -373,9 +431,9 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
         shape = ref[keys.ELF].shape
         for name, net in nets.items():
             device = resolve_device(budget.device)
-            grid_predictor = predict_grid_messages if isinstance(net, MessageAtomNet) else predict_grid
-            field_ = grid_predictor(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values, shape,
-                                    budget.fixed_spec(), device=device).numpy().astype(float)
+            field_ = predict_any(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values,
+                                 ref[keys.NUMBERS].values, shape, budget.fixed_spec(), device=device
+                                 ).numpy().astype(float)
             pred = ref.copy()
             pred[keys.ELF] = (ref[keys.ELF].dims, field_)
             mid = summarize(bond_midpoint_values(ref, pred, *budget.pairs))
