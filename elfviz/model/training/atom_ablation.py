@@ -448,6 +448,11 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
     return out
 
 
+def _mean_or_nan(values: Sequence[float]) -> float:
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def summarise_test_split(report: dict[str, Any]) -> dict[str, Any]:
     """Per network: liquid R² per density (mean over frames), liquid MAE and midpoint MAE, and every crystal's
     φ (reference, model) and |Δφ| with their mean."""
@@ -461,8 +466,7 @@ def summarise_test_split(report: dict[str, Any]) -> dict[str, Any]:
                                  for rs in densities},
             "liquid_mae": float(np.mean([r["mae"] for r in liquid])) if liquid else float("nan"),
             "liquid_midpoint_mae": float(np.nanmean([r["midpoint_mae"] for r in liquid])) if liquid else float("nan"),
-            "liquid_lowk_fraction": (float(np.nanmean([r.get("lowk_fraction", np.nan) for r in liquid]))
-                                     if liquid else float("nan")),
+            "liquid_lowk_fraction": _mean_or_nan([r["lowk_fraction"] for r in liquid if "lowk_fraction" in r]),
             "crystals": {f: {"phi_reference": r["phi_reference"], "phi_model": r["phi_model"],
                              "abs_dphi": abs(r["phi_model"] - r["phi_reference"])} for f, r in crystals.items()},
         }

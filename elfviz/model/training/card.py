@@ -364,6 +364,8 @@ VERSION_HISTORY = (
     ("1.7 (not shipped)", "1.6 + 35 % bond-midpoint points", "0.9903-0.9951", "0.006-0.027", "0.007 / 0.018"),
     ("atom channels (not shipped)", "1.6's data; learned atom channels; one network, short budget (1.6 alike: "
      "0.9868-0.9918)", "0.9885-0.9940", "0.012-0.037", "0.001 / 0.024"),
+    ("message passing (not shipped)", "1.6's data; message-passing atom channels; one network, short budget",
+     "0.9902-0.9953", "0.001-0.038", "0.005 / 0.030"),
 )
 """Shipped and tried versions, network alone on the same test frames (rs 1.30 / 1.45 for I4₁/amd)."""
 
