@@ -68,7 +68,7 @@ def test_the_message_passing_variant_trains_beside_the_others_and_predicts_whole
 
 
 def test_the_long_wavelength_head_trains_with_the_network(synthetic_collection, tmp_path):
-    budget = replace(TINY, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_refresh=1)
+    budget = replace(TINY, epochs=3, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_epochs=2)
     result = run(synthetic_collection.root, budget, ("messages+lowk",), out=tmp_path)
     assert 0 < result["variants"]["messages+lowk"]["validation"]["mae"] < 0.5
     net = load_variant(tmp_path / "messages+lowk-s0.pt", "messages+lowk", budget)
