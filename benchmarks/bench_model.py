@@ -175,6 +175,21 @@ def time_messages(n_atoms: int, n: int, repeats: int, device, members: int = 4) 
     return {"atoms": n_atoms, "grid": n, "members": members, **best, "total": total, "points_per_s": n**3 / total}
 
 
+def time_candidate(title: str, timer, rows: list[dict], label: str, repeats: int, device) -> list[dict]:
+    """Time a candidate model family (``timer``: :func:`time_atom_channels` or :func:`time_messages`) on every
+    case of ``rows``, printing each beside the bundled model's time of the same case."""
+    print(f"{title} candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
+          f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
+    out = []
+    for row in rows:
+        other = timer(row["atoms"], row["grid"], repeats, device)
+        out.append(other)
+        print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
+              f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
+              f"{other['total'] / row['total']:>11.2f}x")
+    return out
+
+
 def eval_power(text: str) -> int:
     """``"2**14"`` or ``"16384"`` -> 16384 (no eval)."""
     base, _, exponent = text.strip().partition("**")
@@ -311,26 +326,10 @@ def main(argv=None) -> int:
             f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
         )
     result = {"device": name, "model": label, "cases": rows}
-    if args.atom_channels:
-        print(f"atom-channel candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
-              f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
-        result["atom_channels"] = []
-        for row in rows:
-            other = time_atom_channels(row["atoms"], row["grid"], args.repeats, device)
-            result["atom_channels"].append(other)
-            print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
-                  f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
-                  f"{other['total'] / row['total']:>11.2f}x")
-    if args.messages:
-        print(f"message-passing candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
-              f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
-        result["messages"] = []
-        for row in rows:
-            other = time_messages(row["atoms"], row["grid"], args.repeats, device)
-            result["messages"].append(other)
-            print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
-                  f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
-                  f"{other['total'] / row['total']:>11.2f}x")
+    candidates = [("atom_channels", "atom-channel", time_atom_channels), ("messages", "message-passing", time_messages)]
+    for key, title, timer in candidates:
+        if getattr(args, key):
+            result[key] = time_candidate(title, timer, rows, label, args.repeats, device)
     if isinstance(predictor.network, ElfEnsemble):
         result["member_versus_ensemble"] = member_versus_ensemble(predictor, rows[0], args.repeats)
         result["member_phi_reuse"] = member_phi_reuse(predictor, rows[0], args.repeats)

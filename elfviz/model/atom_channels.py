@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -191,12 +190,29 @@ def direct_basis_channels(points, positions, cell, spec: AtomChannelSpec = AtomC
     numpy.ndarray
         ``(P, n_channels)``, float64, in the channel order of :func:`basis_channels`.
     """
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    h = torch.as_tensor(atom_basis(positions, cell))
+    local = image_sums(points, positions, cell, spec.widths, spec.lmax, cutoff_widths * max(spec.widths))
+    wide = image_sums(points, positions, cell, spec.wide, 0, cutoff_widths * max(spec.wide))
+    local = torch.einsum("pnt,nk->pkt", local, h).reshape(local.shape[0], -1)  # k-major, then width and lm
+    wide = torch.einsum("pnw,nk->pkw", wide, h).reshape(wide.shape[0], -1)
+    return torch.cat([local, wide], dim=1).numpy()
+
+
+def image_sums(points, positions, cell, widths: Sequence[float], lmax: int, cutoff: float, *,
+               chunk: int = 256) -> torch.Tensor:
+    """Every atom's Gaussian solid harmonics at given points, summed over its periodic images within
+    ``cutoff`` Å, ``(P, N, len(widths) * (lmax+1)²)`` float64.
+
+    ``[p, a, w*(lmax+1)² + l*l + l + m] = Σ_L s_w^-l |x|^l Y_lm(x̂) exp(-|x|² / 2 s_w²)``, ``x = R_a + L - r_p``:
+    the direct sums behind :func:`direct_basis_channels` and :func:`elfviz.model.atom_messages.atom_terms`.
+    """
     points = np.asarray(points, dtype=float).reshape(-1, 3)
     positions = np.asarray(positions, dtype=float).reshape(-1, 3)
     cell = as_cell(cell)
-    h = atom_basis(positions, cell)
-    cutoff = cutoff_widths * max(spec.widths + spec.wide)
     inverse = np.linalg.inv(cell)
+    n_atoms, nl = len(positions), (lmax + 1) ** 2
+    n_terms = len(widths) * nl
     # atoms and points wrapped into the cell (MD positions are often unwrapped): then `reach` cells of images
     # around it hold every image within the cutoff of every point
     positions = (positions @ inverse % 1.0) @ cell
@@ -204,26 +220,22 @@ def direct_basis_channels(points, positions, cell, spec: AtomChannelSpec = AtomC
     heights = 1.0 / np.linalg.norm(inverse, axis=0)  # distances between opposite faces of the cell
     reach = np.ceil(cutoff / heights).astype(int) + 1
     shifts = np.array(np.meshgrid(*(np.arange(-n, n + 1) for n in reach), indexing="ij")).reshape(3, -1).T
-    images = (positions[None, :, :] + (shifts @ cell)[:, None, :]).reshape(-1, 3)  # (L * N, 3)
-    weights = np.tile(h, (len(shifts), 1))  # (L * N, K)
-    n_local = spec.n_local
-    out = np.zeros((len(points), spec.n_channels))
-    for p, r in enumerate(points):
-        x = images - r
-        r2 = np.einsum("ij,ij->i", x, x)
-        near = r2 <= cutoff * cutoff
-        x, r2, w = x[near], r2[near], weights[near]
-        xt = torch.as_tensor(x, dtype=torch.float64)
-        harmonics = solid_harmonics(xt[:, 0], xt[:, 1], xt[:, 2], spec.lmax)
-        local = np.empty((len(spec.widths), (spec.lmax + 1) ** 2, len(x)))
-        for i, s in enumerate(spec.widths):
-            gauss = np.exp(-0.5 * r2 / (s * s))
-            for l in range(spec.lmax + 1):
+    images = torch.as_tensor((positions[None] + (shifts @ cell)[:, None]).reshape(-1, 3), dtype=torch.float64)
+    owner = torch.arange(len(images)) % n_atoms
+    points_t = torch.as_tensor(points, dtype=torch.float64)
+    out = torch.zeros((len(points), n_atoms, n_terms), dtype=torch.float64)
+    for start in range(0, len(points), chunk):
+        block = points_t[start:start + chunk]
+        diff = images[None, :, :] - block[:, None, :]
+        r2 = (diff * diff).sum(-1)
+        p, i = torch.nonzero(r2 <= cutoff * cutoff, as_tuple=True)
+        x, d2 = diff[p, i], r2[p, i]
+        harmonics = solid_harmonics(x[:, 0], x[:, 1], x[:, 2], lmax)
+        values = torch.empty((len(p), n_terms), dtype=torch.float64)
+        for w, s in enumerate(widths):
+            gauss = torch.exp(-0.5 * d2 / (s * s))
+            for l in range(lmax + 1):
                 for m, harmonic in enumerate(harmonics[l]):
-                    local[i, l * l + m] = harmonic.numpy() * gauss / s**l
-        values = np.einsum("na,ak->kn", local.reshape(n_local, -1), w)  # (K, n_local)
-        out[p, : spec.n_basis * n_local] = values.reshape(-1)
-        wide = np.stack([np.exp(-0.5 * r2 / (s * s)) for s in spec.wide])  # (n_wide, atoms)
-        wide = wide * (0.5 / math.sqrt(math.pi))  # Y_00
-        out[p, spec.n_basis * n_local :] = np.einsum("wa,ak->kw", wide, w).reshape(-1)
+                    values[:, w * nl + l * l + m] = harmonic * gauss / s**l
+        out[start:start + chunk].view(-1, n_terms).index_add_(0, p * n_atoms + owner[i], values)
     return out

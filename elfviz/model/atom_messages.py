@@ -42,8 +42,8 @@ import torch
 from torch import nn
 
 from ..grid import as_cell, check_shape
-from .atom_channels import ATOM_BASIS_NAMES, atom_basis
-from .descriptors import DescriptorSpec, density_channels, solid_harmonics
+from .atom_channels import ATOM_BASIS_NAMES, atom_basis, image_sums
+from .descriptors import DescriptorSpec, density_channels
 
 __all__ = ["MESSAGE_CUTOFF", "AtomMessages", "MessageSpec", "atom_graph", "atom_terms", "learned_densities"]
 
@@ -119,40 +119,8 @@ def atom_terms(points, positions, cell, spec: MessageSpec = MessageSpec(), *, ch
     (Å), the images within ``spec.cutoff_widths`` widths. Contracting with atom weights gives
     :func:`~elfviz.model.descriptors.density_channels` with those weights at the points.
     """
-    points = np.asarray(points, dtype=float).reshape(-1, 3)
-    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
-    cell = as_cell(cell)
-    inverse = np.linalg.inv(cell)
-    n_atoms, nl = len(positions), (spec.lmax + 1) ** 2
-    cutoff = spec.cutoff_widths * max(spec.widths)
-    # atoms and points wrapped into the cell (MD positions are often unwrapped): then `reach` cells of images
-    # around it hold every image within the cutoff of every point
-    positions = (positions @ inverse % 1.0) @ cell
-    points = (points @ inverse % 1.0) @ cell
-    heights = 1.0 / np.linalg.norm(inverse, axis=0)
-    reach = np.ceil(cutoff / heights).astype(int) + 1
-    shifts = np.array(np.meshgrid(*(np.arange(-n, n + 1) for n in reach), indexing="ij")).reshape(3, -1).T
-    images = torch.as_tensor((positions[None] + (shifts @ cell)[:, None]).reshape(-1, 3), dtype=torch.float64)
-    owner = torch.arange(len(images)) % n_atoms
-    points_t = torch.as_tensor(points, dtype=torch.float64)
-    out = torch.zeros((len(points), n_atoms, spec.n_terms), dtype=torch.float64)
-    for start in range(0, len(points), chunk):
-        block = points_t[start:start + chunk]
-        # squared distances by |a|² + |b|² - 2 a·b would lose digits; differences of ~10 Å vectors are exact
-        diff = images[None, :, :] - block[:, None, :]
-        r2 = (diff * diff).sum(-1)
-        p, i = torch.nonzero(r2 <= cutoff * cutoff, as_tuple=True)
-        x, d2 = diff[p, i], r2[p, i]
-        harmonics = solid_harmonics(x[:, 0], x[:, 1], x[:, 2], spec.lmax)
-        values = torch.empty((len(p), spec.n_terms), dtype=torch.float64)
-        for w, s in enumerate(spec.widths):
-            gauss = torch.exp(-0.5 * d2 / (s * s))
-            for l in range(spec.lmax + 1):
-                for m, harmonic in enumerate(harmonics[l]):
-                    values[:, w * nl + l * l + m] = harmonic * gauss / s**l
-        flat = out[start:start + chunk].view(-1, spec.n_terms)
-        flat.index_add_(0, p * n_atoms + owner[i], values)
-    return out.to(dtype)
+    return image_sums(points, positions, cell, spec.widths, spec.lmax, spec.cutoff_widths * max(spec.widths),
+                      chunk=chunk).to(dtype)
 
 
 def learned_densities(weights: torch.Tensor, positions, cell, shape: Sequence[int],
