@@ -165,7 +165,7 @@ def time_messages(n_atoms: int, n: int, repeats: int, device, members: int = 4) 
                 sync(device)
                 tb = time.perf_counter()
                 for start in range(0, fixed.shape[1], batch):
-                    net.from_densities(fixed[:, start:start + batch].T, rho[:, :, start:start + batch].permute(2, 0, 1))
+                    net.from_densities(fixed[:, start:start + batch].T, rho[:, :, start:start + batch].permute(2, 0, 1).contiguous())
                 sync(device)
                 densities, network = densities + tb - ta, network + time.perf_counter() - tb
         best = {"descriptors": min(best["descriptors"], t1 - t0),

@@ -255,7 +255,7 @@ def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[
     out = torch.empty(fixed.shape[1], dtype=torch.float32)
     for start in range(0, fixed.shape[1], batch):
         stop = start + batch
-        mixed = rho[:, :, start:stop].permute(2, 0, 1)
+        mixed = rho[:, :, start:stop].permute(2, 0, 1).contiguous()
         out[start:stop] = net.from_densities(fixed[:, start:stop].T, mixed).float().cpu()
     return out.reshape(tuple(int(n) for n in shape))
 

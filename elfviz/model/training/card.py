@@ -366,6 +366,8 @@ VERSION_HISTORY = (
      "0.9868-0.9918)", "0.9885-0.9940", "0.012-0.037", "0.001 / 0.024"),
     ("message passing (not shipped)", "1.6's data; message-passing atom channels; one network, short budget",
      "0.9902-0.9953", "0.001-0.038", "0.005 / 0.030"),
+    ("message passing + long-wavelength head (not shipped)", "1.6's data; the head trained with the network; one "
+     "network, a third of that budget", "0.9897-0.9943", "0.019-0.034", "0.014 / 0.019"),
 )
 """Shipped and tried versions, network alone on the same test frames (rs 1.30 / 1.45 for I4₁/amd)."""
 
