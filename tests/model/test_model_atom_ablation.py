@@ -68,13 +68,32 @@ def test_the_message_passing_variant_trains_beside_the_others_and_predicts_whole
 
 
 def test_the_long_wavelength_head_trains_with_the_network(synthetic_collection, tmp_path):
-    budget = replace(TINY, epochs=3, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_epochs=2)
+    # the head joins at once here, so whichever epoch is kept, it has trained (the default joins late)
+    budget = replace(TINY, epochs=2, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_epochs=2)
     result = run(synthetic_collection.root, budget, ("messages+lowk",), out=tmp_path)
     assert 0 < result["variants"]["messages+lowk"]["validation"]["mae"] < 0.5
     net = load_variant(tmp_path / "messages+lowk-s0.pt", "messages+lowk", budget)
     assert net.head.abs().sum() > 0 and net.base.messages.head.weight.abs().sum() > 0
     with pytest.raises(ValueError, match="unknown variant"):
         run(synthetic_collection.root, budget, ("messages+wide",), out=tmp_path / "x")
+
+
+def test_the_head_joins_for_the_last_epochs_only(synthetic_collection, tmp_path, monkeypatch):
+    import elfviz.model.training.atom_ablation as ablation
+
+    calls = []
+    original = ablation.refresh_lowk
+
+    def recording(net, pool, budget):
+        calls.append((len(pool["y"]), bool(net.head.abs().sum() > 0)))
+        original(net, pool, budget)
+
+    monkeypatch.setattr(ablation, "refresh_lowk", recording)
+    budget = replace(TINY, epochs=3, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_epochs=2)
+    run(synthetic_collection.root, budget, ("1.6+lowk",), out=tmp_path)
+    sizes = sorted({n for n, _ in calls})
+    assert len(calls) == 4 and len(sizes) == 2  # epochs 1 and 2, training and validation pools each
+    assert calls[0][1] is False  # the head was still zero (frozen) when it joined at epoch 1
 
 
 def test_a_frame_grouped_order_is_a_permutation_in_runs_of_one_frame():
