@@ -75,6 +75,8 @@ def variant_parts(name: str) -> tuple[str, bool]:
     if base not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose from {variant_names()}")
     return base, name.endswith(LOWK)
+
+
 FRAME_CHUNK = 128
 """Points of one frame that stay together in a ``messages`` batch (a batch then spans ~16 frames, so each step
 passes messages over ~16 structures, not all)."""
@@ -170,8 +172,8 @@ def build_pool(collection: FrameCollection, frame_ids: Sequence[str], budget: Ab
         parts["frame"].append(torch.full((len(pick),), number, dtype=torch.int64))
         parts["index"].append(torch.as_tensor(pick, dtype=torch.int64))
         if messages:
-            points = np.stack(np.unravel_index(pick, ds[keys.ELF].shape), axis=1) / np.array(ds[keys.ELF].shape)
-            parts["terms"].append(atom_terms(points @ cell, positions, cell, budget.message_spec()))
+            points = _fractional(pick, structures[-1][3]) @ cell
+            parts["terms"].append(atom_terms(points, positions, cell, budget.message_spec()))
             graphs.append(atom_graph(positions, cell))
     pool = {key: torch.cat(value) for key, value in parts.items() if value and key != "terms"}
     if messages:  # one tensor filled frame by frame, each frame's part freed once copied (no second copy)
@@ -204,6 +206,18 @@ def frame_channels(net: MessageAtomNet, graphs: Sequence[tuple], frames: torch.T
     return out.view(-1, flat.shape[1]).index_copy(0, slot, flat).view(len(parts), n_max, -1)
 
 
+def _fractional(index, shape: Sequence[int]) -> np.ndarray:
+    """Fractional coordinates ``(P, 3)`` of flat grid indices on a grid of ``shape``."""
+    return np.stack(np.unravel_index(np.asarray(index), shape), axis=1) / np.array(shape)
+
+
+def _message_densities(net: MessageAtomNet, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
+    """The learned atom densities at the pool's points ``idx`` (one message pass over their frames)."""
+    frames, inverse = torch.unique(pool["frame"][idx], return_inverse=True)
+    terms = pool["terms"][idx]
+    return net.densities(terms, frame_channels(net, pool["graphs"], frames, terms.shape[1])[inverse])
+
+
 def _forward(net, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
     """The network's ELF at the pool's points ``idx``."""
     if isinstance(net, LowKNet):  # before the head joins, the pool has no features and the head is zero
@@ -211,10 +225,7 @@ def _forward(net, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
         return base + pool["phi"][idx] @ net.head if "phi" in pool else base
     if isinstance(net, AtomMixNet):
         return net(pool["fixed"][idx], pool["channels"][idx])
-    frames, inverse = torch.unique(pool["frame"][idx], return_inverse=True)
-    terms = pool["terms"][idx]
-    weights = frame_channels(net, pool["graphs"], frames, terms.shape[1])[inverse]
-    return net(pool["fixed"][idx], terms, weights)
+    return net.from_densities(pool["fixed"][idx], _message_densities(net, pool, idx))
 
 
 def frame_grouped_order(frame: torch.Tensor, generator: torch.Generator, chunk: int = FRAME_CHUNK) -> torch.Tensor:
@@ -242,7 +253,7 @@ def refresh_lowk(net: LowKNet, pool: dict[str, Any], budget: AblationBudget) -> 
         coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, spec.spacing), fixed_spec,
                              device=device).double().numpy()
         modes, hkl = mode_design(coarse, positions, numbers, cell, spec)
-        fractional = np.stack(np.unravel_index(index[rows].numpy(), shape), axis=1) / np.array(shape)
+        fractional = _fractional(index[rows].numpy(), shape)
         phi[rows] = torch.as_tensor(features_at(modes, hkl, fractional), dtype=torch.float32)
     pool["phi"] = phi.to(device)
 
@@ -277,12 +288,7 @@ def _fit_standardisation(net, pool: dict[str, Any], n: int = 200000) -> None:
         net.fit_standardisation(pool["fixed"][:n], pool["channels"][:n])
         return
     idx = torch.randperm(len(pool["y"]), generator=torch.Generator().manual_seed(0))[:n]
-    mixed = []
-    for i in range(0, len(idx), 16384):
-        part = idx[i:i + 16384]
-        frames, inverse = torch.unique(pool["frame"][part], return_inverse=True)
-        terms = pool["terms"][part]
-        mixed.append(net.densities(terms, frame_channels(net, pool["graphs"], frames, terms.shape[1])[inverse]))
+    mixed = [_message_densities(net, pool, idx[i:i + 16384]) for i in range(0, len(idx), 16384)]
     net.fit_standardisation(pool["fixed"][idx], torch.cat(mixed))
 
 
