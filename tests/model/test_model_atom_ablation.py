@@ -182,3 +182,26 @@ def test_the_pools_and_the_grid_prediction_on_cuda_match_cpu(synthetic_collectio
     cpu = predict_grid(net, *args)
     gpu = predict_grid(net.to("cuda"), *args, device="cuda")
     assert torch.allclose(cpu, gpu, atol=1e-4)
+
+
+def test_the_shipped_model_is_scored_beside_an_earlier_run(synthetic_collection, tmp_path, capsys):
+    """``--bundled``: the shipped model, exactly as ``Predictor()`` predicts, on the same whole frames and with the
+    same scores, to its own file (the run's own scores stay as they are)."""
+    from elfviz.analysis import field_metrics
+    from elfviz.model import Predictor
+
+    run(synthetic_collection.root, TINY, ("1.6",), out=tmp_path)
+    argv = ["--data", str(synthetic_collection.root), "--from-run", str(tmp_path), "--validation-grids", "--bundled"]
+    assert main(argv) == 0
+    assert not (tmp_path / "validation_grids.json").exists()
+    report = json.loads((tmp_path / "validation_grids-bundled.json").read_text())
+    predictor = Predictor(device="cpu")
+    (name, frames), = report.items()
+    assert name == f"bundled {predictor.version}" and len(frames) == 4
+    frame_id, record = next(iter(frames.items()))
+    ref = synthetic_collection.read(frame_id)
+    expected = field_metrics(ref["elf"].values, predictor.predict(ref, like=ref)["elf"].values.astype(float))
+    assert record["r2"] == pytest.approx(expected["r2"], abs=1e-9)
+    assert "the shipped model" in capsys.readouterr().out
+    assert main(argv) == 2  # scored already: nothing overwritten
+    assert "validation_grids-bundled.json exists" in capsys.readouterr().err

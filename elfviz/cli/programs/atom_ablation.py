@@ -41,6 +41,10 @@ def main(argv=None) -> int:
     parser.add_argument("--validation-grids", action="store_true",
                         help="score 1.6 and the chosen variant on whole validation frames (R², low-k residual "
                              "fraction), written to validation_grids.json")
+    parser.add_argument("--bundled", action="store_true",
+                        help="also score the shipped model (the bundled weights, as Predictor() gives them) on the "
+                             "same whole frames of each split asked for, to validation_grids-bundled.json / "
+                             "test-bundled.json")
     parser.add_argument("--variants", nargs="+", default=list(_library.VARIANTS), choices=_library.variant_names())
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -76,10 +80,7 @@ def main(argv=None) -> int:
                                          device=args.device, channels=args.channels)
         result = _library.run(data, budget, args.variants, out=args.out)
         print(format_validation(result))
-        if args.validation_grids:
-            _score_split(out, data, result, budget, "validation", "validation_grids.json")
-        if args.test:
-            _score_split(out, data, result, budget, "test", "test.json")
+        _score_asked(out, data, result, budget, args)
     except (ElfvizError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -114,11 +115,41 @@ def score_earlier_run(folder: Path, args) -> int:
     record = json.loads(record_path.read_text())
     budget = _library.budget_from_record(record)
     data = Path(args.data) if args.data else dataset_path()
-    if args.validation_grids:
-        _score_split(folder, data, record, budget, "validation", "validation_grids.json")
-    if args.test:
-        _score_split(folder, data, record, budget, "test", "test.json")
+    if args.bundled:  # the run's own scores may be on record already; the shipped model's go to their own files
+        for split, name in _asked_splits(args):
+            _score_bundled(folder, data, budget, split, name)
+        return 0
+    _score_asked(folder, data, record, budget, args)
     return 0
+
+
+def _asked_splits(args) -> list[tuple[str, str]]:
+    """(split, file name) of the whole-frame scores asked for: ``--validation-grids``, ``--test``."""
+    return ([("validation", "validation_grids.json")] if args.validation_grids else []) + (
+        [("test", "test.json")] if args.test else [])
+
+
+def _score_asked(out: Path, data: Path, result: dict, budget, args) -> None:
+    for split, name in _asked_splits(args):
+        _score_split(out, data, result, budget, split, name)
+        if args.bundled:
+            _score_bundled(out, data, budget, split, name)
+
+
+def _score_bundled(out: Path, data: Path, budget, split: str, name: str) -> None:
+    """The shipped model on the whole frames of ``split``, the same scores: OUT/<name stem>-bundled.json."""
+    from elfviz.io.store import atomic_write
+    from elfviz.model import Predictor
+
+    path = out / name.replace(".json", "-bundled.json")
+    if path.exists():
+        raise ValueError(f"{path} exists; move it away to score again")
+    predictor = Predictor(device=budget.device)
+    report = _library.score_test_split(data, {f"bundled {predictor.version}": predictor}, budget, split=split)
+    text = json.dumps(report, indent=1)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+    print(f"{split} frames, whole grids, the shipped model:")
+    print(json.dumps(_library.summarise_test_split(report), indent=1))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-update", action="store_true", help="do not write the metrics into the weights JSON"
     )
     parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="evaluate nothing: write the card again from the metrics stored in the weights JSON (after a "
+        "change to the card's text or tables)",
+    )
+    parser.add_argument(
         "--note",
         default=None,
         help="a sentence for the card's limitations (e.g. how the weights were trained)",
@@ -64,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     from ...data import dataset_path
 
     weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
+    card = (
+        Path(args.card)
+        if args.card
+        else (
+            BUNDLED_CARD
+            if weights == BUNDLED_WEIGHTS
+            else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md")
+        )
+    )
+    if args.render_only:
+        return render_stored_card(weights, card)
     data = Path(args.data) if args.data else dataset_path()
     correction = None if args.correction == "none" else args.correction
     result = evaluate(
@@ -87,15 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write(Path(args.json), lambda tmp: tmp.write_text(text))
     if not args.no_update:
         update_weights_card(weights, result)
-    card = (
-        Path(args.card)
-        if args.card
-        else (
-            BUNDLED_CARD
-            if weights == BUNDLED_WEIGHTS
-            else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md")
-        )
-    )
     _, js = weight_paths(weights)
     write_card(card, json.loads(js.read_text()), result)
     print(f"wrote {card}")
@@ -110,6 +118,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"promolecular R^2 {overall['promolecular_r2']:.3f}"
         )
+    return 0
+
+
+def render_stored_card(weights: Path, card: Path) -> int:
+    """``--render-only``: the card from the weights JSON's stored metrics (``card.test``); 2 if there are none."""
+    from ...model.training.card import write_card
+
+    _, js = weight_paths(weights)
+    meta = json.loads(js.read_text()) if js.is_file() else {}
+    evaluation = meta.get("card", {}).get("test")
+    if not evaluation:
+        print(f"error: {js} holds no test metrics (card.test); run this program without --render-only to "
+              "evaluate the weights first", file=sys.stderr)
+        return 2
+    write_card(card, meta, evaluation)
+    print(f"wrote {card}")
     return 0
 
 

@@ -51,7 +51,7 @@ from ..atom_messages import MessageSpec, atom_graph, atom_terms
 from ..atom_network import AtomMixNet, LowKNet, MessageAtomNet, predict_any
 from ..descriptors import DescriptorSpec
 from ..lowk_head import LowKSpec, coarse_shape, features_at, mode_design
-from ..predictor import resolve_device
+from ..predictor import Predictor, resolve_device
 from .loop import _lr_at, regression_metrics  # the recipe's cosine schedule (reads epochs and rates)
 from .pools import frame_descriptors, split_frames
 
@@ -425,7 +425,7 @@ def budget_from_record(record: dict[str, Any]) -> AblationBudget:
 
 
 # ----------------------------------------------------------------------------- whole grids; the test split once
-def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet | LowKNet],
+def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet | LowKNet | Predictor],
                      budget: AblationBudget, split: str = "test") -> dict[str, Any]:
     """Whole-grid scores of each network on every frame of ``split``: R², MAE, the ELF error at pair midpoints
     (interpolated), the fraction of the residual's variance at ``|G| < 2π/0.74 Å`` (``lowk_fraction``) and, for
@@ -444,10 +444,7 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
         ref = collection.read(str(row["frame_id"]))
         shape = ref[keys.ELF].shape
         for name, net in nets.items():
-            device = resolve_device(budget.device)
-            field_ = predict_any(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values,
-                                 ref[keys.NUMBERS].values, shape, budget.fixed_spec(), device=device
-                                 ).numpy().astype(float)
+            field_ = _whole_grid(net, ref, budget)
             pred = ref.copy()
             pred[keys.ELF] = (ref[keys.ELF].dims, field_)
             mid = summarize(bond_midpoint_values(ref, pred, *budget.pairs))
@@ -460,6 +457,16 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
                 record["phi_model"] = float(networking_analysis(pred).phi)
             out[name][str(row["frame_id"])] = record
     return out
+
+
+def _whole_grid(net: AtomMixNet | MessageAtomNet | LowKNet | Predictor, ref, budget: AblationBudget) -> np.ndarray:
+    """ELF of ``net`` on the grid of frame ``ref`` (float64): a research network through :func:`predict_any`, a
+    :class:`~elfviz.model.predictor.Predictor` (the shipped model) exactly as users get it."""
+    if isinstance(net, Predictor):
+        return net.predict(ref, like=ref)[keys.ELF].values.astype(float)
+    device = resolve_device(budget.device)
+    return predict_any(net.to(device), ref[keys.POSITIONS].values, ref[keys.CELL].values, ref[keys.NUMBERS].values,
+                       ref[keys.ELF].shape, budget.fixed_spec(), device=device).numpy().astype(float)
 
 
 def _mean_or_nan(values: Sequence[float]) -> float:
