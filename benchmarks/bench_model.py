@@ -135,41 +135,52 @@ def time_atom_channels(n_atoms: int, n: int, repeats: int, device, members: int 
 
 
 def time_messages(n_atoms: int, n: int, repeats: int, device, members: int = 4) -> dict:
-    """The message-passing candidate (elfviz.model.atom_network.MessageAtomNet, untrained: speed does not depend
-    on the weights) on the same structure and grid: 1.6's descriptors, each member's atom channels and their
-    densities by FFT, and the member's network."""
+    """The message-passing candidate with its long-wavelength head (elfviz.model.atom_network.LowKNet over
+    MessageAtomNet, untrained: speed does not depend on the weights) on the same structure and grid: 1.6's
+    descriptors, each member's atom channels and their densities by FFT, the member's network, and the head (the
+    member on a coarse grid, the low-|G| features, one inverse FFT)."""
     from elfviz.model.atom_messages import MessageSpec, atom_graph, learned_densities
-    from elfviz.model.atom_network import MessageAtomNet
+    from elfviz.model.atom_network import LowKNet, MessageAtomNet, predict_grid_messages
+    from elfviz.model.lowk_head import LowKSpec, coarse_shape, head_field, mode_design
 
     atoms = liquid_like(n_atoms)
     shape = (n, n, n)
     fixed_spec, spec = DescriptorSpec(), MessageSpec()
-    nets = [MessageAtomNet(fixed_spec.n_features, spec).to(device).eval() for _ in range(members)]
+    nets = [LowKNet(MessageAtomNet(fixed_spec.n_features, spec), LowKSpec()).to(device).eval()
+            for _ in range(members)]
     batch = DEFAULT_BATCH_POINTS.get(device.type, DEFAULT_BATCH_POINTS["cpu"])
     nl = (spec.lmax + 1) ** 2
-    best = {"descriptors": math.inf, "atom_densities": math.inf, "network": math.inf}
+    cell, numbers = atoms.cell.array, atoms.numbers
+    best = {"descriptors": math.inf, "atom_densities": math.inf, "network": math.inf, "head": math.inf}
     for _ in range(repeats + 1):  # the first is the warm-up
         with torch.inference_mode():
             sync(device)
             t0 = time.perf_counter()
-            fixed = compute_descriptors(atoms.positions, atoms.cell.array, shape, fixed_spec, device=device)
+            fixed = compute_descriptors(atoms.positions, cell, shape, fixed_spec, device=device)
             fixed = fixed.reshape(fixed.shape[0], -1)
             sync(device)
             t1 = time.perf_counter()
-            densities, network = 0.0, 0.0
-            graph = [t.to(device) for t in atom_graph(atoms.positions, atoms.cell.array)]
+            densities, network, head = 0.0, 0.0, 0.0
+            graph = [t.to(device) for t in atom_graph(atoms.positions, cell)]
             for net in nets:
                 ta = time.perf_counter()
-                rho = learned_densities(net.messages(*graph), atoms.positions, atoms.cell.array, shape, spec,
-                                        device=device).reshape(net.channels * len(spec.widths), nl, -1)
+                rho = learned_densities(net.base.messages(*graph), atoms.positions, cell, shape, spec,
+                                        device=device).reshape(net.base.channels * len(spec.widths), nl, -1)
                 sync(device)
                 tb = time.perf_counter()
                 for start in range(0, fixed.shape[1], batch):
-                    net.from_densities(fixed[:, start:start + batch].T, rho[:, :, start:start + batch].permute(2, 0, 1).contiguous())
+                    net.base.from_densities(fixed[:, start:start + batch].T,
+                                            rho[:, :, start:start + batch].permute(2, 0, 1).contiguous())
                 sync(device)
-                densities, network = densities + tb - ta, network + time.perf_counter() - tb
-        best = {"descriptors": min(best["descriptors"], t1 - t0),
-                "atom_densities": min(best["atom_densities"], densities), "network": min(best["network"], network)}
+                tc = time.perf_counter()
+                coarse = predict_grid_messages(net.base, atoms.positions, cell, coarse_shape(cell, net.spec.spacing),
+                                               fixed_spec, device=device).double().numpy()
+                modes, hkl = mode_design(coarse, atoms.positions, numbers, cell, net.spec)
+                head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)
+                td = time.perf_counter()
+                densities, network, head = densities + tb - ta, network + tc - tb, head + td - tc
+        best = {"descriptors": min(best["descriptors"], t1 - t0), "atom_densities": min(best["atom_densities"], densities),
+                "network": min(best["network"], network), "head": min(best["head"], head)}
         del fixed, rho
     total = sum(best.values())
     return {"atoms": n_atoms, "grid": n, "members": members, **best, "total": total, "points_per_s": n**3 / total}
@@ -179,13 +190,14 @@ def time_candidate(title: str, timer, rows: list[dict], label: str, repeats: int
     """Time a candidate model family (``timer``: :func:`time_atom_channels` or :func:`time_messages`) on every
     case of ``rows``, printing each beside the bundled model's time of the same case."""
     print(f"{title} candidate (4 untrained members), same cases:\n{'atoms':>6} {'grid':>6} {'descr s':>9} "
-          f"{'atom dens s':>12} {'network s':>10} {'total s':>9} {'vs ' + label:>12}")
+          f"{'atom dens s':>12} {'network s':>10} {'head s':>7} {'total s':>9} {'vs ' + label:>12}")
     out = []
     for row in rows:
         other = timer(row["atoms"], row["grid"], repeats, device)
         out.append(other)
         print(f"{other['atoms']:>6} {other['grid']:>5}^3 {other['descriptors']:>9.3f} "
-              f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} {other['total']:>9.3f} "
+              f"{other['atom_densities']:>12.3f} {other['network']:>10.3f} "
+              f"{(format(other['head'], '.3f') if 'head' in other else '-'):>7} {other['total']:>9.3f} "
               f"{other['total'] / row['total']:>11.2f}x")
     return out
 
@@ -285,7 +297,8 @@ def main(argv=None) -> int:
     parser.add_argument("--atom-channels", action="store_true",
                         help="also time the atom-channel candidate (4 members) on every case, side by side")
     parser.add_argument("--messages", action="store_true",
-                        help="also time the message-passing candidate (4 members) on every case, side by side")
+                        help="also time the message-passing candidate with its long-wavelength head (4 members) on "
+                             "every case, side by side")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
         "--batch-sweep",

@@ -318,10 +318,11 @@ def model_records(data: dict) -> list[dict]:
             f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
             f"{other['network']:.3g} s) vs {model} {case['total']:.3g} s, same structure and grid, same run")
     for case, other in zip(data["cases"], data.get("messages", []), strict=False):
-        add(f"message-passing candidate / bundled model, time per frame ({size_of(case)})",
+        add(f"message-passing candidate with long-wavelength head / bundled model, time per frame ({size_of(case)})",
             other["total"] / case["total"], "x",
             f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
-            f"{other['network']:.3g} s) vs {model} {case['total']:.3g} s, same structure and grid, same run")
+            f"{other['network']:.3g} s, head {other.get('head', 0.0):.3g} s) vs {model} {case['total']:.3g} s, "
+            "same structure and grid, same run")
     if "speedup_vs_qe" in data:
         add(f"speed-up vs QE reference ({size_of(first)})", data["speedup_vs_qe"], "x",
             f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} s, same structure "
