@@ -342,6 +342,16 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         "|---|---|---|---|---|",
         *[f"| {v} | {data} | {r2} | {c2c} | {i41} |" for v, data, r2, c2c, i41 in VERSION_HISTORY],
         "",
+        "## Targets of the next model (issue #21)",
+        "",
+        "On this card's test frames, network alone (no post-hoc correction). Candidate: message passing + "
+        "long-wavelength head, one network, 3000 points per frame, 20 epochs; chosen on validation frames, tested "
+        "once. What was tried: the version history's \"not shipped\" rows and docs/model_history.md.",
+        "",
+        "| target | elfnet-fft@1.6 (shipped) | candidate | the candidate meets it |",
+        "|---|---|---|---|",
+        *[f"| {target} | {shipped} | {candidate} | {met} |" for target, shipped, candidate, met in NEXT_MODEL_TARGETS],
+        "",
         "## Notes",
         "",
     ]
@@ -368,8 +378,22 @@ VERSION_HISTORY = (
      "0.9902-0.9953", "0.001-0.038", "0.005 / 0.030"),
     ("message passing + long-wavelength head (not shipped)", "1.6's data; the head trained with the network; one "
      "network, a third of that budget", "0.9897-0.9943", "0.019-0.034", "0.014 / 0.019"),
+    ("message passing + long-wavelength head, 3000 points (not shipped yet)", "1.6's data; one network, 20 "
+     "epochs, 3000 points per frame; beats 1.6 on validation R² and bond-midpoint error", "0.9922-0.9962",
+     "0.005-0.025", "0.009 / 0.001"),
 )
 """Shipped and tried versions, network alone on the same test frames (rs 1.30 / 1.45 for I4₁/amd)."""
+
+
+NEXT_MODEL_TARGETS = (
+    ("liquid R² ≥ 0.995 at every density", "0.9903-0.9951", "0.9922-0.9962", "no: short by up to 0.0028 (rs 1.20)"),
+    ("liquid MAE ≤ 0.012", "0.0178", "0.0151", "no: by 0.003"),
+    ("ELF MAE at midpoints of 1.0-1.7 Å pairs ≤ 0.012", "0.0186", "0.0159", "no: by 0.004"),
+    ("every crystal \\|Δφ\\| ≤ 0.02", "9 of 10; I4₁/amd 1.45: 0.027", "9 of 10; C2c-24 1.30: 0.025",
+     "no: by 0.005"),
+    ("mean crystal \\|Δφ\\| ≤ 0.01", "0.007 (not blind)", "0.008 (blind)", "yes"),
+)
+"""Issue #21's targets: (target, shipped model, best candidate, whether and by how much the candidate meets it)."""
 
 
 def write_card(path: str | Path, meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> Path:
