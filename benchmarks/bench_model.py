@@ -179,7 +179,8 @@ def time_messages(n_atoms: int, n: int, repeats: int, device, members: int = 4) 
                 head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)
                 td = time.perf_counter()
                 densities, network, head = densities + tb - ta, network + tc - tb, head + td - tc
-        best = {"descriptors": min(best["descriptors"], t1 - t0), "atom_densities": min(best["atom_densities"], densities),
+        best = {"descriptors": min(best["descriptors"], t1 - t0),
+                "atom_densities": min(best["atom_densities"], densities),
                 "network": min(best["network"], network), "head": min(best["head"], head)}
         del fixed, rho
     total = sum(best.values())

@@ -37,8 +37,8 @@ from .atom_messages import AtomMessages, MessageSpec
 from .lowk_head import LowKSpec
 from .network import mlp
 
-__all__ = ["AtomMixNet", "LowKNet", "MessageAtomNet", "channel_invariants", "predict_any", "predict_grid",
-           "predict_grid_messages"]
+__all__ = ["AtomMixNet", "LowKNet", "MessageAtomNet", "channel_invariants", "head_on_grid", "predict_any",
+           "predict_grid", "predict_grid_messages"]
 
 
 def _signed_sqrt(x: torch.Tensor) -> torch.Tensor:
@@ -239,16 +239,20 @@ class MessageAtomNet(nn.Module):
 
 @torch.no_grad()
 def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[int], fixed_spec, *,
-                          device: str | torch.device = "cpu", batch: int = 65536) -> torch.Tensor:
+                          device: str | torch.device = "cpu", batch: int = 65536,
+                          fixed: torch.Tensor | None = None) -> torch.Tensor:
     """ELF of ``net`` at every point of a grid, ``shape`` (CPU float32): the atom channels once, their
-    densities by FFT (:func:`~elfviz.model.atom_messages.learned_densities`), the MLP over batches of points."""
+    densities by FFT (:func:`~elfviz.model.atom_messages.learned_densities`), the MLP over batches of points.
+    ``fixed``: the fixed descriptors of this grid ``(n_features, P)``, when already computed (an ensemble)."""
     from .atom_messages import atom_graph, learned_densities
     from .descriptors import compute_descriptors
 
     net.eval()
     graph = [t.to(device) for t in atom_graph(positions, cell)]
     weights = net.messages(*graph)
-    fixed = compute_descriptors(positions, cell, shape, fixed_spec, device=device).reshape(fixed_spec.n_features, -1)
+    if fixed is None:
+        fixed = compute_descriptors(positions, cell, shape, fixed_spec, device=device)
+        fixed = fixed.reshape(fixed_spec.n_features, -1)
     rho = learned_densities(weights, positions, cell, shape, net.spec, device=device)
     nl = (net.spec.lmax + 1) ** 2
     rho = rho.reshape(net.channels * len(net.spec.widths), nl, -1)
@@ -279,8 +283,6 @@ def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], 
     """ELF of any network of this module on a grid of ``shape`` (CPU float32)."""
     import numpy as np
 
-    from .lowk_head import coarse_shape, head_field, mode_design
-
     if isinstance(net, MessageAtomNet):
         return predict_grid_messages(net, positions, cell, shape, fixed_spec, device=device)
     if isinstance(net, AtomMixNet):
@@ -288,8 +290,18 @@ def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], 
     if not isinstance(net, LowKNet):
         raise TypeError(f"no grid prediction for a {type(net).__name__}")
     field = predict_any(net.base, positions, cell, numbers, shape, fixed_spec, device=device).double().numpy()
+    field = field + head_on_grid(net, positions, cell, numbers, shape, fixed_spec, device=device)
+    return torch.as_tensor(np.clip(field, 0.0, 1.0), dtype=torch.float32)
+
+
+@torch.no_grad()
+def head_on_grid(net: LowKNet, positions, cell, numbers, shape: Sequence[int], fixed_spec, *,
+                 device: str | torch.device = "cpu"):
+    """The long-wavelength head's field ``Σ_f w_f Φ_f`` on a grid of ``shape`` (float64 array): the base network
+    on a coarse grid of the cell, its low-|G| features (:func:`~.lowk_head.mode_design`), one inverse FFT."""
+    from .lowk_head import coarse_shape, head_field, mode_design
+
     coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, net.spec.spacing), fixed_spec,
                          device=device).double().numpy()
     modes, hkl = mode_design(coarse, positions, numbers, cell, net.spec)
-    field = field + head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)
-    return torch.as_tensor(np.clip(field, 0.0, 1.0), dtype=torch.float32)
+    return head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)

@@ -131,8 +131,16 @@ def features_at(x: np.ndarray, hkl: np.ndarray, fractional: np.ndarray) -> np.nd
 
 
 def head_field(weights: np.ndarray, x: np.ndarray, hkl: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """``Σ_f w_f Φ_f`` on a grid of ``shape`` (one inverse FFT)."""
-    na, nb, nc = _check_room(hkl, shape)
+    """``Σ_f w_f Φ_f`` on a grid of ``shape``: one inverse FFT, or, on a grid too coarse to hold every mode, the
+    same Fourier series summed at its points (:func:`features_at`; no aliasing either way)."""
+    shape = check_shape(shape)
+    top = np.abs(hkl).max(axis=0) if len(hkl) else np.zeros(3, int)
+    if any(2 * t >= n for t, n in zip(top, shape, strict=True)):
+        axes = [np.arange(n) / n for n in shape]
+        fractional = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        coefficients = (x @ np.asarray(weights, dtype=float))[:, None]
+        return features_at(coefficients, hkl, fractional)[:, 0].reshape(shape)
+    na, nb, nc = shape
     coeffs = np.zeros((na, nb, nc // 2 + 1), dtype=np.complex128)
     coeffs[hkl[:, 0] % na, hkl[:, 1] % nb, hkl[:, 2]] = x @ np.asarray(weights, dtype=float)
     return np.fft.irfftn(coeffs * float(na * nb * nc), s=(na, nb, nc), axes=(0, 1, 2))

@@ -18,13 +18,16 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ..errors import ModelError
 from .descriptors import DescriptorSpec
+
+if TYPE_CHECKING:
+    from .message_model import MessageEnsemble
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +154,17 @@ class ElfEnsemble(nn.Module):
         return total / len(self.members)
 
 
-def build_network(meta: dict[str, Any]) -> ElfNet | ElfEnsemble:
-    """An untrained network (or ensemble, if ``meta["members"] > 1``) with the architecture in ``meta``."""
+def build_network(meta: dict[str, Any]) -> ElfNet | ElfEnsemble | MessageEnsemble:
+    """An untrained network (or ensemble, if ``meta["members"] > 1``) with the architecture in ``meta``; a
+    description naming the message-passing family (``"family": "messages+lowk"``) gives a
+    :class:`~elfviz.model.message_model.MessageEnsemble`."""
+    family = meta.get("family")
+    if family is not None:
+        from .message_model import FAMILY, build_message_ensemble
+
+        if family != FAMILY:
+            raise ModelError(f"unknown model family {family!r} (this elfviz knows {FAMILY!r} and the default)")
+        return build_message_ensemble(meta)
     spec = DescriptorSpec.from_dict(meta["descriptors"])
     transform = meta.get("transform", "sqrt")
     n_members = meta.get("members", 1)
@@ -172,22 +184,27 @@ def weight_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(".pt"), stem.with_suffix(".json")
 
 
-def save_model(path: str | Path, net: ElfNet | ElfEnsemble, meta: dict[str, Any]) -> Path:
+def save_model(path: str | Path, net: ElfNet | ElfEnsemble | MessageEnsemble, meta: dict[str, Any]) -> Path:
     """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (metadata); returns the ``.pt`` path."""
+    from .message_model import MessageEnsemble, family_meta
+
     pt, js = weight_paths(path)
     pt.parent.mkdir(parents=True, exist_ok=True)
-    members = list(net.members) if isinstance(net, ElfEnsemble) else [net]
-    meta = {
-        **meta,
-        "format": FORMAT,
-        "hidden": list(net.hidden),
-        "transform": net.transform,
-        "n_features": net.n_features,
-        "members": len(members),
-    }
-    meta.pop("member_hidden", None)
-    if any(m.hidden != net.hidden for m in members):
-        meta["member_hidden"] = [list(m.hidden) for m in members]
+    if isinstance(net, MessageEnsemble):
+        meta = {**meta, "format": FORMAT, **family_meta(net)}
+    else:
+        members = list(net.members) if isinstance(net, ElfEnsemble) else [net]
+        meta = {
+            **meta,
+            "format": FORMAT,
+            "hidden": list(net.hidden),
+            "transform": net.transform,
+            "n_features": net.n_features,
+            "members": len(members),
+        }
+        meta.pop("member_hidden", None)
+        if any(m.hidden != net.hidden for m in members):
+            meta["member_hidden"] = [list(m.hidden) for m in members]
     state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     tmp_pt, tmp_js = pt.with_name(pt.name + ".part"), js.with_name(js.name + ".part")
     torch.save(state, tmp_pt)
@@ -199,7 +216,7 @@ def save_model(path: str | Path, net: ElfNet | ElfEnsemble, meta: dict[str, Any]
 
 def load_model(
     path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[ElfNet | ElfEnsemble, dict[str, Any]]:
+) -> tuple[ElfNet | ElfEnsemble | MessageEnsemble, dict[str, Any]]:
     """Load weights written by :func:`save_model` (tensors only: ``weights_only=True``).
 
     Raises

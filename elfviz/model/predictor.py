@@ -20,6 +20,7 @@ from ..grid import grid_shape, keys, structure_attrs, validate
 from ..grid.on_grid import require_hydrogen, structure_on_grid
 from ..resources import check_fits
 from .descriptors import DescriptorSpec, compute_descriptors, descriptor_bytes
+from .message_model import MessageEnsemble
 from .network import ElfEnsemble, ElfNet, load_model, weight_paths
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,13 @@ class Predictor:
     @property
     def n_members(self) -> int:
         """Number of member networks (1 for a single network)."""
-        return self.network.n_members if isinstance(self.network, ElfEnsemble) else 1
+        return self.network.n_members if isinstance(self.network, ElfEnsemble | MessageEnsemble) else 1
+
+    @property
+    def per_point(self) -> bool:
+        """Whether the model is per-point networks on the fixed descriptors (1.x); the message-passing family
+        (:mod:`.message_model`) reads the atoms too and has no descriptor-only entry points."""
+        return not isinstance(self.network, MessageEnsemble)
 
     def member_predictors(self) -> list[Predictor]:
         """One predictor per member network of an ensemble (``[self]`` for a single network).
@@ -219,12 +226,12 @@ class Predictor:
         no correction; their spread shows how much of a prediction is settled by the training data and how
         much by the random initialisation (e.g. the networking value of a crystal far from the training data).
         """
-        if not isinstance(self.network, ElfEnsemble):
+        if self.n_members == 1:
             return [self]
         views = []
-        for member in self.network.members:
+        for index, member in enumerate(self.network.members):
             view = copy.copy(self)
-            view.network = member
+            view.network = member if self.per_point else self.network.member(index)
             view.correction = None
             view._last_members = None
             views.append(view)
@@ -243,10 +250,13 @@ class Predictor:
         points = math.prod(int(n) for n in shape)
         outputs = points * 4 * (2 * self.n_members + (3 if member_spread else 2))
         batch = min(self.batch_points, points) * 4 * 4 * max(self.spec.n_features, 256)  # activations
-        return descriptor_bytes(cell, shape, self.spec) + outputs + batch
+        family = 0 if self.per_point else self.network.grid_bytes(cell, shape)
+        return descriptor_bytes(cell, shape, self.spec) + outputs + batch + family
 
     def predict_values(self, positions, cell, shape) -> np.ndarray:
         """ELF (float32, shape ``shape``) for positions (Å) in a cell (Å); no checks, no Dataset."""
+        if not self.per_point:
+            return self._member_outputs(positions, cell, shape).mean(dim=0).reshape(tuple(shape)).cpu().numpy()
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
         return self.evaluate_network(feats.reshape(feats.shape[0], -1)).reshape(tuple(shape)).cpu().numpy()
 
@@ -272,6 +282,12 @@ class Predictor:
 
         An ensemble's result is kept (up to :data:`MEMBER_CACHE_VALUES` values) for :meth:`member_values`.
         """
+        if not self.per_point:
+            members = self.network.member_fields(positions, cell, shape, device=self.device_obj,
+                                                 batch=self.batch_points)
+            if self.n_members > 1 and members.numel() <= MEMBER_CACHE_VALUES:
+                self._last_members = (_structure_grid_key(positions, cell, shape), members)
+            return members
         feats = compute_descriptors(positions, cell, shape, self.spec, device=self.device_obj)
         flat = feats.reshape(feats.shape[0], -1)
         if not isinstance(self.network, ElfEnsemble):
@@ -294,6 +310,7 @@ class Predictor:
     def evaluate_network(self, features: torch.Tensor, batch_points: int | None = None) -> torch.Tensor:
         """ELF (float32, ``(P,)``) from feature-major descriptors ``(n_features, P)``, in batches of
         ``batch_points`` grid points (default: the predictor's)."""
+        self._require_per_point("evaluate_network")
         return self._in_batches(self.network, features, (), batch_points)
 
     def _in_batches(self, network, features: torch.Tensor, leading: tuple[int, ...], batch_points: int | None):
@@ -314,15 +331,21 @@ class Predictor:
         ModelError
             If the weights are a single network (there is no spread to measure).
         """
+        self._require_per_point("evaluate_members")
         self._require_ensemble()
         return self._in_batches(self.network.member_outputs, features, (self.n_members,), batch_points)
 
+    def _require_per_point(self, what: str) -> None:
+        if not self.per_point:
+            raise ModelError(f"{what} evaluates per-point networks on descriptors; {self.version} also reads the "
+                             "atoms: use predict, predict_values or member_values")
+
     def _require_ensemble(self) -> None:
-        if not isinstance(self.network, ElfEnsemble):
-            raise ModelError(
-                f"{self.version} is a single network: a member spread needs an ensemble "
-                "(train one with `elfviz train ... --members 4`, the default)"
-            )
+        if self.n_members < 2:
+            how = ("train one with `elfviz train ... --members 4`, the default" if self.per_point else
+                   "join the networks of several runs with `python -m elfviz.cli.programs.atom_ablation --from-run "
+                   "DIR --join DIR2 ... --export STEM`")
+            raise ModelError(f"{self.version} is a single network: a member spread needs an ensemble ({how})")
 
     def predict(
         self,

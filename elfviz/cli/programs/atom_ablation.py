@@ -41,6 +41,13 @@ def main(argv=None) -> int:
     parser.add_argument("--validation-grids", action="store_true",
                         help="score 1.6 and the chosen variant on whole validation frames (R², low-k residual "
                              "fraction), written to validation_grids.json")
+    parser.add_argument("--export", default=None, metavar="STEM",
+                        help="with --from-run: join the chosen variant's networks (of that run and of --join runs) "
+                             "into weights STEM.pt + STEM.json that Predictor / elfviz predict --weights load")
+    parser.add_argument("--join", nargs="+", default=[], metavar="DIR",
+                        help="with --export: further runs (other seeds, the same budget) whose networks join")
+    parser.add_argument("--version", default="elfnet-msg@candidate",
+                        help="with --export: the model's name and version (default elfnet-msg@candidate)")
     parser.add_argument("--bundled", action="store_true",
                         help="also score the shipped model (the bundled weights, as Predictor() gives them) on the "
                              "same whole frames of each split asked for, to validation_grids-bundled.json / "
@@ -67,6 +74,10 @@ def main(argv=None) -> int:
     try:
         if (args.out is None) == (args.from_run is None):
             raise ValueError("give either --out (a new run) or --from-run DIR (the networks of an earlier run)")
+        if (args.export or args.join) and args.from_run is None:
+            raise ValueError("--export joins the networks of earlier runs: give --from-run DIR (and --join DIR ...)")
+        if args.join and not args.export:
+            raise ValueError("--join names runs to join into a model: add --export STEM")
         if args.from_run is not None:
             return score_earlier_run(Path(args.from_run), args)
         out = Path(args.out)
@@ -110,11 +121,16 @@ def score_earlier_run(folder: Path, args) -> int:
     record_path = folder / "ablation.json"
     if not record_path.is_file():
         raise ValueError(f"{record_path} not found: --from-run needs the folder of an earlier run")
-    if not (args.validation_grids or args.test):
-        raise ValueError("--from-run scores an earlier run: add --validation-grids and/or --test")
+    if not (args.validation_grids or args.test or args.export):
+        raise ValueError("--from-run scores or exports an earlier run: add --validation-grids, --test or --export")
     record = json.loads(record_path.read_text())
     budget = _library.budget_from_record(record)
     data = Path(args.data) if args.data else dataset_path()
+    if args.export:
+        pt = _library.export_model([folder, *map(Path, args.join)], args.export, data, version=args.version)
+        print(f"wrote {pt} and {pt.with_suffix('.json')}: elfviz predict STRUCTURE --weights {args.export} ...")
+        if not (args.validation_grids or args.test):
+            return 0
     if args.bundled:  # the run's own scores may be on record already; the shipped model's go to their own files
         for split, name in _asked_splits(args):
             _score_bundled(folder, data, budget, split, name)

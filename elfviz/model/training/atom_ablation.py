@@ -424,6 +424,68 @@ def budget_from_record(record: dict[str, Any]) -> AblationBudget:
     return AblationBudget(**saved)
 
 
+# ----------------------------------------------------------------------------- a model users can load
+def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: str | Path, *, version: str,
+                 variant: str | None = None) -> Path:
+    """Join the networks of ``variant`` (default: the first run's chosen one) saved by one or more runs of
+    :func:`run` into one weights stem (``STEM.pt`` + ``STEM.json``) that :class:`~elfviz.model.Predictor`
+    loads: a :class:`~elfviz.model.message_model.MessageEnsemble` with one member per (run, seed).
+
+    Raises
+    ------
+    ValueError
+        If the stem exists, a run is missing, the variant is not a message-passing one with the head, or the
+        runs were trained with different sizes or on different frames.
+    """
+    from ..message_model import MessageEnsemble
+    from ..network import save_model, weight_paths
+
+    if any(p.exists() for p in weight_paths(stem)):
+        raise ValueError(f"{weight_paths(stem)[0]} or its .json exists; give --export a new name or move them away")
+    records = []
+    for folder in map(Path, runs):
+        if not (folder / "ablation.json").is_file():
+            raise ValueError(f"{folder / 'ablation.json'} not found: export needs the folders of earlier runs")
+        records.append((folder, json.loads((folder / "ablation.json").read_text())))
+    variant = variant or records[0][1]["chosen"]
+    name, lowk = variant_parts(variant)
+    if VARIANTS[name] is not None or not lowk:
+        raise ValueError(f"only a message-passing variant with the head (messages+lowk) is a model to load, not "
+                         f"{variant!r}")
+    sizes = {key: records[0][1]["budget"][key] for key in _MODEL_SIZES}
+    members, runs_meta = [], []
+    for folder, record in records:
+        if {key: record["budget"][key] for key in _MODEL_SIZES} != sizes or record["split"] != records[0][1]["split"]:
+            raise ValueError(f"{folder} was trained with other sizes or frames than {records[0][0]}; join runs of "
+                             "one budget only")
+        if variant not in record["variants"]:
+            raise ValueError(f"{folder} holds no {variant!r} networks (it has {', '.join(record['variants'])})")
+        budget = budget_from_record(record)
+        for entry in record["variants"][variant]["runs"]:
+            members.append(load_variant(folder / f"{variant}-s{entry['seed']}.pt", variant, budget))
+            runs_meta.append({"run": str(folder), "seed": entry["seed"], "best_epoch": entry["best"]["epoch"],
+                              "epochs": len(entry["history"]), "validation_r2": entry["best"]["r2"],
+                              "validation_midpoint_mae": entry["best"]["midpoint_mae"],
+                              "seconds": entry["seconds"]})
+    budget = budget_from_record(records[0][1])
+    split = split_frames(FrameCollection(collection_dir))
+    index = FrameCollection(collection_dir).index.set_index("frame_id")
+    train_rs = index.loc[split["train"], "rs_bohr"].astype(float)
+    card = {
+        "family_note": "message-passing atom channels with a long-wavelength head (issue #21; docs/model_history.md)",
+        "training_rs_bohr": [round(float(train_rs.min()), 3), round(float(train_rs.max()), 3)],
+        "reference_convention": str(index.loc[split["train"][0], "source"]) if "source" in index else "",
+        "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+        "validation_scheme": split["scheme"], "hyperparameters": asdict(budget), "members": runs_meta,
+        "trained_with": "python -m elfviz.cli.programs.atom_ablation (one run per seed), joined with --export",
+    }
+    return save_model(stem, MessageEnsemble(members, budget.fixed_spec()), {"version": version, "card": card})
+
+
+_MODEL_SIZES = ("hidden", "channels", "fixed", "message", "message_hidden", "message_layers", "lowk")
+"""Budget entries that fix a network's shape and inputs: runs joined into one model must agree on them."""
+
+
 # ----------------------------------------------------------------------------- whole grids; the test split once
 def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | MessageAtomNet | LowKNet | Predictor],
                      budget: AblationBudget, split: str = "test") -> dict[str, Any]:
@@ -442,7 +504,6 @@ def score_test_split(collection_dir: str | Path, nets: dict[str, AtomMixNet | Me
     out: dict[str, Any] = {name: {} for name in nets}
     for _, row in frames.iterrows():
         ref = collection.read(str(row["frame_id"]))
-        shape = ref[keys.ELF].shape
         for name, net in nets.items():
             field_ = _whole_grid(net, ref, budget)
             pred = ref.copy()
