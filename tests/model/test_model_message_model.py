@@ -134,6 +134,11 @@ def test_runs_are_exported_as_one_model_and_predict_as_they_scored(synthetic_col
     predictor = Predictor(stem, device="cpu")
     assert predictor.n_members == 2 and predictor.card["training_rs_bohr"] == [1.35, 1.6]
     assert [m["seed"] for m in predictor.card["members"]] == [0, 1]
+    from elfviz.model.training.card import render_card
+
+    card = render_card(json.loads(stem.with_suffix(".json").read_text()))
+    assert "learned atom channels from message passing" in card and "Member seed 1: best epoch 0 of 1" in card
+    assert "The model on whole validation frames (rs 1.35 / 1.60)" in card
     ref = synthetic_collection.read("rs1.35-t3-0")
     members = predictor.member_values(ref["positions"].values, ref["cell"].values, ref["elf"].shape)
     net = load_variant(tmp_path / "s1" / "messages+lowk-s1.pt", "messages+lowk", budget)

@@ -464,9 +464,9 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
         for entry in record["variants"][variant]["runs"]:
             members.append(load_variant(folder / f"{variant}-s{entry['seed']}.pt", variant, budget))
             runs_meta.append({"run": str(folder), "seed": entry["seed"], "best_epoch": entry["best"]["epoch"],
-                              "epochs": len(entry["history"]), "validation_r2": entry["best"]["r2"],
+                              "epochs_run": len(entry["history"]), "validation_r2": entry["best"]["r2"],
                               "validation_midpoint_mae": entry["best"]["midpoint_mae"],
-                              "seconds": entry["seconds"]})
+                              "training_seconds": round(entry["seconds"], 1)})
     budget = budget_from_record(records[0][1])
     split = split_frames(FrameCollection(collection_dir))
     index = FrameCollection(collection_dir).index.set_index("frame_id")
@@ -476,10 +476,21 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
         "training_rs_bohr": [round(float(train_rs.min()), 3), round(float(train_rs.max()), 3)],
         "reference_convention": str(index.loc[split["train"][0], "source"]) if "source" in index else "",
         "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+        "train_trajectories": sorted(index.loc[split["train"], "trajectory"].astype(str).unique()),
+        "validation_trajectories": sorted(index.loc[split["validation"], "trajectory"].astype(str).unique()),
+        "train_points": budget.points_per_frame * len(split["train"]) * len(members),
         "validation_scheme": split["scheme"], "hyperparameters": asdict(budget), "members": runs_meta,
         "trained_with": "python -m elfviz.cli.programs.atom_ablation (one run per seed), joined with --export",
     }
-    return save_model(stem, MessageEnsemble(members, budget.fixed_spec()), {"version": version, "card": card})
+    ensemble = MessageEnsemble(members, budget.fixed_spec())
+    pt = save_model(stem, ensemble, {"version": version, "card": card})
+    # the joined model on whole validation frames (what the card shows beside each member's sampled score)
+    report = score_test_split(collection_dir, {"model": Predictor(stem, device=budget.device)}, budget,
+                              split="validation")
+    scores = summarise_test_split(report)["model"]
+    card["validation_grids"] = {key: scores[key] for key in ("liquid_r2_per_rs", "liquid_mae", "liquid_midpoint_mae")}
+    save_model(stem, ensemble, {"version": version, "card": card})
+    return pt
 
 
 _MODEL_SIZES = ("hidden", "channels", "fixed", "message", "message_hidden", "message_layers", "lowk")

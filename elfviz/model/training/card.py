@@ -138,18 +138,82 @@ def _seen_lines(seen: dict[str, Any], held_out: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
-    """Markdown text of the model card."""
+def _per_point_lines(meta: dict[str, Any]) -> list[str]:
+    """"Model and training" of a per-point network on the fixed descriptors (1.x)."""
     card = meta.get("card", {})
     hp = card.get("hyperparameters", {})
     spec = meta.get("descriptors", {})
+    return [
+        f"- Descriptors: widths {spec.get('widths')} Å, lmax {spec.get('lmax')}, "
+        f"{meta.get('n_features', '?')} invariants, feature transform `{meta.get('transform')}`",
+        f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output",
+        *_ensemble_lines(meta),
+        f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
+        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame "
+        f"({_sampling_text(hp)}), up to {hp.get('epochs')} epochs, patience {hp.get('patience')}, "
+        f"seed {hp.get('seed')}",
+        *_selection_lines(card),
+        f"- Time: descriptors {_f(card.get('descriptor_seconds'), 0)} s + training "
+        f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "
+        f"torch {card.get('torch')})",
+    ]
+
+
+def _family_lines(meta: dict[str, Any]) -> list[str]:
+    """"Model and training" of the message-passing family (:mod:`elfviz.model.message_model`)."""
+    card = meta.get("card", {})
+    hp = card.get("hyperparameters", {})
+    fixed, messages, lowk = meta.get("descriptors", {}), meta.get("messages", {}), meta.get("lowk", {})
+    members = card.get("members") or []
+    return [
+        f"- Atom channels: {meta.get('channels')} per atom, linear in 7 fixed atom features plus "
+        f"{meta.get('layers')} SchNet-style message-passing layers over neighbours within 2.5 Å (atom states "
+        f"{meta.get('message_hidden')} wide)",
+        f"- Their densities: Gaussian solid harmonics of widths {messages.get('widths')} Å, lmax "
+        f"{messages.get('lmax')}; fixed descriptors: widths {fixed.get('widths')} Å, lmax {fixed.get('lmax')}",
+        f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output; long-wavelength head: "
+        f"{len(lowk.get('channels', []))} fields × {lowk.get('n_radial')} radial hats × rs order "
+        f"{lowk.get('rs_order')} for |G| < {_f(lowk.get('k_max'), 2)} Å⁻¹, trained with the network for its "
+        f"last {hp.get('lowk_epochs')} epochs",
+        *_ensemble_lines(meta),
+        f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
+        f"{hp.get('batch_size')} (128 points of a frame together), {hp.get('points_per_frame')} uniform random "
+        f"points per training frame, {hp.get('epochs')} epochs, the epoch of lowest validation RMSE kept",
+        *[f"- Member seed {m.get('seed')}: best epoch {m.get('best_epoch')} of {m.get('epochs_run')}, validation R² "
+          f"{_f(m.get('validation_r2'), 4)} and midpoint MAE {_f(m.get('validation_midpoint_mae'), 4)} on sampled "
+          "points" for m in members],
+        *_whole_validation_lines(card.get("validation_grids")),
+        f"- Time: {_f(sum(m.get('training_seconds', 0) for m in members), 0)} s of training in all, plus the "
+        f"pools; {card.get('trained_with', '')}",
+    ]
+
+
+def _whole_validation_lines(scores: dict[str, Any] | None) -> list[str]:
+    if not scores:
+        return []
+    per_rs = " / ".join(f"{_f(v, 4)}" for v in scores["liquid_r2_per_rs"].values())
+    return [f"- The model on whole validation frames (rs {' / '.join(scores['liquid_r2_per_rs'])}): R² {per_rs}, "
+            f"MAE {_f(scores['liquid_mae'], 4)}, midpoint MAE {_f(scores['liquid_midpoint_mae'], 4)}"]
+
+
+def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) -> str:
+    """Markdown text of the model card."""
+    card = meta.get("card", {})
+    family = meta.get("family")
+    what = (
+        "ELF of dense hydrogen on a grid from atomic positions alone: learned atom channels from message passing "
+        "over neighbours weight Gaussian solid harmonics (computed exactly by FFT); their rotation invariants, "
+        "with the fixed neighbour-density descriptors, feed a per-point MLP, and a long-wavelength Fourier head "
+        "trained with it is added (the mean of an ensemble of such networks)."
+        if family else
+        "ELF of dense hydrogen on a grid from atomic positions alone: rotation-invariant neighbour-density "
+        "descriptors computed exactly by FFT (Gaussian solid harmonics, power spectrum) fed to a per-point "
+        "MLP with a sigmoid output (or the mean of an ensemble of such MLPs)."
+    )
     lines = [
         f"# Model card: {meta.get('version', '?')}",
         "",
-        "ELF of dense hydrogen on a grid from atomic positions alone: rotation-invariant neighbour-density "
-        "descriptors computed exactly by FFT (Gaussian solid harmonics, power spectrum) fed to a per-point "
-        "MLP with a sigmoid output (or the mean of an ensemble of such MLPs). Generated by "
-        "`python -m elfviz.cli.programs.evaluate` from the training "
+        f"{what} Generated by `python -m elfviz.cli.programs.evaluate` from the training "
         "metadata and a test evaluation; do not edit by hand.",
         "",
         "## Data",
@@ -168,18 +232,7 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         "",
         "## Model and training",
         "",
-        f"- Descriptors: widths {spec.get('widths')} Å, lmax {spec.get('lmax')}, "
-        f"{meta.get('n_features', '?')} invariants, feature transform `{meta.get('transform')}`",
-        f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output",
-        *_ensemble_lines(meta),
-        f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
-        f"{hp.get('batch_size')}, {hp.get('points_per_frame')} random points per training frame "
-        f"({_sampling_text(hp)}), up to {hp.get('epochs')} epochs, patience {hp.get('patience')}, "
-        f"seed {hp.get('seed')}",
-        *_selection_lines(card),
-        f"- Time: descriptors {_f(card.get('descriptor_seconds'), 0)} s + training "
-        f"{_f(card.get('training_seconds'), 0)} s on {card.get('device')} ({card.get('threads')} threads, "
-        f"torch {card.get('torch')})",
+        *(_family_lines(meta) if family else _per_point_lines(meta)),
         "",
     ]
     if evaluation:
