@@ -146,6 +146,8 @@ def test_runs_are_exported_as_one_model_and_predict_as_they_scored(synthetic_col
                            ref["elf"].shape, budget.fixed_spec()).numpy()
     inside = (expected > 0) & (expected < 1)
     assert np.abs(members[1][inside] - expected[inside]).max() < 1e-5
+    frames = predictor.card["validation_grids"]["frames"]
+    assert len(frames) == 4 and all(0 < f["mae"] < 0.5 for f in frames.values())
     capsys.readouterr()
     # nothing is overwritten; only the message-passing family with its head is a model to load
     assert ablation_main([*data, "--from-run", str(tmp_path / "s0"), "--export", str(stem)]) == 2

@@ -489,6 +489,8 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
                               split="validation")
     scores = summarise_test_split(report)["model"]
     card["validation_grids"] = {key: scores[key] for key in ("liquid_r2_per_rs", "liquid_mae", "liquid_midpoint_mae")}
+    card["validation_grids"]["frames"] = {frame: {"r2": r["r2"], "mae": r["mae"]}
+                                          for frame, r in report["model"].items()}
     save_model(stem, ensemble, {"version": version, "card": card})
     return pt
 
