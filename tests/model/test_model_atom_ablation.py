@@ -163,8 +163,42 @@ def test_an_earlier_ablation_is_never_overwritten(tmp_path, capsys):
     (tmp_path / "atoms-s0.pt").write_bytes(b"precious")
     assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "already holds an ablation" in err and "ablation.json" in err
+    assert err.startswith("error: ") and "already holds a finished ablation" in err and "ablation.json" in err
     assert (tmp_path / "atoms-s0.pt").read_bytes() == b"precious" and (tmp_path / "ablation.json").read_text() == "{}"
+    (tmp_path / "ablation.json").unlink()  # a stopped run: its networks are kept unless --resume continues it
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path), "--epochs", "1"]) == 2
+    assert "continue it with --resume" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert (tmp_path / "atoms-s0.pt").read_bytes() == b"precious"
+
+
+def test_a_stopped_run_continues_to_the_same_networks(synthetic_collection, tmp_path, monkeypatch):
+    """Stopped after the first epoch (the head joins at the second), then continued: the same networks, records
+    and checkpoints gone, as a run never stopped; another budget cannot continue it."""
+    import elfviz.model.training.atom_ablation as ablation
+
+    budget = replace(TINY, epochs=3, lowk=LowKSpec(n_radial=4, rs_order=1).to_dict(), lowk_epochs=2)
+    whole = run(synthetic_collection.root, budget, ("1.6+lowk",), out=tmp_path / "whole")
+    original = ablation.save_checkpoint
+
+    def stop_after_first_epoch(path, state):
+        original(path, state)
+        if state["epoch"] == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ablation, "save_checkpoint", stop_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run(synthetic_collection.root, budget, ("1.6+lowk",), out=tmp_path / "stopped")
+    assert (tmp_path / "stopped" / "1.6+lowk-s0.ckpt.pt").is_file()
+    monkeypatch.setattr(ablation, "save_checkpoint", original)
+    with pytest.raises(ValueError, match="another budget"):
+        run(synthetic_collection.root, replace(budget, epochs=4), ("1.6+lowk",), out=tmp_path / "stopped")
+    resumed = run(synthetic_collection.root, budget, ("1.6+lowk",), out=tmp_path / "stopped")
+    a, b = (torch.load(tmp_path / d / "1.6+lowk-s0.pt", weights_only=True) for d in ("whole", "stopped"))
+    assert all(torch.equal(a[k], b[k]) for k in a) and float(a["head"].abs().sum()) > 0
+    assert resumed["variants"]["1.6+lowk"]["runs"][0]["history"] == whole["variants"]["1.6+lowk"]["runs"][0]["history"]
+    assert not list((tmp_path / "stopped").glob("*.ckpt.pt"))
 
 
 @pytest.mark.gpu

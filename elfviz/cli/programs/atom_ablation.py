@@ -60,6 +60,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-frames", type=int, default=None, help="training frames (an even stride)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (CUDA when present)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 beside a running pw.x)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a stopped run in --out (same options): its pools are built again, each "
+                             "network continues after its last finished epoch")
     parser.add_argument("--test", action="store_true",
                         help="after the choice: score it and 1.6 once on the test frames and crystals")
     args = parser.parse_args(argv)
@@ -81,10 +84,7 @@ def main(argv=None) -> int:
         if args.from_run is not None:
             return score_earlier_run(Path(args.from_run), args)
         out = Path(args.out)
-        earlier = sorted(p.name for p in (*out.glob("ablation.json"), *out.glob("test.json"), *out.glob("*.pt")))
-        if earlier:
-            raise ValueError(f"{out} already holds an ablation ({', '.join(earlier[:3])}"
-                             f"{', ...' if len(earlier) > 3 else ''}); give --out a new folder or move those away")
+        _check_out_folder(out, args.resume)
         data = Path(args.data) if args.data else dataset_path()
         budget = _library.AblationBudget(points_per_frame=args.points_per_frame, epochs=args.epochs,
                                          seeds=tuple(args.seeds), max_frames=args.max_frames,
@@ -96,6 +96,20 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _check_out_folder(out: Path, resume: bool) -> None:
+    """A new run needs a folder without an ablation; ``--resume`` needs a stopped one (its budget.json)."""
+    finished = sorted(p.name for p in (*out.glob("ablation.json"), *out.glob("test.json")))
+    if finished:
+        raise ValueError(f"{out} already holds a finished ablation ({', '.join(finished)}); give --out a new folder "
+                         "or move those away")
+    stopped = sorted(p.name for p in (*out.glob("budget.json"), *out.glob("*.pt")))
+    if stopped and not resume:
+        raise ValueError(f"{out} holds a stopped run ({', '.join(stopped[:3])}{', ...' if len(stopped) > 3 else ''}); "
+                         "continue it with --resume and the same options, or give --out a new folder")
+    if resume and not (out / "budget.json").is_file():
+        raise ValueError(f"nothing to resume in {out} (no budget.json); start a new run without --resume")
 
 
 def _score_split(out: Path, data: Path, result: dict, budget, split: str, name: str) -> None:

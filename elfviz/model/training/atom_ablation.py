@@ -305,8 +305,12 @@ def validation_scores(net: AtomMixNet, pool: dict[str, Any]) -> dict[str, Any]:
 
 
 def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any], budget: AblationBudget,
-                  seed: int) -> tuple[AtomMixNet | MessageAtomNet, dict[str, Any]]:
-    """One run of a variant; returns the network at its best validation epoch and its record."""
+                  seed: int, checkpoint: Path | None = None) -> tuple[AtomMixNet | MessageAtomNet, dict[str, Any]]:
+    """One run of a variant; returns the network at its best validation epoch and its record.
+
+    With ``checkpoint``, the run's state (network, optimiser, best epoch so far, history) is written there after
+    every epoch (tensors and plain values only), and a run that finds one continues after its last epoch: the
+    same pools (seeded) and per-epoch orders give the same network as a run that was never stopped."""
     torch.manual_seed(seed)
     net = new_network(name, budget)
     lowk = isinstance(net, LowKNet)
@@ -320,13 +324,20 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
     val_pool = {**val_pool, **{key: val_pool[key].to(device) for key in moved if key != "y"}}
     optimiser = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=budget.learning_rate)
     n = len(train_pool["y"])
-    best, best_state, history = {"rmse": math.inf}, None, []
-    t_start = time.perf_counter()
-    for epoch in range(budget.epochs):
+    best, best_state, history, start, seconds = {"rmse": math.inf}, None, [], 0, 0.0
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        net.load_state_dict(saved["state"])
+        optimiser.load_state_dict(saved["optimiser"])
+        best, best_state, history = saved["best"], saved["best_state"], saved["history"]
+        start, seconds = saved["epoch"] + 1, saved["seconds"]
+        log.info("%s seed %d: continuing after epoch %d (%s)", name, seed, saved["epoch"], checkpoint)
+    t_start = time.perf_counter() - seconds
+    for epoch in range(start, budget.epochs):
         for group in optimiser.param_groups:
             group["lr"] = _lr_at(budget, epoch)
         head_on = lowk and epoch >= budget.epochs - budget.lowk_epochs
-        if head_on and (epoch - budget.epochs + budget.lowk_epochs) % budget.lowk_refresh == 0:
+        if head_on and (epoch == start or (epoch - budget.epochs + budget.lowk_epochs) % budget.lowk_refresh == 0):
             refresh_lowk(net, train_pool, budget)
         if lowk:
             net.head.requires_grad_(head_on)  # zero, and left alone by Adam, until it joins
@@ -351,16 +362,31 @@ def train_variant(name: str, train_pool: dict[str, Any], val_pool: dict[str, Any
         if scores["rmse"] < best["rmse"]:
             best = {**scores, "epoch": epoch}
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {"epoch": epoch, "state": net.state_dict(), "optimiser": optimiser.state_dict(),
+                                         "best": best, "best_state": best_state, "history": history,
+                                         "seconds": time.perf_counter() - t_start})
     net.load_state_dict(best_state)
     net.cpu()
     return net, {"best": best, "history": history, "seconds": time.perf_counter() - t_start,
                  "parameters": net.n_parameters()}
 
 
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write a run's state to ``path`` through a temporary file (a stop mid-write leaves the last one whole)."""
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
 def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[str] = tuple(VARIANTS),
         out: str | Path | None = None) -> dict[str, Any]:
     """Train every variant once per seed on shared pools; score them on validation frames; save the networks
-    (``OUT/<variant>-s<seed>.pt``, tensors only) and the record (``OUT/ablation.json``)."""
+    (``OUT/<variant>-s<seed>.pt``, tensors only) and the record (``OUT/ablation.json``).
+
+    With ``out``, every run keeps a checkpoint (``OUT/<variant>-s<seed>.ckpt.pt``) until the record is written,
+    so calling ``run`` again with the same budget and ``out`` after a stop continues where it stopped (the pools
+    are built again, from the same seeds)."""
     for name in variants:
         variant_parts(name)  # an unknown name is refused before any work
     collection = FrameCollection(collection_dir)
@@ -373,6 +399,7 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        _check_budget_of_folder(out, budget)
     result: dict[str, Any] = {"budget": asdict(budget), "split": {k: len(v) for k, v in split.items() if k != "scheme"},
                               "variants": {v: {"runs": []} for v in variants}}
     messages = any(VARIANTS[variant_parts(v)[0]] is None for v in variants)
@@ -386,7 +413,8 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
         log.info("pools of seed %d: %d training, %d validation points (%.0f s)", seed, len(train_pool["y"]),
                  len(val_pool["y"]), time.perf_counter() - t0)
         for name in variants:
-            net, record = train_variant(name, train_pool, val_pool, budget, seed)
+            checkpoint = out / f"{name}-s{seed}.ckpt.pt" if out is not None else None
+            net, record = train_variant(name, train_pool, val_pool, budget, seed, checkpoint=checkpoint)
             result["variants"][name]["runs"].append({"seed": seed, **record})
             if out is not None:
                 torch.save(net.state_dict(), out / f"{name}-s{seed}.pt")
@@ -399,7 +427,20 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
     result["chosen"] = choose(result)
     if out is not None:
         atomic_write(out / "ablation.json", lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+        for seed in budget.seeds:
+            for name in variants:
+                (out / f"{name}-s{seed}.ckpt.pt").unlink(missing_ok=True)
     return result
+
+
+def _check_budget_of_folder(out: Path, budget: AblationBudget) -> None:
+    """Record the budget in ``OUT/budget.json``, or check that a stopped run there had the same one."""
+    path, wanted = out / "budget.json", json.dumps(asdict(budget), sort_keys=True)
+    if path.is_file() and json.dumps(json.loads(path.read_text()), sort_keys=True) != wanted:
+        raise ValueError(f"{out} holds a stopped run with another budget ({path}); continue it with the same "
+                         "options, or give --out a new folder")
+    if not path.is_file():
+        atomic_write(path, lambda tmp: Path(tmp).write_text(wanted))
 
 
 def choose(result: dict[str, Any]) -> str:
