@@ -141,7 +141,9 @@ def score_earlier_run(folder: Path, args) -> int:
     budget = _library.budget_from_record(record)
     data = Path(args.data) if args.data else dataset_path()
     if args.export:
-        pt = _library.export_model([folder, *map(Path, args.join)], args.export, data, version=args.version)
+        from elfviz.model.training.join_runs import export_model
+
+        pt = export_model([folder, *map(Path, args.join)], args.export, data, version=args.version)
         print(f"wrote {pt} and {pt.with_suffix('.json')}: elfviz predict STRUCTURE --weights {args.export} ...")
         if not (args.validation_grids or args.test):
             return 0

@@ -11,6 +11,7 @@ module                     job
 :mod:`.card`               the model card (``MODEL_CARD.md``) and weights metadata
 :mod:`.ablation`           variants trained side by side on the same splits, seeds and budget (``python -m``)
 :mod:`.atom_ablation`      the atom-channel family against 1.6, chosen by validation frames (``python -m``)
+:mod:`.join_runs`          runs of the message-passing family joined into one model to load (``--export``)
 :mod:`.correction_fit`     fitting the Fourier correction (:mod:`elfviz.model.correction`) on training frames
 :mod:`.report`             model-versus-reference report over a FrameCollection (``python -m``)
 :mod:`.bond_midpoints`     the ELF error at the midpoints of atom pairs, by bond length (``python -m``)
