@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Everything elfviz checks on a CUDA machine, in one run (the device tool's budget is ~15 min per task):
-#   1. the gpu-marked tests;  2. the model benchmark on CUDA, the atom-channel candidate beside the bundled model;
-#   3. the atom-channel ablation at the recipe's budget (14000 points per frame, 40 epochs) on CUDA, 1.6 vs atoms
-#      (not messages: its per-atom terms at that budget are ~37 GB and take longer than this step's 8 minutes),
-#      chosen by validation frames, then scored once on the test split and the crystals.
+#   1. the gpu-marked tests;  2. the model benchmark on CUDA, both candidates beside the bundled model;
+#   3. issue #21's chosen variant, messages+lowk (3000 points per frame, 20 epochs: its per-atom terms fit
+#      memory there), seeds 0-3, one resumable run each (a second session continues them: rerun this script),
+#      then joined into one 4-network model, $OUT/elfnet-msg-4 (scored on whole validation frames; the test
+#      split is for the shipped model's card).
 # Results go to $OUT (default ./gpu-results). QUICK=1 runs a seconds-long version of each step (CPU check).
 # Run from the repository root: bash scripts/gpu-session.sh
 set -uo pipefail
 OUT="${OUT:-gpu-results}"
 mkdir -p "$OUT"
-DEVICE=cuda; ABLATION=(--epochs 40 --points-per-frame 14000); CASES="64:64,1000:128"
+DEVICE=cuda; ABLATION=(--epochs 20 --points-per-frame 3000); CASES="64:64,1000:128"; SEEDS="0 1 2 3"
 if [ "${QUICK:-0}" = "1" ]; then
-    DEVICE=cpu; ABLATION=(--epochs 1 --points-per-frame 200 --max-frames 6); CASES="16:32"
+    DEVICE=cpu; ABLATION=(--epochs 1 --points-per-frame 200 --max-frames 6); CASES="16:32"; SEEDS="0 1"
 fi
 status=0
 step() { echo "== $1 ($(date +%T))"; }
@@ -23,8 +24,19 @@ step "model benchmark on $DEVICE, with the atom-channel candidate"
 python benchmarks/bench_model.py --device "$DEVICE" --cases "$CASES" --repeats 3 --atom-channels --messages \
     --json "$OUT/bench_model.json" 2>&1 | grep -v Warning | tee "$OUT/bench_model.txt" || status=1
 
-step "atom-channel ablation on $DEVICE"
-timeout 480 python -m elfviz.cli.programs.atom_ablation --out "$OUT/ablation" --device "$DEVICE" \
-    --variants 1.6 atoms "${ABLATION[@]}" --test 2>&1 | grep -v Warning | tail -40 | tee "$OUT/ablation.txt" || status=1
+step "messages+lowk, seeds $SEEDS, on $DEVICE"
+runs=()
+for seed in $SEEDS; do
+    run="$OUT/messages-lowk-s$seed"; runs+=("$run")
+    [ -f "$run/ablation.json" ] && continue  # finished in an earlier session
+    resume=(); [ -f "$run/budget.json" ] && resume=(--resume)
+    timeout 900 python -m elfviz.cli.programs.atom_ablation --out "$run" --device "$DEVICE" --seeds "$seed" \
+        --variants messages+lowk "${ABLATION[@]}" "${resume[@]}" 2>&1 | grep -v Warning | tail -8 \
+        | tee -a "$OUT/messages-lowk.txt" || status=1
+done
+if [ ! -f "$OUT/elfnet-msg-4.pt" ] && [ -f "${runs[-1]}/ablation.json" ]; then
+    python -m elfviz.cli.programs.atom_ablation --from-run "${runs[0]}" --join "${runs[@]:1}" --device "$DEVICE" \
+        --export "$OUT/elfnet-msg-4" --version elfnet-msg@candidate-4 2>&1 | tail -2 | tee -a "$OUT/messages-lowk.txt"
+fi
 step "done (status $status)"
 exit "$status"

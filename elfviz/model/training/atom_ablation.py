@@ -379,6 +379,18 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def budget_split(collection: FrameCollection, budget: AblationBudget) -> dict[str, Any]:
+    """The training and validation frame ids of a run: :func:`~.pools.split_frames`, thinned to
+    ``budget.max_frames`` by an even stride through the ordered lists (every density keeps frames)."""
+    split = split_frames(collection)
+    if budget.max_frames is not None:
+        for key in ("train", "validation"):
+            ids = split[key]
+            split[key] = [ids[i] for i in np.linspace(0, len(ids) - 1, min(budget.max_frames, len(ids))).round()
+                          .astype(int)]
+    return split
+
+
 def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[str] = tuple(VARIANTS),
         out: str | Path | None = None) -> dict[str, Any]:
     """Train every variant once per seed on shared pools; score them on validation frames; save the networks
@@ -390,12 +402,7 @@ def run(collection_dir: str | Path, budget: AblationBudget, variants: Sequence[s
     for name in variants:
         variant_parts(name)  # an unknown name is refused before any work
     collection = FrameCollection(collection_dir)
-    split = split_frames(collection)
-    if budget.max_frames is not None:  # every density keeps frames: an even stride through the ordered lists
-        for key in ("train", "validation"):
-            ids = split[key]
-            split[key] = [ids[i] for i in np.linspace(0, len(ids) - 1, min(budget.max_frames, len(ids))).round()
-                          .astype(int)]
+    split = budget_split(collection, budget)
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -21,12 +21,12 @@ from ..predictor import Predictor
 from .atom_ablation import (
     VARIANTS,
     budget_from_record,
+    budget_split,
     load_variant,
     score_test_split,
     summarise_test_split,
     variant_parts,
 )
-from .pools import split_frames
 
 __all__ = ["export_model"]
 
@@ -71,7 +71,7 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
                               "validation_midpoint_mae": entry["best"]["midpoint_mae"],
                               "training_seconds": round(entry["seconds"], 1)})
     budget = budget_from_record(records[0][1])
-    split = split_frames(FrameCollection(collection_dir))
+    split = budget_split(FrameCollection(collection_dir), budget)
     index = FrameCollection(collection_dir).index.set_index("frame_id")
     train_rs = index.loc[split["train"], "rs_bohr"].astype(float)
     card = {
