@@ -10,6 +10,9 @@ module                     job (inference: imports only elfviz.grid, elfviz.erro
 :mod:`.predictor`          :class:`Predictor`: a structure in, its ELF on a grid out (CPU or CUDA)
 :mod:`.atom_channels`      atom-weighted neighbour densities (fixed atom features, FFT and direct sums)
 :mod:`.atom_network`       the atom-channel network: learned atom channels + a long-wavelength path (candidate)
+:mod:`.atom_messages`      message-passing atom channels and their densities (direct sums and FFT)
+:mod:`.lowk_head`          the long-wavelength head trained with a network (low-|G| Fourier features)
+:mod:`.message_model`      the message-passing family as a model to load: members, their description (#21)
 :mod:`.correction`         the Fourier correction of the long-wavelength residual (NumPy; weights/corrections/)
 :mod:`.training`           training, evaluation, the model card, ablations (reads the dataset)
 =========================  ===============================================================================
