@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..grid import as_cell, check_shape
+from ..grid import as_cell, check_shape, fractional_axes
 from ..grid.fourier import frequency_indices
 from .correction import CHANNELS, K_MAX_DEFAULT, design_matrix
 
@@ -104,10 +104,16 @@ def mode_design(coarse_elf: np.ndarray, positions, numbers, cell, spec: LowKSpec
     return x, np.stack([ha[i], hb[j], hc[k]], axis=1)
 
 
+def _holds_modes(hkl: np.ndarray, shape: tuple[int, int, int]) -> bool:
+    """Whether a grid of ``shape`` holds every mode ``hkl`` below its Nyquist plane (an FFT then has room)."""
+    top = np.abs(hkl).max(axis=0) if len(hkl) else np.zeros(3, int)
+    return all(2 * t < n for t, n in zip(top, shape, strict=True))
+
+
 def _check_room(hkl: np.ndarray, shape: Sequence[int]) -> tuple[int, int, int]:
     shape = check_shape(shape)
-    top = np.abs(hkl).max(axis=0) if len(hkl) else np.zeros(3, int)
-    if any(2 * t >= n for t, n in zip(top, shape, strict=True)):
+    if not _holds_modes(hkl, shape):
+        top = np.abs(hkl).max(axis=0)
         raise ValueError(f"a {shape} grid is too coarse for modes up to {tuple(int(t) for t in top)}")
     return shape
 
@@ -134,10 +140,8 @@ def head_field(weights: np.ndarray, x: np.ndarray, hkl: np.ndarray, shape: Seque
     """``Σ_f w_f Φ_f`` on a grid of ``shape``: one inverse FFT, or, on a grid too coarse to hold every mode, the
     same Fourier series summed at its points (:func:`features_at`; no aliasing either way)."""
     shape = check_shape(shape)
-    top = np.abs(hkl).max(axis=0) if len(hkl) else np.zeros(3, int)
-    if any(2 * t >= n for t, n in zip(top, shape, strict=True)):
-        axes = [np.arange(n) / n for n in shape]
-        fractional = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    if not _holds_modes(hkl, shape):
+        fractional = np.stack(np.meshgrid(*fractional_axes(shape), indexing="ij"), axis=-1).reshape(-1, 3)
         coefficients = (x @ np.asarray(weights, dtype=float))[:, None]
         return features_at(coefficients, hkl, fractional)[:, 0].reshape(shape)
     na, nb, nc = shape

@@ -114,17 +114,26 @@ def _check_out_folder(out: Path, resume: bool) -> None:
 
 def _score_split(out: Path, data: Path, result: dict, budget, split: str, name: str) -> None:
     """Score 1.6 and the chosen variant (seed of the first run) on whole frames of ``split``; write OUT/name."""
-    from elfviz.io.store import atomic_write
-
-    if (out / name).exists():
-        raise ValueError(f"{out / name} exists; move it away to score again")
+    _refuse_existing(out / name)
     chosen, seed = result["chosen"], budget.seeds[0]
     names = ["1.6", chosen] if chosen != "1.6" and "1.6" in result["variants"] else [chosen]
     nets = {n: _library.load_variant(out / f"{n}-s{seed}.pt", n, budget) for n in names}
+    _write_scores(out / name, data, nets, budget, split, f"{split} frames, whole grids:")
+
+
+def _refuse_existing(path: Path) -> None:
+    if path.exists():
+        raise ValueError(f"{path} exists; move it away to score again")
+
+
+def _write_scores(path: Path, data: Path, nets: dict, budget, split: str, title: str) -> None:
+    """Whole-frame scores of ``nets`` on ``split`` written to ``path``; their summary printed under ``title``."""
+    from elfviz.io.store import atomic_write
+
     report = _library.score_test_split(data, nets, budget, split=split)
     text = json.dumps(report, indent=1)
-    atomic_write(out / name, lambda tmp: tmp.write_text(text))
-    print(f"{split} frames, whole grids:")
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+    print(title)
     print(json.dumps(_library.summarise_test_split(report), indent=1))
 
 
@@ -170,18 +179,13 @@ def _score_asked(out: Path, data: Path, result: dict, budget, args) -> None:
 
 def _score_bundled(out: Path, data: Path, budget, split: str, name: str) -> None:
     """The shipped model on the whole frames of ``split``, the same scores: OUT/<name stem>-bundled.json."""
-    from elfviz.io.store import atomic_write
     from elfviz.model import Predictor
 
     path = out / name.replace(".json", "-bundled.json")
-    if path.exists():
-        raise ValueError(f"{path} exists; move it away to score again")
+    _refuse_existing(path)
     predictor = Predictor(device=budget.device)
-    report = _library.score_test_split(data, {f"bundled {predictor.version}": predictor}, budget, split=split)
-    text = json.dumps(report, indent=1)
-    atomic_write(path, lambda tmp: tmp.write_text(text))
-    print(f"{split} frames, whole grids, the shipped model:")
-    print(json.dumps(_library.summarise_test_split(report), indent=1))
+    _write_scores(path, data, {f"bundled {predictor.version}": predictor}, budget, split,
+                  f"{split} frames, whole grids, the shipped model:")
 
 
 if __name__ == "__main__":

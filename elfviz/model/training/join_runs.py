@@ -10,6 +10,7 @@ are kept in its card.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -71,8 +72,9 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
                               "validation_midpoint_mae": entry["best"]["midpoint_mae"],
                               "training_seconds": round(entry["seconds"], 1)})
     budget = budget_from_record(records[0][1])
-    split = budget_split(FrameCollection(collection_dir), budget)
-    index = FrameCollection(collection_dir).index.set_index("frame_id")
+    collection = FrameCollection(collection_dir)
+    split = budget_split(collection, budget)
+    index = collection.index.set_index("frame_id")
     train_rs = index.loc[split["train"], "rs_bohr"].astype(float)
     card = {
         "family_note": "message-passing atom channels with a long-wavelength head (issue #21; docs/model_history.md)",
@@ -86,16 +88,18 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
         "trained_with": "python -m elfviz.cli.programs.atom_ablation (one run per seed), joined with --export",
     }
     ensemble = MessageEnsemble(members, budget.fixed_spec())
-    pt = save_model(stem, ensemble, {"version": version, "card": card})
-    # the joined model on whole validation frames (what the card shows beside each member's sampled score)
-    report = score_test_split(collection_dir, {"model": Predictor(stem, device=budget.device)}, budget,
-                              split="validation")
+    # the joined model, saved and loaded back as users get it, on whole validation frames (its card shows them
+    # beside each member's sampled score); STEM itself is written once, complete, afterwards
+    weight_paths(stem)[0].parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=weight_paths(stem)[0].parent) as scratch:
+        unscored = save_model(Path(scratch) / "model", ensemble, {"version": version, "card": card})
+        report = score_test_split(collection_dir, {"model": Predictor(unscored, device=budget.device)}, budget,
+                                  split="validation")
     scores = summarise_test_split(report)["model"]
     card["validation_grids"] = {key: scores[key] for key in ("liquid_r2_per_rs", "liquid_mae", "liquid_midpoint_mae")}
     card["validation_grids"]["frames"] = {frame: {"r2": r["r2"], "mae": r["mae"]}
                                           for frame, r in report["model"].items()}
-    save_model(stem, ensemble, {"version": version, "card": card})
-    return pt
+    return save_model(stem, ensemble, {"version": version, "card": card})
 
 
 _MODEL_SIZES = ("hidden", "channels", "fixed", "message", "message_hidden", "message_layers", "lowk")
