@@ -23,15 +23,11 @@ def residuals():
     return [residual_dataset(r, p) for r, p in pairs]
 
 
-def _render(obj):
-    return hv.render(obj, backend="bokeh")
-
-
 def _paths(plot):
     return [el for el in plot if isinstance(el, hv.Path) and not isinstance(el, hv.Curve)]
 
 
-def test_spectra_plot_one_curve_per_pressure(residuals):
+def test_spectra_plot_one_curve_per_pressure(residuals, render_bokeh):
     spectra = spectra_over_frames(residuals)
     plot = plots.spectra_plot(spectra)
     (path,) = _paths(plot)  # no phase: one kind of frames
@@ -41,42 +37,42 @@ def test_spectra_plot_one_curve_per_pressure(residuals):
     assert path.opts.get().kwargs["colorbar"] and path.opts.get().kwargs["color"] == "pressure (GPa)"
     assert any(isinstance(el, hv.VLine) for el in plot)
     assert all(np.all(c.dimension_values(0) > 0) for c in curves)  # no k = 0 point on a log axis
-    _render(plot)
+    render_bokeh(plot)
     by_rs = plots.spectra_plot(spectra, color_by="rs_bohr", y="mean_power", log=False)
     assert len(_paths(by_rs)[0].split()) == 2
     with pytest.raises(GridError, match="temperature_k"):
         plots.spectra_plot(spectra, color_by="temperature_k")
     single = plots.spectra_plot(radial_power_spectrum(residuals[2]))  # one frame, no frame dim
     assert len(_paths(single)[0].split()) == 1
-    _render(single)
+    render_bokeh(single)
     with pytest.raises(GridError, match="no variable"):
         plots.spectra_plot(spectra, y="density")
 
 
-def test_lowk_fraction_plot_means_per_pressure(residuals):
+def test_lowk_fraction_plot_means_per_pressure(residuals, render_bokeh):
     spectra = spectra_over_frames(residuals)
     plot = plots.lowk_fraction_plot(spectra)
     mean = [el for el in plot if isinstance(el, hv.Curve)][0]
     np.testing.assert_allclose(mean.dimension_values(0), [100.0, 300.0])
     np.testing.assert_allclose(mean.dimension_values(1)[1], float(spectra["lowk_fraction"][:2].mean()))
-    _render(plot)
-    _render(plots.lowk_fraction_plot(spectra, y="correlation_length"))
+    render_bokeh(plot)
+    render_bokeh(plots.lowk_fraction_plot(spectra, y="correlation_length"))
 
 
-def test_r2_kcut_plot(residuals):
+def test_r2_kcut_plot(residuals, render_bokeh):
     curves = kcut_curves_over_frames(residuals, k_cuts=np.linspace(0, 30, 7))
     assert curves["r2"].dims == ("frame", "k_cut")
     assert np.allclose(curves["r2"][:, 0], curves["r2_before"])
     plot = plots.r2_kcut_plot(curves)
     assert len([el for el in plot if isinstance(el, hv.Curve)]) == 2
-    _render(plot)
+    render_bokeh(plot)
     from elfviz.analysis import r2_versus_kcut
 
     single = r2_versus_kcut(residuals[0])
-    _render(plots.r2_kcut_plot(single))
+    render_bokeh(plots.r2_kcut_plot(single))
 
 
-def test_residual_slice_on_a_skewed_cell():
+def test_residual_slice_on_a_skewed_cell(render_bokeh):
     ref, pred = synthetic_pair(5, cell=TRICLINIC)
     res = residual_dataset(ref, pred)
     x, y, values = plots.lattice_plane(res, "residual", "c", 2)
@@ -89,7 +85,7 @@ def test_residual_slice_on_a_skewed_cell():
     plot = plots.residual_slice_plot(res, axis="c", index=2)
     lo, hi = plot.opts.get().kwargs["clim"]
     assert lo == -hi
-    _render(plot)
+    render_bokeh(plot)
     with pytest.raises(GridError, match="outside"):
         plots.lattice_plane(res, "residual", "a", 99)
     with pytest.raises(GridError, match="axis"):

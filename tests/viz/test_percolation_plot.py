@@ -33,13 +33,13 @@ def test_thresholds_and_phi_star_are_marked_and_labelled(analytic):
     assert [el.data for el in plot if isinstance(el, hv.VLine)] == [pytest.approx(0.6)]
 
 
-def test_integer_ticks_and_the_named_marker_of_the_live_plot(analytic):
+def test_integer_ticks_and_the_named_marker_of_the_live_plot(analytic, render_bokeh):
     profile, network = analytic
     plot = dimension_plot(profile, 0.45, network)
     assert plot.opts.get().kwargs["yticks"] == [0, 1, 2, 3]
     stream = hv.streams.Stream.define("Isovalue", isovalue=0.0)()
     live = dimension_plot(profile, 0.45, network, isovalue_stream=stream)
-    figure = hv.render(live, backend="bokeh")
+    figure = render_bokeh(live)
     spans = [m for m in figure.references() if type(m).__name__ == "Span"]
     assert [(s.name, s.location) for s in spans] == [(MARKER_NAME, pytest.approx(0.45))]
 

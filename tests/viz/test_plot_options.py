@@ -34,15 +34,11 @@ def spectra():
     return spectra_over_frames(frames, correlation=False)
 
 
-def _render(obj):
-    return hv.render(obj, backend="bokeh")
-
-
 def _colorbars(fig):
     return [r for r in fig.right if type(r).__name__ == "ColorBar"]
 
 
-def test_spectra_keep_crystals_apart_and_colour_by_pressure(spectra):
+def test_spectra_keep_crystals_apart_and_colour_by_pressure(spectra, render_bokeh):
     plot = plots.spectra_plot(spectra)
     paths = [el for el in plot if type(el) is hv.Path]
     assert len(paths) == 2
@@ -63,37 +59,37 @@ def test_spectra_keep_crystals_apart_and_colour_by_pressure(spectra):
     # curves start above k = 0 and on a grid finer than the small crystal's shells
     k = liquid.split()[0].dimension_values(0)
     assert k.min() > 0 and np.diff(k).min() < 0.5 * float(spectra["frame_shell_width"].max())
-    fig = _render(plot)
+    fig = render_bokeh(plot)
     assert fig.sizing_mode == "stretch_width" and len(_colorbars(fig)) == 1
     assert fig.xaxis[0].axis_label == "|G| (Å⁻¹)"
     per_frame = plots.spectra_plot(spectra, average_by=None)
     assert len([el for el in per_frame if type(el) is hv.Path][0].split()) == 3
 
 
-def test_line_plots_are_responsive(spectra):
+def test_line_plots_are_responsive(spectra, render_bokeh):
     res = _residual(SKEWED, 7, 200.0, "liquid", 1.4)
     for plot in (plots.frame_spectrum_plot(radial_power_spectrum(res)), plots.r2_kcut_plot(r2_versus_kcut(res)),
                  plots.lowk_fraction_plot(spectra)):
-        fig = _render(plot)
+        fig = render_bokeh(plot)
         assert fig.sizing_mode == "stretch_width" and fig.height == plots.PLOT_HEIGHT
         assert fig.min_width == plots.MIN_WIDTH
 
 
 @pytest.mark.parametrize("plane", ["ab", "bc", "ca"])
-def test_slice_plot_scales_with_its_card_at_the_true_aspect(plane):
+def test_slice_plot_scales_with_its_card_at_the_true_aspect(plane, render_bokeh):
     ds = grid.make_dataset(SKEWED, [[0, 0, 0]], [1], elf=np.random.default_rng(0).random((12, 10, 14)))
     plot = slice_plot(lattice_plane_slice(ds, plane=plane, position=0.3))
     opts = plot.opts.get().kwargs
     assert opts["responsive"] and opts["colorbar"]
-    fig = _render(plot)
+    fig = render_bokeh(plot)
     assert fig.sizing_mode == "stretch_width" and fig.match_aspect and fig.aspect_scale == 1
     assert type(fig.x_range).__name__ == type(fig.y_range).__name__ == "DataRange1d"  # match_aspect acts
     assert len(_colorbars(fig)) == 1 and fig.min_width >= 280 and fig.height <= 600
-    fixed = _render(slice_plot(lattice_plane_slice(ds, plane=plane), width=400, height=360))
+    fixed = render_bokeh(slice_plot(lattice_plane_slice(ds, plane=plane), width=400, height=360))
     assert fixed.sizing_mode == "fixed" and len(_colorbars(fixed)) == 1
 
 
-def test_residual_slice_plot_is_responsive():
+def test_residual_slice_plot_is_responsive(render_bokeh):
     res = _residual(SKEWED, 8, 200.0, "liquid", 1.4)
-    fig = _render(plots.residual_slice_plot(res, axis="c", index=1))
+    fig = render_bokeh(plots.residual_slice_plot(res, axis="c", index=1))
     assert fig.sizing_mode == "stretch_width" and fig.match_aspect and len(_colorbars(fig)) == 1
