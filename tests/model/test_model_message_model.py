@@ -134,6 +134,11 @@ def test_runs_are_exported_as_one_model_and_predict_as_they_scored(synthetic_col
     predictor = Predictor(stem, device="cpu")
     assert predictor.n_members == 2 and predictor.card["training_rs_bohr"] == [1.35, 1.6]
     assert [m["seed"] for m in predictor.card["members"]] == [0, 1]
+    assert predictor.card["hyperparameters"]["seeds"] == [0, 1]
+    # the frames it saw, by id: the card's seen-frame scores and held-out checks need them
+    train, validation = predictor.card["train_frame_ids"], predictor.card["validation_frame_ids"]
+    assert len(train) == predictor.card["train_frames"] and len(validation) == predictor.card["validation_frames"]
+    assert train and validation and not set(train) & set(validation)
     from elfviz.model.training.card import render_card
 
     card = render_card(json.loads(stem.with_suffix(".json").read_text()))

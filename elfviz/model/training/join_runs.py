@@ -81,10 +81,12 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
         "training_rs_bohr": [round(float(train_rs.min()), 3), round(float(train_rs.max()), 3)],
         "reference_convention": str(index.loc[split["train"][0], "source"]) if "source" in index else "",
         "train_frames": len(split["train"]), "validation_frames": len(split["validation"]),
+        "train_frame_ids": list(split["train"]), "validation_frame_ids": list(split["validation"]),
         "train_trajectories": sorted(index.loc[split["train"], "trajectory"].astype(str).unique()),
         "validation_trajectories": sorted(index.loc[split["validation"], "trajectory"].astype(str).unique()),
         "train_points": budget.points_per_frame * len(split["train"]) * len(members),
-        "validation_scheme": split["scheme"], "hyperparameters": asdict(budget), "members": runs_meta,
+        "validation_scheme": split["scheme"], "members": runs_meta,
+        "hyperparameters": {**asdict(budget), "seeds": [member["seed"] for member in runs_meta]},
         "trained_with": "python -m elfviz.cli.programs.atom_ablation (one run per seed), joined with --export",
     }
     ensemble = MessageEnsemble(members, budget.fixed_spec())
