@@ -20,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAX_WHEEL_BYTES = 15e6
 NEEDED = ("elfviz/model/weights/elfnet.pt", "elfviz/model/weights/elfnet.json", "elfviz/model/MODEL_CARD.md",
+          "elfviz/model/weights/elfnet-msg-2.0.pt", "elfviz/model/weights/elfnet-msg-2.0.json",
+          "elfviz/model/weights/elfnet-msg-2.0_CARD.md", "elfviz/model/weights/corrections/elfnet-msg-2.0.json",
           "elfviz/dashboard/js/scene_view.bundle.js", "elfviz/data/examples/index.csv",
           "elfviz/data/examples/frames/C2c-24-rs1.30.nc", "elfviz/model/weights/corrections/elfnet-fft-1.6.json")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..grid import keys
+from ..model.bundled import WEIGHTS_HELP
 from ._memory import add_max_memory
 
 NAME = "predict"
@@ -54,7 +55,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     parser.add_argument(
-        "--weights", default=None, help="weights written by `elfviz train` (default: bundled)"
+        "--weights", default=None, help=WEIGHTS_HELP
     )
     parser.add_argument(
         "--correction",

@@ -104,7 +104,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="WEIGHTS|promolecular|MODULE:FUNCTION",
-        help="model weights file (default: the bundled model), 'promolecular' for the "
+        help="a shipped model by version (e.g. elfnet-msg@2.0) or a weights file (default: the bundled "
+        "model), 'promolecular' for the "
         "training-free baseline, or an importable function f(structure, *, shape) -> "
         "Dataset with 'elf' (e.g. mypackage.models:predict_elf)",
     )
@@ -137,7 +138,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model(name: str | None):
-    """None (bundled model), a weights path, ``promolecular`` or an importable ``module:function``."""
+    """None (bundled model), a shipped model's version, a weights path, ``promolecular`` or an importable
+    ``module:function``."""
     import importlib
     import os
 
@@ -147,6 +149,10 @@ def _model(name: str | None):
         from ..reference.promolecular import promolecular_elf
 
         return promolecular_elf
+    from ..model.bundled import bundled_models
+
+    if name in bundled_models():
+        return os.fspath(bundled_models()[name])
     module_name, sep, function_name = name.partition(":")
     if sep and not os.path.exists(name):
         from ..errors import ModelError
@@ -164,7 +170,10 @@ def _model(name: str | None):
     if not os.path.exists(name):
         from ..errors import ModelError
 
-        raise ModelError(f"the weights file {name} does not exist; omit --model for the bundled model")
+        raise ModelError(
+            f"the weights file {name} does not exist; omit --model for the bundled model or name a shipped "
+            f"one ({', '.join(bundled_models())})"
+        )
     return name
 
 

@@ -8,7 +8,9 @@ from ._memory import add_max_memory
 
 NAME = "train"
 HELP = "train the ELF model on a frame collection (resumable, early stopping)"
-DESCRIPTION = """Train the ELF network on a FrameCollection (index.csv + frames/*.nc with field elf).
+DESCRIPTION = """Train the ELF network (the descriptor-network family of elfnet-fft@1.6) on a FrameCollection
+(index.csv + frames/*.nc with field elf): the bundled default. elfnet-msg@2.0 (message passing with a long-wavelength
+head, shipped by name) has its own recipe: bash scripts/train-elfnet-msg.sh OUT (data/training_runs/README.md).
 
 Liquid frames with split 'train' are fitted, split 'validation' selects the epoch (early stopping); test
 frames and crystals are never used. A checkpoint WEIGHTS.ckpt.pt is written every epoch: --resume continues
@@ -17,7 +19,7 @@ usable with `elfviz predict --weights WEIGHTS`. DATA 'bundled' means the full da
 checkout, or $ELFVIZ_DATASET; not in the wheel).
 
 examples:
-  elfviz train bundled -o mymodel --seed 0               # the bundled recipe: 4 networks, seeds 0-3
+  elfviz train bundled -o mymodel --seed 0               # elfnet-fft@1.6's recipe: 4 networks, seeds 0-3
   elfviz train bundled -o mymodel --seed 0 --members 1   # one network
   elfviz train /data/h_frames -o mymodel --epochs 40 --device cuda
   elfviz train bundled -o mymodel --resume

@@ -7,6 +7,7 @@ import logging
 import math
 from pathlib import Path
 
+from ..model.bundled import WEIGHTS_HELP
 from ._memory import add_max_memory
 
 NAME = "trajectory"
@@ -58,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "index x FS)")
     parser.add_argument("--format", default=None, choices=sorted(TRAJECTORY_FORMATS),
                         help="trajectory format (default: from the file name)")
-    parser.add_argument("--weights", default=None, help="weights written by `elfviz train` (default: bundled)")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     parser.add_argument("--connectivity", type=int, choices=(6, 18, 26), default=6,
                         help="grid neighbours for the percolation analysis (default 6)")
     parser.add_argument("--movie", default=None, metavar="MOVIE.gif",

@@ -178,10 +178,11 @@ def build_network(meta: dict[str, Any]) -> ElfNet | ElfEnsemble | MessageEnsembl
 
 
 def weight_paths(path: str | Path) -> tuple[Path, Path]:
-    """``(NAME.pt, NAME.json)`` for a weights path given with or without suffix."""
+    """``(NAME.pt, NAME.json)`` for a weights path given with or without suffix (a dot in NAME is kept:
+    ``model-1.6`` -> ``model-1.6.pt``)."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".pt", ".json") else path
-    return stem.with_suffix(".pt"), stem.with_suffix(".json")
+    return stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
 
 
 def save_model(path: str | Path, net: ElfNet | ElfEnsemble | MessageEnsemble, meta: dict[str, Any]) -> Path:
@@ -226,9 +227,12 @@ def load_model(
     """
     pt, js = weight_paths(path)
     if not pt.exists() or not js.exists():
+        from .bundled import bundled_models
+
         raise ModelError(
-            f"model weights need both {pt.name} and {js.name} in {pt.parent}; "
-            "train a model with `elfviz train` or reinstall elfviz to restore the bundled weights"
+            f"model weights need both {pt.name} and {js.name} in {pt.parent}; name a shipped model "
+            f"({', '.join(bundled_models()) or 'none installed'}), train one with `elfviz train`, or reinstall "
+            "elfviz to restore the bundled weights"
         )
     try:
         meta = json.loads(js.read_text())

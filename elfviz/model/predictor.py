@@ -19,15 +19,13 @@ from ..errors import ModelError
 from ..grid import grid_shape, keys, structure_attrs, validate
 from ..grid.on_grid import require_hydrogen, structure_on_grid
 from ..resources import check_fits
+from .bundled import BUNDLED_WEIGHTS, WEIGHTS_DIR, is_bundled, resolve_weights  # noqa: F401 (re-exported)
 from .descriptors import DescriptorSpec, compute_descriptors, descriptor_bytes
 from .message_model import MessageEnsemble
-from .network import ElfEnsemble, ElfNet, load_model, weight_paths
+from .network import ElfEnsemble, ElfNet, load_model
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-BUNDLED_WEIGHTS = WEIGHTS_DIR / "elfnet"
-"""Stem of the bundled weights (``elfnet.pt`` + ``elfnet.json``)."""
 
 RS_MARGIN = 0.02
 """How far (bohr) outside the training rs range a structure may be before a warning."""
@@ -73,8 +71,9 @@ class Predictor:
 
     Parameters
     ----------
-    weights : path, optional
-        Weights stem or ``.pt``/``.json`` path written by ``elfviz train``; default: the bundled model.
+    weights : str or path, optional
+        A shipped model's version (e.g. ``"elfnet-msg@2.0"``, see :func:`elfviz.model.bundled.bundled_models`)
+        or a weights stem or ``.pt``/``.json`` path written by ``elfviz train``; default: the bundled model.
     device : {"auto", "cpu", "cuda"}
         Where to run; ``auto`` uses CUDA when available.
     batch_points : int, optional
@@ -106,7 +105,7 @@ class Predictor:
         correction: Callable[[xr.Dataset], xr.Dataset] | str | Path | None = None,
     ):
         self.device_obj = resolve_device(device)
-        self.weights_path = Path(weights) if weights is not None else BUNDLED_WEIGHTS
+        self.weights_path = resolve_weights(weights)
         self.network, self.meta = load_model(self.weights_path, device=self.device_obj)
         self.spec = DescriptorSpec.from_dict(self.meta["descriptors"])
         if batch_points is not None and int(batch_points) < 1:
@@ -130,7 +129,7 @@ class Predictor:
         """
         from .correction import load_correction
 
-        if str(spec) == "bundled" and not _same_weights(self.weights_path, BUNDLED_WEIGHTS):
+        if str(spec) == "bundled" and not is_bundled(self.weights_path):
             raise ModelError(
                 f"the shipped Fourier correction was fitted on the bundled weights, not {self.weights_path}; fit "
                 "one for these weights with `elfviz spectra --dataset DIR --fit-correction --save-correction FILE` "
@@ -464,11 +463,6 @@ def _structure_grid_key(positions, cell, shape) -> bytes:
     return digest.digest()
 
 
-def _same_weights(a: str | Path, b: str | Path) -> bool:
-    """Whether two weights paths (with or without suffix) name the same files."""
-    return weight_paths(a)[0].resolve() == weight_paths(b)[0].resolve()
-
-
 def load_network(weights: str | Path | None = None, device: str = "cpu") -> tuple[ElfNet | ElfEnsemble, dict]:
     """The network and metadata of the given (default: bundled) weights."""
-    return load_model(Path(weights) if weights else BUNDLED_WEIGHTS, device=resolve_device(device))
+    return load_model(resolve_weights(weights), device=resolve_device(device))

@@ -122,12 +122,14 @@ def test_standardisation_is_exactly_that_of_the_transformed_features():
     assert torch.equal(net.feature_scale, 1.0 / z.std(0).clamp_min(1e-6))
 
 
-def test_the_default_recipe_is_the_one_the_bundled_weights_were_trained_with():
-    """``elfviz train bundled`` with default settings retrains the shipped model (same hyper-parameters)."""
+def test_the_default_recipe_is_the_one_elfnet_fft_1_6_was_trained_with():
+    """``elfviz train bundled`` with default settings retrains the shipped elfnet-fft@1.6 (same hyper-parameters;
+    elfnet-msg@2.0 has its own recipe, tests/model/test_model_shipped_runs.py)."""
     import json
 
-    from elfviz.model.predictor import BUNDLED_WEIGHTS
+    from elfviz.model.bundled import resolve_weights
+    from elfviz.model.network import weight_paths
     from elfviz.model.training.config import _config_record
 
-    shipped = json.loads(BUNDLED_WEIGHTS.with_suffix(".json").read_text())["card"]["hyperparameters"]
+    shipped = json.loads(weight_paths(resolve_weights("elfnet-fft@1.6"))[1].read_text())["card"]["hyperparameters"]
     assert json.loads(json.dumps(_config_record(TrainConfig()))) == shipped

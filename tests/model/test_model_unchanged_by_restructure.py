@@ -1,5 +1,6 @@
-"""The 0.2 restructure moved modules, not numbers: the bundled model predicts a bundled frame bit for bit as the
-last commit before it did (that commit's package, extracted from git, runs in a subprocess beside this one).
+"""The 0.2 restructure moved modules, not numbers: the model then bundled (elfnet-fft@1.6, still shipped by that
+name) predicts a bundled frame bit for bit as the last commit before it did (that commit's package, extracted
+from git, runs in a subprocess beside this one).
 
 The commit is 153e4df, the last one before the restructure landed (eb3fa15); the restructure was first
 checked against af92328, a commit of a session whose work was re-landed in one step and so is not in the
@@ -23,7 +24,8 @@ SCRIPT = """
 import sys, numpy as np, xarray as xr
 from elfviz.model import Predictor
 ds = xr.load_dataset(sys.argv[1])
-out = Predictor(device="cpu").predict(ds, like=ds)
+weights = {"weights": sys.argv[3]} if len(sys.argv) > 3 else {}  # the old package: its own bundled model
+out = Predictor(device="cpu", **weights).predict(ds, like=ds)
 np.save(sys.argv[2], out["elf"].values)
 """
 
@@ -42,11 +44,11 @@ def _old_package(tmp_path: Path) -> Path:
     return tmp_path / "before"
 
 
-def _predict(pythonpath: Path, frame: Path, out: Path) -> np.ndarray:
+def _predict(pythonpath: Path, frame: Path, out: Path, *weights: str) -> np.ndarray:
     env = {"PYTHONPATH": str(pythonpath), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
            "HOME": str(out.parent)}
-    subprocess.run([sys.executable, "-c", SCRIPT, str(frame), str(out)], check=True, env=env, cwd=out.parent,
-                   timeout=600)
+    subprocess.run([sys.executable, "-c", SCRIPT, str(frame), str(out), *weights], check=True, env=env,
+                   cwd=out.parent, timeout=600)
     return np.load(out)
 
 
@@ -54,6 +56,6 @@ def test_bundled_model_predictions_are_bit_identical_to_the_commit_before_the_re
     old_root = _old_package(tmp_path)
     frame = ROOT / "elfviz" / "data" / "examples" / "frames" / FRAME
     before = _predict(old_root, frame, tmp_path / "before.npy")
-    after = _predict(ROOT, frame, tmp_path / "after.npy")
+    after = _predict(ROOT, frame, tmp_path / "after.npy", "elfnet-fft@1.6")
     assert before.shape == after.shape and before.dtype == after.dtype and before.std() > 0.05
     assert np.array_equal(before, after), f"largest difference {np.abs(before - after).max():.3g}"

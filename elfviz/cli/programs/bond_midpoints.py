@@ -15,6 +15,8 @@ import xarray as xr
 from elfviz.errors import ElfvizError
 from elfviz.model.training.bond_midpoints import bond_midpoint_values, summarize
 
+from ...model.bundled import WEIGHTS_HELP
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--d-max", type=float, default=1.22, help="longest pair distance, Å (default 1.22)")
     parser.add_argument("--max-frames", type=int, default=8, help="frames per group (default 8)")
     parser.add_argument("--data", default=None, help="FrameCollection (default: bundled dataset)")
-    parser.add_argument("--weights", default=None, help="weights stem (default: bundled)")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     args = parser.parse_args(argv)
     header = f"{'group':<28} {'frames':>6} {'pairs':>6} {'ELF ref':>8} {'bias':>8} {'mean |err|':>10} {'p90 |err|':>9}"
 

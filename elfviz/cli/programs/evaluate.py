@@ -16,15 +16,17 @@ from elfviz.model.network import weight_paths
 from elfviz.model.training import evaluate as _library
 from elfviz.model.training.evaluate import evaluate, update_weights_card
 
+from ...model.bundled import WEIGHTS_HELP
+
 
 def main(argv: list[str] | None = None) -> int:
-    from ...model.predictor import BUNDLED_WEIGHTS
+    from ...model.bundled import BUNDLED_WEIGHTS, resolve_weights
     from ...model.training.card import BUNDLED_CARD, write_card
 
     parser = argparse.ArgumentParser(
         prog="python -m elfviz.cli.programs.evaluate", description=_library.__doc__.split("\n")[0]
     )
-    parser.add_argument("--weights", default=None, help="weights stem (default: bundled)")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     parser.add_argument("--data", default=None, help="FrameCollection (default: bundled dataset)")
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from ...data import dataset_path
 
-    weights = Path(args.weights) if args.weights else BUNDLED_WEIGHTS
+    weights = resolve_weights(args.weights)
     card = (
         Path(args.card)
         if args.card

@@ -16,6 +16,8 @@ from elfviz.errors import ElfvizError
 from elfviz.model.training import report as _library
 from elfviz.model.training.report import RESULT_FILES, evaluation_json, log, report_text, run_report, write_results
 
+from ...model.bundled import WEIGHTS_HELP
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -64,7 +66,7 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the promolecular baseline")
     parser.add_argument("--device", default="auto", help="model device: auto, cpu or cuda")
-    parser.add_argument("--weights", default=None, help="model weights (default: the bundled model)")
+    parser.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     parser.add_argument(
         "--model",
         default="bundled",

@@ -138,10 +138,12 @@ def model_tag(predictor) -> str:
     the version string, and their cached predictions must not be reused)."""
     import hashlib
 
+    from ..network import weight_paths  # torch: only when a model is used
+
     weights = getattr(predictor, "weights_path", None)
     digest = ""
     if weights is not None:
-        pt = Path(weights) if Path(weights).suffix == ".pt" else Path(weights).with_suffix(".pt")
+        pt = weight_paths(weights)[0]
         if pt.exists():
             digest = "-" + hashlib.sha256(pt.read_bytes()).hexdigest()[:12]
     return f"model-{predictor.version}{digest}"

@@ -1,0 +1,43 @@
+"""The top of the ELF range: share of points at ≥ 0.9999 and |Δφ*|, reference beside models (whole frames)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from elfviz.cli.programs.top_of_range import main
+from elfviz.model.training.top_of_range import markdown, top_of_range
+
+
+class Shifted:
+    """Stand-in model: the reference ELF plus ``shift``, clipped to [0, 1] (a model that overshoots)."""
+
+    def __init__(self, shift: float):
+        self.shift = shift
+
+    def predict(self, ds, like=None):
+        out = ds.copy()
+        out["elf"] = (ds["elf"] + self.shift).clip(0.0, 1.0)
+        return out
+
+
+def test_an_overshooting_model_fills_the_top_and_moves_phi_star(synthetic_collection):
+    result = top_of_range(synthetic_collection, {"exact": Shifted(0.0), "over": Shifted(0.2)})
+    assert len(result["frames"]) == 4 and {row["rs_bohr"] for row in result["frames"].values()} == {1.35, 1.6}
+    exact, over = result["models"]["exact"], result["models"]["over"]
+    assert exact["mean_abs_dphi_star"] == 0.0 and exact["max_abs_dphi_star"] == 0.0
+    reference = np.mean([row["reference"]["top_share"] for row in result["frames"].values()])
+    assert exact["mean_top_share"] == pytest.approx(reference)
+    assert over["mean_top_share"] > reference + 0.01 and over["max_abs_dphi_star"] > 0.0
+    table = markdown(result)
+    assert "| 1.35 | 2 |" in table and "| over |" in table
+
+
+def test_the_command_line_compares_shipped_models(synthetic_collection, tmp_path, capsys):
+    out = tmp_path / "top.json"
+    data = ["--data", str(synthetic_collection.root)]
+    assert main([*data, "--weights", "elfnet-fft@1.6", "--json", str(out)]) == 0
+    assert "| elfnet-fft@1.6 |" in capsys.readouterr().out
+    assert set(json.loads(out.read_text())["models"]) == {"elfnet-fft@1.6"}
+    assert main([*data, "--split", "nothing"]) == 2
+    assert "no liquid frames in split 'nothing'" in capsys.readouterr().err
