@@ -10,6 +10,7 @@ the speed-up measured in the same run.
     python benchmarks/bench_model.py --device cpu --qe
     python benchmarks/bench_model.py --atom-channels       # + the atom-channel candidate, side by side
     python benchmarks/bench_model.py --messages            # + the message-passing candidate, side by side
+    python benchmarks/bench_model.py --compare elfnet-msg@2.0   # + another shipped model (default: the newest)
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import numpy as np
 import torch
 
 from elfviz.grid import cell_for_rs
+from elfviz.model.bundled import bundled_models
 from elfviz.model.descriptors import DescriptorSpec, compute_descriptors
+from elfviz.model.message_model import MessageEnsemble
 from elfviz.model.network import ElfEnsemble, ElfNet
 from elfviz.model.predictor import BUNDLED_WEIGHTS, DEFAULT_BATCH_POINTS, Predictor, resolve_device
 
@@ -62,10 +65,23 @@ def sync(device):
 
 
 def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
+    """Best time per frame (``predict_values``) of one case; for the descriptor-network family (1.x) also the
+    descriptors and the network alone (the message-passing family computes its densities per member)."""
     atoms = liquid_like(n_atoms)
     shape = (n, n, n)
     dev = predictor.device_obj
     predictor.predict_values(atoms.positions, atoms.cell.array, shape)  # warm-up (FFT plans, kernels)
+    if isinstance(predictor.network, MessageEnsemble):
+        total = float("inf")
+        for _ in range(repeats):
+            sync(dev)
+            t0 = time.perf_counter()
+            predictor.predict_values(atoms.positions, atoms.cell.array, shape)
+            sync(dev)
+            total = min(total, time.perf_counter() - t0)
+        spacing = float(np.linalg.norm(atoms.cell.array[0]) / n)
+        return {"atoms": n_atoms, "grid": n, "spacing_A": round(spacing, 4), "descriptors": None, "network": None,
+                "total": total, "points_per_s": n**3 / total}
     best = {"descriptors": float("inf"), "network": float("inf"), "total": float("inf")}
     for _ in range(repeats):
         sync(dev)
@@ -203,6 +219,41 @@ def time_candidate(title: str, timer, rows: list[dict], label: str, repeats: int
     return out
 
 
+def case_line(row: dict) -> str:
+    """One printed row of a timed case (``-`` where the descriptors and network are not timed apart)."""
+    split = " ".join(f"{'-' if row[key] is None else format(row[key], '.3f'):>{width}}"
+                     for key, width in (("descriptors", 9), ("network", 10)))
+    return (f"{row['atoms']:>6} {row['grid']:>5}^3 {row['spacing_A']:>7.3f} {split} {row['total']:>9.3f} "
+            f"{row['points_per_s']:>10.3g}")
+
+
+def compared_model(spec: str, bundled: str) -> str | None:
+    """The shipped model to time beside the bundled one: ``spec`` checked, or for ``"other"`` the newest other
+    shipped version (None when there is none or ``spec`` is ``"none"``)."""
+    shipped = bundled_models()
+    if spec == "none":
+        return None
+    if spec != "other":
+        if spec not in shipped:
+            raise SystemExit(f"--compare {spec}: not a shipped model; one of {', '.join(shipped)} or none")
+        return spec
+    others = sorted((v for v in shipped if v != bundled), key=lambda v: float(v.rpartition("@")[2] or 0))
+    return others[-1] if others else None
+
+
+def time_compared(version: str, rows: list[dict], label: str, repeats: int, device) -> dict:
+    """Time shipped model ``version`` on every case of ``rows`` (same structures, grids and run), printing the
+    bundled model's time over its time."""
+    other = Predictor(version, device=str(device))
+    print(f"{version}, same cases:")
+    cases = []
+    for row in rows:
+        case = time_case(other, row["atoms"], row["grid"], repeats)
+        cases.append(case)
+        print(f"{case_line(case)}   {label} / {version}: {row['total'] / case['total']:.2f}x")
+    return {"model": version, "cases": cases}
+
+
 def eval_power(text: str) -> int:
     """``"2**14"`` or ``"16384"`` -> 16384 (no eval)."""
     base, _, exponent = text.strip().partition("**")
@@ -300,6 +351,10 @@ def main(argv=None) -> int:
     parser.add_argument("--messages", action="store_true",
                         help="also time the message-passing candidate with its long-wavelength head (4 members) on "
                              "every case, side by side")
+    parser.add_argument("--compare", default="other",
+                        help="also time this shipped model on every case, side by side: a version (e.g. "
+                             "elfnet-msg@2.0), 'other' (default: the newest shipped model that is not the bundled "
+                             "one) or 'none'")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
         "--batch-sweep",
@@ -335,11 +390,11 @@ def main(argv=None) -> int:
         n_atoms, n = (int(v) for v in case.split(":"))
         row = time_case(predictor, n_atoms, n, args.repeats)
         rows.append(row)
-        print(
-            f"{row['atoms']:>6} {row['grid']:>5}^3 {row['spacing_A']:>7.3f} {row['descriptors']:>9.3f} "
-            f"{row['network']:>10.3f} {row['total']:>9.3f} {row['points_per_s']:>10.3g}"
-        )
+        print(case_line(row))
     result = {"device": name, "model": label, "cases": rows}
+    other = compared_model(args.compare, label)
+    if other:
+        result["compare"] = time_compared(other, rows, label, args.repeats, device)
     candidates = [("atom_channels", "atom-channel", time_atom_channels), ("messages", "message-passing", time_messages)]
     for key, title, timer in candidates:
         if getattr(args, key):

@@ -78,7 +78,7 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("topology", "bench_topology.py", quick_fallback=["--sizes", "64", "--repeat", "1", "--no-jit"]),
     Benchmark(
-        "model", "bench_model.py", full=["--qe", "--atom-channels", "--messages"],
+        "model", "bench_model.py", full=["--qe"],
         quick_fallback=["--cases", "64:64", "--repeats", "1"]
     ),
     Benchmark("dashboard", "bench_dashboard.py"),
@@ -298,8 +298,8 @@ def model_records(data: dict) -> list[dict]:
         return f"{case.get('atoms')} atoms, {case.get('grid')}^3"
 
     for case in data["cases"]:
-        add(f"time per frame ({size_of(case)})", case.get("total"), "s",
-            f"{model} on {device}; descriptors {case.get('descriptors', 0):.3g} s")
+        split = f"; descriptors {case['descriptors']:.3g} s" if case.get("descriptors") is not None else ""
+        add(f"time per frame ({size_of(case)})", case.get("total"), "s", f"{model} on {device}{split}")
         add(f"throughput ({size_of(case)})", case.get("points_per_s"), "points/s", f"{model} on {device}")
     first = data["cases"][0]
     pair = data.get("member_versus_ensemble")
@@ -323,6 +323,10 @@ def model_records(data: dict) -> list[dict]:
             f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
             f"{other['network']:.3g} s, head {other.get('head', 0.0):.3g} s) vs {model} {case['total']:.3g} s, "
             "same structure and grid, same run")
+    compared = data.get("compare") or {}
+    for case, other in zip(data["cases"], compared.get("cases", []), strict=False):
+        add(f"{model} / {compared['model']}, time per frame ({size_of(case)})", case["total"] / other["total"], "x",
+            f"{case['total']:.3g} s vs {other['total']:.3g} s, same structure and grid, same run")
     if "speedup_vs_qe" in data:
         add(f"speed-up vs QE reference ({size_of(first)})", data["speedup_vs_qe"], "x",
             f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} s, same structure "
