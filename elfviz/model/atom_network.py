@@ -264,14 +264,41 @@ def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[
     return out.reshape(tuple(int(n) for n in shape))
 
 
+HEAD_MODES = ("sum", "logit")
+"""How :class:`LowKNet` joins its head to the base ELF: added to it (``sum``, clipped to [0, 1] on whole grids) or
+to its logit (``logit``: the ELF stays inside (0, 1), the head fades where the base is near 0 or 1)."""
+
+LOGIT_EPS = 1e-6
+"""Base ELF clipped to [eps, 1 - eps] before its logit (float32 sigmoids round to 1 above logit ~17)."""
+
+
 class LowKNet(nn.Module):
     """A per-point network (:class:`AtomMixNet` or :class:`MessageAtomNet`) plus the long-wavelength head of
-    :mod:`.lowk_head`: ``ELF = base + Σ_f w_f Φ_f`` (clipped to [0, 1] on whole grids), ``w`` starting at zero."""
+    :mod:`.lowk_head`: ``ELF = base + Σ_f w_f Φ_f`` (``mode="sum"``, clipped to [0, 1] on whole grids) or
+    ``σ(logit(base) + Σ_f w_f Φ_f)`` (``mode="logit"``), ``w`` starting at zero."""
 
-    def __init__(self, base: nn.Module, spec: LowKSpec):
+    def __init__(self, base: nn.Module, spec: LowKSpec, mode: str = "sum"):
         super().__init__()
-        self.base, self.spec = base, spec
+        if mode not in HEAD_MODES:
+            raise ValueError(f"head mode must be one of {HEAD_MODES}, got {mode!r}")
+        self.base, self.spec, self.mode = base, spec, mode
         self.head = nn.Parameter(torch.zeros(spec.n_features))
+
+    def combine(self, base, head):
+        """The ELF from the base network's ELF and the head's field (tensors or float arrays alike).
+
+        >>> net = LowKNet(nn.Identity(), LowKSpec(), mode="logit")
+        >>> float(net.combine(torch.tensor(0.99), torch.tensor(5.0))) < 1.0
+        True
+        """
+        if self.mode == "sum":
+            return base + head
+        if isinstance(base, torch.Tensor):
+            return torch.sigmoid(torch.logit(base, eps=LOGIT_EPS) + head)
+        import numpy as np
+        from scipy.special import expit, logit
+
+        return expit(logit(np.clip(base, LOGIT_EPS, 1.0 - LOGIT_EPS)) + head)
 
     def n_parameters(self) -> int:
         return self.base.n_parameters() + self.head.numel()
@@ -290,7 +317,7 @@ def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], 
     if not isinstance(net, LowKNet):
         raise TypeError(f"no grid prediction for a {type(net).__name__}")
     field = predict_any(net.base, positions, cell, numbers, shape, fixed_spec, device=device).double().numpy()
-    field = field + head_on_grid(net, positions, cell, numbers, shape, fixed_spec, device=device)
+    field = net.combine(field, head_on_grid(net, positions, cell, numbers, shape, fixed_spec, device=device))
     return torch.as_tensor(np.clip(field, 0.0, 1.0), dtype=torch.float32)
 
 

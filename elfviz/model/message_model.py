@@ -5,8 +5,10 @@ Each member is a :class:`~elfviz.model.atom_network.LowKNet` over a
 descriptors are computed once for all members; each member then adds its atom channels' densities (FFT), its
 per-point network and its head (the member on a coarse grid, the low-|G| features, one inverse FFT).
 
-The weights JSON names the family (``"family": "messages+lowk"``) and every size the members are built from, so
-:func:`elfviz.model.network.load_model` rebuilds them before it loads the tensors (``weights_only=True``).
+The weights JSON names the family (``"family": "messages+lowk"``), how the head joins the per-point network
+(``"head"``: ``"sum"``, after its sigmoid, as in elfnet-msg@2.0, whose JSON predates the key; or ``"logit"``,
+before it) and every size the members are built from, so :func:`elfviz.model.network.load_model` rebuilds them
+before it loads the tensors (``weights_only=True``).
 
 Examples
 --------
@@ -30,7 +32,7 @@ from torch import nn
 
 from ..errors import ModelError
 from .atom_messages import MessageSpec
-from .atom_network import LowKNet, MessageAtomNet, head_on_grid, predict_grid_messages
+from .atom_network import HEAD_MODES, LowKNet, MessageAtomNet, head_on_grid, predict_grid_messages
 from .descriptors import DescriptorSpec, compute_descriptors
 from .lowk_head import LowKSpec
 
@@ -104,7 +106,7 @@ class MessageEnsemble(nn.Module):
             base = predict_grid_messages(member.base, positions, cell, shape, self.fixed_spec, device=device,
                                          batch=batch, fixed=fixed).double().numpy()
             head = head_on_grid(member, positions, cell, numbers, shape, self.fixed_spec, device=device)
-            out[i] = torch.as_tensor((base + head).ravel(), dtype=torch.float32, device=device)
+            out[i] = torch.as_tensor(member.combine(base, head).ravel(), dtype=torch.float32, device=device)
         return out
 
 
@@ -133,7 +135,11 @@ def build_message_ensemble(meta: dict[str, Any]) -> MessageEnsemble:
         sizes = _sizes(meta)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"the description of a {FAMILY} model is malformed ({exc})") from None
-    nets = [LowKNet(MessageAtomNet(fixed_spec.n_features, message_spec, **sizes), lowk_spec) for _ in range(members)]
+    head = meta.get("head", "sum")  # weights from before the logit head have no "head" key
+    if head not in HEAD_MODES:
+        raise ModelError(f"the description of a {FAMILY} model names an unknown head {head!r}; one of {HEAD_MODES}")
+    nets = [LowKNet(MessageAtomNet(fixed_spec.n_features, message_spec, **sizes), lowk_spec, mode=head)
+            for _ in range(members)]
     return MessageEnsemble(nets, fixed_spec)
 
 
@@ -144,4 +150,4 @@ def family_meta(ensemble: MessageEnsemble) -> dict[str, Any]:
     return {"family": FAMILY, "descriptors": ensemble.fixed_spec.to_dict(), "messages": base.spec.to_dict(),
             "lowk": first.spec.to_dict(), "channels": base.channels, "hidden": list(base.hidden),
             "message_hidden": base.messages.embed.out_features, "layers": len(base.messages.inputs),
-            "members": ensemble.n_members}
+            "members": ensemble.n_members, "head": first.mode}

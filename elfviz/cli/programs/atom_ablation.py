@@ -46,6 +46,8 @@ def main(argv=None) -> int:
                              "into weights STEM.pt + STEM.json that Predictor / elfviz predict --weights load")
     parser.add_argument("--join", nargs="+", default=[], metavar="DIR",
                         help="with --export: further runs (other seeds, the same budget) whose networks join")
+    parser.add_argument("--export-variant", default=None, metavar="NAME", choices=_library.variant_names(),
+                        help="with --export: the variant whose networks join (default: the one the run chose)")
     parser.add_argument("--version", default="elfnet-msg@candidate",
                         help="with --export: the model's name and version (default elfnet-msg@candidate)")
     parser.add_argument("--bundled", action="store_true",
@@ -150,10 +152,12 @@ def score_earlier_run(folder: Path, args) -> int:
     budget = _library.budget_from_record(record)
     data = Path(args.data) if args.data else dataset_path()
     if args.export:
+        from elfviz.model.network import weight_paths
         from elfviz.model.training.join_runs import export_model
 
-        pt = export_model([folder, *map(Path, args.join)], args.export, data, version=args.version)
-        print(f"wrote {pt} and {pt.with_suffix('.json')}: elfviz predict STRUCTURE --weights {args.export} ...")
+        pt = export_model([folder, *map(Path, args.join)], args.export, data, version=args.version,
+                          variant=args.export_variant)
+        print(f"wrote {pt} and {weight_paths(pt)[1]}: elfviz predict STRUCTURE --weights {args.export} ...")
         if not (args.validation_grids or args.test):
             return 0
     if args.bundled:  # the run's own scores may be on record already; the shipped model's go to their own files

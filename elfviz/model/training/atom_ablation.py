@@ -13,7 +13,8 @@ Variants of :class:`elfviz.model.atom_network.AtomMixNet` (``VARIANTS``):
 =============  ==================================================================================
 
 Any of them with ``+lowk`` adds the long-wavelength head of :mod:`elfviz.model.lowk_head` (the Fourier
-correction's features of the network's own coarse-grid ELF, weights trained with the network). The head joins
+correction's features of the network's own coarse-grid ELF, weights trained with the network) to the network's
+ELF (elfnet-msg@2.0); ``+lowk-logit`` adds it to the network's logit, so the ELF cannot pass 1. The head joins
 for the last ``lowk_epochs`` epochs, once the network's ELF means something; its features are refreshed from
 the network every ``lowk_refresh`` of those epochs, and on the validation frames every epoch. (Joining from the
 start diverged: features of an untrained network's ELF, refreshed every 4 epochs, took the validation R² from
@@ -60,21 +61,25 @@ log = logging.getLogger(__name__)
 VARIANTS = {"1.6": (False, False), "atoms": (True, False), "wide": (False, True), "atoms+wide": (True, True),
             "messages": None}
 """Variant name -> (learned atom channels, long-wavelength path) of an AtomMixNet; None: a MessageAtomNet."""
-LOWK = "+lowk"
-"""Suffix of a variant with the long-wavelength head (:class:`elfviz.model.atom_network.LowKNet`)."""
+LOWK = {"+lowk": "sum", "+lowk-logit": "logit"}
+"""Suffixes of a variant with the long-wavelength head (:class:`elfviz.model.atom_network.LowKNet`) and how the
+head joins the network's ELF: added to it, or to its logit."""
 
 
 def variant_names() -> list[str]:
-    """Every variant name the ablation knows: :data:`VARIANTS` and each with :data:`LOWK`."""
-    return [*VARIANTS, *(name + LOWK for name in VARIANTS)]
+    """Every variant name the ablation knows: :data:`VARIANTS` and each with a suffix of :data:`LOWK`."""
+    return [*VARIANTS, *(name + suffix for suffix in LOWK for name in VARIANTS)]
 
 
-def variant_parts(name: str) -> tuple[str, bool]:
-    """``"messages+lowk"`` -> ``("messages", True)``."""
-    base = name[: -len(LOWK)] if name.endswith(LOWK) else name
-    if base not in VARIANTS:
+def variant_parts(name: str) -> tuple[str, str | None]:
+    """``"messages+lowk"`` -> ``("messages", "sum")``, ``"messages+lowk-logit"`` -> ``("messages", "logit")``,
+    ``"messages"`` -> ``("messages", None)``."""
+    for suffix, mode in LOWK.items():
+        if name.endswith(suffix) and name[: -len(suffix)] in VARIANTS:
+            return name[: -len(suffix)], mode
+    if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose from {variant_names()}")
-    return base, name.endswith(LOWK)
+    return name, None
 
 
 FRAME_CHUNK = 128
@@ -222,7 +227,7 @@ def _forward(net, pool: dict[str, Any], idx: torch.Tensor) -> torch.Tensor:
     """The network's ELF at the pool's points ``idx``."""
     if isinstance(net, LowKNet):  # before the head joins, the pool has no features and the head is zero
         base = _forward(net.base, pool, idx)
-        return base + pool["phi"][idx] @ net.head if "phi" in pool else base
+        return net.combine(base, pool["phi"][idx] @ net.head) if "phi" in pool else base
     if isinstance(net, AtomMixNet):
         return net(pool["fixed"][idx], pool["channels"][idx])
     return net.from_densities(pool["fixed"][idx], _message_densities(net, pool, idx))
@@ -262,7 +267,7 @@ def new_network(name: str, budget: AblationBudget) -> AtomMixNet | MessageAtomNe
     """An untrained network of a variant (:func:`variant_names`) with the budget's sizes."""
     name, lowk = variant_parts(name)
     if lowk:
-        return LowKNet(new_network(name, budget), budget.lowk_spec())
+        return LowKNet(new_network(name, budget), budget.lowk_spec(), mode=lowk)
     if VARIANTS[name] is None:
         return MessageAtomNet(budget.fixed_spec().n_features, budget.message_spec(), channels=budget.channels,
                               hidden=budget.hidden, message_hidden=budget.message_hidden,

@@ -54,8 +54,8 @@ def export_model(runs: Sequence[str | Path], stem: str | Path, collection_dir: s
     variant = variant or records[0][1]["chosen"]
     name, lowk = variant_parts(variant)
     if VARIANTS[name] is not None or not lowk:
-        raise ValueError(f"only a message-passing variant with the head (messages+lowk) is a model to load, not "
-                         f"{variant!r}")
+        raise ValueError("only a message-passing variant with the head (messages+lowk, messages+lowk-logit) is a "
+                         f"model to load, not {variant!r}")
     sizes = {key: records[0][1]["budget"][key] for key in _MODEL_SIZES}
     members, runs_meta = [], []
     for folder, record in records:
