@@ -5,7 +5,8 @@
 # 2 CPU cores: about 35 min per network (14 of them for its pools). A stopped run continues: rerun the same command.
 # Usage (repository root): bash scripts/train-elfnet-msg.sh OUT [VERSION]
 #   then: python -m elfviz.cli.programs.evaluate --weights OUT/elfnet   (its test-split card, OUT/elfnet_CARD.md)
-# QUICK=1 trains a seconds-long version (a check of the recipe, not a model).
+# QUICK=1 trains a seconds-long version (a check of the recipe, not a model). VARIANT=messages+lowk-logit trains the
+# head inside the sigmoid instead (docs/model_history.md).
 set -euo pipefail
 OUT="${1:?usage: bash scripts/train-elfnet-msg.sh OUT [VERSION]}"
 VERSION="${2:-elfnet-msg@2.0-retrained}"
@@ -15,7 +16,7 @@ for seed in 0 1; do
     run="$OUT/seed$seed"; runs+=("$run")
     [ -f "$run/ablation.json" ] && continue  # finished earlier
     resume=(); [ -f "$run/budget.json" ] && resume=(--resume)
-    python -m elfviz.cli.programs.atom_ablation --out "$run" --seeds "$seed" --variants messages+lowk \
+    python -m elfviz.cli.programs.atom_ablation --out "$run" --seeds "$seed" --variants "${VARIANT:-messages+lowk}" \
         --threads "${THREADS:-2}" "${BUDGET[@]}" "${resume[@]}"
 done
 python -m elfviz.cli.programs.atom_ablation --from-run "${runs[0]}" --join "${runs[1]}" --export "$OUT/elfnet" \
