@@ -51,7 +51,6 @@ def resolve_weights(spec: str | Path | None) -> Path:
 
 def is_bundled(weights: str | Path) -> bool:
     """Whether ``weights`` (a stem or ``.pt``/``.json`` path) is one of the shipped models."""
-    from .network import weight_paths
+    from .network import same_weights
 
-    pt = weight_paths(weights)[0].resolve()
-    return any(pt == weight_paths(stem)[0].resolve() for stem in bundled_models().values())
+    return any(same_weights(weights, stem) for stem in bundled_models().values())

@@ -185,6 +185,11 @@ def weight_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".pt"), stem.with_name(stem.name + ".json")
 
 
+def same_weights(a: str | Path, b: str | Path) -> bool:
+    """Whether two weights paths (stems, or ``.pt`` / ``.json`` paths) name the same files."""
+    return weight_paths(a)[0].resolve() == weight_paths(b)[0].resolve()
+
+
 def save_model(path: str | Path, net: ElfNet | ElfEnsemble | MessageEnsemble, meta: dict[str, Any]) -> Path:
     """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (metadata); returns the ``.pt`` path."""
     from .message_model import MessageEnsemble, family_meta

@@ -1,11 +1,14 @@
 """The top of the ELF range: share of points at ≥ 0.9999 and |Δφ*|, reference beside models (whole frames)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from elfviz.cli.programs.top_of_range import main
+from elfviz.model.bundled import resolve_weights
+from elfviz.model.network import weight_paths
 from elfviz.model.training.top_of_range import markdown, top_of_range
 
 
@@ -28,6 +31,7 @@ def test_an_overshooting_model_fills_the_top_and_moves_phi_star(synthetic_collec
     assert exact["mean_abs_dphi_star"] == 0.0 and exact["max_abs_dphi_star"] == 0.0
     reference = np.mean([row["reference"]["top_share"] for row in result["frames"].values()])
     assert exact["mean_top_share"] == pytest.approx(reference)
+    assert result["reference_top_share_by_rs"] == exact["top_share_by_rs"]
     assert over["mean_top_share"] > reference + 0.01 and over["max_abs_dphi_star"] > 0.0
     table = markdown(result)
     assert "| 1.35 | 2 |" in table and "| over |" in table
@@ -39,5 +43,14 @@ def test_the_command_line_compares_shipped_models(synthetic_collection, tmp_path
     assert main([*data, "--weights", "elfnet-fft@1.6", "--json", str(out)]) == 0
     assert "| elfnet-fft@1.6 |" in capsys.readouterr().out
     assert set(json.loads(out.read_text())["models"]) == {"elfnet-fft@1.6"}
+    # two files of one version are both measured, told apart by their path; one file twice is refused
+    copy = tmp_path / "copy"
+    for path in weight_paths(resolve_weights("elfnet-fft@1.6")):
+        shutil.copy(path, copy.with_name("copy" + path.suffix))
+    assert main([*data, "--weights", "elfnet-fft@1.6", str(copy), "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["models"]) == {"elfnet-fft@1.6", f"elfnet-fft@1.6 ({copy})"}
+    capsys.readouterr()
+    assert main([*data, "--weights", str(copy), f"{copy}.pt"]) == 2
+    assert "twice" in capsys.readouterr().err
     assert main([*data, "--split", "nothing"]) == 2
     assert "no liquid frames in split 'nothing'" in capsys.readouterr().err

@@ -34,13 +34,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ...data import dataset_path
         from ...io.store import FrameCollection, atomic_write
         from ...model import Predictor
+        from ...model.network import same_weights
         from ...model.training.top_of_range import markdown, top_of_range
 
         coll = FrameCollection(Path(args.data) if args.data else dataset_path())
         predictors = {}
         for weights in args.weights:
             predictor = Predictor(weights, device=args.device)
-            predictors[predictor.version] = predictor
+            if any(same_weights(other.weights_path, predictor.weights_path) for other in predictors.values()):
+                raise ElfvizError(f"--weights names {weights} twice; give each model once")
+            # two files may carry one version (a retrained model keeps its name): tell them apart by path
+            label = predictor.version if predictor.version not in predictors else f"{predictor.version} ({weights})"
+            predictors[label] = predictor
         result = top_of_range(coll, predictors, split=args.split)
         if not result["frames"]:
             raise ElfvizError(f"{coll.root} has no liquid frames in split {args.split!r}")

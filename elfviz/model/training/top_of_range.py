@@ -42,7 +42,8 @@ def top_of_range(coll: FrameCollection, predictors: Mapping[str, Any], *, split:
     dict
         ``frames``: per frame ``rs_bohr``, ``reference`` and one entry per model, each with ``phi_star`` and
         ``top_share`` (fraction of grid points ≥ ``level``); ``models``: per model ``mean_abs_dphi_star``,
-        ``max_abs_dphi_star``, ``mean_top_share`` and ``top_share_by_rs`` (frame means per rs, bohr).
+        ``max_abs_dphi_star``, ``mean_top_share`` and ``top_share_by_rs`` (frame means per rs, bohr);
+        ``reference_top_share_by_rs``: the same for the reference.
     """
     from ...topology import networking_analysis
 
@@ -57,15 +58,21 @@ def top_of_range(coll: FrameCollection, predictors: Mapping[str, Any], *, split:
     models = {}
     for label in predictors:
         errors = [abs(row[label]["phi_star"] - row["reference"]["phi_star"]) for row in frames.values()]
-        by_rs: dict[float, list[float]] = {}
-        for row in frames.values():
-            by_rs.setdefault(row["rs_bohr"], []).append(row[label]["top_share"])
         models[label] = {"mean_abs_dphi_star": float(np.mean(errors)) if errors else float("nan"),
                          "max_abs_dphi_star": float(np.max(errors)) if errors else float("nan"),
                          "mean_top_share": float(np.mean([row[label]["top_share"] for row in frames.values()]))
                          if frames else float("nan"),
-                         "top_share_by_rs": {rs: float(np.mean(v)) for rs, v in sorted(by_rs.items())}}
-    return {"split": split, "level": level, "frames": frames, "models": models}
+                         "top_share_by_rs": _share_by_rs(frames, label)}
+    return {"split": split, "level": level, "frames": frames, "models": models,
+            "reference_top_share_by_rs": _share_by_rs(frames, "reference")}
+
+
+def _share_by_rs(frames: dict[str, dict[str, Any]], label: str) -> dict[float, float]:
+    """Frame means of ``label``'s ``top_share`` per rs (bohr), in order of rs."""
+    by_rs: dict[float, list[float]] = {}
+    for row in frames.values():
+        by_rs.setdefault(row["rs_bohr"], []).append(row[label]["top_share"])
+    return {rs: float(np.mean(v)) for rs, v in sorted(by_rs.items())}
 
 
 def _top(ds, level: float, networking_analysis) -> dict[str, float]:
@@ -77,15 +84,15 @@ def markdown(result: dict[str, Any]) -> str:
     """Per density: reference and each model's share of points at the top; per model: mean and max |Δφ*|."""
     frames = result["frames"]
     labels = list(result["models"])
-    reference: dict[float, list[float]] = {}
+    counts: dict[float, int] = {}
     for row in frames.values():
-        reference.setdefault(row["rs_bohr"], []).append(row["reference"]["top_share"])
+        counts[row["rs_bohr"]] = counts.get(row["rs_bohr"], 0) + 1
     lines = [f"{result['split']} liquid frames: share of grid points with ELF ≥ {result['level']} (frame means)", "",
              "| rs (bohr) | frames | reference | " + " | ".join(labels) + " |",
              "|---|---|---|" + "---|" * len(labels)]
-    for rs, shares in sorted(reference.items()):
+    for rs, reference in result["reference_top_share_by_rs"].items():
         cells = [f"{result['models'][label]['top_share_by_rs'][rs]:.2%}" for label in labels]
-        lines.append(f"| {rs:.2f} | {len(shares)} | {np.mean(shares):.2%} | " + " | ".join(cells) + " |")
+        lines.append(f"| {rs:.2f} | {counts[rs]} | {reference:.2%} | " + " | ".join(cells) + " |")
     lines += ["", "| model | mean \\|Δφ*\\| | max \\|Δφ*\\| |", "|---|---|---|"]
     for label, summary in result["models"].items():
         lines.append(f"| {label} | {summary['mean_abs_dphi_star']:.4f} | {summary['max_abs_dphi_star']:.4f} |")
