@@ -10,7 +10,7 @@ the speed-up measured in the same run.
     python benchmarks/bench_model.py --device cpu --qe
     python benchmarks/bench_model.py --atom-channels       # + the atom-channel candidate, side by side
     python benchmarks/bench_model.py --messages            # + the message-passing candidate, side by side
-    python benchmarks/bench_model.py --compare elfnet-msg@2.0   # + another shipped model (default: the newest)
+    python benchmarks/bench_model.py --compare elfnet-fft@1.6   # + only this shipped model (default: all others)
 """
 
 from __future__ import annotations
@@ -227,18 +227,20 @@ def case_line(row: dict) -> str:
             f"{row['points_per_s']:>10.3g}")
 
 
-def compared_model(spec: str, bundled: str) -> str | None:
-    """The shipped model to time beside the bundled one: ``spec`` checked, or for ``"other"`` the newest other
-    shipped version (None when there is none or ``spec`` is ``"none"``)."""
+def compared_models(spec: str, bundled: str) -> list[str]:
+    """The shipped models to time beside the bundled one: ``"others"`` (every other shipped model, the default),
+    ``"none"``, or versions separated by commas (checked; the bundled one left out)."""
     shipped = bundled_models()
     if spec == "none":
-        return None
-    if spec != "other":
-        if spec not in shipped:
-            raise SystemExit(f"--compare {spec}: not a shipped model; one of {', '.join(shipped)} or none")
-        return spec
-    others = sorted((v for v in shipped if v != bundled), key=lambda v: float(v.rpartition("@")[2] or 0))
-    return others[-1] if others else None
+        return []
+    if spec in ("others", "other"):
+        return [v for v in shipped if v != bundled]
+    versions = [v.strip() for v in spec.split(",") if v.strip()]
+    unknown = [v for v in versions if v not in shipped]
+    if unknown:
+        raise SystemExit(f"--compare {', '.join(unknown)}: not a shipped model; one or more of {', '.join(shipped)}, "
+                         "others or none")
+    return [v for v in versions if v != bundled]
 
 
 def time_compared(version: str, rows: list[dict], label: str, repeats: int, device) -> dict:
@@ -351,10 +353,10 @@ def main(argv=None) -> int:
     parser.add_argument("--messages", action="store_true",
                         help="also time the message-passing candidate with its long-wavelength head (4 members) on "
                              "every case, side by side")
-    parser.add_argument("--compare", default="other",
-                        help="also time this shipped model on every case, side by side: a version (e.g. "
-                             "elfnet-msg@2.0), 'other' (default: the newest shipped model that is not the bundled "
-                             "one) or 'none'")
+    parser.add_argument("--compare", default="others",
+                        help="also time these shipped models on every case, side by side: versions separated by "
+                             "commas (e.g. elfnet-fft@1.6), 'others' (default: every shipped model that is not the "
+                             "bundled one) or 'none'")
     parser.add_argument("--json", default=None, help="write the results to this file")
     parser.add_argument(
         "--batch-sweep",
@@ -392,9 +394,9 @@ def main(argv=None) -> int:
         rows.append(row)
         print(case_line(row))
     result = {"device": name, "model": label, "cases": rows}
-    other = compared_model(args.compare, label)
-    if other:
-        result["compare"] = time_compared(other, rows, label, args.repeats, device)
+    others = compared_models(args.compare, label)
+    if others:
+        result["compare"] = [time_compared(other, rows, label, args.repeats, device) for other in others]
     candidates = [("atom_channels", "atom-channel", time_atom_channels), ("messages", "message-passing", time_messages)]
     for key, title, timer in candidates:
         if getattr(args, key):

@@ -323,10 +323,12 @@ def model_records(data: dict) -> list[dict]:
             f"{other['total']:.3g} s (4 untrained members; atom densities {other['atom_densities']:.3g} s, network "
             f"{other['network']:.3g} s, head {other.get('head', 0.0):.3g} s) vs {model} {case['total']:.3g} s, "
             "same structure and grid, same run")
-    compared = data.get("compare") or {}
-    for case, other in zip(data["cases"], compared.get("cases", []), strict=False):
-        add(f"{model} / {compared['model']}, time per frame ({size_of(case)})", case["total"] / other["total"], "x",
-            f"{case['total']:.3g} s vs {other['total']:.3g} s, same structure and grid, same run")
+    compared = data.get("compare") or []
+    for other_model in [compared] if isinstance(compared, dict) else compared:  # one dict before 2.1
+        for case, other in zip(data["cases"], other_model.get("cases", []), strict=False):
+            add(f"{model} / {other_model['model']}, time per frame ({size_of(case)})",
+                case["total"] / other["total"], "x",
+                f"{case['total']:.3g} s vs {other['total']:.3g} s, same structure and grid, same run")
     if "speedup_vs_qe" in data:
         add(f"speed-up vs QE reference ({size_of(first)})", data["speedup_vs_qe"], "x",
             f"QE {data.get('qe_seconds', float('nan')):.1f} s vs model {first.get('total'):.3g} s, same structure "

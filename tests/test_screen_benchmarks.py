@@ -72,6 +72,12 @@ def test_model_json_and_record_lists(run_all):
     data["atom_channels"] = [{"atoms": 64, "grid": 64, "total": 1.5, "atom_densities": 0.3, "network": 0.9}]
     side = [r for r in run_all.figures("model", data, "") if "atom-channel" in r["metric"]]
     assert len(side) == 1 and side[0]["value"] == pytest.approx(3.0) and "1.5 s" in side[0]["note"]
+    data["compare"] = [{"model": "b@2.0", "cases": [{"total": 1.0}]}, {"model": "c@1.6", "cases": [{"total": 0.25}]}]
+    compared = [r for r in run_all.figures("model", data, "") if r["metric"].startswith("elfnet-fft@1.0 /")]
+    assert [(r["metric"].split(",")[0], r["value"]) for r in compared] == [
+        ("elfnet-fft@1.0 / b@2.0", pytest.approx(0.5)), ("elfnet-fft@1.0 / c@1.6", pytest.approx(2.0))]
+    data["compare"] = data["compare"][0]  # the one-model layout of earlier results.json files
+    assert len([r for r in run_all.figures("model", data, "") if r["metric"].startswith("elfnet-fft@1.0 /")]) == 1
     listed = [{"metric": "throughput", "value": 2.0, "unit": "items/s"}]
     assert run_all.figures("screen", listed, "")[0]["benchmark"] == "screen"
     assert run_all.figures("other", {"a": {"b": 1.5}, "c": "text"}, "") == [
@@ -165,3 +171,17 @@ def test_training_pool_benchmark_measures_shared_and_single_pools(run_all):
     assert shared["seconds"] > 0 and shared["peak_rss_gb"] > 0
     assert "training" in [b.name for b in run_all.BENCHMARKS]
 
+
+
+def test_model_benchmark_times_every_other_shipped_model_or_those_named():
+    spec = importlib.util.spec_from_file_location("bench_model", BENCH_DIR / "bench_model.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from elfviz.model.bundled import bundled_models
+
+    shipped = list(bundled_models())
+    default, others = shipped[0], shipped[1:]
+    assert bench.compared_models("others", default) == others and bench.compared_models("none", default) == []
+    assert bench.compared_models(f"{others[0]},{default}", default) == [others[0]]  # the bundled one is timed anyway
+    with pytest.raises(SystemExit, match=r"--compare nope@1\.0: not a shipped model"):
+        bench.compared_models(f"{others[0]},nope@1.0", default)

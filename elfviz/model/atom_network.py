@@ -240,16 +240,19 @@ class MessageAtomNet(nn.Module):
 @torch.no_grad()
 def predict_grid_messages(net: MessageAtomNet, positions, cell, shape: Sequence[int], fixed_spec, *,
                           device: str | torch.device = "cpu", batch: int = 65536,
-                          fixed: torch.Tensor | None = None) -> torch.Tensor:
+                          fixed: torch.Tensor | None = None, graph: Sequence[torch.Tensor] | None = None
+                          ) -> torch.Tensor:
     """ELF of ``net`` at every point of a grid, ``shape`` (CPU float32): the atom channels once, their
     densities by FFT (:func:`~elfviz.model.atom_messages.learned_densities`), the MLP over batches of points.
-    ``fixed``: the fixed descriptors of this grid ``(n_features, P)``, when already computed (an ensemble)."""
+    When already computed for this structure (an ensemble's members share them): ``fixed``, the fixed
+    descriptors of this grid ``(n_features, P)``; ``graph``, :func:`~elfviz.model.atom_messages.atom_graph`."""
     from .atom_messages import atom_graph, learned_densities
     from .descriptors import compute_descriptors
 
     net.eval()
-    graph = [t.to(device) for t in atom_graph(positions, cell)]
-    weights = net.messages(*graph)
+    if graph is None:
+        graph = atom_graph(positions, cell)
+    weights = net.messages(*[t.to(device) for t in graph])
     if fixed is None:
         fixed = compute_descriptors(positions, cell, shape, fixed_spec, device=device)
         fixed = fixed.reshape(fixed_spec.n_features, -1)
@@ -323,12 +326,20 @@ def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], 
 
 @torch.no_grad()
 def head_on_grid(net: LowKNet, positions, cell, numbers, shape: Sequence[int], fixed_spec, *,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", coarse_fixed: torch.Tensor | None = None,
+                 graph: Sequence[torch.Tensor] | None = None):
     """The long-wavelength head's field ``Σ_f w_f Φ_f`` on a grid of ``shape`` (float64 array): the base network
-    on a coarse grid of the cell, its low-|G| features (:func:`~.lowk_head.mode_design`), one inverse FFT."""
+    on a coarse grid of the cell, its low-|G| features (:func:`~.lowk_head.mode_design`), one inverse FFT.
+    A :class:`MessageAtomNet` base can be given what an ensemble's members share: ``coarse_fixed``, the fixed
+    descriptors on the coarse grid (:func:`~.lowk_head.coarse_shape`), and the atom ``graph``."""
     from .lowk_head import coarse_shape, head_field, mode_design
 
-    coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, net.spec.spacing), fixed_spec,
-                         device=device).double().numpy()
+    grid = coarse_shape(cell, net.spec.spacing)
+    if isinstance(net.base, MessageAtomNet):
+        coarse = predict_grid_messages(net.base, positions, cell, grid, fixed_spec, device=device,
+                                       fixed=coarse_fixed, graph=graph)
+    else:
+        coarse = predict_any(net.base, positions, cell, numbers, grid, fixed_spec, device=device)
+    coarse = coarse.double().numpy()
     modes, hkl = mode_design(coarse, positions, numbers, cell, net.spec)
     return head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)

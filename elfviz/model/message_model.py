@@ -2,8 +2,9 @@
 
 Each member is a :class:`~elfviz.model.atom_network.LowKNet` over a
 :class:`~elfviz.model.atom_network.MessageAtomNet` (docs/model_history.md, issue #21). On a grid, the fixed
-descriptors are computed once for all members; each member then adds its atom channels' densities (FFT), its
-per-point network and its head (the member on a coarse grid, the low-|G| features, one inverse FFT).
+descriptors (on the grid and on the head's coarse grid) and the atoms' neighbour graph are computed once for
+all members; each member then adds its atom channels' densities (FFT), its per-point network and its head (the
+member on a coarse grid, the low-|G| features, one inverse FFT).
 
 The weights JSON names the family (``"family": "messages+lowk"``), how the head joins the per-point network
 (``"head"``: ``"sum"``, after its sigmoid, as in elfnet-msg@2.0, whose JSON predates the key; or ``"logit"``,
@@ -31,10 +32,10 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
-from .atom_messages import MessageSpec
+from .atom_messages import MessageSpec, atom_graph
 from .atom_network import HEAD_MODES, LowKNet, MessageAtomNet, head_on_grid, predict_grid_messages
 from .descriptors import DescriptorSpec, compute_descriptors
-from .lowk_head import LowKSpec
+from .lowk_head import LowKSpec, coarse_shape
 
 __all__ = ["FAMILY", "MessageEnsemble", "build_message_ensemble", "family_meta"]
 
@@ -99,15 +100,26 @@ class MessageEnsemble(nn.Module):
         self.eval()
         positions = np.asarray(positions, dtype=float).reshape(-1, 3)
         numbers = np.ones(len(positions), dtype=int)
-        fixed = compute_descriptors(positions, cell, shape, self.fixed_spec, device=device)
-        fixed = fixed.reshape(self.fixed_spec.n_features, -1)
+        graph = atom_graph(positions, cell)  # what every member shares: the atoms' neighbours, fixed descriptors
+        fixed = self._fixed(positions, cell, shape, device)
+        coarse_fixed = {}  # by coarse-grid shape (the members' heads may differ in spacing)
         out = torch.empty((self.n_members, fixed.shape[1]), dtype=torch.float32, device=device)
         for i, member in enumerate(self.members):
             base = predict_grid_messages(member.base, positions, cell, shape, self.fixed_spec, device=device,
-                                         batch=batch, fixed=fixed).double().numpy()
-            head = head_on_grid(member, positions, cell, numbers, shape, self.fixed_spec, device=device)
+                                         batch=batch, fixed=fixed, graph=graph).double().numpy()
+            coarse = coarse_shape(cell, member.spec.spacing)
+            if coarse not in coarse_fixed:
+                coarse_fixed[coarse] = self._fixed(positions, cell, coarse, device)
+            head = head_on_grid(member, positions, cell, numbers, shape, self.fixed_spec, device=device,
+                                coarse_fixed=coarse_fixed[coarse], graph=graph)
             out[i] = torch.as_tensor(member.combine(base, head).ravel(), dtype=torch.float32, device=device)
         return out
+
+
+    def _fixed(self, positions, cell, shape: Sequence[int], device) -> torch.Tensor:
+        """The fixed descriptors on a grid of ``shape``, ``(n_features, P)``."""
+        fixed = compute_descriptors(positions, cell, shape, self.fixed_spec, device=device)
+        return fixed.reshape(self.fixed_spec.n_features, -1)
 
 
 def _sizes(meta: dict[str, Any]) -> dict[str, Any]:

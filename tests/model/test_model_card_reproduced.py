@@ -15,6 +15,7 @@ import pytest
 from elfviz.cli import main
 from elfviz.data import dataset_path
 from elfviz.model import Predictor
+from elfviz.model.bundled import BUNDLED_WEIGHTS, bundled_models
 
 FRAMES = dataset_path() / "frames"
 
@@ -56,17 +57,21 @@ def test_held_out_liquid_frames_reproduce_their_card_row(card, tmp_path, capsys)
     assert np.mean([abs(g["phi_error"]) for g in got]) == pytest.approx(row["phi_abs_error"], abs=2e-3)
 
 
-def test_the_bundled_card_is_the_rendering_of_the_stored_metrics(tmp_path):
-    """``MODEL_CARD.md`` is generated: a change to the card's tables without regenerating it fails here
-    (regenerate with ``python -m elfviz.cli.programs.evaluate --render-only``)."""
+@pytest.mark.parametrize("version", list(bundled_models()))
+def test_every_shipped_card_is_the_rendering_of_its_stored_metrics(version, tmp_path):
+    """The cards are generated: a change to the card's tables without regenerating them fails here (regenerate
+    with ``python -m elfviz.cli.programs.evaluate --render-only --weights VERSION``). The default model's card is
+    ``MODEL_CARD.md``; the others' lie next to their weights."""
     from elfviz.cli.programs.evaluate import main as evaluate_main
-    from elfviz.model.predictor import BUNDLED_WEIGHTS
-    from elfviz.model.training.card import BUNDLED_CARD
+    from elfviz.model.training.card import BUNDLED_CARD, card_path
 
-    rendered = tmp_path / "MODEL_CARD.md"
-    assert evaluate_main(["--weights", str(BUNDLED_WEIGHTS), "--render-only", "--card", str(rendered)]) == 0
-    assert rendered.read_text() == BUNDLED_CARD.read_text(), (
-        "MODEL_CARD.md is out of date: python -m elfviz.cli.programs.evaluate --render-only")
+    stem = bundled_models()[version]
+    assert (card_path(stem) == BUNDLED_CARD) == (stem == BUNDLED_WEIGHTS)
+    rendered = tmp_path / "card.md"
+    assert evaluate_main(["--weights", version, "--render-only", "--card", str(rendered)]) == 0
+    assert rendered.read_text() == card_path(stem).read_text(), (
+        f"{card_path(stem).name} is out of date: python -m elfviz.cli.programs.evaluate --render-only --weights "
+        f"{version}")
 
 
 def test_render_only_without_stored_metrics_is_refused(tmp_path, capsys):

@@ -20,8 +20,8 @@ from ...model.bundled import WEIGHTS_HELP
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ...model.bundled import BUNDLED_WEIGHTS, resolve_weights
-    from ...model.training.card import BUNDLED_CARD, write_card
+    from ...model.bundled import resolve_weights
+    from ...model.training.card import card_path, write_card
 
     parser = argparse.ArgumentParser(
         prog="python -m elfviz.cli.programs.evaluate", description=_library.__doc__.split("\n")[0]
@@ -72,15 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from ...data import dataset_path
 
     weights = resolve_weights(args.weights)
-    card = (
-        Path(args.card)
-        if args.card
-        else (
-            BUNDLED_CARD
-            if weights == BUNDLED_WEIGHTS
-            else weight_paths(weights)[0].with_name(weight_paths(weights)[0].stem + "_CARD.md")
-        )
-    )
+    card = Path(args.card) if args.card else card_path(weights)
     if args.render_only:
         return render_stored_card(weights, card)
     data = Path(args.data) if args.data else dataset_path()

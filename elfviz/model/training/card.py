@@ -173,8 +173,8 @@ def _family_lines(meta: dict[str, Any]) -> list[str]:
         f"{messages.get('lmax')}; fixed descriptors: widths {fixed.get('widths')} Å, lmax {fixed.get('lmax')}",
         f"- Network: hidden layers {meta.get('hidden')}, SiLU, sigmoid output; long-wavelength head: "
         f"{len(lowk.get('channels', []))} fields × {lowk.get('n_radial')} radial hats × rs order "
-        f"{lowk.get('rs_order')} for |G| < {_f(lowk.get('k_max'), 2)} Å⁻¹, trained with the network for its "
-        f"last {hp.get('lowk_epochs')} epochs",
+        f"{lowk.get('rs_order')} for |G| < {_f(lowk.get('k_max'), 2)} Å⁻¹, {_HEAD_JOINS[_head(meta)]}, trained "
+        f"with the network for its last {hp.get('lowk_epochs')} epochs",
         *_ensemble_lines(meta),
         f"- Optimiser: Adam, lr {hp.get('learning_rate')} → {hp.get('final_learning_rate')} (cosine), batch "
         f"{hp.get('batch_size')} (128 points of a frame together), {hp.get('points_per_frame')} uniform random "
@@ -205,7 +205,23 @@ def _worst_crystal(evaluation: dict[str, Any] | None) -> str:
     return f"{worst['phase']} at rs {worst['rs_bohr']:.2f}: {worst['phi_abs_error']:.3f}"
 
 
-def _top_of_range_lines(top: dict[str, Any] | None, version: str) -> list[str]:
+def _head(meta: dict[str, Any]) -> str:
+    """How the long-wavelength head joins the network (``"sum"`` for JSONs from before the key)."""
+    return meta.get("head", "sum")
+
+
+_HEAD_JOINS = {"sum": "added to the network's ELF, after its sigmoid",
+               "logit": "added to the network's logit, inside its sigmoid"}
+
+_TOP_OF_RANGE = {
+    "sum": "- **The top of the range: why this model is not the default.** The head is added after the network's "
+           "sigmoid, so where the ELF is near 1 (bond centres at low pressure) the sum passes 1 and is clipped.",
+    "logit": "- **The top of the range.** The head is added inside the network's sigmoid, ELF = σ(logit(network) "
+             "+ head), so the ELF cannot pass 1 and the head fades where the network is sure (near 0 or 1).",
+}
+
+
+def _top_of_range_lines(top: dict[str, Any] | None, version: str, head: str = "sum") -> list[str]:
     """The "top of the range" limitation from ``card.top_of_range`` (:mod:`.top_of_range`), if measured."""
     if not top or version not in top.get("models", {}):
         return []
@@ -216,10 +232,9 @@ def _top_of_range_lines(top: dict[str, Any] | None, version: str) -> list[str]:
     others = [f"{label}: φ* up to {m['max_abs_dphi_star']:.3f} off, {m['mean_top_share']:.2%} of the grid at the top"
               for label, m in top["models"].items() if label != version]
     return [
-        f"- **The top of the range: why this model is not the default.** The head is added after the network's "
-        f"sigmoid, so where the ELF is near 1 (bond centres at low pressure) the sum passes 1 and is clipped. On "
-        f"{top['split']} frames {by_rs[densest]:.2%} of the grid at rs {float(densest):.2f} sits at ELF ≥ "
-        f"{top['level']}" + (f" (reference {reference:.2%})" if reference is not None else "") + ", and φ* (the "
+        f"{_TOP_OF_RANGE[head]} On {top['split']} frames {by_rs[densest]:.2%} of the grid at rs "
+        f"{float(densest):.2f} sits at ELF ≥ {top['level']}"
+        + (f" (reference {reference:.2%})" if reference is not None else "") + ", and φ* (the "
         f"molecularity index) errs by up to {own['max_abs_dphi_star']:.3f} (mean {own['mean_abs_dphi_star']:.4f})"
         + (f"; {', '.join(others)}" if others else "") + f". `{top.get('command', '')}`."
     ]
@@ -239,7 +254,7 @@ def _model_limitations(meta: dict[str, Any], evaluation: dict[str, Any] | None) 
         gain = (f" (liquid test R² {overall['model_r2']:.4f} → {overall['corrected_r2']:.4f}; the corr. columns)"
                 if "corrected_r2" in overall else "")
         return [
-            *_top_of_range_lines(meta.get("card", {}).get("top_of_range"), meta.get("version", "")),
+            *_top_of_range_lines(meta.get("card", {}).get("top_of_range"), meta.get("version", ""), _head(meta)),
             "- **Long-wavelength head.** Modes with |G| < "
             f"{meta.get('lowk', {}).get('k_max', 8.49):.2f} Å⁻¹ of the atom density and of the network's ELF are "
             "added by a head trained with the network. The residual left is still mostly long-wavelength; a "
@@ -253,8 +268,8 @@ def _model_limitations(meta: dict[str, Any], evaluation: dict[str, Any] | None) 
     return [
         "- **Local network.** Neighbour densities out to ~2.5 s_max; the long-wavelength residual is reached only "
         "through the widest channels. The shipped Fourier correction removes much of it "
-        "(`Predictor(correction=\"bundled\")`, `elfviz predict --correction bundled`; the corr. columns); off by "
-        "default.",
+        f"(`Predictor(\"{meta.get('version', '')}\", correction=\"bundled\")`, `elfviz predict --weights "
+        f"{meta.get('version', '')} --correction bundled`; the corr. columns); off by default.",
         crystal + " They move between phases with training choices the liquid metrics cannot tell apart.",
         "- **Not a blind crystal test.** Versions 1.3-1.6 added trajectories because of crystal errors.",
     ]
@@ -268,7 +283,8 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
         "ELF of dense hydrogen on a grid from atomic positions alone: learned atom channels from message passing "
         "over neighbours weight Gaussian solid harmonics (computed exactly by FFT); their rotation invariants, "
         "with the fixed neighbour-density descriptors, feed a per-point MLP, and a long-wavelength Fourier head "
-        "trained with it is added (the mean of an ensemble of such networks)."
+        f"trained with it is {_HEAD_JOINS[_head(meta)].replace('network', 'MLP')}; the model is the mean of an "
+        "ensemble of such networks."
         if family else
         "ELF of dense hydrogen on a grid from atomic positions alone: rotation-invariant neighbour-density "
         "descriptors computed exactly by FFT (Gaussian solid harmonics, power spectrum) fed to a per-point "
@@ -475,6 +491,18 @@ def render_card(meta: dict[str, Any], evaluation: dict[str, Any] | None = None) 
 
 BUNDLED_CARD = Path(__file__).resolve().parents[1] / "MODEL_CARD.md"
 """The bundled model's card (``elfviz/model/MODEL_CARD.md``)."""
+
+
+def card_path(weights: str | Path) -> Path:
+    """Where the card of ``weights`` (a stem or ``.pt``/``.json`` path) lives: :data:`BUNDLED_CARD` for the default
+    model, ``STEM_CARD.md`` next to any other weights."""
+    from ..bundled import BUNDLED_WEIGHTS
+    from ..network import same_weights, weight_paths
+
+    if same_weights(weights, BUNDLED_WEIGHTS):
+        return BUNDLED_CARD
+    pt, _ = weight_paths(weights)
+    return pt.with_name(pt.stem + "_CARD.md")
 
 
 VERSION_HISTORY = (
