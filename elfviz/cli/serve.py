@@ -7,6 +7,7 @@ import logging
 import socket
 
 from ..errors import ElfvizError
+from ..model.bundled import WEIGHTS_HELP
 
 NAME = "serve"
 HELP = "serve the interactive dashboard (Panel) on http://127.0.0.1:5006"
@@ -29,6 +30,9 @@ def add_arguments(parser) -> None:
                         help="extra origin allowed to connect (repeatable), e.g. myhost:5006")
     parser.add_argument("--threads", type=int, default=None,
                         help="worker threads for callbacks (default: Panel's default)")
+    parser.add_argument("--weights", default=None,
+                        help="the model the dashboard predicts with: " + WEIGHTS_HELP + "; e.g. elfnet-fft@1.6, "
+                             "2.5x faster on a CPU")
 
 
 def check_port(address: str, port: int) -> None:
@@ -73,9 +77,12 @@ def run(args) -> int:
     except ImportError:
         raise ElfvizError("the dashboard needs Panel: pip install 'elfviz[app]'") from None
     from ..dashboard import build_app
+    from ..dashboard.predictions import use_weights
     from ..dashboard.sources import SERVE_MAX_UPLOAD_BYTES
 
     kwargs = serve_kwargs(args)
+    if args.weights:
+        use_weights(args.weights)  # a name that is no model stops here (exit 2), before the port opens
 
     def app():  # a plain function: pn.serve renders any other object (a functools.partial too) as its repr
         return build_app(max_upload_bytes=SERVE_MAX_UPLOAD_BYTES)

@@ -167,8 +167,12 @@ def use_local_stylesheets() -> None:
 
 
 def build_app(*, collection: Any = "bundled", initial: str | None = None,
-              max_upload_bytes: int = MAX_UPLOAD_BYTES) -> pn.template.FastListTemplate:
+              max_upload_bytes: int = MAX_UPLOAD_BYTES, weights: str | None = None) -> pn.template.FastListTemplate:
     """Build the dashboard page (call once per session; ``.servable()`` it or pass it to ``pn.serve``).
+
+    ``weights``: the model every session of this server predicts with (a shipped version such as
+    ``elfnet-fft@1.6``, or a weights path; :func:`~elfviz.dashboard.predictions.use_weights`); None keeps the
+    server's model (the default model unless one was chosen).
 
     Examples
     --------
@@ -179,6 +183,10 @@ def build_app(*, collection: Any = "bundled", initial: str | None = None,
         from elfviz.dashboard import build_app
         build_app()                 # the whole page; Dashboard().view etc. for single components
     """
+    if weights is not None:
+        from .predictions import use_weights
+
+        use_weights(weights)
     pn.extension(notifications=True, disconnect_notification=DISCONNECTED)
     use_local_stylesheets()
     keep_while_page_loads()

@@ -91,6 +91,32 @@ def set_predictor(predictor: Any) -> None:
         _member_phi.clear()
 
 
+def use_weights(weights: str | None) -> Any:
+    """Make the shared predictor that of ``weights`` (a shipped version such as ``elfnet-fft@1.6``, a weights
+    path, or None for the default model) and return it. Nothing changes, and nothing cached is lost, when the
+    shared predictor already has those weights (``panel serve app/app.py --args --weights X`` calls this for
+    every page).
+
+    Raises
+    ------
+    ModelError
+        If ``weights`` names no shipped model and no weights file (the message lists the shipped ones).
+    """
+    from ..model import Predictor
+    from ..model.bundled import resolve_weights
+    from ..model.network import same_weights
+
+    wanted = resolve_weights(weights)
+    with _lock:
+        current = _predictor
+        if current is not None and same_weights(getattr(current, "weights_path", ""), wanted):
+            return current
+        predictor = Predictor(weights)
+        set_predictor(predictor)
+        log.info("loaded %s on %s", predictor.version, predictor.device)
+        return predictor
+
+
 def get_correction():
     """The shipped Fourier correction of the shared predictor's weights (loaded on first call).
 

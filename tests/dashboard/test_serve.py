@@ -88,9 +88,43 @@ def test_app_file_serves_build_app(monkeypatch):
             served.append(self)
             return self
 
-    monkeypatch.setattr(elfviz.dashboard, "build_app", lambda: Page())
-    runpy.run_path(str(Path(__file__).resolve().parents[2] / "app" / "app.py"))
-    assert len(served) == 1
+    built = []
+
+    def build_app(**kwargs):
+        built.append(kwargs)
+        return Page()
+
+    monkeypatch.setattr(elfviz.dashboard, "build_app", build_app)
+    app_file = str(Path(__file__).resolve().parents[2] / "app" / "app.py")
+    monkeypatch.setattr("sys.argv", [app_file])  # what `panel serve app/app.py` gives the script
+    runpy.run_path(app_file)
+    monkeypatch.setattr("sys.argv", [app_file, "--weights", "elfnet-fft@1.6"])  # panel serve ... --args --weights
+    runpy.run_path(app_file)
+    assert len(served) == 2 and built == [{"weights": None}, {"weights": "elfnet-fft@1.6"}]
+
+
+def test_serve_weights_choose_the_model_of_every_session(monkeypatch, capsys):
+    """``elfviz serve --weights VERSION``: the shared predictor is that model before the port opens (every page
+    then predicts with it, and asking for it again keeps its cache); an unknown name stops with exit 2."""
+    import panel as pn
+
+    import elfviz.dashboard as dashboard
+    from elfviz.dashboard import predictions
+
+    monkeypatch.setattr(dashboard, "build_app", lambda **kwargs: None)
+    monkeypatch.setattr(pn, "serve", lambda app, **kwargs: None)
+    before = predictions._predictor
+    try:
+        assert main(["serve", "--port", "0", "--weights", "elfnet-msg@2.0"]) == 0
+        chosen = predictions.get_predictor()
+        assert chosen.version == "elfnet-msg@2.0"
+        assert predictions.use_weights("elfnet-msg@2.0") is chosen  # same weights: kept, cache and all
+        assert main(["serve", "--port", "0", "--weights", "elfnet-fft@9.9"]) == 2
+        err = capsys.readouterr().err
+        assert "elfnet-fft@9.9" in err and "elfnet-msg@2.0" in err and "Traceback" not in err
+        assert predictions.get_predictor() is chosen  # a refused name changes nothing
+    finally:
+        predictions.set_predictor(before)
 
 
 def test_elfviz_serve_accepts_uploads_up_to_its_own_limit():
