@@ -23,7 +23,9 @@ NEEDED = ("elfviz/model/weights/elfnet.pt", "elfviz/model/weights/elfnet.json", 
           "elfviz/model/weights/elfnet-msg-2.0.pt", "elfviz/model/weights/elfnet-msg-2.0.json",
           "elfviz/model/weights/elfnet-msg-2.0_CARD.md", "elfviz/model/weights/corrections/elfnet-msg-2.0.json",
           "elfviz/dashboard/js/scene_view.bundle.js", "elfviz/data/examples/index.csv",
-          "elfviz/data/examples/frames/C2c-24-rs1.30.nc", "elfviz/model/weights/corrections/elfnet-fft-1.6.json")
+          "elfviz/data/examples/frames/C2c-24-rs1.30.nc", "elfviz/model/weights/corrections/elfnet-fft-1.6.json",
+          "elfviz/model/weights/elfnet-fft-1.6.pt", "elfviz/model/weights/elfnet-fft-1.6.json",
+          "elfviz/model/weights/elfnet-fft-1.6_CARD.md", "elfviz/model/weights/corrections/elfnet-msg-2.1.json")
 
 pytest.importorskip("build")
 

@@ -104,7 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="WEIGHTS|promolecular|MODULE:FUNCTION",
-        help="a shipped model by version (e.g. elfnet-msg@2.0) or a weights file (default: the bundled "
+        help="a shipped model by version (e.g. elfnet-fft@1.6) or a weights file (default: the bundled "
         "model), 'promolecular' for the "
         "training-free baseline, or an importable function f(structure, *, shape) -> "
         "Dataset with 'elf' (e.g. mypackage.models:predict_elf)",

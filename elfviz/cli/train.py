@@ -8,9 +8,10 @@ from ._memory import add_max_memory
 
 NAME = "train"
 HELP = "train the ELF model on a frame collection (resumable, early stopping)"
-DESCRIPTION = """Train the ELF network (the descriptor-network family of elfnet-fft@1.6) on a FrameCollection
-(index.csv + frames/*.nc with field elf): the bundled default. elfnet-msg@2.0 (message passing with a long-wavelength
-head, shipped by name) has its own recipe: bash scripts/train-elfnet-msg.sh OUT (data/training_runs/README.md).
+DESCRIPTION = """Train the ELF network of the descriptor-network family (elfnet-fft@1.6, shipped by name) on a
+FrameCollection (index.csv + frames/*.nc with field elf). The default model, elfnet-msg@2.1 (message passing with a
+long-wavelength head), has its own recipe: VARIANT=messages+lowk-logit bash scripts/train-elfnet-msg.sh OUT
+(data/training_runs/README.md).
 
 Liquid frames with split 'train' are fitted, split 'validation' selects the epoch (early stopping); test
 frames and crystals are never used. A checkpoint WEIGHTS.ckpt.pt is written every epoch: --resume continues

@@ -24,7 +24,7 @@ Examples
 --------
 >>> from elfviz.model import Predictor        # doctest: +SKIP
 >>> Predictor().version                       # doctest: +SKIP
-'elfnet-fft@1.6'
+'elfnet-msg@2.1'
 """
 
 __all__ = [

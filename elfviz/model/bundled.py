@@ -1,13 +1,13 @@
 """The models shipped with elfviz, by version name.
 
 ``elfviz/model/weights/`` holds one ``STEM.pt`` + ``STEM.json`` pair per shipped model; the JSON names its
-version. ``elfnet`` is the default model (elfnet-fft@1.6); the others load by their version, e.g.
-``Predictor(weights="elfnet-msg@2.0")`` or ``elfviz predict X -o Y --weights elfnet-msg@2.0``.
+version. ``elfnet`` is the default model (elfnet-msg@2.1); the others load by their version, e.g.
+``Predictor(weights="elfnet-fft@1.6")`` or ``elfviz predict X -o Y --weights elfnet-fft@1.6``.
 
->>> sorted(bundled_models())
-['elfnet-fft@1.6', 'elfnet-msg@2.0']
->>> resolve_weights("elfnet-msg@2.0").name
-'elfnet-msg-2.0'
+>>> list(bundled_models())           # the default first
+['elfnet-msg@2.1', 'elfnet-fft@1.6', 'elfnet-msg@2.0']
+>>> resolve_weights("elfnet-fft@1.6").name
+'elfnet-fft-1.6'
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ BUNDLED_WEIGHTS = WEIGHTS_DIR / "elfnet"
 """Stem of the default model's weights (``elfnet.pt`` + ``elfnet.json``)."""
 
 WEIGHTS_HELP = (
-    "a shipped model by version (e.g. elfnet-msg@2.0) or weights written by `elfviz train` (default: the "
-    "bundled model, elfnet-fft@1.6)"
+    "a shipped model by version (e.g. elfnet-fft@1.6, the faster local model) or weights written by `elfviz "
+    "train` (default: the bundled model, elfnet-msg@2.1)"
 )
 """Help text of the command-line ``--weights`` options (they go through :func:`resolve_weights`)."""
 

@@ -73,15 +73,29 @@ class MessageEnsemble(nn.Module):
         """A model of member ``index`` alone (shares its tensors)."""
         return MessageEnsemble([self.members[index]], self.fixed_spec)
 
-    def grid_bytes(self, cell, shape: Sequence[int]) -> int:
-        """Memory (bytes) :meth:`member_fields` needs on top of the fixed descriptors and the outputs: one
-        member's learned densities (float32), the FFT work of one channel (with room) and its base and head
-        fields (float64); the coarse grid of the head is small beside them. 64 atoms at 64³: measured 538 MB
-        peak for a whole prediction, :meth:`~elfviz.model.Predictor.estimate_bytes` gives 646 MB."""
+    def grid_bytes(self, cell, shape: Sequence[int], *, batch: int = 65536) -> int:
+        """Peak memory (bytes) :meth:`member_fields` adds to the process, outputs apart: the larger of two phases.
+
+        First the fixed descriptors are computed (:func:`~elfviz.model.descriptors.descriptor_bytes`). Then,
+        member by member, they are kept (float32) beside one member's learned densities (float32) and its base
+        and head fields (float64), plus the larger of the FFT work of one channel's densities and the MLP's
+        activations on a batch of ``batch`` points (about three copies of its input). Measured as the rise of
+        the process's peak RSS (VmHWM) over a prediction of 64 atoms by elfnet-msg@2.1 on 2 cores: 432 / 2213 /
+        4227 MB at 64³ / 128³ / 160³, against 463 / 2116 / 4021 MB from here (outputs included; tests/
+        test_resources.py).
+        """
+        from .descriptors import descriptor_bytes
+
         base = self.members[0].base
-        n_terms = base.spec.n_terms
         points = int(np.prod([int(n) for n in shape]))
-        return points * (4 * base.channels * n_terms + 32 * n_terms + 3 * 8)
+        kept = 4 * self.fixed_spec.n_features * points
+        densities = 4 * base.channels * base.spec.n_terms * points
+        fields = 3 * 8 * points
+        local = base.spec.descriptor_spec()
+        density_work = descriptor_bytes(cell, shape, local) - 4 * local.n_features * points  # no invariants here
+        activations = 3 * 4 * base.feature_mean.numel() * min(int(batch), points)
+        members = kept + densities + fields + max(density_work, activations)
+        return max(descriptor_bytes(cell, shape, self.fixed_spec), members)
 
     @torch.no_grad()
     def member_fields(self, positions, cell, shape: Sequence[int], *, device: str | torch.device = "cpu",

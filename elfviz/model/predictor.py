@@ -72,7 +72,7 @@ class Predictor:
     Parameters
     ----------
     weights : str or path, optional
-        A shipped model's version (e.g. ``"elfnet-msg@2.0"``, see :func:`elfviz.model.bundled.bundled_models`)
+        A shipped model's version (e.g. ``"elfnet-fft@1.6"``, see :func:`elfviz.model.bundled.bundled_models`)
         or a weights stem or ``.pt``/``.json`` path written by ``elfviz train``; default: the bundled model.
     device : {"auto", "cpu", "cuda"}
         Where to run; ``auto`` uses CUDA when available.
@@ -91,7 +91,7 @@ class Predictor:
     >>> from elfviz.structures import build_phase          # doctest: +SKIP
     >>> ds = Predictor().predict(build_phase("Cmca-12", rs=1.3), spacing=0.15)  # doctest: +SKIP
     >>> ds.attrs["source"]                                  # doctest: +SKIP
-    'model:elfnet-fft@1.6'
+    'model:elfnet-msg@2.1'
     """
 
     _last_members: tuple[bytes, torch.Tensor] | None = None
@@ -145,7 +145,7 @@ class Predictor:
 
     @property
     def version(self) -> str:
-        """Model name and version, e.g. ``"elfnet-fft@1.6"``."""
+        """Model name and version, e.g. ``"elfnet-msg@2.1"``."""
         return str(self.meta.get("version", "elfnet-fft@unversioned"))
 
     @property

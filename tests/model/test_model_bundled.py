@@ -1,4 +1,4 @@
-"""Shipped models by version: ``Predictor("elfnet-msg@2.0")``, ``--weights elfnet-msg@2.0``; the default is 1.6."""
+"""Shipped models by version: ``Predictor("elfnet-fft@1.6")``, ``--weights elfnet-msg@2.0``; the default is 2.1."""
 
 import json
 import shutil
@@ -19,15 +19,15 @@ FRAME = examples_path() / "frames" / "C2c-12-rs1.30.nc"
 
 def test_every_shipped_model_is_found_by_its_version():
     shipped = bundled_models()
-    assert set(shipped) == {"elfnet-msg@2.0", "elfnet-fft@1.6"}
-    assert shipped["elfnet-fft@1.6"] == BUNDLED_WEIGHTS == resolve_weights(None) == resolve_weights("bundled")
+    assert list(shipped) == ["elfnet-msg@2.1", "elfnet-fft@1.6", "elfnet-msg@2.0"]  # the default first
+    assert shipped["elfnet-msg@2.1"] == BUNDLED_WEIGHTS == resolve_weights(None) == resolve_weights("bundled")
     for version, stem in shipped.items():
         assert json.loads(weight_paths(stem)[1].read_text())["version"] == version and is_bundled(stem)
     assert resolve_weights("my/model") == Path("my/model")  # anything else is a path, checked when loaded
 
 
 def test_an_unknown_model_names_the_shipped_ones():
-    with pytest.raises(ModelError, match=r"name a shipped model \(elfnet-fft@1.6, elfnet-msg@2.0\)"):
+    with pytest.raises(ModelError, match=r"name a shipped model \(elfnet-msg@2.1, elfnet-fft@1.6, elfnet-msg@2.0\)"):
         Predictor("elfnet-fft@9.9", device="cpu")
 
 
@@ -45,7 +45,9 @@ def test_a_model_by_name_predicts_with_its_own_correction(tmp_path):
     other = Predictor("elfnet-msg@2.0", device="cpu", correction="bundled")
     assert other.version == "elfnet-msg@2.0" and other.n_members == 2
     assert other.correction.metadata["model_version"] == "elfnet-msg@2.0"
-    assert Predictor(device="cpu", correction="bundled").correction.metadata["model_version"] == "elfnet-fft@1.6"
+    assert Predictor(device="cpu", correction="bundled").correction.metadata["model_version"] == "elfnet-msg@2.1"
+    assert Predictor("elfnet-fft@1.6", device="cpu", correction="bundled").correction.metadata[
+        "model_version"] == "elfnet-fft@1.6"
     out = tmp_path / "pred.nc"
     assert main(["predict", str(FRAME), "-o", str(out), "--like", str(FRAME), "--weights", "elfnet-msg@2.0",
                  "--device", "cpu"]) == 0

@@ -1,9 +1,11 @@
-"""The shipped elfnet-msg@2.0 is the model its training runs made, and their recipe is atom_ablation's default.
+"""The shipped message-passing models are the models their training runs made, and their recipe is atom_ablation's
+default.
 
-Its two networks (seeds 0 and 1 of ``messages+lowk``, 3000 points per frame, 20 epochs; ``scripts/
-train-elfnet-msg.sh``) were joined by ``python -m elfviz.cli.programs.atom_ablation --from-run RUN0 --join RUN1
---export STEM``, which also recorded the joined model's scores on every whole validation frame; the runs' records
-lie in ``data/training_runs/elfnet-msg-2.0/`` (repository only).
+Each has two networks (seeds 0 and 1, 3000 points per frame, 20 epochs; ``scripts/train-elfnet-msg.sh``):
+elfnet-msg@2.0 of variant ``messages+lowk`` (the head after the sigmoid), elfnet-msg@2.1, the default, of
+``messages+lowk-logit`` (inside it). They were joined by ``python -m elfviz.cli.programs.atom_ablation --from-run
+RUN0 --join RUN1 --export STEM``, which also recorded the joined model's scores on every whole validation frame;
+the runs' records lie in ``data/training_runs/<model>/`` (repository only).
 """
 
 import json
@@ -17,12 +19,15 @@ from elfviz.io.store import FrameCollection
 from elfviz.model import Predictor
 from elfviz.model.training.atom_ablation import AblationBudget
 
-RUNS = dataset_path().parent / "training_runs" / "elfnet-msg-2.0"
+RUNS = dataset_path().parent / "training_runs"
+
+SHIPPED = {"elfnet-msg@2.0": "messages+lowk", "elfnet-msg@2.1": "messages+lowk-logit"}
+"""Each shipped message-passing model and the ablation variant its networks are."""
 
 
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor("elfnet-msg@2.0", device="cpu")
+@pytest.fixture(scope="module", params=list(SHIPPED))
+def predictor(request):
+    return Predictor(request.param, device="cpu")
 
 
 def test_it_reproduces_its_recorded_validation_scores(predictor):
@@ -36,15 +41,18 @@ def test_it_reproduces_its_recorded_validation_scores(predictor):
 
 
 def test_the_records_are_the_runs_it_was_joined_from(predictor):
+    runs = RUNS / predictor.version.replace("@", "-")
     if not RUNS.is_dir():
         pytest.skip("data/training_runs/ is in the repository only (not in the wheel)")
+    variant = SHIPPED[predictor.version]
+    assert predictor.meta.get("head", "sum") == ("logit" if variant.endswith("-logit") else "sum")
     for member in predictor.card["members"]:
-        record = json.loads((RUNS / f"seed{member['seed']}" / "ablation.json").read_text())
-        run = next(r for r in record["variants"]["messages+lowk"]["runs"] if r["seed"] == member["seed"])
+        record = json.loads((runs / f"seed{member['seed']}" / "ablation.json").read_text())
+        run = next(r for r in record["variants"][variant]["runs"] if r["seed"] == member["seed"])
         assert run["best"]["r2"] == member["validation_r2"]
 
 
 def test_the_default_ablation_budget_is_its_recipe(predictor):
-    """``scripts/train-elfnet-msg.sh`` passes no budget options: atom_ablation's defaults must stay 2.0's recipe."""
+    """``scripts/train-elfnet-msg.sh`` passes no budget options: atom_ablation's defaults must stay the recipe."""
     default = json.loads(json.dumps(asdict(AblationBudget(seeds=(0, 1), device="auto"))))
     assert default == predictor.card["hyperparameters"]

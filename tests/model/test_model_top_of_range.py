@@ -54,3 +54,26 @@ def test_the_command_line_compares_shipped_models(synthetic_collection, tmp_path
     assert "twice" in capsys.readouterr().err
     assert main([*data, "--split", "nothing"]) == 2
     assert "no liquid frames in split 'nothing'" in capsys.readouterr().err
+
+
+def test_the_card_says_how_each_head_meets_the_top_of_the_range():
+    """A head after the sigmoid that fills the top is why that model is not the default; a head inside it that
+    fills nothing is said so, with the other models' figures beside it."""
+    from elfviz.model.training.card import render_card
+
+    def model(shares, worst):
+        return {"top_share_by_rs": shares, "max_abs_dphi_star": worst, "mean_abs_dphi_star": worst / 3,
+                "mean_top_share": float(np.mean(list(shares.values())))}
+
+    top = {"split": "validation", "level": 0.9999, "command": "python -m elfviz.cli.programs.top_of_range ...",
+           "reference_top_share_by_rs": {"1.29": 0.0, "1.65": 0.0},
+           "models": {"m@2.0": model({"1.29": 0.0005, "1.65": 0.0236}, 0.026),
+                      "m@2.1": model({"1.29": 0.0, "1.65": 0.0}, 0.0064)}}
+    after = render_card({"version": "m@2.0", "family": "messages+lowk", "card": {"top_of_range": top}})
+    inside = render_card({"version": "m@2.1", "family": "messages+lowk", "head": "logit",
+                          "card": {"top_of_range": top}})
+    assert "why this model is not the default" in after and "2.36% of the grid at rs 1.65" in after
+    assert "m@2.1: φ* up to 0.006 off" in after
+    assert "why this model is not the default" not in inside and "inside the network's sigmoid" in inside
+    assert "no grid point sits at ELF ≥ 0.9999 at any density" in inside and "m@2.0: φ* up to 0.026 off" in inside
+    assert "added to the MLP's logit, inside its sigmoid" in inside and "added to the MLP's ELF" in after

@@ -22,7 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m elfviz.cli.programs.top_of_range",
         description="The top of the ELF range: share of grid points at ELF ≥ 0.9999 and |Δφ*|, reference and "
         "models, on whole liquid frames of a split.",
-        epilog="example: python -m elfviz.cli.programs.top_of_range --weights elfnet-fft@1.6 elfnet-msg@2.0",
+        epilog="example: python -m elfviz.cli.programs.top_of_range --weights elfnet-fft@1.6 elfnet-msg@2.0 "
+        "elfnet-msg@2.1",
     )
     parser.add_argument("--weights", nargs="+", default=[None], help=WEIGHTS_HELP + "; several to compare")
     parser.add_argument("--data", default=None, help="FrameCollection (default: the bundled dataset)")
