@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
                         help="worker threads for callbacks (default: Panel's default)")
     parser.add_argument("--weights", default=None,
                         help="the model the dashboard predicts with: " + WEIGHTS_HELP + "; e.g. elfnet-fft@1.6, "
-                             "2.5x faster on a CPU")
+                             "2.3x faster on a CPU")
 
 
 def check_port(address: str, port: int) -> None:

@@ -108,9 +108,9 @@ def use_weights(weights: str | None) -> Any:
 
     wanted = resolve_weights(weights)
     with _lock:
-        current = _predictor
-        if current is not None and same_weights(getattr(current, "weights_path", ""), wanted):
-            return current
+        current = getattr(_predictor, "weights_path", None)  # None: no predictor yet, or a stand-in (tests)
+        if current is not None and same_weights(current, wanted):
+            return _predictor
         predictor = Predictor(weights)
         set_predictor(predictor)
         log.info("loaded %s on %s", predictor.version, predictor.device)

@@ -242,15 +242,16 @@ class Predictor:
 
         Examples
         --------
-        >>> p = Predictor()
-        >>> 0.8e9 < p.estimate_bytes(np.eye(3) * 7.0, (128, 128, 128)) < 2.5e9   # measured peak 1.8 GB
+        >>> p = Predictor()                    # elfnet-msg@2.1: measured rise of the peak 2.2 GB at 128³
+        >>> 1.8e9 < p.estimate_bytes(np.eye(3) * 7.0, (128, 128, 128)) < 2.9e9
         True
         """
         points = math.prod(int(n) for n in shape)
         outputs = points * 4 * (2 * self.n_members + (3 if member_spread else 2))
+        if not self.per_point:  # the message family: descriptors, densities, heads (its own account)
+            return self.network.grid_bytes(cell, shape, batch=self.batch_points) + outputs
         batch = min(self.batch_points, points) * 4 * 4 * max(self.spec.n_features, 256)  # activations
-        family = 0 if self.per_point else self.network.grid_bytes(cell, shape)
-        return descriptor_bytes(cell, shape, self.spec) + outputs + batch + family
+        return descriptor_bytes(cell, shape, self.spec) + outputs + batch
 
     def predict_values(self, positions, cell, shape) -> np.ndarray:
         """ELF (float32, shape ``shape``) for positions (Å) in a cell (Å); no checks, no Dataset."""
