@@ -31,8 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="worker threads for callbacks (default: Panel's default)")
     parser.add_argument("--weights", default=None,
-                        help="the model the dashboard predicts with: " + WEIGHTS_HELP + "; e.g. elfnet-fft@1.6, "
-                             "2.3x faster on a CPU")
+                        help="the model the dashboard predicts with: " + WEIGHTS_HELP)
 
 
 def check_port(address: str, port: int) -> None:
