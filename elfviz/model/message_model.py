@@ -80,9 +80,9 @@ class MessageEnsemble(nn.Module):
         member by member, they are kept (float32) beside one member's learned densities (float32) and its base
         and head fields (float64), plus the larger of the FFT work of one channel's densities and the MLP's
         activations on a batch of ``batch`` points (about three copies of its input). Measured as the rise of
-        the process's peak RSS (VmHWM) over a prediction of 64 atoms by elfnet-msg@2.1 on 2 cores: 432 / 2213 /
-        4227 MB at 64³ / 128³ / 160³, against 463 / 2116 / 4021 MB from here (outputs included; tests/
-        test_resources.py).
+        the process's peak RSS (VmHWM) over a prediction of 64 atoms by elfnet-msg@2.1 after a warm-up one (CPU,
+        batches of 16384 points): 365 / 2107 / 4162 MB at 64³ / 128³ / 160³, against 277 / 2215 / 4325 MB from
+        :meth:`~elfviz.model.Predictor.estimate_bytes` (outputs included; tests/test_resources.py).
         """
         from .descriptors import descriptor_bytes
 
@@ -128,7 +128,6 @@ class MessageEnsemble(nn.Module):
                                 coarse_fixed=coarse_fixed[coarse], graph=graph)
             out[i] = torch.as_tensor(member.combine(base, head).ravel(), dtype=torch.float32, device=device)
         return out
-
 
     def _fixed(self, positions, cell, shape: Sequence[int], device) -> torch.Tensor:
         """The fixed descriptors on a grid of ``shape``, ``(n_features, P)``."""
