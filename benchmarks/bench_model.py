@@ -26,7 +26,6 @@ import torch
 from elfviz.grid import cell_for_rs
 from elfviz.model.bundled import bundled_models
 from elfviz.model.descriptors import DescriptorSpec, compute_descriptors
-from elfviz.model.message_model import MessageEnsemble
 from elfviz.model.network import ElfEnsemble, ElfNet
 from elfviz.model.predictor import BUNDLED_WEIGHTS, DEFAULT_BATCH_POINTS, Predictor, resolve_device
 
@@ -66,52 +65,41 @@ def sync(device):
 
 def time_case(predictor: Predictor, n_atoms: int, n: int, repeats: int) -> dict:
     """Best time per frame (``predict_values``) of one case; for the descriptor-network family (1.x) also the
-    descriptors and the network alone (the message-passing family computes its densities per member)."""
+    descriptors and the network alone (None for the message-passing family, which computes its densities per
+    member)."""
     atoms = liquid_like(n_atoms)
     shape = (n, n, n)
     dev = predictor.device_obj
     predictor.predict_values(atoms.positions, atoms.cell.array, shape)  # warm-up (FFT plans, kernels)
-    if isinstance(predictor.network, MessageEnsemble):
-        total = float("inf")
-        for _ in range(repeats):
+    parts = {"descriptors": float("inf"), "network": float("inf")} if predictor.per_point else None
+    total = float("inf")
+    for _ in range(repeats):
+        if parts is not None:
             sync(dev)
             t0 = time.perf_counter()
-            predictor.predict_values(atoms.positions, atoms.cell.array, shape)
-            sync(dev)
-            total = min(total, time.perf_counter() - t0)
-        spacing = float(np.linalg.norm(atoms.cell.array[0]) / n)
-        return {"atoms": n_atoms, "grid": n, "spacing_A": round(spacing, 4), "descriptors": None, "network": None,
-                "total": total, "points_per_s": n**3 / total}
-    best = {"descriptors": float("inf"), "network": float("inf"), "total": float("inf")}
-    for _ in range(repeats):
-        sync(dev)
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            feats = compute_descriptors(atoms.positions, atoms.cell.array, shape, predictor.spec, device=dev)
-            sync(dev)
-            t1 = time.perf_counter()
-            flat = feats.reshape(feats.shape[0], -1)
-            predictor.evaluate_network(flat)
-            sync(dev)
-            t2 = time.perf_counter()
-        del feats, flat
+            with torch.inference_mode():
+                feats = compute_descriptors(atoms.positions, atoms.cell.array, shape, predictor.spec, device=dev)
+                sync(dev)
+                t1 = time.perf_counter()
+                flat = feats.reshape(feats.shape[0], -1)
+                predictor.evaluate_network(flat)
+                sync(dev)
+                t2 = time.perf_counter()
+            del feats, flat
+            parts = {"descriptors": min(parts["descriptors"], t1 - t0), "network": min(parts["network"], t2 - t1)}
         sync(dev)
         t3 = time.perf_counter()
         predictor.predict_values(atoms.positions, atoms.cell.array, shape)
         sync(dev)
-        t4 = time.perf_counter()
-        best = {
-            "descriptors": min(best["descriptors"], t1 - t0),
-            "network": min(best["network"], t2 - t1),
-            "total": min(best["total"], t4 - t3),
-        }
+        total = min(total, time.perf_counter() - t3)
     spacing = float(np.linalg.norm(atoms.cell.array[0]) / n)
     return {
         "atoms": n_atoms,
         "grid": n,
         "spacing_A": round(spacing, 4),
-        **best,
-        "points_per_s": n**3 / best["total"],
+        **(parts or {"descriptors": None, "network": None}),
+        "total": total,
+        "points_per_s": n**3 / total,
     }
 
 

@@ -309,12 +309,16 @@ class LowKNet(nn.Module):
 
 @torch.no_grad()
 def predict_any(net: nn.Module, positions, cell, numbers, shape: Sequence[int], fixed_spec, *,
-                device: str | torch.device = "cpu") -> torch.Tensor:
-    """ELF of any network of this module on a grid of ``shape`` (CPU float32)."""
+                device: str | torch.device = "cpu", fixed: torch.Tensor | None = None,
+                graph: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """ELF of any network of this module on a grid of ``shape`` (CPU float32). A :class:`MessageAtomNet` can be
+    given what is already computed for this structure and grid (:func:`predict_grid_messages`' ``fixed`` and
+    ``graph``)."""
     import numpy as np
 
     if isinstance(net, MessageAtomNet):
-        return predict_grid_messages(net, positions, cell, shape, fixed_spec, device=device)
+        return predict_grid_messages(net, positions, cell, shape, fixed_spec, device=device, fixed=fixed,
+                                     graph=graph)
     if isinstance(net, AtomMixNet):
         return predict_grid(net, positions, cell, shape, fixed_spec, device=device)
     if not isinstance(net, LowKNet):
@@ -334,12 +338,7 @@ def head_on_grid(net: LowKNet, positions, cell, numbers, shape: Sequence[int], f
     descriptors on the coarse grid (:func:`~.lowk_head.coarse_shape`), and the atom ``graph``."""
     from .lowk_head import coarse_shape, head_field, mode_design
 
-    grid = coarse_shape(cell, net.spec.spacing)
-    if isinstance(net.base, MessageAtomNet):
-        coarse = predict_grid_messages(net.base, positions, cell, grid, fixed_spec, device=device,
-                                       fixed=coarse_fixed, graph=graph)
-    else:
-        coarse = predict_any(net.base, positions, cell, numbers, grid, fixed_spec, device=device)
-    coarse = coarse.double().numpy()
+    coarse = predict_any(net.base, positions, cell, numbers, coarse_shape(cell, net.spec.spacing), fixed_spec,
+                         device=device, fixed=coarse_fixed, graph=graph).double().numpy()
     modes, hkl = mode_design(coarse, positions, numbers, cell, net.spec)
     return head_field(net.head.detach().cpu().double().numpy(), modes, hkl, shape)

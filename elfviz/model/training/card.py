@@ -241,6 +241,13 @@ def _top_of_range_lines(top: dict[str, Any] | None, version: str, head: str = "s
     ]
 
 
+def _correction_usage(meta: dict[str, Any]) -> str:
+    """How to switch on the model's shipped Fourier correction, in Python and on the command line."""
+    version = meta.get("version", "")
+    return (f"`Predictor(\"{version}\", correction=\"bundled\")`, "
+            f"`elfviz predict --weights {version} --correction bundled`")
+
+
 def _model_limitations(meta: dict[str, Any], evaluation: dict[str, Any] | None) -> list[str]:
     """The limitations that depend on the model family and on how its crystal results were used."""
     worst = _worst_crystal(evaluation)
@@ -260,8 +267,7 @@ def _model_limitations(meta: dict[str, Any], evaluation: dict[str, Any] | None) 
             f"{meta.get('lowk', {}).get('k_max', 8.49):.2f} Å⁻¹ of the atom density and of the network's ELF are "
             "added by a head trained with the network. The residual left is still mostly long-wavelength; a "
             f"Fourier correction refitted on this model's training predictions removes a little more{gain}: "
-            f"`Predictor(\"{meta.get('version', '')}\", correction=\"bundled\")`, `elfviz predict --weights "
-            f"{meta.get('version', '')} --correction bundled`; off by default.",
+            f"{_correction_usage(meta)}; off by default.",
             crystal,
             "- **Blind crystal test.** No crystal error chose this model's data, family or hyper-parameters "
             "(issue #21); the crystals were scored once, for the chosen model.",
@@ -269,8 +275,7 @@ def _model_limitations(meta: dict[str, Any], evaluation: dict[str, Any] | None) 
     return [
         "- **Local network.** Neighbour densities out to ~2.5 s_max; the long-wavelength residual is reached only "
         "through the widest channels. The shipped Fourier correction removes much of it "
-        f"(`Predictor(\"{meta.get('version', '')}\", correction=\"bundled\")`, `elfviz predict --weights "
-        f"{meta.get('version', '')} --correction bundled`; the corr. columns); off by default.",
+        f"({_correction_usage(meta)}; the corr. columns); off by default.",
         crystal + " They move between phases with training choices the liquid metrics cannot tell apart.",
         "- **Not a blind crystal test.** Versions 1.3-1.6 added trajectories because of crystal errors.",
     ]

@@ -9,6 +9,7 @@ frames, beside the reference, so that models can be compared on validation frame
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,9 +85,7 @@ def markdown(result: dict[str, Any]) -> str:
     """Per density: reference and each model's share of points at the top; per model: mean and max |Δφ*|."""
     frames = result["frames"]
     labels = list(result["models"])
-    counts: dict[float, int] = {}
-    for row in frames.values():
-        counts[row["rs_bohr"]] = counts.get(row["rs_bohr"], 0) + 1
+    counts = Counter(row["rs_bohr"] for row in frames.values())
     lines = [f"{result['split']} liquid frames: share of grid points with ELF ≥ {result['level']} (frame means)", "",
              "| rs (bohr) | frames | reference | " + " | ".join(labels) + " |",
              "|---|---|---|" + "---|" * len(labels)]
